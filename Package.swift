@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+// MeshDB: a Byzantine-fault-tolerant database for decentralized applications.
+// Module graph (see ../shared/DESIGN.md): Consensus <- Replication <- MeshDB -> QueryPlanner,
+// MeshWire -> MeshDB, meshdb -> all. CSQLite and CLZ4 are system-library shims.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "MeshDB",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meshdb", targets: ["meshdb"]),
+        .library(name: "MeshDB", targets: ["MeshDB"]),
+        .library(name: "Consensus", targets: ["Consensus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .target(
+            name: "Consensus",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Replication",
+            dependencies: ["Consensus"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QueryPlanner",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MeshDB",
+            dependencies: [
+                "CSQLite", "CLZ4", "Consensus", "Replication", "QueryPlanner",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MeshWire",
+            dependencies: ["MeshDB"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "meshdb",
+            dependencies: [
+                "MeshDB", "MeshWire", "Consensus", "Replication", "QueryPlanner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A child process the storage tests kill -9 mid-write (Tests/MeshDBTests/*CrashTests).
+        .executableTarget(
+            name: "meshdb-crash-harness",
+            dependencies: ["MeshDB"],
+            path: "Tests/CrashHarness",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "meshdb-microbench",
+            dependencies: ["MeshDB", "CSQLite", "Consensus"],
+            path: "Benchmarks/MicroBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
+        .testTarget(name: "QueryPlannerTests", dependencies: ["QueryPlanner"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshDBTests",
+            dependencies: ["MeshDB", "CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "MeshWireTests", dependencies: ["MeshWire"], swiftSettings: swiftSettings),
+    ]
+)
