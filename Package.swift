@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "Replication",
-            dependencies: ["Consensus"],
+            dependencies: ["Consensus", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(

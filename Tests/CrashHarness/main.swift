@@ -1,0 +1,2 @@
+import MeshDB
+print("meshdb-crash-harness \(MeshDBVersion.string)")

@@ -1,0 +1,6 @@
+import Testing
+import MeshDB
+
+@Test func versionIsSemantic() {
+    #expect(MeshDBVersion.string.split(separator: ".").count == 3)
+}
