@@ -1,6 +1,6 @@
 import Testing
 import QueryPlanner
-import MeshWire
+@testable import MeshWire
 
 @Suite struct FrontendFrameReaderTests {
     func int32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
