@@ -1,0 +1,41 @@
+import CLZ4
+
+/// LZ4 block compression (liblz4's LZ4_compress_default / LZ4_decompress_safe). The block
+/// format does not carry the original size: the chunk header does.
+enum LZ4Block {
+    /// Largest input the block format accepts (LZ4_MAX_INPUT_SIZE).
+    static let inputBytesMax = 0x7E00_0000
+
+    /// The compressed bytes, or nil when they would not be smaller than the input.
+    static func compressIfSmaller(_ input: [UInt8]) -> [UInt8]? {
+        guard !input.isEmpty, input.count <= inputBytesMax else { return nil }
+        let bound = Int(LZ4_compressBound(Int32(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = input.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { destination in
+                LZ4_compress_default(
+                    source.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    Int32(input.count), Int32(bound))
+            }
+        }
+        guard written > 0, Int(written) < input.count else { return nil }
+        output.removeSubrange(Int(written)...)
+        return output
+    }
+
+    /// Decompresses into exactly `originalBytes` bytes; nil when the input is damaged.
+    static func decompress(_ input: ArraySlice<UInt8>, originalBytes: Int) -> [UInt8]? {
+        guard originalBytes > 0, originalBytes <= inputBytesMax, !input.isEmpty else { return nil }
+        var output = [UInt8](repeating: 0, count: originalBytes)
+        let produced = input.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { destination in
+                LZ4_decompress_safe(
+                    source.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    Int32(input.count), Int32(originalBytes))
+            }
+        }
+        return Int(produced) == originalBytes ? output : nil
+    }
+}

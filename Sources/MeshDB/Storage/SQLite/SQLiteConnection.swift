@@ -1,0 +1,184 @@
+import CSQLite
+
+/// One SQLite connection with a cache of prepared statements. Not thread-safe by design: it is
+/// owned by one store, which is owned by one thread or actor at a time (hence not Sendable).
+final class SQLiteConnection {
+    /// The result of running one statement to completion.
+    struct Outcome {
+        var columns: [String]
+        var rows: [[SQLiteValue]]
+        var rowsChanged: Int
+    }
+
+    let path: String
+    private(set) var handle: OpaquePointer?
+    private var statementCache: [String: OpaquePointer] = [:]
+    /// Most prepared statements kept; beyond it the cache is cleared (statement texts are
+    /// usually a small fixed set, so a simple reset beats an LRU here).
+    let statementCacheMax: Int
+
+    init(path: String, statementCacheMax: Int = 256) throws(SQLiteError) {
+        self.path = path
+        self.statementCacheMax = statementCacheMax
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
+            sqlite3_close_v2(db)
+            throw SQLiteError(extendedResultCode: code, message: "\(message): \(path)")
+        }
+        sqlite3_extended_result_codes(db, 1)
+        handle = db
+    }
+
+    deinit { close() }
+
+    func close() {
+        clearStatementCache()
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    func clearStatementCache() {
+        for statement in statementCache.values { sqlite3_finalize(statement) }
+        statementCache.removeAll()
+    }
+
+    var isInTransaction: Bool { handle.map { sqlite3_get_autocommit($0) == 0 } ?? false }
+
+    /// Runs SQL text that may hold several statements and takes no parameters (DDL, PRAGMA, BEGIN).
+    func execute(_ sql: String) throws(SQLiteError) {
+        let db = try open()
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(db, sql, nil, nil, &errorMessage)
+        if code != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(extendedResultCode: sqlite3_extended_errcode(db), message: message, sql: sql)
+        }
+    }
+
+    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows.
+    func run(_ sql: String, _ parameters: [SQLiteValue] = [], rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
+        let db = try open()
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        let parameterCount = Int(sqlite3_bind_parameter_count(statement))
+        guard parameters.count == parameterCount else {
+            throw SQLiteError(
+                extendedResultCode: SQLITE_RANGE,
+                message: "statement takes \(parameterCount) parameters, \(parameters.count) given", sql: sql)
+        }
+        for (index, value) in parameters.enumerated() {
+            try bind(value, at: Int32(index + 1), in: statement, sql: sql)
+        }
+        let columnCount = sqlite3_column_count(statement)
+        let columns = (0..<columnCount).map { String(cString: sqlite3_column_name(statement, $0)) }
+        var rows: [[SQLiteValue]] = []
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else { throw lastError(db, sql: sql) }
+            guard rows.count < rowsMax else {
+                throw SQLiteError(
+                    extendedResultCode: SQLITE_TOOBIG,
+                    message: "result exceeds the limit of \(rowsMax) rows buffered per statement", sql: sql)
+            }
+            rows.append((0..<columnCount).map { column(statement, $0) })
+        }
+        let changed = sqlite3_stmt_readonly(statement) != 0 ? 0 : Int(sqlite3_changes64(db))
+        return Outcome(columns: columns, rows: rows, rowsChanged: changed)
+    }
+
+    /// Calls `body` with each row in turn, without buffering them: for digests and exports.
+    func forEachRow(_ sql: String, _ body: (OpaquePointer, Int32) -> Void) throws(SQLiteError) {
+        let db = try open()
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        let columnCount = sqlite3_column_count(statement)
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw lastError(db, sql: sql) }
+            body(statement, columnCount)
+        }
+    }
+
+    func column(_ statement: OpaquePointer, _ index: Int32) -> SQLiteValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER:
+            return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT:
+            return .real(sqlite3_column_double(statement, index))
+        case SQLITE_TEXT:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard let base = sqlite3_column_text(statement, index) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard count > 0, let base = sqlite3_column_blob(statement, index) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: base, count: count)))
+        default:
+            return .null
+        }
+    }
+
+    private func open() throws(SQLiteError) -> OpaquePointer {
+        guard let handle else {
+            throw SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "database is closed: \(path)")
+        }
+        return handle
+    }
+
+    private func prepared(_ sql: String) throws(SQLiteError) -> OpaquePointer {
+        if let statement = statementCache[sql] { return statement }
+        let db = try open()
+        var statement: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let code = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+        guard code == SQLITE_OK, let statement else { throw lastError(db, sql: sql) }
+        if let tail, tail.pointee != 0, !String(cString: tail).allSatisfy(\.isWhitespaceOrSemicolon) {
+            sqlite3_finalize(statement)
+            throw SQLiteError(
+                extendedResultCode: SQLITE_MISUSE,
+                message: "one statement expected; found more text after the first", sql: sql)
+        }
+        if statementCache.count >= statementCacheMax { clearStatementCache() }
+        statementCache[sql] = statement
+        return statement
+    }
+
+    private func bind(_ value: SQLiteValue, at index: Int32, in statement: OpaquePointer, sql: String) throws(SQLiteError) {
+        let code: Int32
+        switch value {
+        case .null:
+            code = sqlite3_bind_null(statement, index)
+        case .integer(let number):
+            code = sqlite3_bind_int64(statement, index, number)
+        case .real(let number):
+            code = sqlite3_bind_double(statement, index, number)
+        case .text(let string):
+            code = sqlite3_bind_text64(statement, index, string, UInt64(string.utf8.count),
+                                       meshdb_sqlite_transient(), UInt8(SQLITE_UTF8))
+        case .blob(let bytes):
+            code = bytes.withUnsafeBytes { raw in
+                // A zero-length blob still needs a non-null pointer, or SQLite binds NULL.
+                sqlite3_bind_blob64(statement, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+                                    UInt64(raw.count), meshdb_sqlite_transient())
+            }
+        }
+        guard code == SQLITE_OK else { throw lastError(handle!, sql: sql) }
+    }
+
+    private func lastError(_ db: OpaquePointer, sql: String?) -> SQLiteError {
+        SQLiteError(extendedResultCode: sqlite3_extended_errcode(db), message: String(cString: sqlite3_errmsg(db)), sql: sql)
+    }
+}
+
+extension Character {
+    fileprivate var isWhitespaceOrSemicolon: Bool { isWhitespace || self == ";" }
+}
