@@ -1,0 +1,156 @@
+/// Who may connect, as the node (or client) running a handshake sees it.
+public struct HandshakePolicy: Sendable, Hashable {
+    /// Names the cluster; a peer from another cluster is refused even with a known key.
+    public let clusterID: [UInt8]
+    /// Keys accepted for the node role: the cluster's members.
+    public let nodeKeys: Set<PublicKeyBytes>
+    /// Whether peers may connect in the client role (nodes: yes; clients: never).
+    public let acceptsClients: Bool
+
+    public init(clusterID: [UInt8], nodeKeys: Set<PublicKeyBytes>, acceptsClients: Bool) {
+        precondition(clusterID.count == 32, "a cluster id is 32 bytes")
+        self.clusterID = clusterID
+        self.nodeKeys = nodeKeys
+        self.acceptsClients = acceptsClients
+    }
+}
+
+/// The mutual-authentication handshake that opens every connection on a node's port, as a pure
+/// state machine (no socket, no clock, no randomness: the nonce is handed in).
+///
+///     each side → HELLO  cluster id (32) | role (1) | public key (32) | nonce (32)
+///     each side → PROOF  Ed25519 signature (64) over
+///                        "meshdb-handshake-v1" | cluster id | signer key | signer nonce
+///                        | receiver key | receiver nonce
+///
+/// Both HELLOs go out at once; each side answers the other's HELLO with its PROOF. A PROOF binds
+/// both fresh nonces and both keys, so it cannot be replayed on another connection or relayed to
+/// another node. A peer whose key is not a member (or whose cluster id differs) gets a REFUSE
+/// frame naming why, and the connection closes.
+public struct Handshake: Sendable {
+    public enum Role: UInt8, Sendable {
+        case node = 1
+        case client = 2
+    }
+
+    public enum Output: Sendable, Equatable {
+        case send(TransportFrame)
+        /// The peer proved its key: the connection carries data frames from now on.
+        case established(peer: PublicKeyBytes, role: Role)
+        /// Send the frame (a REFUSE) and close: the peer is not allowed.
+        case refuse(TransportFrame, reason: String)
+        /// Close: the peer broke the protocol or refused us.
+        case fail(TransportError)
+    }
+
+    enum State: Sendable {
+        case idle
+        case awaitingHello
+        case awaitingProof(peer: PublicKeyBytes, role: Role, peerNonce: [UInt8])
+        case established
+        case closed
+    }
+
+    static let helloBytes = 32 + 1 + 32 + 32
+    static let signatureBytes = 64
+    static let context = Array("meshdb-handshake-v1".utf8)
+
+    private let identity: NodeIdentity
+    private let role: Role
+    private let policy: HandshakePolicy
+    private let nonce: [UInt8]
+    /// When we dialed a particular node, only that node may answer.
+    private let expectedPeer: PublicKeyBytes?
+    private var state = State.idle
+
+    public init(identity: NodeIdentity, role: Role, policy: HandshakePolicy, nonce: [UInt8], expectedPeer: PublicKeyBytes? = nil) {
+        precondition(nonce.count == 32, "a handshake nonce is 32 bytes")
+        self.identity = identity
+        self.role = role
+        self.policy = policy
+        self.nonce = nonce
+        self.expectedPeer = expectedPeer
+    }
+
+    public var isEstablished: Bool { if case .established = state { true } else { false } }
+
+    /// The HELLO to send as soon as the connection is up.
+    public mutating func start() -> [Output] {
+        precondition(isIdle, "a handshake starts once")
+        state = .awaitingHello
+        let hello = policy.clusterID + [role.rawValue] + identity.publicKey.bytes + nonce
+        return [.send(TransportFrame(kind: .hello, payload: hello))]
+    }
+
+    private var isIdle: Bool { if case .idle = state { true } else { false } }
+
+    public mutating func receive(_ frame: TransportFrame) -> [Output] {
+        switch (state, frame.kind) {
+        case (_, .refuse):
+            state = .closed
+            return [.fail(.refusedByPeer(String(decoding: frame.payload.prefix(512), as: UTF8.self)))]
+        case (.awaitingHello, .hello):
+            return receiveHello(frame.payload)
+        case (.awaitingProof(let peer, let peerRole, let peerNonce), .proof):
+            guard frame.payload.count == Self.signatureBytes else {
+                state = .closed
+                return [.fail(.handshake("proof of \(frame.payload.count) bytes; expected \(Self.signatureBytes)"))]
+            }
+            let transcript = Self.transcript(clusterID: policy.clusterID, signer: peer, signerNonce: peerNonce,
+                                             receiver: identity.publicKey, receiverNonce: nonce)
+            guard peer.verify(signature: frame.payload, of: transcript) else {
+                state = .closed
+                return [.fail(.handshake("bad signature from \(peer.short)"))]
+            }
+            state = .established
+            return [.established(peer: peer, role: peerRole)]
+        case (.established, _), (.closed, _), (.idle, _), (.awaitingHello, _), (.awaitingProof, _):
+            state = .closed
+            return [.fail(.handshake("unexpected \(frame.kind) frame during the handshake"))]
+        }
+    }
+
+    private mutating func receiveHello(_ payload: [UInt8]) -> [Output] {
+        guard payload.count == Self.helloBytes else {
+            state = .closed
+            return [.fail(.handshake("hello of \(payload.count) bytes; expected \(Self.helloBytes)"))]
+        }
+        let clusterID = Array(payload[0..<32])
+        let peer = PublicKeyBytes(payload[33..<65])
+        let peerNonce = Array(payload[65..<97])
+        guard let peerRole = Role(rawValue: payload[32]) else {
+            state = .closed
+            return [.fail(.handshake("unknown role \(payload[32])"))]
+        }
+        guard clusterID == policy.clusterID else {
+            return refuse("peer \(peer.short) belongs to another cluster")
+        }
+        switch peerRole {
+        case .node:
+            guard policy.nodeKeys.contains(peer) else {
+                return refuse("node key \(peer.short) is not a member of this cluster")
+            }
+        case .client:
+            guard policy.acceptsClients else {
+                return refuse("this endpoint does not accept clients")
+            }
+        }
+        if let expectedPeer, expectedPeer != peer {
+            return refuse("expected node \(expectedPeer.short), reached \(peer.short)")
+        }
+        state = .awaitingProof(peer: peer, role: peerRole, peerNonce: peerNonce)
+        let transcript = Self.transcript(clusterID: policy.clusterID, signer: identity.publicKey, signerNonce: nonce,
+                                         receiver: peer, receiverNonce: peerNonce)
+        return [.send(TransportFrame(kind: .proof, payload: identity.sign(transcript)))]
+    }
+
+    private mutating func refuse(_ reason: String) -> [Output] {
+        state = .closed
+        return [.refuse(TransportFrame(kind: .refuse, payload: Array(reason.utf8)), reason: reason)]
+    }
+
+    static func transcript(clusterID: [UInt8], signer: PublicKeyBytes, signerNonce: [UInt8],
+                           receiver: PublicKeyBytes, receiverNonce: [UInt8]) -> [UInt8] {
+        context + clusterID + signer.bytes + signerNonce + receiver.bytes + receiverNonce
+    }
+}
