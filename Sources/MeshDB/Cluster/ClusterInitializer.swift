@@ -37,7 +37,7 @@ public enum ClusterInitializer {
         } catch {
             throw .invalid(layout.directory, "cannot create directory: \(error.localizedDescription)")
         }
-        let identities = (0..<layout.nodes).map { _ in NodeIdentity.generate() }
+        let identities = (0..<layout.nodes).map { _ in NodeKey.generate() }
         var generator = SystemRandomNumberGenerator()
         let clusterID = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let members = identities.enumerated().map { index, identity in

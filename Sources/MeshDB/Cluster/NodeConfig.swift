@@ -145,10 +145,10 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     }
 
     /// This node's identity, checked against the public key the cluster lists for it.
-    public func loadIdentity() throws(ConfigError) -> NodeIdentity {
-        let identity: NodeIdentity
+    public func loadIdentity() throws(ConfigError) -> NodeKey {
+        let identity: NodeKey
         do {
-            identity = try NodeIdentity(keyFile: keyFilePath)
+            identity = try NodeKey(keyFile: keyFilePath)
         } catch {
             throw .identity(error.description)
         }

@@ -55,7 +55,7 @@ public struct Handshake: Sendable {
     static let signatureBytes = 64
     static let context = Array("meshdb-handshake-v1".utf8)
 
-    private let identity: NodeIdentity
+    private let identity: NodeKey
     private let role: Role
     private let policy: HandshakePolicy
     private let nonce: [UInt8]
@@ -63,7 +63,7 @@ public struct Handshake: Sendable {
     private let expectedPeer: PublicKeyBytes?
     private var state = State.idle
 
-    public init(identity: NodeIdentity, role: Role, policy: HandshakePolicy, nonce: [UInt8], expectedPeer: PublicKeyBytes? = nil) {
+    public init(identity: NodeKey, role: Role, policy: HandshakePolicy, nonce: [UInt8], expectedPeer: PublicKeyBytes? = nil) {
         precondition(nonce.count == 32, "a handshake nonce is 32 bytes")
         self.identity = identity
         self.role = role

@@ -66,7 +66,7 @@ public final class TCPTransport: Sendable {
         }
     }
 
-    public let identity: NodeIdentity
+    public let identity: NodeKey
     public let policy: HandshakePolicy
     public let limits: Limits
     let group: any EventLoopGroup
@@ -76,7 +76,7 @@ public final class TCPTransport: Sendable {
     private let inboundConnections = Atomic<Int>(0)
     private let server = Mutex<(any Channel)?>(nil)
 
-    public init(identity: NodeIdentity, policy: HandshakePolicy, peers: [Peer], group: any EventLoopGroup,
+    public init(identity: NodeKey, policy: HandshakePolicy, peers: [Peer], group: any EventLoopGroup,
                 limits: Limits = Limits(), handlers: Handlers) {
         self.identity = identity
         self.policy = policy

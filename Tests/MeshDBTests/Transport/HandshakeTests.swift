@@ -3,11 +3,11 @@ import Testing
 
 @Suite struct HandshakeTests {
     let clusterID = [UInt8](repeating: 0xC1, count: 32)
-    let alice = NodeIdentity.generate()
-    let bob = NodeIdentity.generate()
-    let mallory = NodeIdentity.generate()
+    let alice = NodeKey.generate()
+    let bob = NodeKey.generate()
+    let mallory = NodeKey.generate()
 
-    func policy(_ members: [NodeIdentity], clients: Bool = true, cluster: [UInt8]? = nil) -> HandshakePolicy {
+    func policy(_ members: [NodeKey], clients: Bool = true, cluster: [UInt8]? = nil) -> HandshakePolicy {
         HandshakePolicy(clusterID: cluster ?? clusterID, nodeKeys: Set(members.map(\.publicKey)), acceptsClients: clients)
     }
 
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func clientsAreAcceptedOnlyWhereAllowed() {
-        let client = NodeIdentity.generate()
+        let client = NodeKey.generate()
         var c = Handshake(identity: client, role: .client, policy: policy([alice], clients: false), nonce: nonce(5))
         var a = Handshake(identity: alice, role: .node, policy: policy([alice], clients: true), nonce: nonce(6))
         let (outC, outA) = run(&c, &a)

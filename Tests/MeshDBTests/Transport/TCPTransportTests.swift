@@ -30,7 +30,7 @@ import Testing
     }
 
     struct Cluster {
-        let identities: [NodeIdentity]
+        let identities: [NodeKey]
         let ports: [Int]
         let transports: [TCPTransport]
         let inboxes: [Inbox]
@@ -38,7 +38,7 @@ import Testing
     }
 
     static func startCluster(nodes: Int, clusterID: [UInt8] = Array(repeating: 7, count: 32)) async throws -> Cluster {
-        let identities = (0..<nodes).map { _ in NodeIdentity.generate() }
+        let identities = (0..<nodes).map { _ in NodeKey.generate() }
         let ports = try (0..<nodes).map { _ in try freePort() }
         let policy = HandshakePolicy(clusterID: clusterID, nodeKeys: Set(identities.map(\.publicKey)), acceptsClients: true)
         let peers = zip(identities, ports).map { TCPTransport.Peer(key: $0.publicKey, host: "127.0.0.1", port: $1) }
@@ -80,7 +80,7 @@ import Testing
 
     @Test func nodeWithAnUnknownKeyIsRefusedAndDeliversNothing() async throws {
         let cluster = try await Self.startCluster(nodes: 2)
-        let stranger = NodeIdentity.generate()
+        let stranger = NodeKey.generate()
         let strangerPolicy = HandshakePolicy(clusterID: cluster.policy.clusterID,
                                              nodeKeys: cluster.policy.nodeKeys.union([stranger.publicKey]), acceptsClients: false)
         let target = TCPTransport.Peer(key: cluster.identities[0].publicKey, host: "127.0.0.1", port: cluster.ports[0])
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func framesSentWhilePeerIsDownArriveOnceItStarts() async throws {
-        let identities = [NodeIdentity.generate(), NodeIdentity.generate()]
+        let identities = [NodeKey.generate(), NodeKey.generate()]
         let ports = [try Self.freePort(), try Self.freePort()]
         let policy = HandshakePolicy(clusterID: Array(repeating: 1, count: 32), nodeKeys: Set(identities.map(\.publicKey)), acceptsClients: false)
         let peers = zip(identities, ports).map { TCPTransport.Peer(key: $0.publicKey, host: "127.0.0.1", port: $1) }

@@ -3,7 +3,7 @@ import Foundation
 
 /// A node's (or a client's) Ed25519 identity. The public key is the identity other nodes know
 /// from the cluster configuration; the private key never leaves the node's key file.
-public struct NodeIdentity: Sendable {
+public struct NodeKey: Sendable {
     /// The 32-byte Ed25519 seed. Kept as bytes because swift-crypto's key type is not Sendable;
     /// the key is rebuilt for each signature (signatures are rare: handshakes and certificates).
     private let seed: [UInt8]
@@ -21,8 +21,8 @@ public struct NodeIdentity: Sendable {
     }
 
     /// A fresh random identity (for `meshdb init` and tests).
-    public static func generate() -> NodeIdentity {
-        NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
+    public static func generate() -> NodeKey {
+        NodeKey(privateKey: Curve25519.Signing.PrivateKey())
     }
 
     /// The key file's contents: the 32-byte seed in hex, one line.
