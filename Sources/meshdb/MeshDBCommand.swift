@@ -12,6 +12,6 @@ struct MeshDBCommand: AsyncParsableCommand {
             corrupt data. See README.md and docs/ for the tour.
             """,
         version: "meshdb \(MeshDBVersion.string)",
-        subcommands: []
+        subcommands: [SimCommand.self]
     )
 }
