@@ -12,6 +12,9 @@ struct MeshDBCommand: AsyncParsableCommand {
             corrupt data. See README.md and docs/ for the tour.
             """,
         version: "meshdb \(MeshDBVersion.string)",
-        subcommands: [InitCommand.self]
+        subcommands: [
+            InitCommand.self,
+            SimCommand.self,
+        ]
     )
 }

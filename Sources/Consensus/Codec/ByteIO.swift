@@ -1,0 +1,146 @@
+/// Appends little-endian fixed-width integers and length-prefixed byte strings. The layout is
+/// fixed, so equal values always give equal bytes (DESIGN.md, Determinism).
+public struct ByteWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func write(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    public mutating func write(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func write(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func write(_ digest: Digest) {
+        withUnsafeBytes(of: (digest.w0, digest.w1, digest.w2, digest.w3)) { bytes.append(contentsOf: $0) }
+    }
+
+    /// A u32 length then the bytes.
+    public mutating func writeBytes(_ value: [UInt8]) {
+        write(UInt32(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    public mutating func writeRaw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+}
+
+/// Why untrusted bytes could not be decoded. Every case names the field and, for limits, the
+/// limit that was hit; decoding never traps on bad input (STYLE.md §3).
+public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case truncated(field: String, needed: Int, available: Int)
+    case limitExceeded(field: String, count: Int, limit: Int)
+    case unknownTag(field: String, tag: UInt8)
+    case invalidValue(field: String, reason: String)
+    case trailingBytes(count: Int)
+
+    public var description: String {
+        switch self {
+        case .truncated(let field, let needed, let available):
+            "truncated message: \(field) needs \(needed) bytes, \(available) left"
+        case .limitExceeded(let field, let count, let limit):
+            "\(field) is \(count), above the limit of \(limit)"
+        case .unknownTag(let field, let tag):
+            "unknown \(field) tag \(tag)"
+        case .invalidValue(let field, let reason):
+            "invalid \(field): \(reason)"
+        case .trailingBytes(let count):
+            "\(count) unexpected bytes after the message"
+        }
+    }
+}
+
+/// Reads what `ByteWriter` wrote, throwing `DecodeError` on anything short or oversized.
+public struct ByteReader {
+    public let bytes: [UInt8]
+    public private(set) var offset: Int
+
+    public init(_ bytes: [UInt8], offset: Int = 0) {
+        self.bytes = bytes
+        self.offset = offset
+    }
+
+    public var remaining: Int { bytes.count - offset }
+
+    private mutating func need(_ count: Int, _ field: String) throws(DecodeError) {
+        guard count <= remaining else {
+            throw .truncated(field: field, needed: count, available: remaining)
+        }
+    }
+
+    public mutating func readU8(_ field: String) throws(DecodeError) -> UInt8 {
+        try need(1, field)
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    public mutating func readBool(_ field: String) throws(DecodeError) -> Bool {
+        switch try readU8(field) {
+        case 0: return false
+        case 1: return true
+        case let other: throw .invalidValue(field: field, reason: "boolean byte \(other)")
+        }
+    }
+
+    public mutating func readU32(_ field: String) throws(DecodeError) -> UInt32 {
+        try need(4, field)
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+        offset += 4
+        return UInt32(littleEndian: value)
+    }
+
+    public mutating func readU64(_ field: String) throws(DecodeError) -> UInt64 {
+        try need(8, field)
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+        offset += 8
+        return UInt64(littleEndian: value)
+    }
+
+    public mutating func readDigest(_ field: String) throws(DecodeError) -> Digest {
+        try need(32, field)
+        let digest = bytes.withUnsafeBytes { raw in
+            Digest(
+                w0: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self),
+                w1: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self),
+                w2: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self),
+                w3: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+        }
+        offset += 32
+        return digest
+    }
+
+    /// A count prefix, checked against `limit` before anything is allocated.
+    public mutating func readCount(_ field: String, limit: Int) throws(DecodeError) -> Int {
+        let count = Int(try readU32(field))
+        guard count <= limit else { throw .limitExceeded(field: field, count: count, limit: limit) }
+        return count
+    }
+
+    public mutating func readBytes(_ field: String, limit: Int) throws(DecodeError) -> [UInt8] {
+        let count = try readCount(field, limit: limit)
+        try need(count, field)
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+
+    /// A replica index, which must name a member of the group.
+    public mutating func readReplica(_ field: String, replicaCountMax: Int) throws(DecodeError) -> Int {
+        let index = Int(try readU32(field))
+        guard index < replicaCountMax else {
+            throw .limitExceeded(field: field, count: index, limit: replicaCountMax - 1)
+        }
+        return index
+    }
+
+    public func finish() throws(DecodeError) {
+        guard remaining == 0 else { throw .trailingBytes(count: remaining) }
+    }
+}
