@@ -4,7 +4,8 @@
 //   meshdb-crash-harness shard-batches DB ROWS_PER_BATCH   batches of ROWS rows, one transaction each
 //   meshdb-crash-harness chunk-writes DIR CHUNK_BYTES      distinct chunks of CHUNK_BYTES bytes
 //
-// It prints "ready" once the first write is durable, so the test kills it while it is busy.
+// After each write returns (durable), it prints "ack <batch>" or "ack <chunk id>"; after the first
+// one also "ready", so the test kills it while it is busy and then checks every ack survived.
 import Foundation
 import MeshDB
 #if canImport(Glibc)
@@ -16,8 +17,9 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-func announceReady() {
-    print("ready")
+func acknowledge(_ what: String, first: Bool) {
+    print("ack \(what)")
+    if first { print("ready") }
     fflush(nil)  // all streams: stdout is a pipe, so it is block-buffered
 }
 
@@ -40,7 +42,8 @@ case "shard-batches":
                 ShardStore.Statement("INSERT INTO rows VALUES (?1, ?2, ?3)", [.integer(batch), .integer(Int64(n)), .text("row \(n) of batch \(batch)")])
             }
             try store.apply(statements)
-            if !announced { announceReady(); announced = true }
+            acknowledge(String(batch), first: !announced)
+            announced = true
         }
     } catch {
         fail("\(error)")
@@ -60,8 +63,9 @@ case "chunk-writes":
                 state ^= state << 17
                 return UInt8(truncatingIfNeeded: state)
             }
-            try store.put(bytes)
-            if !announced { announceReady(); announced = true }
+            let id = try store.put(bytes).id
+            acknowledge(id.hex, first: !announced)
+            announced = true
         }
     } catch {
         fail("\(error)")

@@ -37,15 +37,20 @@ import Testing
     func extremeSizesRoundTrip(bytes: Int) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try ChunkStore(directory: dir.path)
         var random = SeededBytes(seed: UInt64(bytes) + 1)
         let plain = random.bytes(bytes)
-        let id = try store.put(plain).id
-        #expect(try store.get(id) == plain)
+        let id: ChunkID
+        let stats: ChunkStore.Stats
+        do {
+            let store = try ChunkStore(directory: dir.path)
+            id = try store.put(plain).id
+            #expect(try store.get(id) == plain)
+            stats = store.currentStats
+        }
         // And again through a fresh instance that rebuilds its counts from disk.
         let reopened = try ChunkStore(directory: dir.path)
         #expect(try reopened.get(id) == plain)
-        #expect(reopened.currentStats == store.currentStats)
+        #expect(reopened.currentStats == stats)
     }
 
     @Test func chunkAboveTheLimitIsRefusedNamingIt() throws {
@@ -92,19 +97,22 @@ import Testing
     @Test func hasListAndDeleteKeepCountsRight() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try ChunkStore(directory: dir.path)
         var random = SeededBytes(seed: 11)
         let chunks = (0..<20).map { random.bytes(1000 + $0) }
-        let ids = try chunks.map { try store.put($0).id }
-        #expect(try store.list() == ids.sorted())
-        #expect(ids.allSatisfy(store.has))
-        try store.delete(ids[3])
-        #expect(!store.has(ids[3]))
-        #expect(throws: ChunkStoreError.notFound(ids[3])) { try store.get(ids[3]) }
-        #expect(throws: ChunkStoreError.notFound(ids[3])) { try store.delete(ids[3]) }
-        let stats = store.currentStats
-        #expect(stats.chunkCount == 19)
-        #expect(stats.logicalBytes == chunks.map(\.count).reduce(0, +) - chunks[3].count)
+        let stats: ChunkStore.Stats
+        do {
+            let store = try ChunkStore(directory: dir.path)
+            let ids = try chunks.map { try store.put($0).id }
+            #expect(try store.list() == ids.sorted())
+            #expect(ids.allSatisfy(store.has))
+            try store.delete(ids[3])
+            #expect(!store.has(ids[3]))
+            #expect(throws: ChunkStoreError.notFound(ids[3])) { try store.get(ids[3]) }
+            #expect(throws: ChunkStoreError.notFound(ids[3])) { try store.delete(ids[3]) }
+            stats = store.currentStats
+            #expect(stats.chunkCount == 19)
+            #expect(stats.logicalBytes == chunks.map(\.count).reduce(0, +) - chunks[3].count)
+        }
         #expect(try ChunkStore(directory: dir.path).currentStats == stats)
     }
 
@@ -114,8 +122,12 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         for busyMilliseconds in [23, 97, 211] {
-            try runHarnessAndKill(["chunk-writes", dir.path, String(3 << 20)], busyMilliseconds: busyMilliseconds)
+            let acknowledged = try runHarnessAndKill(["chunk-writes", dir.path, String(3 << 20)], busyMilliseconds: busyMilliseconds)
             let store = try ChunkStore(directory: dir.path)
+            for hex in acknowledged {
+                let id = try #require(ChunkID(hex: hex))
+                #expect(try store.get(id).count == 3 << 20, "acknowledged chunk \(hex) was lost")
+            }
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("tmp")).isEmpty)
             let ids = try store.list()
             #expect(!ids.isEmpty)

@@ -150,7 +150,8 @@ import CSQLite
         defer { dir.remove() }
         let rowsPerBatch = 5000
         for (round, busyMilliseconds) in [37, 113, 251].enumerated() {
-            try runHarnessAndKill(["shard-batches", dir.file("crash.db"), String(rowsPerBatch)], busyMilliseconds: busyMilliseconds)
+            let acknowledged = try runHarnessAndKill(["shard-batches", dir.file("crash.db"), String(rowsPerBatch)], busyMilliseconds: busyMilliseconds)
+            #expect(!acknowledged.isEmpty)
             let store = try ShardStore(path: dir.file("crash.db"))
             #expect(try store.integrityCheck())
             let perBatch = try store.query("SELECT batch, count(*) FROM rows GROUP BY batch ORDER BY batch").rows
@@ -160,6 +161,11 @@ import CSQLite
             }
             // Batch numbers are contiguous: no committed batch went missing behind a later one.
             #expect(perBatch.map { $0[0] } == (1...perBatch.count).map { SQLiteValue.integer(Int64($0)) })
+            // Everything acknowledged before the kill is there.
+            let present = Set(perBatch.map { $0[0] })
+            for batch in acknowledged {
+                #expect(present.contains(.integer(Int64(batch)!)), "acknowledged batch \(batch) was lost")
+            }
             store.close()
         }
     }

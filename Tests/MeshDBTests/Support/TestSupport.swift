@@ -51,9 +51,14 @@ func builtProduct(_ name: String) throws -> URL {
     return found
 }
 
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+}
+
 /// Starts `meshdb-crash-harness` with `arguments`, waits for its "ready" line, lets it run for
-/// `busyMilliseconds` more, then kills it with SIGKILL and reaps it.
-func runHarnessAndKill(_ arguments: [String], busyMilliseconds: Int) throws {
+/// `busyMilliseconds` more, then kills it with SIGKILL and reaps it. Returns what it acknowledged
+/// (the words after "ack " on each complete line), each of which must survive.
+func runHarnessAndKill(_ arguments: [String], busyMilliseconds: Int) throws -> [String] {
     let process = Process()
     process.executableURL = try builtProduct("meshdb-crash-harness")
     process.arguments = arguments
@@ -65,12 +70,21 @@ func runHarnessAndKill(_ arguments: [String], busyMilliseconds: Int) throws {
     while !String(decoding: seen, as: UTF8.self).contains("ready") {
         guard process.isRunning, Date() < deadline else {
             process.terminate()
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "harness never became ready: \(String(decoding: seen, as: UTF8.self))"])
+            throw HarnessError(description: "harness never became ready: \(String(decoding: seen, as: UTF8.self))")
         }
         seen.append(output.fileHandleForReading.availableData)
     }
     usleep(useconds_t(busyMilliseconds * 1000))
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
-    precondition(process.terminationReason == .uncaughtSignal, "the harness must die by the signal, not exit on its own")
+    guard process.terminationReason == .uncaughtSignal else {
+        throw HarnessError(description: "the harness exited on its own (status \(process.terminationStatus)) instead of being killed")
+    }
+    seen.append(output.fileHandleForReading.readDataToEndOfFile())
+    // Only complete lines count: a line cut by the kill was never fully acknowledged.
+    let text = String(decoding: seen, as: UTF8.self)
+    let complete = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n") ?? text.startIndex)])
+    return complete.split(separator: "\n").compactMap { line in
+        line.hasPrefix("ack ") ? String(line.dropFirst(4)) : nil
+    }
 }

@@ -1,6 +1,8 @@
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A content-addressed store of chunks on one node's disk: the unstructured half of the data mesh.
@@ -47,22 +49,43 @@ public final class ChunkStore: Sendable {
     public let chunkBytesMax: Int
     private let stats: Mutex<Stats>
     private let temporaryCounter = Atomic<UInt64>(0)
+    /// Fan-out directories whose entry is known durable in this process.
+    private let syncedFans = Mutex<Set<String>>([])
+    /// Held open for the store's lifetime: the flock that keeps a second instance out.
+    private let lockDescriptor: Int32
 
+    /// Opens (creating if needed) the store in `directory`. Only one instance may have a
+    /// directory open at a time, in this process or another: a second gets `.inUse`.
     public init(directory: String, chunkBytesMax: Int = 64 << 20) throws(ChunkStoreError) {
-        precondition(chunkBytesMax > 0 && chunkBytesMax <= LZ4Block.inputBytesMax)
+        guard chunkBytesMax > 0, chunkBytesMax <= LZ4Block.inputBytesMax else {
+            throw .io("chunk_bytes_max must be 1 to \(LZ4Block.inputBytesMax); got \(chunkBytesMax)")
+        }
         self.directory = directory
         self.chunkBytesMax = chunkBytesMax
         var scanned = Stats()
+        let lock: Int32
         do {
             try DurableFile.ensureDirectory(directory)
+            guard let descriptor = try DurableFile.lockExclusively(directory + "/LOCK") else {
+                throw ChunkStoreError.inUse(directory)
+            }
+            lock = descriptor
+        } catch let error as ChunkStoreError {
+            throw error
+        } catch let error as DurableFile.Failure {
+            throw .io(error.description)
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+        do {
             try DurableFile.ensureDirectory(directory + "/chunks")
             try DurableFile.ensureDirectory(directory + "/tmp")
             // Writes that a crash interrupted never became visible; their files go now.
             for name in try DurableFile.list(directory + "/tmp") {
                 try DurableFile.remove(directory + "/tmp/" + name)
             }
-            for fan in try DurableFile.list(directory + "/chunks") {
-                for name in try DurableFile.list(directory + "/chunks/" + fan) where ChunkID(hex: name) != nil {
+            for fan in try Self.fans(in: directory) {
+                for name in try DurableFile.list(directory + "/chunks/" + fan) where Self.isChunkName(name) {
                     let (header, fileSize) = try DurableFile.readPrefix(directory + "/chunks/\(fan)/\(name)", count: Self.headerBytes)
                     scanned.chunkCount += 1
                     scanned.storedBytes += fileSize
@@ -70,15 +93,19 @@ public final class ChunkStore: Sendable {
                 }
             }
         } catch {
+            close(lock)
             throw .io(error.description)
         }
+        lockDescriptor = lock
         stats = Mutex(scanned)
     }
 
+    deinit { close(lockDescriptor) }
+
     public var currentStats: Stats { stats.withLock { $0 } }
 
-    /// Stores `plain` under its SHA-256 unless a chunk of that name exists already.
-    /// Durable on return: the chunk survives a crash from then on.
+    /// Stores `plain` under its SHA-256 unless an intact chunk of that name exists already.
+    /// Durable on return, whichever way: the chunk and its directory entry survive a crash.
     @discardableResult
     public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
         guard plain.count <= chunkBytesMax else {
@@ -86,49 +113,75 @@ public final class ChunkStore: Sendable {
         }
         let id = ChunkID(of: plain)
         let path = self.path(of: id)
-        if DurableFile.exists(path) { return PutResult(id: id, stored: false, encoding: nil) }
-        let compressed = LZ4Block.compressIfSmaller(plain)
-        let encoding: Encoding = compressed == nil ? .raw : .lz4
-        let payload = compressed ?? plain
-        let header = Self.header(encoding: encoding, plainBytes: plain.count)
-        let sequence = temporaryCounter.add(1, ordering: .relaxed).newValue
-        let temporaryPath = "\(directory)/tmp/\(id.hex).\(getpid()).\(sequence)"
-        let created: Bool
+        let fan = directory + "/chunks/" + id.hex.prefix(2)
         do {
-            try DurableFile.ensureDirectory(directory + "/chunks/" + id.hex.prefix(2))
-            created = try DurableFile.createAtomically(header, payload, at: path, temporaryPath: temporaryPath)
+            try ensureFan(fan)
+            if DurableFile.exists(path), existingCopyLooksIntact(at: path, plainBytes: plain.count) {
+                // Another put may have linked it and not yet synced the directory: sync before
+                // acknowledging, or a crash could lose a chunk this call reported as stored.
+                try DurableFile.syncDirectory(containing: path)
+                return PutResult(id: id, stored: false, encoding: nil)
+            }
+            let compressed = LZ4Block.compressIfSmaller(plain)
+            let encoding: Encoding = compressed == nil ? .raw : .lz4
+            let payload = compressed ?? plain
+            let header = Self.header(encoding: encoding, plainBytes: plain.count)
+            let sequence = temporaryCounter.add(1, ordering: .relaxed).newValue
+            let temporaryPath = "\(directory)/tmp/\(id.hex).\(getpid()).\(sequence)"
+            let storedBytes = Self.headerBytes + payload.count
+            if DurableFile.exists(path) {
+                // A damaged copy sits under this name: replace it with a good one.
+                let oldBytes = (try? DurableFile.readPrefix(path, count: 0).fileSize) ?? 0
+                try DurableFile.writeSynced([header, payload], to: temporaryPath)
+                try DurableFile.rename(temporaryPath, to: path)
+                stats.withLock { $0.storedBytes += storedBytes - oldBytes }
+                return PutResult(id: id, stored: true, encoding: encoding)
+            }
+            let created = try DurableFile.linkNew(header, payload, at: path, temporaryPath: temporaryPath)
+            if created {
+                // Counted as soon as the name exists, so a failing fsync below cannot leave the
+                // counts behind the files.
+                stats.withLock {
+                    $0.chunkCount += 1
+                    $0.logicalBytes += plain.count
+                    $0.storedBytes += storedBytes
+                }
+            }
+            try DurableFile.syncDirectory(containing: path)
+            return PutResult(id: id, stored: created, encoding: created ? encoding : nil)
         } catch {
             throw .io(error.description)
         }
-        guard created else { return PutResult(id: id, stored: false, encoding: nil) }
-        stats.withLock {
-            $0.chunkCount += 1
-            $0.logicalBytes += plain.count
-            $0.storedBytes += Self.headerBytes + payload.count
-        }
-        return PutResult(id: id, stored: true, encoding: encoding)
     }
 
     /// The plain bytes of chunk `id`, checked against its hash.
     public func get(_ id: ChunkID) throws(ChunkStoreError) -> [UInt8] {
         let path = self.path(of: id)
+        let header: (encoding: Encoding, plainBytes: Int)
         let file: [UInt8]
         do {
-            // A stored chunk is never larger than its header and the raw payload.
-            file = try DurableFile.read(path, bytesMax: Self.headerBytes + chunkBytesMax)
-        } catch {
+            let prefix = try DurableFile.readPrefix(path, count: Self.headerBytes)
+            do {
+                header = try Self.parseHeader(prefix.bytes)
+            } catch {
+                throw ChunkStoreError.corrupt(id, reason: error.reason)
+            }
+            guard header.plainBytes <= chunkBytesMax else {
+                throw ChunkStoreError.tooLarge(bytes: header.plainBytes, limit: chunkBytesMax)
+            }
+            // The file can be no larger than its header says: raw, or LZ4 at its worst.
+            let bound = Self.headerBytes + max(header.plainBytes, LZ4Block.compressedBytesMax(plainBytes: header.plainBytes))
+            guard prefix.fileSize <= bound else {
+                throw ChunkStoreError.corrupt(id, reason: "file of \(prefix.fileSize) bytes is larger than its header allows (\(bound))")
+            }
+            file = try DurableFile.read(path, bytesMax: bound)
+        } catch let error as ChunkStoreError {
+            throw error
+        } catch let error as DurableFile.Failure {
             if error.errno == ENOENT { throw .notFound(id) }
-            if error.errno == EFBIG { throw .corrupt(id, reason: "file is larger than any chunk this store writes") }
             throw .io(error.description)
-        }
-        let header: (encoding: Encoding, plainBytes: Int)
-        do {
-            header = try Self.parseHeader(file)
         } catch {
-            throw .corrupt(id, reason: error.reason)
-        }
-        guard header.plainBytes <= chunkBytesMax else {
-            throw .corrupt(id, reason: "header claims \(header.plainBytes) bytes, above chunk_bytes_max = \(chunkBytesMax)")
+            preconditionFailure("unexpected error \(error)")
         }
         let payload = file[Self.headerBytes...]
         let plain: [UInt8]
@@ -156,8 +209,8 @@ public final class ChunkStore: Sendable {
     public func list() throws(ChunkStoreError) -> [ChunkID] {
         do {
             var ids: [ChunkID] = []
-            for fan in try DurableFile.list(directory + "/chunks") {
-                ids += try DurableFile.list(directory + "/chunks/" + fan).compactMap(ChunkID.init(hex:))
+            for fan in try Self.fans(in: directory) {
+                ids += try DurableFile.list(directory + "/chunks/" + fan).filter(Self.isChunkName).compactMap(ChunkID.init(hex:))
             }
             return ids.sorted()
         } catch {
@@ -166,21 +219,59 @@ public final class ChunkStore: Sendable {
     }
 
     /// Removes chunk `id` durably. Deleting a missing chunk is an error: the caller's view is stale.
+    /// A delete does not coordinate with a concurrent `put` of the same content: garbage collection
+    /// must only delete chunks that no manifest references and no write in progress can (a grace
+    /// period after the last reference, see ../shared/DESIGN.md).
     public func delete(_ id: ChunkID) throws(ChunkStoreError) {
         let path = self.path(of: id)
-        do {
+        do throws(DurableFile.Failure) {
             let (header, fileSize) = try DurableFile.readPrefix(path, count: Self.headerBytes)
-            try DurableFile.remove(path)
+            guard unlink(path) == 0 else { throw DurableFile.Failure(operation: "unlink", path: path, errno: errno) }
             let plainBytes = (try? Self.parseHeader(header).plainBytes) ?? 0
             stats.withLock {
                 $0.chunkCount -= 1
                 $0.logicalBytes -= plainBytes
                 $0.storedBytes -= fileSize
             }
+            try DurableFile.syncDirectory(containing: path)
         } catch {
             if error.errno == ENOENT { throw .notFound(id) }
             throw .io(error.description)
         }
+    }
+
+    private func ensureFan(_ fan: String) throws(DurableFile.Failure) {
+        guard !syncedFans.withLock({ $0.contains(fan) }) else { return }
+        try DurableFile.ensureDirectory(fan)
+        syncedFans.withLock { _ = $0.insert(fan) }
+    }
+
+    /// Whether the file under a chunk's name is consistent with holding `plainBytes` bytes: its
+    /// header parses and its size fits. (The hash is checked on every read; this cheaper check
+    /// keeps a truncated or overwritten file from blocking repair by a later put.)
+    private func existingCopyLooksIntact(at path: String, plainBytes: Int) -> Bool {
+        guard let (header, fileSize) = try? DurableFile.readPrefix(path, count: Self.headerBytes),
+              let parsed = try? Self.parseHeader(header), parsed.plainBytes == plainBytes
+        else { return false }
+        switch parsed.encoding {
+        case .raw: return fileSize == Self.headerBytes + plainBytes
+        case .lz4: return fileSize > Self.headerBytes && fileSize < Self.headerBytes + plainBytes
+        }
+    }
+
+    /// The fan-out directories: two lowercase hex digits, directories only (stray files are ignored).
+    private static func fans(in directory: String) throws(DurableFile.Failure) -> [String] {
+        try DurableFile.list(directory + "/chunks").filter { name in
+            name.utf8.count == 2 && name.utf8.allSatisfy(isLowerHexDigit) && DurableFile.isDirectory(directory + "/chunks/" + name)
+        }
+    }
+
+    private static func isChunkName(_ name: String) -> Bool {
+        name.utf8.count == 64 && name.utf8.allSatisfy(isLowerHexDigit)
+    }
+
+    private static func isLowerHexDigit(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (97...102).contains(byte)
     }
 
     func path(of id: ChunkID) -> String {
@@ -198,9 +289,8 @@ public final class ChunkStore: Sendable {
         guard bytes.count >= headerBytes else { throw HeaderError(reason: "file is shorter than the \(headerBytes)-byte header") }
         guard Array(bytes[0..<4]) == magic else { throw HeaderError(reason: "bad magic") }
         guard bytes[4] == formatVersion else { throw HeaderError(reason: "unknown format version \(bytes[4])") }
-        guard let encoding = Encoding(rawValue: bytes[5]), bytes[6] == 0, bytes[7] == 0 else {
-            throw HeaderError(reason: "unknown encoding \(bytes[5])")
-        }
+        guard let encoding = Encoding(rawValue: bytes[5]) else { throw HeaderError(reason: "unknown encoding \(bytes[5])") }
+        guard bytes[6] == 0, bytes[7] == 0 else { throw HeaderError(reason: "reserved header bytes are not zero") }
         let length = bytes[8..<16].reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
         guard length <= UInt64(LZ4Block.inputBytesMax) else { throw HeaderError(reason: "impossible plain length \(length)") }
         return (encoding, Int(length))
@@ -214,6 +304,8 @@ public enum ChunkStoreError: Error, Sendable, Hashable, CustomStringConvertible 
     case notFound(ChunkID)
     case tooLarge(bytes: Int, limit: Int)
     case io(String)
+    /// Another instance has the directory open.
+    case inUse(String)
 
     public var description: String {
         switch self {
@@ -221,6 +313,7 @@ public enum ChunkStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case .notFound(let id): "chunk \(id.hex) not found"
         case .tooLarge(let bytes, let limit): "chunk of \(bytes) bytes exceeds chunk_bytes_max = \(limit)"
         case .io(let message): "chunk store I/O error: \(message)"
+        case .inUse(let directory): "chunk store \(directory) is in use by another instance (its LOCK file is held)"
         }
     }
 }

@@ -6,6 +6,11 @@ enum LZ4Block {
     /// Largest input the block format accepts (LZ4_MAX_INPUT_SIZE).
     static let inputBytesMax = 0x7E00_0000
 
+    /// The most bytes LZ4 can produce for `plainBytes` of input (LZ4_compressBound).
+    static func compressedBytesMax(plainBytes: Int) -> Int {
+        plainBytes <= inputBytesMax ? Int(LZ4_compressBound(Int32(plainBytes))) : 0
+    }
+
     /// The compressed bytes, or nil when they would not be smaller than the input.
     static func compressIfSmaller(_ input: [UInt8]) -> [UInt8]? {
         guard !input.isEmpty, input.count <= inputBytesMax else { return nil }

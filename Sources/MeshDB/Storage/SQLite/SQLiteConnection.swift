@@ -3,6 +3,20 @@ import CSQLite
 /// One SQLite connection with a cache of prepared statements. Not thread-safe by design: it is
 /// owned by one store, which is owned by one thread or actor at a time (hence not Sendable).
 final class SQLiteConnection {
+    /// What statements may do, enforced by SQLite's authorizer when they are prepared
+    /// (sqlite3_set_authorizer). Statement text comes from clients; the store's own statements
+    /// (BEGIN, COMMIT, PRAGMA, digest scans) run as `trusted`.
+    enum Access: Int, CaseIterable {
+        /// The store's own statements: anything.
+        case trusted
+        /// Statements of a batch: reads and writes of tables, DDL; never transaction control,
+        /// ATTACH/DETACH or a PRAGMA beyond the read-only ones, which would let a batch escape its
+        /// transaction or change the connection.
+        case write
+        /// Queries outside a batch: reads only.
+        case readOnly
+    }
+
     /// The result of running one statement to completion.
     struct Outcome {
         var columns: [String]
@@ -12,16 +26,25 @@ final class SQLiteConnection {
 
     let path: String
     private(set) var handle: OpaquePointer?
-    private var statementCache: [String: OpaquePointer] = [:]
+    /// Prepared statements by access mode and text: authorization happens at prepare time, so a
+    /// statement prepared for one mode is never reused in another.
+    private var statementCache: [Access: [String: OpaquePointer]] = [:]
+    private var statementCacheCount = 0
+    /// Read by the authorizer callback through the context pointer.
+    fileprivate var access = Access.trusted
+    /// Longest statement text accepted.
+    static let statementBytesMax = 1 << 20
     /// Most prepared statements kept; beyond it the cache is cleared (statement texts are
     /// usually a small fixed set, so a simple reset beats an LRU here).
     let statementCacheMax: Int
 
-    init(path: String, statementCacheMax: Int = 256) throws(SQLiteError) {
+    /// Opens the database at `path`; `readOnly` opens an existing file without write access and
+    /// with SQLite's defensive settings, for files that came from elsewhere (snapshots).
+    init(path: String, readOnly: Bool = false, statementCacheMax: Int = 256) throws(SQLiteError) {
         self.path = path
         self.statementCacheMax = statementCacheMax
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
@@ -30,6 +53,10 @@ final class SQLiteConnection {
         }
         sqlite3_extended_result_codes(db, 1)
         handle = db
+        sqlite3_set_authorizer(db, authorize, Unmanaged.passUnretained(self).toOpaque())
+        if readOnly {
+            try execute("PRAGMA query_only=ON; PRAGMA trusted_schema=OFF")
+        }
     }
 
     deinit { close() }
@@ -41,8 +68,11 @@ final class SQLiteConnection {
     }
 
     func clearStatementCache() {
-        for statement in statementCache.values { sqlite3_finalize(statement) }
+        for statements in statementCache.values {
+            for statement in statements.values { sqlite3_finalize(statement) }
+        }
         statementCache.removeAll()
+        statementCacheCount = 0
     }
 
     var isInTransaction: Bool { handle.map { sqlite3_get_autocommit($0) == 0 } ?? false }
@@ -50,6 +80,7 @@ final class SQLiteConnection {
     /// Runs SQL text that may hold several statements and takes no parameters (DDL, PRAGMA, BEGIN).
     func execute(_ sql: String) throws(SQLiteError) {
         let db = try open()
+        access = .trusted
         var errorMessage: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(db, sql, nil, nil, &errorMessage)
         if code != SQLITE_OK {
@@ -60,9 +91,9 @@ final class SQLiteConnection {
     }
 
     /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows.
-    func run(_ sql: String, _ parameters: [SQLiteValue] = [], rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
+    func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
         let db = try open()
-        let statement = try prepared(sql)
+        let statement = try prepared(sql, access: access)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -76,8 +107,14 @@ final class SQLiteConnection {
         for (index, value) in parameters.enumerated() {
             try bind(value, at: Int32(index + 1), in: statement, sql: sql)
         }
+        // SQLite re-prepares a statement whose schema changed inside step(): authorize it the same way.
+        self.access = access
+        defer { self.access = .trusted }
         let columnCount = sqlite3_column_count(statement)
         let columns = (0..<columnCount).map { String(cString: sqlite3_column_name(statement, $0)) }
+        // sqlite3_changes keeps the count of the last INSERT/UPDATE/DELETE; the total moves only
+        // when this statement changes rows, so DDL and queries report 0.
+        let changesBefore = sqlite3_total_changes64(db)
         var rows: [[SQLiteValue]] = []
         while true {
             let code = sqlite3_step(statement)
@@ -90,14 +127,14 @@ final class SQLiteConnection {
             }
             rows.append((0..<columnCount).map { column(statement, $0) })
         }
-        let changed = sqlite3_stmt_readonly(statement) != 0 ? 0 : Int(sqlite3_changes64(db))
+        let changed = sqlite3_total_changes64(db) == changesBefore ? 0 : Int(sqlite3_changes64(db))
         return Outcome(columns: columns, rows: rows, rowsChanged: changed)
     }
 
     /// Calls `body` with each row in turn, without buffering them: for digests and exports.
     func forEachRow(_ sql: String, _ body: (OpaquePointer, Int32) -> Void) throws(SQLiteError) {
         let db = try open()
-        let statement = try prepared(sql)
+        let statement = try prepared(sql, access: .trusted)
         defer { sqlite3_reset(statement) }
         let columnCount = sqlite3_column_count(statement)
         while true {
@@ -127,6 +164,9 @@ final class SQLiteConnection {
         }
     }
 
+    /// The sqlite3 handle, or an error when the connection was closed.
+    func openHandle() throws(SQLiteError) -> OpaquePointer { try open() }
+
     private func open() throws(SQLiteError) -> OpaquePointer {
         guard let handle else {
             throw SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "database is closed: \(path)")
@@ -134,21 +174,40 @@ final class SQLiteConnection {
         return handle
     }
 
-    private func prepared(_ sql: String) throws(SQLiteError) -> OpaquePointer {
-        if let statement = statementCache[sql] { return statement }
+    private func prepared(_ sql: String, access: Access) throws(SQLiteError) -> OpaquePointer {
+        if let statement = statementCache[access]?[sql] { return statement }
         let db = try open()
+        guard sql.utf8.count <= Self.statementBytesMax else {
+            throw SQLiteError(extendedResultCode: SQLITE_TOOBIG,
+                              message: "statement of \(sql.utf8.count) bytes exceeds statement_bytes_max = \(Self.statementBytesMax)")
+        }
+        self.access = access
+        defer { self.access = .trusted }
         var statement: OpaquePointer?
         var tail: UnsafePointer<CChar>?
         let code = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
-        guard code == SQLITE_OK, let statement else { throw lastError(db, sql: sql) }
-        if let tail, tail.pointee != 0, !String(cString: tail).allSatisfy(\.isWhitespaceOrSemicolon) {
-            sqlite3_finalize(statement)
-            throw SQLiteError(
-                extendedResultCode: SQLITE_MISUSE,
-                message: "one statement expected; found more text after the first", sql: sql)
+        guard code == SQLITE_OK else { throw lastError(db, sql: sql) }
+        guard let statement else {
+            throw SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "empty statement: no SQL to run", sql: sql)
         }
-        if statementCache.count >= statementCacheMax { clearStatementCache() }
-        statementCache[sql] = statement
+        // Only whitespace and comments may follow: they prepare to no statement at all.
+        if let tail, tail.pointee != 0 {
+            var next: OpaquePointer?
+            let tailCode = sqlite3_prepare_v2(db, tail, -1, &next, nil)
+            if tailCode != SQLITE_OK || next != nil {
+                sqlite3_finalize(next)
+                sqlite3_finalize(statement)
+                throw SQLiteError(extendedResultCode: SQLITE_MISUSE,
+                                  message: "one statement expected; found another after the first", sql: sql)
+            }
+        }
+        if access == .readOnly, sqlite3_stmt_readonly(statement) == 0 {
+            sqlite3_finalize(statement)
+            throw SQLiteError(extendedResultCode: SQLITE_AUTH, message: "not authorized: a query must only read", sql: sql)
+        }
+        if statementCacheCount >= statementCacheMax { clearStatementCache() }
+        statementCache[access, default: [:]][sql] = statement
+        statementCacheCount += 1
         return statement
     }
 
@@ -160,6 +219,10 @@ final class SQLiteConnection {
         case .integer(let number):
             code = sqlite3_bind_int64(statement, index, number)
         case .real(let number):
+            // SQLite would store NaN as NULL: a silent change of value.
+            guard !number.isNaN else {
+                throw SQLiteError(extendedResultCode: SQLITE_MISMATCH, message: "parameter \(index) is NaN, which SQLite cannot store", sql: sql)
+            }
             code = sqlite3_bind_double(statement, index, number)
         case .text(let string):
             code = sqlite3_bind_text64(statement, index, string, UInt64(string.utf8.count),
@@ -179,6 +242,34 @@ final class SQLiteConnection {
     }
 }
 
-extension Character {
-    fileprivate var isWhitespaceOrSemicolon: Bool { isWhitespace || self == ";" }
+/// PRAGMAs a client statement may run: they only read the schema.
+private let readOnlyPragmas: Set<String> = [
+    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list", "table_list",
+]
+
+/// The authorizer (sqlite3_set_authorizer): consulted for each action while a statement is prepared.
+private func authorize(
+    context: UnsafeMutableRawPointer?, action: Int32,
+    first: UnsafePointer<CChar>?, second: UnsafePointer<CChar>?,
+    database: UnsafePointer<CChar>?, trigger: UnsafePointer<CChar>?
+) -> Int32 {
+    guard let context else { return SQLITE_DENY }
+    let connection = Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue()
+    switch connection.access {
+    case .trusted:
+        return SQLITE_OK
+    case .write, .readOnly:
+        switch action {
+        case SQLITE_TRANSACTION, SQLITE_SAVEPOINT, SQLITE_ATTACH, SQLITE_DETACH:
+            return SQLITE_DENY
+        case SQLITE_PRAGMA:
+            let name = first.map { String(cString: $0).lowercased() } ?? ""
+            // A PRAGMA with an argument (second non-nil) sets something, except these which take a table name.
+            return readOnlyPragmas.contains(name) ? SQLITE_OK : SQLITE_DENY
+        case SQLITE_SELECT, SQLITE_READ, SQLITE_FUNCTION, SQLITE_RECURSIVE:
+            return SQLITE_OK
+        default:
+            return connection.access == .write ? SQLITE_OK : SQLITE_DENY
+        }
+    }
 }

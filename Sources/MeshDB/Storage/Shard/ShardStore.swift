@@ -1,5 +1,4 @@
 import CSQLite
-import Crypto
 
 /// One shard replica: a SQLite database in WAL mode on which ordered batches of structured writes
 /// are applied, all or nothing. Every member of a shard group holds one per shard it serves; they
@@ -50,21 +49,34 @@ public final class ShardStore {
     public let path: String
     public let durability: Durability
     public let limits: Limits
-    let connection: SQLiteConnection
+    var connection: SQLiteConnection
 
     /// Opens (creating if needed) the shard database at `path`.
     public init(path: String, durability: Durability = .fsync, limits: Limits = Limits()) throws(ShardStoreError) {
         self.path = path
         self.durability = durability
         self.limits = limits
+        connection = try Self.openConnection(path: path, durability: durability)
+    }
+
+    static func openConnection(path: String, durability: Durability) throws(ShardStoreError) -> SQLiteConnection {
         do {
-            connection = try SQLiteConnection(path: path)
-            try connection.execute("PRAGMA journal_mode=WAL")
+            let connection = try SQLiteConnection(path: path)
+            let mode = try connection.run("PRAGMA journal_mode=WAL").rows
+            guard mode == [[.text("wal")]] else {
+                throw ShardStoreError.sqlite(SQLiteError(
+                    extendedResultCode: SQLITE_CANTOPEN, message: "cannot switch \(path) to WAL mode (journal_mode is \(mode))"))
+            }
             try connection.execute(durability == .fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")
             // A writer waits rather than failing when a snapshot reader holds the database briefly.
             try connection.execute("PRAGMA busy_timeout=5000")
-        } catch {
+            return connection
+        } catch let error as ShardStoreError {
+            throw error
+        } catch let error as SQLiteError {
             throw .sqlite(error)
+        } catch {
+            preconditionFailure("unexpected error \(error)")
         }
     }
 
@@ -77,8 +89,10 @@ public final class ShardStore {
         guard batch.count <= limits.batchStatementsMax else {
             throw .limitExceeded("batch of \(batch.count) statements exceeds batch_statements_max = \(limits.batchStatementsMax)")
         }
-        guard !connection.isInTransaction else {
-            preconditionFailure("a shard store is never left inside a transaction between batches")
+        if connection.isInTransaction {
+            // The authorizer keeps client statements from opening transactions, so this is only
+            // reachable through a bug; recover rather than apply a batch inside someone else's.
+            rollBack()
         }
         do {
             try connection.execute("BEGIN IMMEDIATE")
@@ -88,8 +102,11 @@ public final class ShardStore {
         var results: [StatementResult] = []
         results.reserveCapacity(batch.count)
         for (index, statement) in batch.enumerated() {
-            do {
-                let outcome = try connection.run(statement.sql, statement.parameters, rowsMax: limits.resultRowsMax)
+            do throws(SQLiteError) {
+                let outcome = try connection.run(statement.sql, statement.parameters, access: .write, rowsMax: limits.resultRowsMax)
+                guard connection.isInTransaction else {
+                    throw SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "statement ended the batch's transaction", sql: statement.sql)
+                }
                 results.append(StatementResult(rowsChanged: outcome.rowsChanged, columns: outcome.columns, rows: outcome.rows))
             } catch {
                 rollBack()
@@ -105,10 +122,11 @@ public final class ShardStore {
         return results
     }
 
-    /// Runs a read-only query outside any batch (a `local` read).
+    /// Runs a query outside any batch (a `local` read). Only statements that read are allowed:
+    /// writes, transaction control, ATTACH and PRAGMAs that set anything are refused.
     public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(ShardStoreError) -> StatementResult {
         do {
-            let outcome = try connection.run(sql, parameters, rowsMax: limits.resultRowsMax)
+            let outcome = try connection.run(sql, parameters, access: .readOnly, rowsMax: limits.resultRowsMax)
             return StatementResult(rowsChanged: outcome.rowsChanged, columns: outcome.columns, rows: outcome.rows)
         } catch {
             throw .sqlite(error)
@@ -117,7 +135,11 @@ public final class ShardStore {
 
     /// Whether SQLite's own structural check passes: used after crash-recovery tests.
     public func integrityCheck() throws(ShardStoreError) -> Bool {
-        try query("PRAGMA integrity_check").rows == [[.text("ok")]]
+        do {
+            return try connection.run("PRAGMA integrity_check").rows == [[.text("ok")]]
+        } catch {
+            throw .sqlite(error)
+        }
     }
 
     private func rollBack() {
@@ -128,84 +150,15 @@ public final class ShardStore {
 }
 
 extension ShardStore {
-    /// A SHA-256 over the logical contents: the schema and every row of every table, tables by
-    /// name and rows in primary-key order (then by every column, so tables without a key or with
-    /// duplicate rows are ordered too). Equal on every replica holding the same rows, whatever
-    /// the file's page layout, free-list or insertion history.
-    ///
-    /// Encoding per value: a type tag, then 8 big-endian bytes (integer, real bit pattern) or a
-    /// 4-byte length and the bytes (text, blob). Cost: a full scan; checkpoints are every K batches.
+    /// A SHA-256 over the logical contents: the schema, the AUTOINCREMENT counters and every row of
+    /// every table (see `SQLiteConnection.logicalDigest()` for the exact encoding). Equal on every
+    /// replica holding the same rows, whatever the file's page layout or free list; different as
+    /// soon as one value, rowid or schema entry differs. Cost: a full scan.
     public func logicalDigest() throws(ShardStoreError) -> [UInt8] {
-        var hasher = SHA256()
         do {
-            let schema = try connection.run(
-                "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
-            for entry in schema.rows {
-                hasher.update(tag: 0x10)
-                for value in entry { hasher.update(value) }
-            }
-            let tables = schema.rows.compactMap { row -> String? in
-                guard row[0] == .text("table"), case .text(let name) = row[1] else { return nil }
-                return name
-            }
-            for table in tables {
-                hasher.update(tag: 0x20)
-                hasher.update(.text(table))
-                var rowCount: UInt64 = 0
-                try connection.forEachRow("SELECT * FROM \(quoteIdentifier(table)) ORDER BY \(try digestOrder(of: table))") { statement, columns in
-                    for index in 0..<columns {
-                        hasher.update(connection.column(statement, index))
-                    }
-                    rowCount += 1
-                }
-                hasher.update(tag: 0x21)
-                hasher.update(.integer(Int64(bitPattern: rowCount)))
-            }
+            return try connection.logicalDigest()
         } catch {
             throw .sqlite(error)
-        }
-        return Array(hasher.finalize())
-    }
-
-    /// Primary-key columns in key order, then every column by position.
-    private func digestOrder(of table: String) throws(SQLiteError) -> String {
-        let info = try connection.run("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid", [.text(table)])
-        let keyColumns = info.rows
-            .compactMap { row -> (Int64, String)? in
-                guard case .text(let name) = row[0], case .integer(let position) = row[1], position > 0 else { return nil }
-                return (position, name)
-            }
-            .sorted { $0.0 < $1.0 }
-            .map { quoteIdentifier($0.1) }
-        let allColumns = (1...max(1, info.rows.count)).map(String.init)
-        return (keyColumns + allColumns).joined(separator: ", ")
-    }
-}
-
-func quoteIdentifier(_ name: String) -> String {
-    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}
-
-extension SHA256 {
-    fileprivate mutating func update(tag: UInt8) { update(data: [tag]) }
-
-    fileprivate mutating func update(_ value: SQLiteValue) {
-        func bigEndian(_ number: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: number >> (56 - 8 * $0)) } }
-        func length(_ count: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: UInt32(count) >> (24 - 8 * $0)) } }
-        switch value {
-        case .null:
-            update(data: [0])
-        case .integer(let number):
-            update(data: [1] + bigEndian(UInt64(bitPattern: number)))
-        case .real(let number):
-            update(data: [2] + bigEndian(number.bitPattern))
-        case .text(let string):
-            let bytes = Array(string.utf8)
-            update(data: [3] + length(bytes.count))
-            update(data: bytes)
-        case .blob(let bytes):
-            update(data: [4] + length(bytes.count))
-            update(data: bytes)
         }
     }
 }
