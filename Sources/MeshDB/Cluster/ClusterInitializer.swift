@@ -41,7 +41,8 @@ public enum ClusterInitializer {
         var generator = SystemRandomNumberGenerator()
         let clusterID = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let members = identities.enumerated().map { index, identity in
-            NodeConfig.Member(index: index, publicKey: identity.publicKey.hex, host: layout.host,
+            NodeConfig.Member(index: index, publicKey: identity.publicKey.hex,
+                              agreementKey: identity.agreementPublicKey.hex, host: layout.host,
                               port: layout.basePort + index, pgPort: layout.pgBasePort + index,
                               zone: layout.zones.isEmpty ? nil : layout.zones[index % layout.zones.count])
         }

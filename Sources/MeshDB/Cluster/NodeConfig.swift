@@ -16,7 +16,8 @@ import TOMLKit
 ///     id = "<64 hex digits>"
 ///     [[cluster.members]]
 ///     index = 0
-///     public_key = "<64 hex digits>"
+///     public_key = "<64 hex digits>"      # Ed25519
+///     agreement_key = "<64 hex digits>"   # X25519, for PBFT's MAC keys
 ///     host = "127.0.0.1"
 ///     port = 7400
 ///     pg_port = 5433
@@ -41,7 +42,10 @@ public struct NodeConfig: Codable, Sendable, Hashable {
 
     public struct Member: Codable, Sendable, Hashable {
         public var index: Int
+        /// Ed25519: identity on the transport, signatures on PBFT certificates.
         public var publicKey: String
+        /// X25519: pairwise MAC keys for PBFT's normal case.
+        public var agreementKey: String
         public var host: String
         public var port: Int
         public var pgPort: Int
@@ -49,7 +53,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
 
         enum CodingKeys: String, CodingKey {
             case index, host, port, zone
-            case publicKey = "public_key", pgPort = "pg_port"
+            case publicKey = "public_key", agreementKey = "agreement_key", pgPort = "pg_port"
         }
     }
 
@@ -124,6 +128,9 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             guard PublicKeyBytes(hex: member.publicKey) != nil else {
                 throw fail("cluster.members[\(member.index)].public_key must be 64 hex digits")
             }
+            guard PublicKeyBytes(hex: member.agreementKey) != nil else {
+                throw fail("cluster.members[\(member.index)].agreement_key must be 64 hex digits")
+            }
             guard keys.insert(member.publicKey.lowercased()).inserted else {
                 throw fail("cluster.members[\(member.index)].public_key repeats another member's key")
             }
@@ -155,6 +162,9 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         let listed = cluster.members[node.index].publicKey.lowercased()
         guard identity.publicKey.hex == listed else {
             throw .identity("key file \(keyFilePath) holds key \(identity.publicKey.short), but the cluster lists \(listed.prefix(8)) for node \(node.index)")
+        }
+        guard identity.agreementPublicKey.hex == cluster.members[node.index].agreementKey.lowercased() else {
+            throw .identity("key file \(keyFilePath) does not match agreement_key listed for node \(node.index)")
         }
         return identity
     }

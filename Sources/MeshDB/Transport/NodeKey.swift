@@ -41,6 +41,16 @@ public struct NodeKey: Sendable {
         self.init(privateKey: key)
     }
 
+    /// The X25519 key PBFT derives its pairwise MAC keys from (TOCS'02 §3.2), derived from the
+    /// same seed so a node keeps one key file: SHA-256("meshdb-x25519-v1" ‖ seed).
+    public var agreementPrivateKey: Curve25519.KeyAgreement.PrivateKey {
+        // Any 32 bytes are a valid X25519 private key.
+        try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: Array(SHA256.hash(data: Array("meshdb-x25519-v1".utf8) + seed)))
+    }
+
+    /// The public half of `agreementPrivateKey`, listed in the cluster configuration.
+    public var agreementPublicKey: PublicKeyBytes { PublicKeyBytes(agreementPrivateKey.publicKey.rawRepresentation) }
+
     public func sign(_ message: [UInt8]) -> [UInt8] {
         // Signing fails only on a broken crypto backend; there is no input that makes it fail.
         Array(try! privateKey.signature(for: message))

@@ -75,6 +75,8 @@ public final class TCPTransport: Sendable {
     private let rejections = Mutex<[TransportRejection: Int]>([:])
     private let inboundConnections = Atomic<Int>(0)
     private let server = Mutex<(any Channel)?>(nil)
+    /// Accepted connections, closed by `shutdown` (closing the listener leaves them open).
+    private let accepted = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     public init(identity: NodeKey, policy: HandshakePolicy, peers: [Peer], group: any EventLoopGroup,
                 limits: Limits = Limits(), handlers: Handlers) {
@@ -104,7 +106,11 @@ public final class TCPTransport: Sendable {
                     count(.tooManyConnections)
                     return channel.close()
                 }
-                channel.closeFuture.whenComplete { [self] _ in inboundConnections.subtract(1, ordering: .relaxed) }
+                accepted.withLock { $0[ObjectIdentifier(channel)] = channel }
+                channel.closeFuture.whenComplete { [self] _ in
+                    inboundConnections.subtract(1, ordering: .relaxed)
+                    accepted.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(makeHandler(expectedPeer: nil, link: nil))
                 }
@@ -135,6 +141,7 @@ public final class TCPTransport: Sendable {
             return channel
         }
         try? await listener?.close()
+        for channel in accepted.withLock({ Array($0.values) }) { try? await channel.close() }
         for link in links.values {
             if let channel = link.shutdown() { try? await channel.close() }
         }

@@ -142,4 +142,27 @@ import Testing
         await sender.shutdown()
         await receiver.shutdown()
     }
+
+    /// Regression: shutdown closed the listener but not the connections it had accepted, so peers
+    /// kept "sending" to a stopped node, and a node restarted on the same port never heard them.
+    @Test func shutdownClosesAcceptedConnectionsSoPeersReconnectToARestart() async throws {
+        let cluster = try await Self.startCluster(nodes: 2)
+        let target = cluster.identities[1].publicKey
+        try await Self.waitUntil { cluster.transports[0].isConnected(to: target) }
+        #expect(cluster.transports[0].isConnected(to: target))
+        await cluster.transports[1].shutdown()
+        try await Self.waitUntil { !cluster.transports[0].isConnected(to: target) }
+        #expect(!cluster.transports[0].isConnected(to: target), "the peer saw the stopped node's connection close")
+
+        let inbox = Inbox()
+        let peers = zip(cluster.identities, cluster.ports).map { TCPTransport.Peer(key: $0.publicKey, host: "127.0.0.1", port: $1) }
+        let restarted = TCPTransport(identity: cluster.identities[1], policy: cluster.policy, peers: peers,
+                                     group: MultiThreadedEventLoopGroup.singleton, handlers: .init(nodeFrame: { key, bytes in inbox.add(key, bytes) }))
+        try await restarted.start(host: "127.0.0.1", port: cluster.ports[1])
+        cluster.transports[0].send([9], to: target)
+        try await Self.waitUntil { inbox.count == 1 }
+        #expect(inbox.count == 1)
+        await restarted.shutdown()
+        await cluster.transports[0].shutdown()
+    }
 }

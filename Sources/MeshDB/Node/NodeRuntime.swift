@@ -1,0 +1,412 @@
+public import Consensus
+import Dispatch
+import Foundation
+public import Logging
+
+/// The shell around a node's PBFT instances (STYLE.md §1): it feeds the pure `Replica` and
+/// `Client` state machines with frames from the transport, ticks from a real clock and requests
+/// from the gateway, and carries out what they return: append to the log and fsync it, then send;
+/// arm timers; complete gateway requests.
+///
+/// Concurrency: every mutable property is touched only on `queue`, a serial queue of its own (so
+/// SQLite work in state machines never blocks a NIO event loop). That confinement is what makes
+/// the `@unchecked Sendable` below sound: public entry points hop onto `queue` before reading or
+/// writing state, and `dispatchPrecondition` checks it in the handlers.
+public final class NodeRuntime: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Length of one abstract tick of the state machines.
+        public var tickMilliseconds = 10
+        public var replica = ReplicaOptions()
+        public var clientRetransmitTicks: UInt64 = 100
+        /// Requests waiting for a free gateway client, per group; beyond it submit fails (53400).
+        public var queuedRequestsMax = 10_000
+
+        public init() {
+            replica.viewChangeTimeoutTicks = 200
+            replica.viewChangeTimeoutTicksMax = 200 * 16
+            replica.statusIntervalTicks = 20
+        }
+    }
+
+    /// What `status` reports for one group.
+    public struct GroupStatus: Sendable, Hashable {
+        public let group: UInt32
+        public let replicaIndex: Int
+        public let view: UInt64
+        public let primaryNode: Int
+        public let inViewChange: Bool
+        public let lastExecuted: UInt64
+        public let stableCheckpoint: UInt64
+    }
+
+    let index: Int
+    let key: NodeKey
+    public let layout: ClusterLayout
+    let options: Options
+    let logger: Logger
+    let queue: DispatchQueue
+    private let dataDirectory: String
+    private let makeStateMachine: @Sendable (ClusterLayout.Group) throws -> any ReplicatedStateMachine
+
+    // Confined to `queue`.
+    private var transport: (any NodeTransport)?
+    private var instances: [UInt32: GroupInstance] = [:]
+    private var tick: UInt64 = 0
+    private var ticker: (any DispatchSourceTimer)?
+    private var stopped = false
+
+    public init(index: Int, key: NodeKey, layout: ClusterLayout, dataDirectory: String, options: Options = Options(),
+                logger: Logger? = nil,
+                makeStateMachine: @escaping @Sendable (ClusterLayout.Group) throws -> any ReplicatedStateMachine) {
+        self.index = index
+        self.key = key
+        self.layout = layout
+        self.options = options
+        self.dataDirectory = dataDirectory
+        self.makeStateMachine = makeStateMachine
+        self.logger = logger ?? Logger(label: "meshdb.node.\(index)")
+        self.queue = DispatchQueue(label: "meshdb.node.\(index)")
+    }
+
+    /// Opens each group's log, restores its replica from it, and starts ticking. Frames may
+    /// arrive through `deliver` from then on.
+    public func start(transport: any NodeTransport) throws {
+        try queue.sync { () throws -> Void in
+            self.transport = transport
+            let identity = NodeIdentity(signingKey: key.privateKey, agreementKey: key.agreementPrivateKey)
+            for group in layout.groups {
+                let configuration: GroupConfiguration
+                do {
+                    configuration = try GroupConfiguration(replicaCount: group.members.count)
+                } catch {
+                    throw NodeError.configuration("group \(group.id): \(error)")
+                }
+                let directory = layout.keyDirectory(for: group)
+                var clients: [Client] = []
+                for slot in 0..<Int(ClusterLayout.gatewayClientsPerNode) {
+                    clients.append(Client(id: layout.gatewayClientID(node: index, slot: slot), configuration: configuration,
+                                          identity: identity, directory: directory,
+                                          retransmitTimeoutTicks: options.clientRetransmitTicks))
+                }
+                var instance = GroupInstance(group: group, clients: clients)
+                if let replicaIndex = group.members.firstIndex(of: index) {
+                    var replica = Replica(index: replicaIndex, configuration: configuration, options: options.replica,
+                                          identity: identity, directory: directory, stateMachine: try makeStateMachine(group))
+                    let codec = PersistedRecordCodec(codec: MessageCodec(replicaCount: configuration.replicaCount))
+                    let (log, records) = try ReplicaLog.open(path: "\(dataDirectory)/pbft/group-\(group.id).log", codec: codec)
+                    let actions = replica.restore(from: records)
+                    instance.replica = replica
+                    instance.log = log
+                    instances[group.id] = instance
+                    logger.info("group \(group.id): replica \(replicaIndex) restored \(records.count) log records, executed through \(replica.lastExecuted)")
+                    perform(actions, in: group.id)
+                } else {
+                    instances[group.id] = instance
+                }
+            }
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.schedule(deadline: .now(), repeating: .milliseconds(options.tickMilliseconds), leeway: .milliseconds(1))
+            timer.setEventHandler { [weak self] in self?.onTick() }
+            timer.resume()
+            ticker = timer
+        }
+    }
+
+    /// Stops ticking and drops further frames; pending gateway requests fail.
+    public func stop() {
+        queue.sync {
+            stopped = true
+            ticker?.cancel()
+            ticker = nil
+            for id in instances.keys.sorted() {
+                instances[id]?.failAll(NodeError.unavailable("node \(index) is stopping"))
+            }
+        }
+    }
+
+    /// A frame from node `peer` arrived on the transport.
+    public func deliver(from peer: PublicKeyBytes, payload: [UInt8]) {
+        queue.async { [self] in
+            guard !stopped, let envelope = Envelope(payload), var instance = instances[envelope.group] else { return }
+            guard let sender = layout.member(withKey: peer) else { return }
+            switch envelope.kind {
+            case .toReplica:
+                guard instance.replica != nil else { return }
+                let actions = instance.replica!.receive(frame: envelope.frame)
+                instances[envelope.group] = instance
+                perform(actions, in: envelope.group)
+            case .toClient(let clientID):
+                // Replies come only from the group's replicas; the client checks their MACs itself.
+                guard instance.group.members.contains(sender.index),
+                      let slot = instance.clients.firstIndex(where: { $0.id == clientID })
+                else { return }
+                let actions = instance.clients[slot].receive(frame: envelope.frame)
+                instances[envelope.group] = instance
+                performClient(actions, slot: slot, in: envelope.group)
+            }
+        }
+    }
+
+    /// Orders `operation` through group `group` and returns its result once f+1 replicas agree.
+    public func submit(group: UInt32, operation: [UInt8]) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                guard !stopped, var instance = instances[group] else {
+                    continuation.resume(throwing: NodeError.unavailable("no group \(group) on node \(index)"))
+                    return
+                }
+                guard instance.waiting.count < options.queuedRequestsMax else {
+                    continuation.resume(throwing: NodeError.rejected(
+                        "gateway queue of group \(group) is full (queued_requests_max = \(options.queuedRequestsMax))"))
+                    return
+                }
+                instance.waiting.append((operation, continuation))
+                instances[group] = instance
+                dispatchWaiting(in: group)
+            }
+        }
+    }
+
+    public func status() -> [GroupStatus] {
+        queue.sync {
+            instances.keys.sorted().compactMap { id -> GroupStatus? in
+                guard let instance = instances[id], let replica = instance.replica else { return nil }
+                return GroupStatus(group: id, replicaIndex: replica.index, view: replica.view,
+                                   primaryNode: instance.group.members[replica.primary], inViewChange: replica.inViewChange,
+                                   lastExecuted: replica.lastExecuted, stableCheckpoint: replica.stableCertificate.sequence)
+            }
+        }
+    }
+
+    /// Runs `body` on the node's queue with the state machine of `group` (for local reads).
+    public func withStateMachine<T: Sendable>(group: UInt32, _ body: @Sendable (any ReplicatedStateMachine) throws -> T) throws -> T {
+        try queue.sync {
+            guard let replica = instances[group]?.replica else { throw NodeError.unavailable("node \(index) holds no replica of group \(group)") }
+            return try body(replica.stateMachineForReading)
+        }
+    }
+
+    // MARK: On the queue
+
+    private func onTick() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !stopped else { return }
+        tick += 1
+        for id in instances.keys.sorted() {
+            guard var instance = instances[id] else { continue }
+            let due = instance.takeDueTimers(at: tick)
+            instances[id] = instance
+            for timer in due {
+                switch timer {
+                case .replica(let replicaTimer):
+                    guard var replica = instances[id]?.replica else { continue }
+                    let actions = replica.timerFired(replicaTimer)
+                    instances[id]?.replica = replica
+                    perform(actions, in: id)
+                case .client(let slot):
+                    guard var client = instances[id]?.clients[slot] else { continue }
+                    let actions = client.timerFired()
+                    instances[id]?.clients[slot] = client
+                    performClient(actions, slot: slot, in: id)
+                }
+            }
+        }
+    }
+
+    /// Carries out a replica's actions: log appends first, one fsync, then the sends
+    /// (ReplicaAction: a persist is durable before any later send leaves the node).
+    private func perform(_ actions: [ReplicaAction], in group: UInt32) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard var instance = instances[group] else { return }
+        var sends: [(frame: [UInt8], to: [Principal])] = []
+        do {
+            for action in actions {
+                switch action {
+                case .persist(let record):
+                    try instance.log?.append(record)
+                case .send(let frame, let to):
+                    sends.append((frame, to))
+                case .setTimer(let timer, let ticks):
+                    instance.timers[.replica(timer)] = tick + ticks
+                case .cancelTimer(let timer):
+                    instance.timers[.replica(timer)] = nil
+                case .executed, .checkpointed:
+                    break
+                case .stateTransferred(let sequence, _):
+                    logger.info("group \(group): state transfer to sequence \(sequence)")
+                }
+            }
+            try instance.log?.sync()
+        } catch {
+            // A node that cannot make its log durable must not speak: crash-stop, restart recovers.
+            logger.critical("group \(group): \(error); stopping the node")
+            fatalError("node \(index) cannot persist its PBFT log: \(error)")
+        }
+        instances[group] = instance
+        for send in sends { route(send.frame, to: send.to, group: instance.group) }
+    }
+
+    private func performClient(_ actions: [ClientAction], slot: Int, in group: UInt32) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard var instance = instances[group] else { return }
+        var sends: [(frame: [UInt8], to: [Principal])] = []
+        var completed = false
+        for action in actions {
+            switch action {
+            case .send(let frame, let to):
+                sends.append((frame, to))
+            case .setTimer(let ticks):
+                instance.timers[.client(slot)] = tick + ticks
+            case .cancelTimer:
+                instance.timers[.client(slot)] = nil
+            case .completed(_, let result):
+                instance.timers[.client(slot)] = nil
+                instance.inFlight[slot]?.resume(returning: result)
+                instance.inFlight[slot] = nil
+                completed = true
+            }
+        }
+        instances[group] = instance
+        for send in sends { route(send.frame, to: send.to, group: instance.group) }
+        if completed { dispatchWaiting(in: group) }
+    }
+
+    private func dispatchWaiting(in group: UInt32) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard var instance = instances[group] else { return }
+        while !instance.waiting.isEmpty, let slot = instance.clients.indices.first(where: { instance.inFlight[$0] == nil }) {
+            let (operation, continuation) = instance.waiting.removeFirst()
+            let actions: [ClientAction]
+            do {
+                actions = try instance.clients[slot].submit(operation: operation)
+            } catch {
+                continuation.resume(throwing: NodeError.rejected("\(error)"))
+                continue
+            }
+            instance.inFlight[slot] = continuation
+            instances[group] = instance
+            performClient(actions, slot: slot, in: group)
+            guard let updated = instances[group] else { return }
+            instance = updated
+        }
+        instances[group] = instance
+    }
+
+    private func route(_ frame: [UInt8], to principals: [Principal], group: ClusterLayout.Group) {
+        guard let transport else { return }
+        for principal in principals {
+            let node: Int
+            let kind: Envelope.Kind
+            switch principal {
+            case .replica(let replica):
+                guard group.members.indices.contains(replica) else { continue }
+                node = group.members[replica]
+                kind = .toReplica
+            case .client(let id):
+                guard let gateway = layout.gatewayNode(ofClient: id) else { continue }
+                node = gateway
+                kind = .toClient(id)
+            }
+            let payload = Envelope(kind: kind, group: group.id, frame: frame).encoded()
+            if node == index {
+                deliver(from: key.publicKey, payload: payload)
+            } else {
+                transport.send(payload, to: layout.members[node].key)
+            }
+        }
+    }
+}
+
+/// How a node hands frames to its peers: TCP between processes, a hub in one process.
+public protocol NodeTransport: Sendable {
+    func send(_ payload: [UInt8], to peer: PublicKeyBytes)
+}
+
+extension TCPTransport: NodeTransport {}
+
+/// One PBFT instance on this node: its replica (when the node is a member), its log, the gateway
+/// clients, their timers and the requests waiting for a client.
+struct GroupInstance {
+    enum TimerKey: Hashable {
+        case replica(ReplicaTimer)
+        case client(Int)
+    }
+
+    let group: ClusterLayout.Group
+    var replica: Replica?
+    var log: ReplicaLog?
+    var clients: [Client]
+    var inFlight: [Int: CheckedContinuation<[UInt8], any Error>] = [:]
+    var waiting: [([UInt8], CheckedContinuation<[UInt8], any Error>)] = []
+    var timers: [TimerKey: UInt64] = [:]
+
+    init(group: ClusterLayout.Group, clients: [Client]) {
+        self.group = group
+        self.clients = clients
+    }
+
+    /// The timers due at `tick`, removed, in a fixed order (replica first, then clients by slot).
+    mutating func takeDueTimers(at tick: UInt64) -> [TimerKey] {
+        let due = timers.filter { $0.value <= tick }.map(\.key).sorted { lhs, rhs in
+            switch (lhs, rhs) {
+            case (.replica(let a), .replica(let b)): "\(a)" < "\(b)"
+            case (.replica, .client): true
+            case (.client, .replica): false
+            case (.client(let a), .client(let b)): a < b
+            }
+        }
+        for key in due { timers[key] = nil }
+        return due
+    }
+
+    mutating func failAll(_ error: NodeError) {
+        for slot in inFlight.keys.sorted() { inFlight[slot]?.resume(throwing: error) }
+        inFlight.removeAll()
+        for (_, continuation) in waiting { continuation.resume(throwing: error) }
+        waiting.removeAll()
+    }
+}
+
+/// The node-to-node payload: `kind (1) | group id (4) | [client id (8)] | PBFT frame`. The
+/// client id routes a reply to the gateway client it answers without opening the frame.
+struct Envelope {
+    enum Kind: Equatable {
+        case toReplica
+        case toClient(UInt64)
+    }
+
+    let kind: Kind
+    let group: UInt32
+    let frame: [UInt8]
+
+    init(kind: Kind, group: UInt32, frame: [UInt8]) {
+        self.kind = kind
+        self.group = group
+        self.frame = frame
+    }
+
+    init?(_ payload: [UInt8]) {
+        guard payload.count >= 5 else { return nil }
+        group = payload.readUInt32(at: 1)
+        switch payload[0] {
+        case 1:
+            kind = .toReplica
+            frame = Array(payload[5...])
+        case 2:
+            guard payload.count >= 13 else { return nil }
+            kind = .toClient(UInt64(payload.readUInt32(at: 5)) << 32 | UInt64(payload.readUInt32(at: 9)))
+            frame = Array(payload[13...])
+        default:
+            return nil
+        }
+    }
+
+    func encoded() -> [UInt8] {
+        switch kind {
+        case .toReplica:
+            [1] + group.bigEndianBytes + frame
+        case .toClient(let id):
+            [2] + group.bigEndianBytes + UInt32(id >> 32).bigEndianBytes + UInt32(truncatingIfNeeded: id).bigEndianBytes + frame
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Consensus
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A replica's PBFT log on disk (the durable half of `PersistedRecord`): one append-only file of
+/// records, each `u32 length | u32 CRC-32 | bytes`, fsynced by `sync()` before the node sends
+/// anything that depends on them (../shared/DESIGN.md, Durability).
+///
+/// Recovery reads records up to the first torn or damaged one and truncates the file there: a
+/// crash can only cut the unsynced tail. When a stable checkpoint is appended the log is compacted
+/// into a new file holding that checkpoint and every record still relevant after it, written,
+/// fsynced and renamed over the old one, so the log stays bounded by the checkpoint window.
+final class ReplicaLog {
+    let path: String
+    let codec: PersistedRecordCodec
+    /// The largest record accepted on recovery (a checkpoint carries a whole snapshot).
+    let recordBytesMax: Int
+    private var fd: Int32
+    private var unsynced = 0
+    private var recordsSinceCompaction: [PersistedRecord] = []
+
+    /// Opens (creating) the log and returns it with the records it holds, oldest first.
+    static func open(path: String, codec: PersistedRecordCodec, recordBytesMax: Int = 1 << 30) throws(NodeError) -> (ReplicaLog, [PersistedRecord]) {
+        do {
+            try DurableFile.ensureDirectory(DurableFile.parent(of: path))
+            let bytes = DurableFile.exists(path) ? try DurableFile.read(path, bytesMax: Int.max) : []
+            var records: [PersistedRecord] = []
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                let length = Int(bytes.readUInt32(at: offset))
+                let checksum = bytes.readUInt32(at: offset + 4)
+                guard length <= recordBytesMax, offset + 8 + length <= bytes.count else { break }
+                let body = Array(bytes[offset + 8..<offset + 8 + length])
+                guard CRC32.checksum(body) == checksum, let record = try? codec.decode(body) else { break }
+                records.append(record)
+                offset += 8 + length
+            }
+            let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw DurableFile.Failure(operation: "open", path: path, errno: errno) }
+            // Cut a torn tail so new records follow the last whole one.
+            guard ftruncate(fd, off_t(offset)) == 0, lseek(fd, off_t(offset), SEEK_SET) >= 0, fsync(fd) == 0 else {
+                let failure = DurableFile.Failure(operation: "truncate", path: path, errno: errno)
+                close(fd)
+                throw failure
+            }
+            try DurableFile.syncDirectory(containing: path)
+            let log = ReplicaLog(path: path, codec: codec, recordBytesMax: recordBytesMax, fd: fd)
+            log.recordsSinceCompaction = records
+            return (log, records)
+        } catch let error as DurableFile.Failure {
+            throw .storage("replica log \(path): \(error)")
+        } catch let error as NodeError {
+            throw error
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+    }
+
+    private init(path: String, codec: PersistedRecordCodec, recordBytesMax: Int, fd: Int32) {
+        self.path = path
+        self.codec = codec
+        self.recordBytesMax = recordBytesMax
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Appends a record (not yet durable: call `sync()` before sending what depends on it).
+    func append(_ record: PersistedRecord) throws(NodeError) {
+        if case .checkpoint(let certificate, _) = record {
+            try compact(keepingAfter: certificate.sequence, checkpoint: record)
+            return
+        }
+        let body = codec.encode(record)
+        try write(frame(body))
+        recordsSinceCompaction.append(record)
+    }
+
+    /// Makes every appended record durable.
+    func sync() throws(NodeError) {
+        guard unsynced > 0 else { return }
+        guard fdatasync(fd) == 0 else { throw .storage("replica log \(path): fdatasync: \(String(cString: strerror(errno)))") }
+        unsynced = 0
+    }
+
+    private func frame(_ body: [UInt8]) -> [UInt8] {
+        UInt32(body.count).bigEndianBytes + CRC32.checksum(body).bigEndianBytes + body
+    }
+
+    private func write(_ bytes: [UInt8]) throws(NodeError) {
+        do {
+            try DurableFile.writeAll(fd, bytes, path: path)
+        } catch {
+            throw .storage("replica log \(path): \(error)")
+        }
+        unsynced += bytes.count
+    }
+
+    /// Rewrites the log as: the new stable checkpoint, then the records that still matter after it
+    /// (protocol records for later sequence numbers, and the latest view-change and new-view
+    /// records, which say which view we are in). Durable on return.
+    private func compact(keepingAfter sequence: UInt64, checkpoint: PersistedRecord) throws(NodeError) {
+        var kept: [PersistedRecord] = [checkpoint]
+        var lastViewChange: PersistedRecord?
+        var lastNewView: PersistedRecord?
+        for record in recordsSinceCompaction {
+            switch record {
+            case .prePrepare(let pp) where pp.sequence > sequence: kept.append(record)
+            case .commitSent(let vote) where vote.sequence > sequence: kept.append(record)
+            case .executed(let executed, _) where executed > sequence: kept.append(record)
+            case .viewChangeSent: lastViewChange = record
+            case .newView: lastNewView = record
+            default: break
+            }
+        }
+        // View records first, so replay enters the right view before the later slots.
+        kept = [checkpoint] + [lastViewChange, lastNewView].compactMap { $0 } + kept.dropFirst()
+        let staging = path + ".compact"
+        do {
+            try? FileManager.default.removeItem(atPath: staging)
+            try DurableFile.writeSynced(kept.map { frame(codec.encode($0)) }, to: staging)
+            try DurableFile.rename(staging, to: path)
+            let newFD = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+            guard newFD >= 0, lseek(newFD, 0, SEEK_END) >= 0 else {
+                throw DurableFile.Failure(operation: "reopen", path: path, errno: errno)
+            }
+            close(fd)
+            fd = newFD
+        } catch {
+            throw .storage("replica log \(path): compaction: \(error)")
+        }
+        unsynced = 0
+        recordsSinceCompaction = kept
+    }
+}
+
+/// Why a node could not do its work; each names the part and the cause.
+public enum NodeError: Error, Sendable, Hashable, CustomStringConvertible {
+    case storage(String)
+    case configuration(String)
+    case unavailable(String)
+    case timedOut(String)
+    case rejected(String)
+
+    public var description: String {
+        switch self {
+        case .storage(let message): "storage: \(message)"
+        case .configuration(let message): "configuration: \(message)"
+        case .unavailable(let message): "unavailable: \(message)"
+        case .timedOut(let message): "timed out: \(message)"
+        case .rejected(let message): "rejected: \(message)"
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): catches torn and damaged log records.
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+
+    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+}
+
+extension UInt32 {
+    var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8(truncatingIfNeeded: self >> 16), UInt8(truncatingIfNeeded: self >> 8), UInt8(truncatingIfNeeded: self)] }
+}
+
+extension [UInt8] {
+    func readUInt32(at offset: Int) -> UInt32 {
+        self[offset..<offset + 4].reduce(UInt32(0)) { ($0 << 8) | UInt32($1) }
+    }
+}

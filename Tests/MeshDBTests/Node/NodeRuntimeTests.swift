@@ -1,0 +1,109 @@
+import Consensus
+import Foundation
+import NIOPosix
+import Testing
+@testable import MeshDB
+
+/// The node runtime drives real PBFT replicas with fsynced logs over real TCP on 127.0.0.1.
+@Suite(.serialized) struct NodeRuntimeTests {
+    struct Cluster {
+        let keys: [NodeKey]
+        let layout: ClusterLayout
+        let dir: TemporaryDirectory
+        var runtimes: [NodeRuntime?]
+        var transports: [TCPTransport?]
+
+        func runtime(_ index: Int) -> NodeRuntime { runtimes[index]! }
+    }
+
+    static func makeCluster(nodes: Int) throws -> Cluster {
+        let keys = (0..<nodes).map { _ in NodeKey.generate() }
+        let ports = try (0..<nodes).map { _ in try TCPTransportTests.freePort() }
+        let members = (0..<nodes).map { ClusterLayout.Member(index: $0, key: keys[$0].publicKey, agreementKey: keys[$0].agreementPublicKey,
+                                                            host: "127.0.0.1", port: ports[$0], pgPort: 0) }
+        let size = ClusterLayout.largestGroupSize(atMost: nodes)
+        let layout = ClusterLayout(clusterID: Array(repeating: 3, count: 32), members: members,
+                                   groups: [.init(id: 0, members: Array(0..<size))])
+        return Cluster(keys: keys, layout: layout, dir: try TemporaryDirectory(), runtimes: Array(repeating: nil, count: nodes),
+                       transports: Array(repeating: nil, count: nodes))
+    }
+
+    static func startNode(_ index: Int, in cluster: inout Cluster) async throws {
+        var options = NodeRuntime.Options()
+        options.replica.checkpointIntervalSequences = 8
+        options.replica.logWindowSequences = 32
+        let runtime = NodeRuntime(index: index, key: cluster.keys[index], layout: cluster.layout,
+                                  dataDirectory: cluster.dir.file("node-\(index)"), options: options) { _ in HashChainStateMachine() }
+        let policy = HandshakePolicy(clusterID: cluster.layout.clusterID, nodeKeys: Set(cluster.keys.map(\.publicKey)), acceptsClients: true)
+        let peers = cluster.layout.members.map { TCPTransport.Peer(key: $0.key, host: $0.host, port: $0.port) }
+        let transport = TCPTransport(identity: cluster.keys[index], policy: policy, peers: peers, group: MultiThreadedEventLoopGroup.singleton,
+                                     handlers: .init(nodeFrame: { key, payload in runtime.deliver(from: key, payload: payload) }))
+        try runtime.start(transport: transport)
+        try await transport.start(host: "127.0.0.1", port: cluster.layout.members[index].port)
+        cluster.runtimes[index] = runtime
+        cluster.transports[index] = transport
+    }
+
+    static func stopNode(_ index: Int, in cluster: inout Cluster) async {
+        cluster.runtimes[index]?.stop()
+        await cluster.transports[index]?.shutdown()
+        cluster.runtimes[index] = nil
+        cluster.transports[index] = nil
+    }
+
+    static func submitMany(_ count: Int, from runtime: NodeRuntime, tag: String) async throws -> [[UInt8]] {
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for k in 0..<count {
+                group.addTask { try await runtime.submit(group: 0, operation: Array("\(tag)-\(k)".utf8)) }
+            }
+            var results: [[UInt8]] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+    }
+
+    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    @Test func fourNodesOrderRequestsAndAgreeOnState() async throws {
+        var cluster = try Self.makeCluster(nodes: 4)
+        defer { cluster.dir.remove() }
+        for index in 0..<4 { try await Self.startNode(index, in: &cluster) }
+        let results = try await Self.submitMany(100, from: cluster.runtime(1), tag: "a")
+        #expect(results.count == 100)
+        // Every result carries the operation count after it: 1...100, each once.
+        // (HashChainStateMachine writes the count little-endian.)
+        let counts = Set(results.map { $0.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } })
+        #expect(counts == Set(1...100))
+        let snapshot = cluster
+        try await Self.waitUntil(10) { Set(snapshot.runtimes.map { $0!.status()[0].lastExecuted }).count == 1 }
+        let statuses = cluster.runtimes.map { $0!.status()[0] }
+        #expect(Set(statuses.map(\.lastExecuted)).count == 1, "\(statuses)")
+        let digests = try cluster.runtimes.map { runtime in try runtime!.withStateMachine(group: 0) { $0.stateDigest } }
+        #expect(Set(digests).count == 1)
+        for index in 0..<4 { await Self.stopNode(index, in: &cluster) }
+    }
+
+    @Test func aStoppedBackupRestartsFromItsLogAndCatchesUp() async throws {
+        var cluster = try Self.makeCluster(nodes: 4)
+        defer { cluster.dir.remove() }
+        for index in 0..<4 { try await Self.startNode(index, in: &cluster) }
+        _ = try await Self.submitMany(20, from: cluster.runtime(0), tag: "before")
+        await Self.stopNode(3, in: &cluster)
+        // f = 1: three replicas still make progress, across several checkpoints.
+        _ = try await Self.submitMany(60, from: cluster.runtime(0), tag: "during")
+        try await Self.startNode(3, in: &cluster)
+        _ = try await Self.submitMany(10, from: cluster.runtime(0), tag: "after")
+        let snapshot = cluster
+        try await Self.waitUntil(20) {
+            snapshot.runtimes.map { $0!.status()[0].lastExecuted } == Array(repeating: snapshot.runtime(0).status()[0].lastExecuted, count: 4)
+        }
+        let executed = cluster.runtimes.map { $0!.status()[0].lastExecuted }
+        #expect(Set(executed).count == 1, "restarted backup caught up: \(cluster.runtimes.map { $0!.status()[0] })")
+        let digests = try cluster.runtimes.map { runtime in try runtime!.withStateMachine(group: 0) { $0.stateDigest } }
+        #expect(Set(digests).count == 1)
+        for index in 0..<4 { await Self.stopNode(index, in: &cluster) }
+    }
+}
