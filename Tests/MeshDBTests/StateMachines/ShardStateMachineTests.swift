@@ -174,6 +174,64 @@ import Testing
         #expect(Self.rows(Self.run(machine, [Self.selectAll])[0]) == [])
     }
 
+    @Test func writesRefuseValuesThatDifferBetweenReplicas() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let machine = try Self.machine(directory)
+        _ = Self.run(machine, [.createShard(Self.users, ddl: Self.ddl)])
+        for sql in ["INSERT INTO users VALUES (random(), 'x')", "INSERT INTO users VALUES (1, datetime('now'))",
+                    "INSERT INTO users VALUES (1, CURRENT_TIMESTAMP)", "INSERT INTO users VALUES (last_insert_rowid(), 'x')",
+                    "INSERT INTO users VALUES (1, date())", "UPDATE users SET name = hex(RandomBlob(4))",
+                    "ALTER TABLE users ADD COLUMN seen TEXT DEFAULT (unixepoch ( ))"] {
+            let failure = Self.failure(Self.run(machine, [.write(Self.users, statements: [ShardStore.Statement(sql)])])[0])
+            #expect(failure?.kind == .statementRefused, "\(sql)")
+        }
+        let ddl = Self.run(machine, [.createShard(try ShardID(table: "t", shard: 0), ddl: ["CREATE TABLE t (a DEFAULT (random()))"])])[0]
+        #expect(Self.failure(ddl)?.kind == .statementRefused)
+        // The same words inside literals, quoted identifiers and comments are data, not calls.
+        let allowed = [
+            ShardStore.Statement("INSERT INTO users VALUES (1, 'random() at now') -- random()"),
+            ShardStore.Statement("INSERT INTO users VALUES (2, date('2026-01-01', '+1 day'))"),
+            ShardStore.Statement("INSERT INTO users (\"id\", [name]) VALUES (3, /* now */ 'it''s; fine');"),
+        ]
+        #expect(Self.run(machine, [.write(Self.users, statements: allowed)])[0] == .ok(allowed.map { _ in
+            ShardStore.StatementResult(rowsChanged: 1, columns: [], rows: []) }))
+        #expect(Self.rows(Self.run(machine, [Self.selectAll])[0]) == [[1, "random() at now"], [2, "2026-01-02"], [3, "it's; fine"]])
+    }
+
+    @Test func resultsLargerThanAReplyAreDeterministicErrors() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let machine = try ShardStateMachine(directory: directory.file("small"), durability: .os, resultBytesMax: 2_000)
+        _ = Self.run(machine, [.createShard(Self.users, ddl: Self.ddl)])
+        let big = (1...40).map { Self.insert($0, String(repeating: "n", count: 60) + "\($0)") }
+        #expect(Self.run(machine, [.write(Self.users, statements: big)])[0] == .ok(big.map { _ in
+            ShardStore.StatementResult(rowsChanged: 1, columns: [], rows: []) }))
+        let read = Self.failure(Self.run(machine, [Self.selectAll])[0])
+        #expect(read?.kind == .limitExceeded)
+        #expect(read?.message.contains("result_bytes_max = 2000") == true)
+        let returning = Self.failure(Self.run(machine, [.write(Self.users, statements: [
+            ShardStore.Statement("UPDATE users SET name = name || '!' RETURNING name")])])[0])
+        #expect(returning?.message.hasPrefix("the write was applied") == true)
+        // More rows than the reply could ever hold stop inside SQLite, before they are buffered.
+        let rows = Self.failure(Self.run(machine, [.read(Self.users, sql:
+            "SELECT a.id FROM users a, users b, users c", parameters: [])])[0])
+        #expect(rows?.kind == .sqlite)
+        #expect(rows?.sqliteExtendedCode == 18)  // SQLITE_TOOBIG
+    }
+
+    @Test func removeAllShardsReturnsToTheInitialState() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fresh = try Self.machine(directory, "fresh")
+        let machine = try Self.machine(directory)
+        _ = Self.run(machine, [.createShard(Self.users, ddl: Self.ddl), .write(Self.users, statements: [Self.insert(1, "ada")])])
+        machine.removeAllShards()
+        #expect(machine.shardIDs.isEmpty)
+        #expect(machine.stateDigest == fresh.stateDigest)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("replica")).isEmpty)
+    }
+
     @Test func tableNamesThatCouldEscapeTheDirectoryAreRefused() throws {
         for name in ["../x", "/etc/passwd", "a.b", "Users", "", "1abc", "x/y", String(repeating: "a", count: 64), "é"] {
             #expect(throws: ShardIDError.self, "\(name)") { try ShardID(table: name, shard: 0) }

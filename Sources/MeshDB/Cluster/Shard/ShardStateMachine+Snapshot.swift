@@ -92,7 +92,7 @@ extension ShardStateMachine {
                 preconditionFailure("cannot write \(staged). Stopping; the node recovers through PBFT")
             }
             do {
-                let store = try ShardStore(path: staged, durability: durability)
+                let store = try openStore(at: staged)
                 defer { store.close() }
                 guard try store.integrityCheck() else {
                     throw ShardStoreError.snapshotFailed("integrity_check failed")
@@ -103,15 +103,12 @@ extension ShardStateMachine {
             }
         }
         // Validated: replace the current shards. A failure from here on is this node's disk.
-        for id in shardIDs {
-            stores.removeValue(forKey: id)!.close()
-            removeFiles(of: id)
-        }
+        removeAllShards()
         for entry in entries {
             let staged = (staging as NSString).appendingPathComponent(entry.id.fileName)
             do {
                 try FileManager.default.moveItem(atPath: staged, toPath: path(of: entry.id))
-                stores[entry.id] = try ShardStore(path: path(of: entry.id), durability: durability)
+                stores[entry.id] = try openStore(entry.id)
             } catch {
                 preconditionFailure("cannot install shard \(entry.id) from \(staged): \(error). Stopping; the node recovers through PBFT")
             }

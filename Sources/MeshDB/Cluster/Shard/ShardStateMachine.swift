@@ -47,7 +47,7 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         for file in files.sorted() {
             guard let id = ShardID(fileName: file) else { continue }
             do {
-                stores[id] = try ShardStore(path: path(of: id), durability: durability)
+                stores[id] = try openStore(id)
             } catch {
                 throw .openFailed(id, error)
             }
@@ -67,41 +67,69 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     }
 
     public func execute(sequence: UInt64, requests: [Request]) -> [[UInt8]] {
-        requests.map { execute(operation: $0.operation).encoded() }
+        requests.map { executeEncoded($0.operation) }
     }
 
-    /// Executes one encoded operation, bounding the size of what it returns.
+    /// Executes one encoded operation and returns its decoded result (for tests and tools).
     public func execute(operation bytes: [UInt8]) -> ShardResult {
-        let result = apply(bytes)
-        let size = result.encoded().count
-        guard size <= resultBytesMax else {
-            let applied = if case .write = (try? ShardOperation(decoding: bytes, limits: limits)) { "the write was applied, but " } else { "" }
-            return .failure(ShardFailure(.limitExceeded,
-                message: "\(applied)its result of \(size) bytes exceeds result_bytes_max = \(resultBytesMax)"))
+        let encoded = executeEncoded(bytes)
+        guard let result = try? ShardResult(decoding: encoded) else {
+            preconditionFailure("a result this machine encoded always decodes")
         }
         return result
     }
 
-    private func apply(_ bytes: [UInt8]) -> ShardResult {
+    /// Executes one encoded operation; the reply is at most `resultBytesMax` bytes.
+    private func executeEncoded(_ bytes: [UInt8]) -> [UInt8] {
         let operation: ShardOperation
         do {
             operation = try ShardOperation(decoding: bytes, limits: limits)
         } catch {
-            if case .limitExceeded = error {
-                return .failure(ShardFailure(.limitExceeded, message: "malformed operation: \(error)"))
-            }
-            return .failure(ShardFailure(.malformedOperation, message: "malformed operation: \(error)"))
+            let kind: ShardFailure.Kind = if case .limitExceeded = error { .limitExceeded } else { .malformedOperation }
+            return ShardResult.failure(ShardFailure(kind, message: "malformed operation: \(error)")).encoded()
         }
+        let encoded = apply(operation).encoded()
+        guard encoded.count <= resultBytesMax else {
+            let applied = if case .write = operation { "the write was applied, but " } else { "" }
+            return ShardResult.failure(ShardFailure(.limitExceeded,
+                message: "\(applied)its result of \(encoded.count) bytes exceeds result_bytes_max = \(resultBytesMax)")).encoded()
+        }
+        return encoded
+    }
+
+    private func apply(_ operation: ShardOperation) -> ShardResult {
         switch operation {
         case .createShard(let id, let ddl):
-            return createShard(id, ddl: ddl)
+            createShard(id, ddl: ddl)
         case .dropShard(let id):
-            return dropShard(id)
+            dropShard(id)
         case .write(let id, let statements):
-            return write(id, statements: statements)
+            write(id, statements: statements)
         case .read(let id, let sql, let parameters):
-            return read(id, sql: sql, parameters: parameters)
+            read(id, sql: sql, parameters: parameters)
         }
+    }
+
+    /// Removes every shard: the state before the first operation. For a node whose PBFT log
+    /// holds no checkpoint yet: it replays the log from sequence 1, so the shards it kept on
+    /// disk must go first (replaying onto them would apply writes twice).
+    public func removeAllShards() {
+        for id in shardIDs {
+            stores.removeValue(forKey: id)!.close()
+            removeFiles(of: id)
+        }
+    }
+
+    /// Opens a shard file with a row limit that no fitting reply can exceed (every row takes at
+    /// least one byte), so a large SELECT fails early instead of buffering rows for nothing.
+    func openStore(_ id: ShardID) throws(ShardStoreError) -> ShardStore {
+        try openStore(at: path(of: id))
+    }
+
+    func openStore(at path: String) throws(ShardStoreError) -> ShardStore {
+        var storeLimits = ShardStore.Limits()
+        storeLimits.resultRowsMax = resultBytesMax
+        return try ShardStore(path: path, durability: durability, limits: storeLimits)
     }
 
     private func createShard(_ id: ShardID, ddl: [String]) -> ShardResult {
@@ -117,7 +145,7 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         removeFiles(of: id)
         let store: ShardStore
         do {
-            store = try ShardStore(path: path(of: id), durability: durability)
+            store = try openStore(id)
         } catch {
             preconditionFailure("cannot create shard file \(path(of: id)): \(error). Stopping; the node recovers through PBFT")
         }
