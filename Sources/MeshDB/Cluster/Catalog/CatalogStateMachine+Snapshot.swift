@@ -1,0 +1,124 @@
+public import Consensus
+
+/// Checkpoints and state transfer of the catalog (OSDI'99 §4.3): one canonical encoding per
+/// state, records in key order, so equal catalogs give equal bytes on every replica.
+extension CatalogStateMachine {
+    static let snapshotMagic: [UInt8] = Array("MCAT".utf8)
+    static let snapshotFormatVersion: UInt8 = 1
+
+    public var stateDigest: Consensus.Digest { Consensus.Digest.of(snapshot()) }
+
+    public func snapshot() -> [UInt8] {
+        var w = ByteWriter(capacity: 256)
+        w.writeRaw(Self.snapshotMagic)
+        w.write(Self.snapshotFormatVersion)
+        let nodes = sortedNodes
+        w.write(UInt32(nodes.count))
+        for node in nodes { w.write(node) }
+        let groups = sortedGroups
+        w.write(UInt32(groups.count))
+        for group in groups { w.write(group) }
+        let tables = sortedTables
+        w.write(UInt32(tables.count))
+        for table in tables {
+            w.write(table.spec)
+            w.write(table.createdAtSequence)
+            w.write(UInt32(table.shardGroups.count))
+            for group in table.shardGroups { w.write(group) }
+        }
+        return w.bytes
+    }
+
+    /// Decodes and checks the whole snapshot (encoding, canonical order, every record's rules,
+    /// references between records, limits) before replacing anything.
+    public mutating func restore(from snapshot: [UInt8]) throws(StateMachineError) {
+        do {
+            let decoded = try Self.decodeSnapshot(snapshot, limits)
+            nodes = decoded.nodes
+            groups = decoded.groups
+            tables = decoded.tables
+        } catch {
+            throw .malformedSnapshot("catalog snapshot: \(error)")
+        }
+    }
+
+    private static func decodeSnapshot(_ bytes: [UInt8], _ limits: CatalogLimits) throws(SnapshotError) -> CatalogStateMachine {
+        var r = ByteReader(bytes)
+        var catalog = CatalogStateMachine(limits: limits)
+        do {
+            for expected in snapshotMagic where try r.readU8("snapshot magic") != expected {
+                throw DecodeError.invalidValue(field: "snapshot magic", reason: "not a catalog snapshot")
+            }
+            let version = try r.readU8("snapshot format version")
+            guard version == snapshotFormatVersion else {
+                throw DecodeError.invalidValue(field: "snapshot format version", reason: "\(version), expected \(snapshotFormatVersion)")
+            }
+            let nodeCount = try r.readCount("node count", limit: limits.nodesMax, bytesEach: 20)
+            var keys: Set<String> = []
+            for _ in 0..<nodeCount {
+                let node = try r.readNode(limits)
+                try validate(node, limits)
+                guard catalog.nodes.keys.allSatisfy({ $0 < node.index }) else {
+                    throw DecodeError.invalidValue(field: "node order", reason: "node \(node.index) is out of order or repeated")
+                }
+                guard keys.insert(node.publicKeyHex).inserted else {
+                    throw DecodeError.invalidValue(field: "node key", reason: "node \(node.index) repeats another node's public key")
+                }
+                catalog.nodes[node.index] = node
+            }
+            let groupCount = try r.readCount("group count", limit: limits.groupsMax, bytesEach: 16)
+            for _ in 0..<groupCount {
+                let group = try r.readGroup(limits)
+                try validate(group, nodes: catalog.nodes, limits)
+                guard catalog.groups.keys.allSatisfy({ $0 < group.id }) else {
+                    throw DecodeError.invalidValue(field: "group order", reason: "group \(group.id) is out of order or repeated")
+                }
+                catalog.groups[group.id] = group
+            }
+            let tableCount = try r.readCount("table count", limit: limits.tablesMax, bytesEach: 30)
+            var previous: String?
+            for _ in 0..<tableCount {
+                let spec = try r.readTableSpec(limits)
+                try validate(spec, limits)
+                if let previous, !nameOrder(previous, spec.name) {
+                    throw DecodeError.invalidValue(field: "table order", reason: "table \"\(spec.name)\" is out of order or repeated")
+                }
+                previous = spec.name
+                let createdAt = try r.readU64("created at sequence")
+                let shardCount = try r.readCount("shard map count", limit: ShardID.shardCountMax, bytesEach: 4)
+                guard shardCount == Int(spec.shardCount) else {
+                    throw DecodeError.invalidValue(field: "shard map", reason: "table \"\(spec.name)\" maps \(shardCount) shards, not \(spec.shardCount)")
+                }
+                var shardGroups: [UInt32] = []
+                for shard in 0..<shardCount {
+                    let group = try r.readU32("shard group")
+                    guard catalog.groups[group] != nil else {
+                        throw DecodeError.invalidValue(field: "shard group", reason: "shard \(shard) of \"\(spec.name)\" names unknown group \(group)")
+                    }
+                    shardGroups.append(group)
+                }
+                catalog.tables[spec.name] = CatalogTable(spec: spec, createdAtSequence: createdAt, shardGroups: shardGroups)
+            }
+            try r.finish()
+        } catch let error as DecodeError {
+            throw .decode(error)
+        } catch let error as CatalogError {
+            throw .invalidRecord(error)
+        } catch {
+            preconditionFailure("only decode and record errors are thrown here: \(error)")
+        }
+        return catalog
+    }
+
+    private enum SnapshotError: Error, CustomStringConvertible {
+        case decode(DecodeError)
+        case invalidRecord(CatalogError)
+
+        var description: String {
+            switch self {
+            case .decode(let error): error.description
+            case .invalidRecord(let error): error.description
+            }
+        }
+    }
+}

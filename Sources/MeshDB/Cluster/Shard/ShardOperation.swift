@@ -1,0 +1,147 @@
+public import Consensus
+
+/// One command for a shard group, carried as `Request.operation` and ordered by PBFT. The bytes
+/// come from a client that may be faulty, so decoding checks every count and size against
+/// `ShardOperation.Limits` before allocating and names the limit it hit.
+public enum ShardOperation: Sendable, Hashable {
+    /// Creates an empty shard file and runs `ddl` on it in one transaction.
+    case createShard(ShardID, ddl: [String])
+    /// Deletes the shard and its file.
+    case dropShard(ShardID)
+    /// Applies `statements` as one batch: one transaction, all or nothing.
+    case write(ShardID, statements: [ShardStore.Statement])
+    /// A linearizable read: ordered through PBFT, but it must not change anything, so only a
+    /// single SELECT statement is accepted.
+    case read(ShardID, sql: String, parameters: [SQLiteValue])
+
+    public struct Limits: Sendable, Hashable {
+        /// Largest encoded operation. Matches Consensus's default `operationBytesMax`.
+        public var operationBytesMax = 64 * 1024
+        /// Most statements in one write, or DDL statements in one createShard.
+        public var statementsPerOperationMax = 1_000
+        /// Most parameters bound to one statement (SQLite's default SQLITE_MAX_VARIABLE_NUMBER).
+        public var parametersPerStatementMax = 32_766
+        /// Longest SQL text of one statement.
+        public var sqlBytesMax = 64 * 1024
+        /// Longest text parameter.
+        public var textBytesMax = 64 * 1024
+        /// Longest blob parameter (large blobs go to the chunk store, not through PBFT).
+        public var blobBytesMax = 64 * 1024
+
+        public init() {}
+    }
+
+    public var shardID: ShardID {
+        switch self {
+        case .createShard(let id, _), .dropShard(let id), .write(let id, _), .read(let id, _, _): id
+        }
+    }
+
+    private enum Tag: UInt8 {
+        case createShard = 1, dropShard = 2, write = 3, read = 4
+    }
+
+    /// Version byte first, so that a later encoding can be told apart.
+    static let formatVersion: UInt8 = 1
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 128)
+        w.write(Self.formatVersion)
+        switch self {
+        case .createShard(let id, let ddl):
+            w.write(Tag.createShard.rawValue)
+            w.write(id)
+            w.write(UInt32(ddl.count))
+            for sql in ddl { w.writeText(sql) }
+        case .dropShard(let id):
+            w.write(Tag.dropShard.rawValue)
+            w.write(id)
+        case .write(let id, let statements):
+            w.write(Tag.write.rawValue)
+            w.write(id)
+            w.write(UInt32(statements.count))
+            for statement in statements {
+                w.writeText(statement.sql)
+                w.write(statement.parameters)
+            }
+        case .read(let id, let sql, let parameters):
+            w.write(Tag.read.rawValue)
+            w.write(id)
+            w.writeText(sql)
+            w.write(parameters)
+        }
+        return w.bytes
+    }
+
+    /// Decodes untrusted bytes; never traps.
+    public init(decoding bytes: [UInt8], limits: Limits = Limits()) throws(DecodeError) {
+        guard bytes.count <= limits.operationBytesMax else {
+            throw .limitExceeded(field: "operation bytes", count: bytes.count, limit: limits.operationBytesMax)
+        }
+        var r = ByteReader(bytes)
+        let version = try r.readU8("operation format version")
+        guard version == Self.formatVersion else {
+            throw .invalidValue(field: "operation format version", reason: "\(version), expected \(Self.formatVersion)")
+        }
+        let rawTag = try r.readU8("operation")
+        guard let tag = Tag(rawValue: rawTag) else { throw .unknownTag(field: "operation", tag: rawTag) }
+        let id = try r.readShardID()
+        switch tag {
+        case .createShard:
+            let count = try r.readCount("DDL statement count", limit: limits.statementsPerOperationMax, bytesEach: 4)
+            var ddl: [String] = []
+            ddl.reserveCapacity(count)
+            for _ in 0..<count { ddl.append(try r.readText("DDL statement", bytesMax: limits.sqlBytesMax)) }
+            self = .createShard(id, ddl: ddl)
+        case .dropShard:
+            self = .dropShard(id)
+        case .write:
+            let count = try r.readCount("statement count", limit: limits.statementsPerOperationMax, bytesEach: 8)
+            var statements: [ShardStore.Statement] = []
+            statements.reserveCapacity(count)
+            for _ in 0..<count {
+                let sql = try r.readText("statement SQL", bytesMax: limits.sqlBytesMax)
+                statements.append(ShardStore.Statement(sql, try r.readParameters(limits)))
+            }
+            self = .write(id, statements: statements)
+        case .read:
+            let sql = try r.readText("read SQL", bytesMax: limits.sqlBytesMax)
+            self = .read(id, sql: sql, parameters: try r.readParameters(limits))
+        }
+        try r.finish()
+    }
+}
+
+extension ByteWriter {
+    fileprivate mutating func write(_ id: ShardID) {
+        writeText(id.table)
+        write(id.shard)
+    }
+
+    fileprivate mutating func write(_ parameters: [SQLiteValue]) {
+        write(UInt32(parameters.count))
+        for value in parameters { write(value) }
+    }
+}
+
+extension ByteReader {
+    fileprivate mutating func readShardID() throws(DecodeError) -> ShardID {
+        let table = try readText("table name", bytesMax: ShardID.tableNameBytesMax)
+        let shard = try readU32("shard number")
+        do {
+            return try ShardID(table: table, shard: shard)
+        } catch {
+            throw .invalidValue(field: "shard", reason: error.description)
+        }
+    }
+
+    fileprivate mutating func readParameters(_ limits: ShardOperation.Limits) throws(DecodeError) -> [SQLiteValue] {
+        let count = try readCount("parameter count", limit: limits.parametersPerStatementMax, bytesEach: 1)
+        var values: [SQLiteValue] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count {
+            values.append(try readValue("parameter", textBytesMax: limits.textBytesMax, blobBytesMax: limits.blobBytesMax))
+        }
+        return values
+    }
+}

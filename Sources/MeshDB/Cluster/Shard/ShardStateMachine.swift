@@ -1,0 +1,261 @@
+public import Consensus
+import CSQLite
+import Foundation
+
+/// The state machine a shard group's PBFT instance drives (DESIGN.md, "Shard group"): the shard
+/// replicas this node serves, one `ShardStore` file per shard in one directory. Every member
+/// executes the same ordered operations and so holds the same rows.
+///
+/// Determinism: a result depends only on the operations executed before it. Bad input (malformed
+/// bytes, a missing shard, a failing statement) gives an error result that every replica computes
+/// alike. A failure of this node's own disk does not: another replica's disk did not fail. The
+/// protocol's `execute` cannot throw and must not return a result that differs from the other
+/// replicas, so such failures stop the process (`preconditionFailure`, crash-stop); the node
+/// restarts and recovers its state through PBFT's log and state transfer.
+///
+/// A class, not a struct: it owns open SQLite connections and files, which copying cannot
+/// duplicate. Not Sendable, like `ShardStore`: one thread or actor owns it.
+public final class ShardStateMachine: ReplicatedStateMachine {
+    public let directory: String
+    public let durability: ShardStore.Durability
+    public let limits: ShardOperation.Limits
+    /// Largest encoded result. Matches Consensus's default `resultBytesMax`: a larger reply
+    /// could not reach the client, so it becomes an error result, alike on every replica.
+    public let resultBytesMax: Int
+    var stores: [ShardID: ShardStore] = [:]
+
+    /// Opens the shards found in `directory`, creating the directory if needed. Files that are
+    /// not shards (SQLite's -wal and -shm files, a leftover staging folder) are left alone.
+    public init(
+        directory: String,
+        durability: ShardStore.Durability = .fsync,
+        limits: ShardOperation.Limits = ShardOperation.Limits(),
+        resultBytesMax: Int = 64 * 1024
+    ) throws(ShardStateMachineError) {
+        self.directory = directory
+        self.durability = durability
+        self.limits = limits
+        self.resultBytesMax = resultBytesMax
+        let files: [String]
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: stagingDirectory)
+            files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .directory("\(directory): \(error.localizedDescription)")
+        }
+        for file in files.sorted() {
+            guard let id = ShardID(fileName: file) else { continue }
+            do {
+                stores[id] = try openStore(id)
+            } catch {
+                throw .openFailed(id, error)
+            }
+        }
+    }
+
+    deinit {
+        for store in stores.values { store.close() }
+    }
+
+    /// The shards held, in name order.
+    public var shardIDs: [ShardID] { stores.keys.sorted() }
+
+    /// Runs a read-only query on a local replica (a `local` read, not ordered through PBFT).
+    public func localQuery(_ id: ShardID, _ sql: String, _ parameters: [SQLiteValue] = []) -> ShardResult {
+        read(id, sql: sql, parameters: parameters)
+    }
+
+    public func execute(sequence: UInt64, requests: [Request]) -> [[UInt8]] {
+        requests.map { executeEncoded($0.operation) }
+    }
+
+    /// Executes one encoded operation and returns its decoded result (for tests and tools).
+    public func execute(operation bytes: [UInt8]) -> ShardResult {
+        let encoded = executeEncoded(bytes)
+        guard let result = try? ShardResult(decoding: encoded) else {
+            preconditionFailure("a result this machine encoded always decodes")
+        }
+        return result
+    }
+
+    /// Executes one encoded operation; the reply is at most `resultBytesMax` bytes.
+    private func executeEncoded(_ bytes: [UInt8]) -> [UInt8] {
+        let operation: ShardOperation
+        do {
+            operation = try ShardOperation(decoding: bytes, limits: limits)
+        } catch {
+            let kind: ShardFailure.Kind = if case .limitExceeded = error { .limitExceeded } else { .malformedOperation }
+            return ShardResult.failure(ShardFailure(kind, message: "malformed operation: \(error)")).encoded()
+        }
+        let encoded = apply(operation).encoded()
+        guard encoded.count <= resultBytesMax else {
+            let applied = if case .write = operation { "the write was applied, but " } else { "" }
+            return ShardResult.failure(ShardFailure(.limitExceeded,
+                message: "\(applied)its result of \(encoded.count) bytes exceeds result_bytes_max = \(resultBytesMax)")).encoded()
+        }
+        return encoded
+    }
+
+    private func apply(_ operation: ShardOperation) -> ShardResult {
+        switch operation {
+        case .createShard(let id, let ddl):
+            createShard(id, ddl: ddl)
+        case .dropShard(let id):
+            dropShard(id)
+        case .write(let id, let statements):
+            write(id, statements: statements)
+        case .read(let id, let sql, let parameters):
+            read(id, sql: sql, parameters: parameters)
+        }
+    }
+
+    /// Removes every shard: the state before the first operation. For a node whose PBFT log
+    /// holds no checkpoint yet: it replays the log from sequence 1, so the shards it kept on
+    /// disk must go first (replaying onto them would apply writes twice).
+    public func removeAllShards() {
+        for id in shardIDs {
+            stores.removeValue(forKey: id)!.close()
+            removeFiles(of: id)
+        }
+    }
+
+    /// Opens a shard file with a row limit that no fitting reply can exceed (every row takes at
+    /// least one byte), so a large SELECT fails early instead of buffering rows for nothing.
+    func openStore(_ id: ShardID) throws(ShardStoreError) -> ShardStore {
+        try openStore(at: path(of: id))
+    }
+
+    func openStore(at path: String) throws(ShardStoreError) -> ShardStore {
+        var storeLimits = ShardStore.Limits()
+        storeLimits.resultRowsMax = resultBytesMax
+        return try ShardStore(path: path, durability: durability, limits: storeLimits)
+    }
+
+    private func createShard(_ id: ShardID, ddl: [String]) -> ShardResult {
+        guard stores[id] == nil else {
+            return .failure(ShardFailure(.shardExists, message: "shard \(id) already exists"))
+        }
+        for (index, sql) in ddl.enumerated() {
+            if let refusal = StatementGuard.refusalForWrite(sql) {
+                return .failure(ShardFailure(.statementRefused, message: refusal, statementIndex: index))
+            }
+        }
+        // A file without a store can only be left by a crash in the middle of an earlier create.
+        removeFiles(of: id)
+        let store: ShardStore
+        do {
+            store = try openStore(id)
+        } catch {
+            preconditionFailure("cannot create shard file \(path(of: id)): \(error). Stopping; the node recovers through PBFT")
+        }
+        do {
+            try store.apply(ddl.map { ShardStore.Statement($0) })
+        } catch {
+            store.close()
+            removeFiles(of: id)
+            return .failure(failure(from: error))
+        }
+        stores[id] = store
+        return .ok([])
+    }
+
+    private func dropShard(_ id: ShardID) -> ShardResult {
+        guard let store = stores.removeValue(forKey: id) else { return notFound(id) }
+        store.close()
+        removeFiles(of: id)
+        return .ok([])
+    }
+
+    private func write(_ id: ShardID, statements: [ShardStore.Statement]) -> ShardResult {
+        guard let store = stores[id] else { return notFound(id) }
+        for (index, statement) in statements.enumerated() {
+            if let refusal = StatementGuard.refusalForWrite(statement.sql) {
+                return .failure(ShardFailure(.statementRefused, message: refusal, statementIndex: index))
+            }
+        }
+        do {
+            return .ok(try store.apply(statements))
+        } catch {
+            return .failure(failure(from: error))
+        }
+    }
+
+    private func read(_ id: ShardID, sql: String, parameters: [SQLiteValue]) -> ShardResult {
+        guard let store = stores[id] else { return notFound(id) }
+        if let refusal = StatementGuard.refusalForRead(sql) {
+            return .failure(ShardFailure(.statementRefused, message: refusal, statementIndex: 0))
+        }
+        do {
+            return .ok([try store.query(sql, parameters)])
+        } catch {
+            return .failure(failure(from: error))
+        }
+    }
+
+    private func notFound(_ id: ShardID) -> ShardResult {
+        .failure(ShardFailure(.shardNotFound, message: "shard \(id) does not exist on this group"))
+    }
+
+    /// The error result every replica computes alike, or a crash-stop for a local failure.
+    private func failure(from error: ShardStoreError) -> ShardFailure {
+        switch error {
+        case .statementFailed(let index, let sqlite):
+            return ShardFailure(.sqlite, sqliteExtendedCode: checkedDeterministic(sqlite),
+                                message: sqlite.message, statementIndex: index)
+        case .sqlite(let sqlite):
+            // COMMIT can fail deterministically too (a deferred foreign-key violation).
+            return ShardFailure(.sqlite, sqliteExtendedCode: checkedDeterministic(sqlite), message: sqlite.message)
+        case .limitExceeded(let message):
+            return ShardFailure(.limitExceeded, message: message)
+        case .snapshotFailed(let message):
+            preconditionFailure("a shard operation never takes a snapshot: \(message)")
+        }
+    }
+
+    /// The error's extended code, after stopping the process if the error comes from this node's
+    /// disk, memory or file locks rather than from the statement.
+    private func checkedDeterministic(_ error: SQLiteError) -> Int32 {
+        switch error.resultCode {
+        case SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_BUSY, SQLITE_LOCKED,
+             SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PROTOCOL, SQLITE_NOTADB, SQLITE_PERM, SQLITE_NOLFS, SQLITE_AUTH:
+            preconditionFailure("local storage failure in \(directory): \(error). Stopping; the node recovers through PBFT")
+        default:
+            return error.extendedResultCode
+        }
+    }
+
+    func path(of id: ShardID) -> String {
+        (directory as NSString).appendingPathComponent(id.fileName)
+    }
+
+    /// Holds snapshot files while they are written or checked; removed at start-up.
+    var stagingDirectory: String {
+        (directory as NSString).appendingPathComponent(".staging")
+    }
+
+    /// Removes the shard's database and SQLite's side files; a failure is a local disk failure.
+    func removeFiles(of id: ShardID) {
+        let base = path(of: id)
+        for file in [base, base + "-wal", base + "-shm", base + "-journal"] where FileManager.default.fileExists(atPath: file) {
+            do {
+                try FileManager.default.removeItem(atPath: file)
+            } catch {
+                preconditionFailure("cannot remove \(file): \(error). Stopping; the node recovers through PBFT")
+            }
+        }
+    }
+}
+
+/// Why the shard state machine could not start or restore.
+public enum ShardStateMachineError: Error, Sendable, CustomStringConvertible {
+    case directory(String)
+    case openFailed(ShardID, ShardStoreError)
+
+    public var description: String {
+        switch self {
+        case .directory(let message): "shard directory: \(message)"
+        case .openFailed(let id, let error): "cannot open shard \(id): \(error)"
+        }
+    }
+}
