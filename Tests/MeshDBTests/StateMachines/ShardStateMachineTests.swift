@@ -76,6 +76,7 @@ import Testing
         let failure = try #require(Self.failure(results[0]))
         #expect(failure.kind == .sqlite)
         #expect(failure.sqliteExtendedCode == 2067)  // SQLITE_CONSTRAINT_UNIQUE
+        #expect(failure.sqlState == "23505")
         #expect(failure.statementIndex == 1)
         #expect(failure.message.contains("UNIQUE"))
         #expect(Self.rows(results[1]) == [[1, "ada"]])

@@ -66,6 +66,10 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         read(id, sql: sql, parameters: parameters)
     }
 
+    /// One encoded `ShardResult` per request. Bad input gives an error result, alike on every
+    /// replica; a failure of this node's disk stops the process instead (`preconditionFailure`,
+    /// crash-stop), because any result it could return would differ from the other replicas'.
+    /// The node restarts and recovers through PBFT.
     public func execute(sequence: UInt64, requests: [Request]) -> [[UInt8]] {
         requests.map { executeEncoded($0.operation) }
     }
