@@ -114,9 +114,10 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         }
     }
 
-    /// Removes every shard: the state before the first operation. For a node whose PBFT log
-    /// holds no checkpoint yet: it replays the log from sequence 1, so the shards it kept on
-    /// disk must go first (replaying onto them would apply writes twice).
+    /// Removes every shard: the state before the first operation. `Replica.restore(from:)`
+    /// rebuilds a replica from its log onto a fresh state machine, restoring the latest
+    /// checkpoint (which replaces every shard) and re-executing what follows; when the log holds
+    /// no checkpoint yet, call this first, or the shards kept on disk would get the writes twice.
     public func removeAllShards() {
         for id in shardIDs {
             stores.removeValue(forKey: id)!.close()
