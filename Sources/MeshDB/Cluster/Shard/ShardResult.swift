@@ -78,6 +78,9 @@ public enum ShardResult: Sendable, Hashable {
             let message = try r.readText("failure message", bytesMax: bytes.count)
             let hasIndex = try r.readBool("has statement index")
             let index = try r.readU32("statement index")
+            guard hasIndex || index == 0 else {
+                throw .invalidValue(field: "statement index", reason: "\(index) given without a statement")
+            }
             self = .failure(ShardFailure(kind, sqliteExtendedCode: code, message: message,
                                          statementIndex: hasIndex ? Int(index) : nil))
         case let tag:
