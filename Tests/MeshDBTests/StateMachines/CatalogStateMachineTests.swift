@@ -87,6 +87,7 @@ import Testing
         #expect(Self.sqlState(attempt { $0.shardCount = 0 }) == "22023")
         #expect(Self.sqlState(attempt { $0.shardCount = 257 }) == "22023")
         #expect(Self.sqlState(attempt { $0.name = "../x" }) == "42602")
+        #expect(Self.sqlState(attempt { $0.name = "mesh_nodes" }) == "42939")
         #expect(Self.sqlState(attempt { $0.columns.append(CatalogColumn(name: "id", type: .real)) }) == "42701")
         #expect(Self.sqlState(attempt { $0.primaryKey = ["nope"] }) == "42P16")
         #expect(Self.sqlState(attempt { $0.shardKey = ["name"] }) == "42P16")

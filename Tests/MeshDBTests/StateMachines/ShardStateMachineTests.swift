@@ -76,6 +76,7 @@ import Testing
         let failure = try #require(Self.failure(results[0]))
         #expect(failure.kind == .sqlite)
         #expect(failure.sqliteExtendedCode == 2067)  // SQLITE_CONSTRAINT_UNIQUE
+        #expect(failure.sqlState == "23505")
         #expect(failure.statementIndex == 1)
         #expect(failure.message.contains("UNIQUE"))
         #expect(Self.rows(results[1]) == [[1, "ada"]])
@@ -165,7 +166,8 @@ import Testing
         let machine = try Self.machine(directory)
         _ = Self.run(machine, [.createShard(Self.users, ddl: Self.ddl)])
         for sql in ["COMMIT", "BEGIN", "ATTACH DATABASE '/tmp/x.db' AS x", "PRAGMA journal_mode=DELETE",
-                    "VACUUM", "CREATE TEMP TABLE t (a)", "SAVEPOINT s"] {
+                    "VACUUM", "CREATE TEMP TABLE t (a)", "SAVEPOINT s", "CREATE TABLE temp.t (a)",
+                    "CREATE TABLE \"Temp\" . t (a)", "create temporary view v as select 1"] {
             let result = Self.run(machine, [.write(Self.users, statements: [Self.insert(1, "ada"), ShardStore.Statement(sql)])])[0]
             let failure = Self.failure(result)
             #expect(failure?.kind == .statementRefused, "\(sql)")
@@ -193,10 +195,11 @@ import Testing
             ShardStore.Statement("INSERT INTO users VALUES (1, 'random() at now') -- random()"),
             ShardStore.Statement("INSERT INTO users VALUES (2, date('2026-01-01', '+1 day'))"),
             ShardStore.Statement("INSERT INTO users (\"id\", [name]) VALUES (3, /* now */ 'it''s; fine');"),
+            ShardStore.Statement("INSERT INTO main.users (id, name) SELECT 4, 'temp' AS temp"),
         ]
         #expect(Self.run(machine, [.write(Self.users, statements: allowed)])[0] == .ok(allowed.map { _ in
             ShardStore.StatementResult(rowsChanged: 1, columns: [], rows: []) }))
-        #expect(Self.rows(Self.run(machine, [Self.selectAll])[0]) == [[1, "random() at now"], [2, "2026-01-02"], [3, "it's; fine"]])
+        #expect(Self.rows(Self.run(machine, [Self.selectAll])[0]) == [[1, "random() at now"], [2, "2026-01-02"], [3, "it's; fine"], [4, "temp"]])
     }
 
     @Test func resultsLargerThanAReplyAreDeterministicErrors() throws {

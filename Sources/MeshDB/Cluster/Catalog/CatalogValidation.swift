@@ -24,6 +24,9 @@ extension CatalogStateMachine {
         } catch {
             throw .invalidName(error.description)
         }
+        guard !spec.name.hasPrefix("mesh_") else {
+            throw CatalogError(sqlState: "42939", message: "table name \"\(spec.name)\" is reserved: mesh_ names are system tables")
+        }
         guard !spec.columns.isEmpty else { throw .invalidDefinition("table \"\(spec.name)\" needs at least one column") }
         guard spec.columns.count <= limits.columnsMax else {
             throw CatalogError(sqlState: "54011", message: "table \"\(spec.name)\" has \(spec.columns.count) columns; columns_max = \(limits.columnsMax)")

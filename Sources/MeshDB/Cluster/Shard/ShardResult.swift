@@ -78,6 +78,9 @@ public enum ShardResult: Sendable, Hashable {
             let message = try r.readText("failure message", bytesMax: bytes.count)
             let hasIndex = try r.readBool("has statement index")
             let index = try r.readU32("statement index")
+            guard hasIndex || index == 0 else {
+                throw .invalidValue(field: "statement index", reason: "\(index) given without a statement")
+            }
             self = .failure(ShardFailure(kind, sqliteExtendedCode: code, message: message,
                                          statementIndex: hasIndex ? Int(index) : nil))
         case let tag:
@@ -101,7 +104,7 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
         /// A limit was hit; the message names it.
         case limitExceeded = 6
 
-        /// The SQLSTATE the gateway reports for this kind (SQLite errors are mapped by code there).
+        /// The SQLSTATE for this kind; for `.sqlite`, see `ShardFailure.sqlState`.
         public var sqlState: String {
             switch self {
             case .sqlite: "XX000"
@@ -128,8 +131,25 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
         self.statementIndex = statementIndex
     }
 
+    /// The SQLSTATE the gateway reports: SQLite's constraint codes map to PostgreSQL's
+    /// integrity-constraint classes; other SQLite errors (syntax and missing objects share
+    /// SQLITE_ERROR) are XX000 with SQLite's message.
+    public var sqlState: String {
+        guard kind == .sqlite else { return kind.sqlState }
+        switch sqliteExtendedCode {
+        case 2067, 1555: return "23505"  // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+        case 1299: return "23502"  // SQLITE_CONSTRAINT_NOTNULL
+        case 787: return "23503"  // SQLITE_CONSTRAINT_FOREIGNKEY
+        case 275: return "23514"  // SQLITE_CONSTRAINT_CHECK
+        case 18: return "54000"  // SQLITE_TOOBIG
+        case 20: return "42804"  // SQLITE_MISMATCH
+        case _ where sqliteExtendedCode & 0xFF == 19: return "23000"  // other SQLITE_CONSTRAINT
+        default: return "XX000"
+        }
+    }
+
     public var description: String {
-        var text = "\(kind.sqlState) \(message)"
+        var text = "\(sqlState) \(message)"
         if kind == .sqlite { text += " (SQLite code \(sqliteExtendedCode))" }
         if let statementIndex { text += " at statement \(statementIndex)" }
         return text

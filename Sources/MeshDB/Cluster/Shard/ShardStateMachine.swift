@@ -66,6 +66,10 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         read(id, sql: sql, parameters: parameters)
     }
 
+    /// One encoded `ShardResult` per request. Bad input gives an error result, alike on every
+    /// replica; a failure of this node's disk stops the process instead (`preconditionFailure`,
+    /// crash-stop), because any result it could return would differ from the other replicas'.
+    /// The node restarts and recovers through PBFT.
     public func execute(sequence: UInt64, requests: [Request]) -> [[UInt8]] {
         requests.map { executeEncoded($0.operation) }
     }
@@ -110,9 +114,10 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         }
     }
 
-    /// Removes every shard: the state before the first operation. For a node whose PBFT log
-    /// holds no checkpoint yet: it replays the log from sequence 1, so the shards it kept on
-    /// disk must go first (replaying onto them would apply writes twice).
+    /// Removes every shard: the state before the first operation. `Replica.restore(from:)`
+    /// rebuilds a replica from its log onto a fresh state machine, restoring the latest
+    /// checkpoint (which replaces every shard) and re-executing what follows; when the log holds
+    /// no checkpoint yet, call this first, or the shards kept on disk would get the writes twice.
     public func removeAllShards() {
         for id in shardIDs {
             stores.removeValue(forKey: id)!.close()

@@ -32,6 +32,10 @@ enum StatementGuard {
             return "temporary objects are not allowed in a shard (they are not replicated)"
         }
         for (index, token) in tokens.enumerated() {
+            // temp.t names the connection's temporary schema, like CREATE TEMP.
+            if index + 1 < tokens.count, tokens[index + 1] == .other(UInt8(ascii: ".")), isTempSchema(token) {
+                return "the temp schema is not allowed in a shard (it is not replicated)"
+            }
             switch token {
             case .word(let word) where nondeterministicWords.contains(word):
                 return "\(word.lowercased()) differs between replicas; evaluate it at the gateway and send the value"
@@ -46,6 +50,14 @@ enum StatementGuard {
             }
         }
         return nil
+    }
+
+    private static func isTempSchema(_ token: Token) -> Bool {
+        switch token {
+        case .word(let word): word == "TEMP" || word == "TEMPORARY"
+        case .quotedIdentifier(let name): ["TEMP", "TEMPORARY"].contains(name.uppercased())
+        default: false
+        }
     }
 
     /// Nil when `sql` is a SELECT, the only statement a read runs. WITH is refused too: a common
@@ -75,8 +87,8 @@ enum StatementGuard {
         case word(String)
         /// The contents of a '...' literal, quotes undoubled.
         case string(String)
-        /// A "...", `...` or [...] identifier: never a keyword.
-        case quotedIdentifier
+        /// The contents of a "...", `...` or [...] identifier: never a keyword.
+        case quotedIdentifier(String)
         case other(UInt8)
     }
 
@@ -131,11 +143,9 @@ enum StatementGuard {
             case UInt8(ascii: "'"):
                 tokens.append(.string(String(decoding: quoted(close: UInt8(ascii: "'"), doubledEscapes: true), as: UTF8.self)))
             case UInt8(ascii: "\""), UInt8(ascii: "`"):
-                _ = quoted(close: byte, doubledEscapes: true)
-                tokens.append(.quotedIdentifier)
+                tokens.append(.quotedIdentifier(String(decoding: quoted(close: byte, doubledEscapes: true), as: UTF8.self)))
             case UInt8(ascii: "["):
-                _ = quoted(close: UInt8(ascii: "]"), doubledEscapes: false)
-                tokens.append(.quotedIdentifier)
+                tokens.append(.quotedIdentifier(String(decoding: quoted(close: UInt8(ascii: "]"), doubledEscapes: false), as: UTF8.self)))
             case UInt8(ascii: ";"):
                 guard index + 1 == bytes.count else {
                     return .failure(Refusal(reason: "one statement per entry: nothing may follow a semicolon"))
