@@ -163,3 +163,19 @@ import Testing
         #expect(throws: ShardStoreError.self, "a closed store throws rather than crashing") { try s.snapshot(to: dir.file("snap.db")) }
     }
 }
+
+/// Regression: the check for a second statement read SQLite's tail pointer after the temporary C
+/// string it points into was freed (found by the state-machine work: it crashed a read).
+@Suite struct SQLiteTailPointerRegressionTests {
+    @Test func textAfterTheFirstStatementIsRefusedWithoutReadingFreedMemory() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try ShardStore(path: dir.file("s.db"))
+        try store.apply([.init("CREATE TABLE users (id INTEGER PRIMARY KEY)")])
+        for _ in 0..<200 {
+            #expect { try store.query("SELECT 1; DELETE FROM users") } throws: { "\($0)".contains("one statement expected") }
+            #expect { try store.apply([.init("INSERT INTO users VALUES (1); DROP TABLE users")]) } throws: { _ in true }
+        }
+        #expect(try store.query("SELECT count(*) FROM users").rows == [[.integer(0)]])
+    }
+}

@@ -183,23 +183,37 @@ final class SQLiteConnection {
         }
         self.access = access
         defer { self.access = .trusted }
-        var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let code = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
-        guard code == SQLITE_OK else { throw lastError(db, sql: sql) }
-        guard let statement else {
-            throw SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "empty statement: no SQL to run", sql: sql)
+        // The tail pointer points into the C string, so everything that reads it happens while
+        // that string is alive (a Swift String passed directly is a temporary, freed on return).
+        enum Prepared {
+            case statement(OpaquePointer)
+            case failed(SQLiteError)
         }
-        // Only whitespace and comments may follow: they prepare to no statement at all.
-        if let tail, tail.pointee != 0 {
-            var next: OpaquePointer?
-            let tailCode = sqlite3_prepare_v2(db, tail, -1, &next, nil)
-            if tailCode != SQLITE_OK || next != nil {
-                sqlite3_finalize(next)
-                sqlite3_finalize(statement)
-                throw SQLiteError(extendedResultCode: SQLITE_MISUSE,
-                                  message: "one statement expected; found another after the first", sql: sql)
+        let prepared: Prepared = sql.withCString { text in
+            var statement: OpaquePointer?
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(db, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+            guard code == SQLITE_OK else { return .failed(lastError(db, sql: sql)) }
+            guard let statement else {
+                return .failed(SQLiteError(extendedResultCode: SQLITE_MISUSE, message: "empty statement: no SQL to run", sql: sql))
             }
+            // Only whitespace and comments may follow: they prepare to no statement at all.
+            if let tail, tail.pointee != 0 {
+                var next: OpaquePointer?
+                let tailCode = sqlite3_prepare_v2(db, tail, -1, &next, nil)
+                if tailCode != SQLITE_OK || next != nil {
+                    sqlite3_finalize(next)
+                    sqlite3_finalize(statement)
+                    return .failed(SQLiteError(extendedResultCode: SQLITE_MISUSE,
+                                               message: "one statement expected; found another after the first", sql: sql))
+                }
+            }
+            return .statement(statement)
+        }
+        let statement: OpaquePointer
+        switch prepared {
+        case .statement(let prepared): statement = prepared
+        case .failed(let error): throw error
         }
         if access == .readOnly, sqlite3_stmt_readonly(statement) == 0 {
             sqlite3_finalize(statement)
