@@ -72,6 +72,8 @@ let package = Package(
             dependencies: [
                 "MeshDB", "MeshWire", "Consensus", "Replication", "QueryPlanner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -13,7 +13,10 @@ struct MeshDBCommand: AsyncParsableCommand {
             """,
         version: "meshdb \(MeshDBVersion.string)",
         subcommands: [
+            DemoCommand.self,
             InitCommand.self,
+            StartCommand.self,
+            StatusCommand.self,
             SimCommand.self,
         ]
     )

@@ -14,9 +14,12 @@ public enum ClientRequest: Sendable, Hashable {
     case scan(table: String, consistency: Gateway.ReadConsistency)
     case systemTable(String)
     case status
+    /// The state digest and last executed sequence number of this node's replica of a group
+    /// (replicas that executed the same batches have equal digests).
+    case digest(group: UInt32)
 
     enum Kind: UInt8 {
-        case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6
+        case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6, digest = 7
     }
 
     public struct Limits: Sendable {
@@ -57,6 +60,9 @@ public enum ClientRequest: Sendable, Hashable {
             w.writeText(name)
         case .status:
             w.write(Kind.status.rawValue)
+        case .digest(let group):
+            w.write(Kind.digest.rawValue)
+            w.write(group)
         }
         return w.bytes
     }
@@ -98,6 +104,8 @@ public enum ClientRequest: Sendable, Hashable {
             request = .systemTable(try r.readText("system table", bytesMax: 256))
         case .status:
             request = .status
+        case .digest:
+            request = .digest(group: try r.readU32("group"))
         }
         try r.finish()
         return (id, request)

@@ -178,6 +178,15 @@ public final class NodeRuntime: @unchecked Sendable {
         }
     }
 
+    /// The last executed sequence number of this node's replica of `group` and the state digest
+    /// after it, read together on the node's queue.
+    public func stateDigest(group: UInt32) throws -> (sequence: UInt64, digest: String) {
+        try queue.sync {
+            guard let replica = instances[group]?.replica else { throw NodeError.unavailable("node \(index) holds no replica of group \(group)") }
+            return (replica.lastExecuted, hex(replica.stateMachineForReading.stateDigest.bytes))
+        }
+    }
+
     /// Runs `body` on the node's queue with the state machine of `group` (for local reads).
     public func withStateMachine<T: Sendable>(group: UInt32, _ body: @Sendable (any ReplicatedStateMachine) throws -> T) throws -> T {
         try queue.sync {

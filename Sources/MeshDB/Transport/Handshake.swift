@@ -6,13 +6,23 @@ public struct HandshakePolicy: Sendable, Hashable {
     public let nodeKeys: Set<PublicKeyBytes>
     /// Whether peers may connect in the client role (nodes: yes; clients: never).
     public let acceptsClients: Bool
+    /// A client that knows only a node's address accepts any node key and cluster, as ssh does on
+    /// a first connection; it still learns which key it reached, and that key is proven.
+    public let trustsAnyNode: Bool
 
-    public init(clusterID: [UInt8], nodeKeys: Set<PublicKeyBytes>, acceptsClients: Bool) {
+    public init(clusterID: [UInt8], nodeKeys: Set<PublicKeyBytes>, acceptsClients: Bool, trustsAnyNode: Bool = false) {
         precondition(clusterID.count == 32, "a cluster id is 32 bytes")
         self.clusterID = clusterID
         self.nodeKeys = nodeKeys
         self.acceptsClients = acceptsClients
+        self.trustsAnyNode = trustsAnyNode
     }
+
+    /// The policy of a client that knows only an address: all-zero cluster id, any node.
+    public static let anyNode = HandshakePolicy(clusterID: unknownCluster, nodeKeys: [], acceptsClients: false, trustsAnyNode: true)
+
+    /// The cluster id a client sends when it does not know it.
+    public static let unknownCluster = [UInt8](repeating: 0, count: 32)
 }
 
 /// The mutual-authentication handshake that opens every connection on a node's port, as a pure
@@ -20,8 +30,8 @@ public struct HandshakePolicy: Sendable, Hashable {
 ///
 ///     each side → HELLO  cluster id (32) | role (1) | public key (32) | nonce (32)
 ///     each side → PROOF  Ed25519 signature (64) over
-///                        "meshdb-handshake-v1" | cluster id | signer key | signer nonce
-///                        | receiver key | receiver nonce
+///                        "meshdb-handshake-v1" | signer's cluster id | receiver's cluster id
+///                        | signer key | signer nonce | receiver key | receiver nonce
 ///
 /// Both HELLOs go out at once; each side answers the other's HELLO with its PROOF. A PROOF binds
 /// both fresh nonces and both keys, so it cannot be replayed on another connection or relayed to
@@ -46,7 +56,7 @@ public struct Handshake: Sendable {
     enum State: Sendable {
         case idle
         case awaitingHello
-        case awaitingProof(peer: PublicKeyBytes, role: Role, peerNonce: [UInt8])
+        case awaitingProof(peer: PublicKeyBytes, role: Role, peerNonce: [UInt8], peerCluster: [UInt8])
         case established
         case closed
     }
@@ -91,13 +101,13 @@ public struct Handshake: Sendable {
             return [.fail(.refusedByPeer(String(decoding: frame.payload.prefix(512), as: UTF8.self)))]
         case (.awaitingHello, .hello):
             return receiveHello(frame.payload)
-        case (.awaitingProof(let peer, let peerRole, let peerNonce), .proof):
+        case (.awaitingProof(let peer, let peerRole, let peerNonce, let peerCluster), .proof):
             guard frame.payload.count == Self.signatureBytes else {
                 state = .closed
                 return [.fail(.handshake("proof of \(frame.payload.count) bytes; expected \(Self.signatureBytes)"))]
             }
-            let transcript = Self.transcript(clusterID: policy.clusterID, signer: peer, signerNonce: peerNonce,
-                                             receiver: identity.publicKey, receiverNonce: nonce)
+            let transcript = Self.transcript(signerCluster: peerCluster, receiverCluster: policy.clusterID, signer: peer,
+                                             signerNonce: peerNonce, receiver: identity.publicKey, receiverNonce: nonce)
             guard peer.verify(signature: frame.payload, of: transcript) else {
                 state = .closed
                 return [.fail(.handshake("bad signature from \(peer.short)"))]
@@ -122,12 +132,15 @@ public struct Handshake: Sendable {
             state = .closed
             return [.fail(.handshake("unknown role \(payload[32])"))]
         }
-        guard clusterID == policy.clusterID else {
+        let clusterAccepted = clusterID == policy.clusterID
+            || (peerRole == .client && clusterID == HandshakePolicy.unknownCluster)
+            || (peerRole == .node && policy.trustsAnyNode)
+        guard clusterAccepted else {
             return refuse("peer \(peer.short) belongs to another cluster")
         }
         switch peerRole {
         case .node:
-            guard policy.nodeKeys.contains(peer) else {
+            guard policy.trustsAnyNode || policy.nodeKeys.contains(peer) else {
                 return refuse("node key \(peer.short) is not a member of this cluster")
             }
         case .client:
@@ -138,9 +151,9 @@ public struct Handshake: Sendable {
         if let expectedPeer, expectedPeer != peer {
             return refuse("expected node \(expectedPeer.short), reached \(peer.short)")
         }
-        state = .awaitingProof(peer: peer, role: peerRole, peerNonce: peerNonce)
-        let transcript = Self.transcript(clusterID: policy.clusterID, signer: identity.publicKey, signerNonce: nonce,
-                                         receiver: peer, receiverNonce: peerNonce)
+        state = .awaitingProof(peer: peer, role: peerRole, peerNonce: peerNonce, peerCluster: clusterID)
+        let transcript = Self.transcript(signerCluster: policy.clusterID, receiverCluster: clusterID, signer: identity.publicKey,
+                                         signerNonce: nonce, receiver: peer, receiverNonce: peerNonce)
         return [.send(TransportFrame(kind: .proof, payload: identity.sign(transcript)))]
     }
 
@@ -149,8 +162,8 @@ public struct Handshake: Sendable {
         return [.refuse(TransportFrame(kind: .refuse, payload: Array(reason.utf8)), reason: reason)]
     }
 
-    static func transcript(clusterID: [UInt8], signer: PublicKeyBytes, signerNonce: [UInt8],
+    static func transcript(signerCluster: [UInt8], receiverCluster: [UInt8], signer: PublicKeyBytes, signerNonce: [UInt8],
                            receiver: PublicKeyBytes, receiverNonce: [UInt8]) -> [UInt8] {
-        context + clusterID + signer.bytes + signerNonce + receiver.bytes + receiverNonce
+        context + signerCluster + receiverCluster + signer.bytes + signerNonce + receiver.bytes + receiverNonce
     }
 }

@@ -96,4 +96,20 @@ import Testing
         _ = b.start()
         #expect(b.receive(TransportFrame(kind: .data, payload: [1])).contains { if case .fail = $0 { true } else { false } })
     }
+
+    @Test func aClientKnowingOnlyTheAddressReachesAnyNodeAndLearnsItsKey() {
+        let client = NodeKey.generate()
+        var c = Handshake(identity: client, role: .client, policy: .anyNode, nonce: nonce(5))
+        var a = Handshake(identity: alice, role: .node, policy: policy([alice]), nonce: nonce(6))
+        let (outC, outA) = run(&c, &a)
+        #expect(outC.contains(.established(peer: alice.publicKey, role: .node)))
+        #expect(outA.contains(.established(peer: client.publicKey, role: .client)))
+    }
+
+    @Test func aNodeNeverAcceptsAnotherNodeClaimingTheUnknownCluster() {
+        var m = Handshake(identity: mallory, role: .node, policy: .anyNode, nonce: nonce(5))
+        var a = Handshake(identity: alice, role: .node, policy: policy([alice, mallory]), nonce: nonce(6))
+        let (_, outA) = run(&m, &a)
+        #expect(outA.contains { if case .refuse(_, let reason) = $0 { reason.contains("another cluster") } else { false } })
+    }
 }

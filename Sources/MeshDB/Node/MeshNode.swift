@@ -1,0 +1,108 @@
+import Consensus
+import Foundation
+public import Logging
+public import NIOCore
+
+/// One MeshDB node, assembled from its configuration: the PBFT runtime with the catalog
+/// (metadata group) and shard state machines, the TCP transport for nodes and native clients,
+/// and the gateway. `meshdb start` runs one; `meshdb demo` runs several in one process.
+public final class MeshNode: Sendable {
+    public let index: Int
+    public let runtime: NodeRuntime
+    public let gateway: Gateway
+    public let transport: TCPTransport
+    public let layout: ClusterLayout
+    let logger: Logger
+
+    /// Starts the node: opens its logs and stores, binds its port, then registers the cluster's
+    /// members and shard groups in the catalog in the background (idempotent on every node;
+    /// `waitUntilReady` waits for it).
+    ///
+    /// With `hub`, node-to-node frames go through it (nodes in one process, `meshdb demo`); the
+    /// TCP port then serves clients only.
+    public static func start(config: NodeConfig, group: any EventLoopGroup, options: NodeRuntime.Options = .init(),
+                             hub: InProcessHub? = nil, logger: Logger? = nil) async throws -> MeshNode {
+        let key = try config.loadIdentity()
+        let layout = try ClusterLayout(config: config)
+        let index = config.node.index
+        let logger = logger ?? Logger(label: "meshdb.node.\(index)")
+        let dataDirectory = config.dataDirectoryPath
+        let durability = config.durability
+        let runtime = NodeRuntime(index: index, key: key, layout: layout, dataDirectory: dataDirectory, options: options,
+                                  logger: logger) { group in
+            if group.id == Gateway.metadataGroup { return CatalogStateMachine() }
+            let shards = try ShardStateMachine(directory: "\(dataDirectory)/shards/group-\(group.id)", durability: durability)
+            // The replica rebuilds the state from its log (checkpoint snapshot, then executed
+            // batches): start from empty so nothing is applied twice.
+            shards.removeAllShards()
+            return shards
+        }
+        let gateway = Gateway(runtime: runtime)
+        let service = ClientService(gateway: gateway, nodeIndex: index)
+        let policy = HandshakePolicy(clusterID: layout.clusterID, nodeKeys: Set(layout.members.map(\.key)), acceptsClients: true)
+        let peers = hub != nil ? [] : layout.members.map { TCPTransport.Peer(key: $0.key, host: $0.host, port: $0.port) }
+        let transport = TCPTransport(
+            identity: key, policy: policy, peers: peers, group: group,
+            handlers: .init(nodeFrame: { peer, payload in runtime.deliver(from: peer, payload: payload) },
+                            clientFrame: { connection, payload in service.handle(payload, from: connection) }))
+        if let hub {
+            try runtime.start(transport: hub.connect(key.publicKey) { peer, payload in runtime.deliver(from: peer, payload: payload) })
+        } else {
+            try runtime.start(transport: transport)
+        }
+        try await transport.start(host: config.node.host, port: config.node.port)
+        let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout, logger: logger)
+        Task { await node.bootstrapCatalog() }
+        return node
+    }
+
+    private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout, logger: Logger) {
+        self.index = index
+        self.runtime = runtime
+        self.gateway = gateway
+        self.transport = transport
+        self.layout = layout
+        self.logger = logger
+    }
+
+    public func stop() async {
+        runtime.stop()
+        await transport.shutdown()
+    }
+
+    /// Whether this node's catalog knows the shard groups, so tables can be created.
+    public var isReady: Bool {
+        (try? gateway.catalogSnapshot().sortedGroups.isEmpty == false) ?? false
+    }
+
+    /// Waits until `isReady`, at most `seconds`.
+    public func waitUntilReady(seconds: Double) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while !isReady {
+            guard ContinuousClock.now < deadline else {
+                throw NodeError.timedOut("node \(index): the catalog did not learn the shard groups within \(seconds) s (is a quorum of nodes up?)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Registers every member and the shard groups through the metadata group. Each node does
+    /// it; the commands are idempotent, so whichever commits first wins and the rest agree.
+    private func bootstrapCatalog() async {
+        let catalog = try? gateway.catalogSnapshot()
+        if let catalog, catalog.sortedNodes.count == layout.members.count, !catalog.sortedGroups.isEmpty { return }
+        do {
+            for member in layout.members {
+                let node = CatalogNode(index: UInt32(member.index), publicKeyHex: member.key.hex, host: member.host,
+                                       port: UInt16(member.port), pgPort: UInt16(member.pgPort), zone: member.zone ?? "")
+                _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.registerNode(node).encoded())
+            }
+            let shardGroups = layout.groups.filter { $0.id != Gateway.metadataGroup }.map {
+                CatalogGroup(id: $0.id, members: $0.members.map(UInt32.init), epoch: 1)
+            }
+            _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.defineGroups(shardGroups).encoded())
+        } catch {
+            logger.warning("catalog bootstrap: \(error)")
+        }
+    }
+}
