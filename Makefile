@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test test-fast bench-micro clean
+.PHONY: deps build release run test bench-micro bench-cluster clean
 
 deps:
 	@scripts/install-deps.sh
@@ -13,10 +13,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product meshdb
 
-## Builds a release binary and runs MeshDB.
+## Builds a release binary and runs `meshdb demo`: a 4-node cluster in one process (Ctrl-C stops it).
 run: release
-	$(RELEASE_BIN)/meshdb --version
-	$(RELEASE_BIN)/meshdb --help
+	$(RELEASE_BIN)/meshdb demo $(DEMO_ARGS)
 
 ## Builds everything and runs the whole test suite.
 test: deps
@@ -27,6 +26,11 @@ test: deps
 bench-micro: deps
 	$(SWIFT) build -c release --product meshdb-microbench
 	$(RELEASE_BIN)/meshdb-microbench
+
+## Cluster write benchmark: 4 in-process nodes vs raw SQLite (release build).
+bench-cluster: deps
+	$(SWIFT) build -c release --product meshdb-cluster-bench
+	$(RELEASE_BIN)/meshdb-cluster-bench
 
 clean:
 	$(SWIFT) package clean

@@ -90,6 +90,12 @@ let package = Package(
             path: "Benchmarks/MicroBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "meshdb-cluster-bench",
+            dependencies: ["MeshDB", "CSQLite", .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/ClusterBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
         .testTarget(name: "QueryPlannerTests", dependencies: ["QueryPlanner"], swiftSettings: swiftSettings),
