@@ -1,4 +1,5 @@
 import Consensus
+import Replication
 
 /// The members of a cluster as every node knows them, and the PBFT groups they form.
 public struct ClusterLayout: Sendable {
@@ -49,8 +50,7 @@ public struct ClusterLayout: Sendable {
         self.groups = groups
     }
 
-    /// The layout of a configuration: with n members, the metadata group and one shard group are
-    /// the largest 3f+1 members by index (n = 4 or 7: all of them).
+    /// The layout of a configuration (see `placeGroups`).
     public init(config: NodeConfig) throws(NodeError) {
         var members: [Member] = []
         for member in config.cluster.members {
@@ -60,10 +60,27 @@ public struct ClusterLayout: Sendable {
             members.append(Member(index: member.index, key: key, agreementKey: agreement, host: member.host,
                                   port: member.port, pgPort: member.pgPort, zone: member.zone))
         }
-        let groupSize = Self.largestGroupSize(atMost: members.count)
-        let indexes = Array(0..<groupSize)
-        self.init(clusterID: config.clusterID, members: members,
-                  groups: [Group(id: 0, members: indexes), Group(id: 1, members: indexes)])
+        self.init(clusterID: config.clusterID, members: members, groups: Self.placeGroups(members))
+    }
+
+    /// Largest group: PBFT's quadratic message cost makes bigger groups slower, not safer enough
+    /// to pay for it; more nodes make more groups instead.
+    public static let groupSizeMax = 7
+
+    /// Placement, computed alike by every node from the member list: groups have the largest
+    /// 3f+1 size not above the member count (capped at `groupSizeMax`); the metadata group (0) and
+    /// ⌊n / size⌋ shard groups (1, 2, ...) each take their members by rendezvous hashing of the
+    /// group's name over the members, spread over zones when zones are set. With 4 or 7 nodes
+    /// every group holds every node.
+    public static func placeGroups(_ members: [Member]) -> [Group] {
+        let groupSize = largestGroupSize(atMost: min(members.count, groupSizeMax))
+        let candidates = members.map { RendezvousHash.Candidate(id: $0.key.hex, zone: $0.zone) }
+        let shardGroups = max(1, members.count / groupSize)
+        return (0...shardGroups).map { id in
+            let owners = RendezvousHash.owners(of: Array("meshdb-group-\(id)".utf8), among: candidates, count: groupSize)
+            let indexes = owners.compactMap { owner in members.first { $0.key.hex == owner.id }?.index }.sorted()
+            return Group(id: UInt32(id), members: indexes)
+        }
     }
 
     /// The largest 3f+1 not above `count`.
