@@ -22,6 +22,10 @@ public final class NodeRuntime: @unchecked Sendable {
         public var queuedRequestsMax = 10_000
 
         public init() {
+            // A checkpoint snapshots every shard (SQLite backup) and digests it: every 128
+            // batches keeps that off the common path while the log stays bounded.
+            replica.checkpointIntervalSequences = 128
+            replica.logWindowSequences = 512
             replica.viewChangeTimeoutTicks = 200
             replica.viewChangeTimeoutTicksMax = 200 * 16
             replica.statusIntervalTicks = 20
