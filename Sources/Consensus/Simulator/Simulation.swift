@@ -17,6 +17,8 @@ public struct SimulationConfig: Sendable {
     public var clientRetransmitTicks: UInt64 = 150
     /// Forces the Byzantine behaviour of the faulty replicas instead of drawing it from the seed.
     public var forcedBehavior: ByzantineBehavior?
+    /// Forces which replica is the (first) faulty one instead of drawing it from the seed.
+    public var forcedFaultyReplica: Int?
 
     public init(seed: UInt64, replicaCount: Int = 4, faults: FaultMode = .all) {
         self.seed = seed
@@ -155,7 +157,8 @@ public final class Simulation {
         while budget > 0 && (mode == .crash || mode == .byzantine || mode == .all) {
             // The primary of view 0 is a favourite victim: its faults exercise view changes.
             let candidates = (0..<n).filter { faulty[$0] == nil }
-            let replica = faulty.isEmpty && rng.chance(0.5) ? 0 : rng.pick(candidates)
+            var replica = faulty.isEmpty && rng.chance(0.5) ? 0 : rng.pick(candidates)
+            if faulty.isEmpty, let forced = config.forcedFaultyReplica { replica = forced }
             let byzantine = mode == .byzantine || (mode == .all && rng.chance(0.5))
             if byzantine {
                 let behavior = config.forcedBehavior ?? rng.pick(ByzantineBehavior.allCases)
