@@ -20,8 +20,12 @@ import Testing
         let r1 = cluster.authenticator(forReplica: 1)
         var frame = r0.seal(.status(Status(view: 0, inViewChange: false, lastExecuted: 0, stableSequence: 0, replica: 0)),
                             to: [.replica(1)])
-        frame[12] ^= 1
-        #expect(throws: AuthenticationError.self) { try r1.open(frame) }
+        frame[16] ^= 1  // inside the status view, after the sender
+        #expect(throws: AuthenticationError.badMAC(.replica(0))) { try r1.open(frame) }
+        var replica = cluster.replicas[1]
+        _ = replica.receive(frame: frame)
+        _ = replica.receive(frame: [1, 2, 3])
+        #expect(replica.dropped[.badMAC] == 1 && replica.dropped[.malformed] == 1)
     }
 
     @Test func unknownSendersAreDroppedAndCounted() {
@@ -35,7 +39,7 @@ import Testing
         let frame = strangerAuth.seal(.request(request), to: [.replica(0)])
         var replica = cluster.replicas[0]
         #expect(replica.receive(frame: frame).isEmpty)
-        #expect(replica.dropped[.unauthenticated] == 1)
+        #expect(replica.dropped[.unknownSender] == 1)
     }
 
     @Test func signaturesAndCertificatesVerify() {

@@ -157,4 +157,30 @@ import Testing
         #expect(cluster.replicas[2].dropped[.invalidNewView] == 1)
         #expect(cluster.replicas[2].inViewChange)
     }
+
+    /// Regression: a primary that changes the sequence number in one copy of a pre-prepare.
+    /// Neither copy gathers 2f matching PREPAREs, so nothing commits in view 0; the view change
+    /// then orders the request exactly once.
+    @Test func osdi4_4_prePrepareWithAChangedSequenceNumberCommitsNothingAndTheViewChangeRecovers() {
+        var cluster = TestCluster()
+        let request = cluster.clients[1]!.makeRequest(operation: [1], timestamp: 1)
+        let batch = [request]
+        let primary = cluster.authenticator(forReplica: 0)
+        cluster.down = [0]
+        for (backup, sequence) in [(1, UInt64(1)), (2, 2), (3, 2)] {
+            let pp = PrePrepare(view: 0, sequence: sequence, digest: batchDigest(batch), batch: batch)
+            cluster.apply(cluster.replicas[backup].receive(frame: primary.seal(.prePrepare(pp), to: [.replica(backup)])), from: backup)
+            cluster.apply(cluster.replicas[backup].submit(request), from: backup)
+        }
+        cluster.deliverAll()
+        #expect((1...3).allSatisfy { cluster.executed[$0].isEmpty })
+        for i in 1...3 { cluster.fire(.viewChange, at: i) }
+        cluster.deliverAll()
+        for i in 1...3 {
+            #expect(cluster.replicas[i].view == 1 && !cluster.replicas[i].inViewChange)
+            let chain = cluster.replicas[i].stateMachine as! HashChainStateMachine
+            #expect(chain.operationCount == 1)
+            #expect(cluster.replicas[i].stateDigest == cluster.replicas[1].stateDigest)
+        }
+    }
 }
