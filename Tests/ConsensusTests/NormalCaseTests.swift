@@ -190,4 +190,34 @@ import Testing
         #expect(sizes.allSatisfy { $0 <= 300 })
         #expect((1...6).allSatisfy { cluster.completed[UInt64($0)]?.count == 1 })
     }
+
+    /// A faulty peer must never trip a precondition or an overflow: extreme field values are
+    /// ignored or dropped.
+    @Test func extremeValuesFromAFaultyPeerAreHarmless() {
+        var cluster = TestCluster()
+        cluster.submit("x")
+        cluster.deliverAll()
+        let faulty = cluster.authenticator(forReplica: 3)
+        let messages: [Message] = [
+            .status(Status(view: 0, inViewChange: false, lastExecuted: .max, stableSequence: .max, replica: 3)),
+            .status(Status(view: .max, inViewChange: true, lastExecuted: 0, stableSequence: 0, replica: 3)),
+            .prepare(Vote(view: 0, sequence: .max, digest: .zero, replica: 3)),
+            .commit(Vote(view: .max, sequence: .max, digest: .zero, replica: 3)),
+            .checkpoint(faulty.signed(Checkpoint(sequence: .max, stateDigest: .zero, replica: 3))),
+            .fetchSnapshot(FetchSnapshot(sequence: .max, replica: 3)),
+            .viewChange(faulty.signed(ViewChange(
+                newView: .max, stable: CheckpointCertificate(sequence: 0, stateDigest: .zero, checkpoints: []),
+                prepared: [], prePrepared: [], replica: 3))),
+            .checkpointCertificate(CheckpointCertificate(sequence: .max, stateDigest: .zero, checkpoints: [])),
+        ]
+        for message in messages {
+            for target in 0...2 {
+                cluster.deliver(faulty.seal(message, to: [.replica(target)]), to: .replica(target))
+            }
+        }
+        cluster.deliverAll()
+        cluster.submit("y")
+        cluster.deliverAll()
+        #expect(cluster.completed[1]?.count == 2)
+    }
 }

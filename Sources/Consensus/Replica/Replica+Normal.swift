@@ -96,8 +96,9 @@ extension Replica {
             return
         }
         // The digest is always recomputed: a pre-prepare is bound to exactly this batch.
-        guard batchDigest(pp.batch) == pp.digest else { return drop(.badDigest) }
-        for request in pp.batch where !auth.verifyRequest(request, digest: request.digest) {
+        let digests = pp.batch.map(\.digest)
+        guard batchDigest(requestDigests: digests) == pp.digest else { return drop(.badDigest) }
+        for (request, digest) in zip(pp.batch, digests) where !auth.verifyRequest(request, digest: digest) {
             return drop(.badRequestMAC)
         }
         acceptPrePrepare(pp, &actions)
