@@ -69,4 +69,30 @@ import Testing
         tampered.operation = [8]
         #expect(!replica.verifyRequest(tampered, digest: tampered.digest))
     }
+
+    /// Garbage and bit flips in frames are dropped and counted, never trapped on.
+    @Test func mutatedFramesNeverCrashAReplica() {
+        var cluster = TestCluster()
+        cluster.submit("x")
+        var frames: [[UInt8]] = []
+        while !cluster.inFlight.isEmpty {
+            let (frame, target) = cluster.inFlight.removeFirst()
+            frames.append(frame)
+            cluster.deliver(frame, to: target)
+        }
+        var rng = Xoshiro256(seed: 3)
+        var replica = cluster.replicas[2]
+        for frame in frames {
+            for _ in 0..<50 {
+                var mutated = frame
+                let flips = Int(rng.between(1, 3))
+                for _ in 0..<flips {
+                    mutated[Int(rng.below(UInt64(mutated.count)))] ^= UInt8(truncatingIfNeeded: rng.between(1, 255))
+                }
+                if rng.chance(0.2) { mutated = Array(mutated.prefix(Int(rng.below(UInt64(mutated.count))))) }
+                _ = replica.receive(frame: mutated)
+            }
+        }
+        #expect(replica.dropped.values.reduce(0, +) > 0)
+    }
 }

@@ -183,4 +183,25 @@ import Testing
             #expect(cluster.replicas[i].stateDigest == cluster.replicas[1].stateDigest)
         }
     }
+
+    /// TOCS §5.2: a replica that missed a whole view change learns the NEW-VIEW (which proves
+    /// itself) from the answer to its status, and takes part again.
+    @Test func replicaThatMissedTheViewChangeAdoptsTheNewViewFromAStatusAnswer() {
+        var cluster = TestCluster()
+        cluster.down = [3]
+        for i in 0...2 {
+            var actions: [ReplicaAction] = []
+            cluster.replicas[i].startViewChange(to: 1, &actions)
+            cluster.apply(actions, from: i)
+        }
+        cluster.deliverAll()
+        #expect(cluster.replicas[3].view == 0)
+        cluster.down = []
+        cluster.fire(.status, at: 3)
+        cluster.deliverAll()
+        #expect(cluster.replicas[3].view == 1 && !cluster.replicas[3].inViewChange)
+        cluster.submit("x")
+        cluster.deliverAll()
+        #expect(cluster.executed[3].count == 1)
+    }
 }
