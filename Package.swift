@@ -96,6 +96,12 @@ let package = Package(
             path: "Benchmarks/ClusterBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "meshdb-consensus-bench",
+            dependencies: ["Consensus"],
+            path: "Benchmarks/ConsensusBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
         .testTarget(name: "QueryPlannerTests", dependencies: ["QueryPlanner"], swiftSettings: swiftSettings),

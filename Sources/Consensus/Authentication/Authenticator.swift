@@ -22,13 +22,17 @@ public enum AuthenticationError: Error, Sendable, Equatable, CustomStringConvert
 /// Seals and opens frames for one node. A frame is `u32 body length | body | MAC entries`, where
 /// body = sender principal + message, and each entry is (recipient, HMAC(k_sender,recipient,
 /// SHA-256(body))): one encoding serves a multicast, as PBFT's authenticators do (TOCS §3.2).
+/// A frame with a single recipient carries HMAC(k, body) instead, which costs less for the many
+/// small point-to-point messages (replies, retransmissions).
 /// Signed messages (checkpoint, view change, new view) additionally carry Ed25519 signatures.
 public struct Authenticator {
     public let me: Principal
     public let codec: MessageCodec
     private let identity: NodeIdentity
     private let directory: KeyDirectory
-    private let macKeys: [Principal: MACKey]
+    /// Pairwise keys with replicas (index = replica) and with clients.
+    private let replicaKeys: [MACKey?]
+    private let clientKeys: [UInt64: MACKey]
 
     public init(me: Principal, identity: NodeIdentity, directory: KeyDirectory, codec: MessageCodec) {
         self.me = me
@@ -42,7 +46,10 @@ public struct Authenticator {
             guard let theirs = directory.identity(of: peer) else { continue }
             keys[peer] = Self.pairwiseKey(mine: identity, me: me, theirs: theirs, them: peer)
         }
-        macKeys = keys
+        replicaKeys = directory.replicas.indices.map { keys[.replica($0)] }
+        var clients: [UInt64: MACKey] = [:]
+        for (principal, key) in keys { if case .client(let id) = principal { clients[id] = key } }
+        clientKeys = clients
     }
 
     /// k(a,b) = HKDF-SHA256(X25519(a, B), info = sorted(a, b)): both ends derive the same key.
@@ -57,20 +64,55 @@ public struct Authenticator {
         return MACKey(key: key.withUnsafeBytes { Array($0) })
     }
 
+    func key(for principal: Principal) -> MACKey? {
+        switch principal {
+        case .replica(let index): replicaKeys.indices.contains(index) ? replicaKeys[index] : nil
+        case .client(let id): clientKeys[id]
+        }
+    }
+
     // MARK: Frames
 
+    static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return Digest(hasher.finalize())
+    }
+
     public func seal(_ message: Message, to recipients: [Principal]) -> [UInt8] {
-        var body = ByteWriter(capacity: 256)
-        codec.write(me, &body)
-        codec.encode(message, into: &body)
-        let bodyDigest = Digest.of(body.bytes)
-        var frame = ByteWriter(capacity: body.bytes.count + 8 + 41 * recipients.count)
-        frame.writeBytes(body.bytes)
-        frame.write(UInt8(recipients.count))
-        for recipient in recipients {
-            codec.write(recipient, &frame)
-            frame.write(macKeys[recipient]?.mac(bodyDigest) ?? .zero)
+        var frame = ByteWriter(capacity: 256 + 41 * recipients.count)
+        frame.write(UInt32(0))  // body length, patched below
+        codec.write(me, &frame)
+        codec.encode(message, into: &frame)
+        let bodyCount = frame.bytes.count - 4
+        frame.patch(UInt32(bodyCount), at: 0)
+        let macs: [Digest] = frame.bytes.withUnsafeBytes { raw in
+            let body = UnsafeRawBufferPointer(rebasing: raw[4..<(4 + bodyCount)])
+            if recipients.count == 1 {
+                // One recipient: MAC the body itself.
+                return [key(for: recipients[0])?.mac(bytes: body) ?? .zero]
+            }
+            let bodyDigest = Self.sha256(body)
+            return recipients.map { key(for: $0)?.mac(bodyDigest) ?? .zero }
         }
+        frame.write(UInt8(recipients.count))
+        for (recipient, mac) in zip(recipients, macs) {
+            codec.write(recipient, &frame)
+            frame.write(mac)
+        }
+        return frame.bytes
+    }
+
+    /// A client request in a frame without frame MACs: the request carries its own
+    /// authenticator, one MAC per replica (TOCS §3.2), which every replica checks; a second MAC
+    /// on the frame would only repeat it.
+    public func sealRequest(_ request: Request, to recipients: [Principal]) -> [UInt8] {
+        var body = ByteWriter(capacity: 64 + request.operation.count + 32 * request.authenticator.count)
+        codec.write(me, &body)
+        codec.encode(.request(request), into: &body)
+        var frame = ByteWriter(capacity: body.bytes.count + 8)
+        frame.writeBytes(body.bytes)
+        frame.write(UInt8(0))
         return frame.bytes
     }
 
@@ -79,7 +121,12 @@ public struct Authenticator {
     public func open(_ bytes: [UInt8]) throws(AuthenticationError) -> (sender: Principal, message: Message) {
         do {
             var reader = ByteReader(bytes)
-            let body = try reader.readBytes("frame body", limit: codec.limits.snapshotBytesMax + 1024)
+            let bodyCount = try reader.readCount("frame body", limit: codec.limits.snapshotBytesMax + 1024)
+            guard bodyCount <= reader.remaining else {
+                throw DecodeError.truncated(field: "frame body", needed: bodyCount, available: reader.remaining)
+            }
+            let bodyEnd = 4 + bodyCount
+            reader = ByteReader(bytes, offset: bodyEnd)
             let entryCount = Int(try reader.readU8("frame MAC count"))
             var ours: Digest?
             for _ in 0..<entryCount {
@@ -88,13 +135,25 @@ public struct Authenticator {
                 if recipient == me { ours = mac }
             }
             try reader.finish()
-            var bodyReader = ByteReader(body)
+            var bodyReader = ByteReader(bytes, offset: 4)
             let sender = try codec.readPrincipal(&bodyReader, "frame sender")
-            guard let key = macKeys[sender] else { throw AuthenticationError.unknownSender(sender) }
+            if entryCount == 0, case .client = sender {
+                // Only a client request may come without frame MACs; its own authenticator is
+                // checked by the replica before anything else happens to it.
+                let message = try codec.decode(&bodyReader)
+                guard bodyReader.offset == bodyEnd else { throw DecodeError.trailingBytes(count: bodyEnd - bodyReader.offset) }
+                guard case .request = message else { throw AuthenticationError.notAddressedToUs }
+                return (sender, message)
+            }
+            guard let key = key(for: sender) else { throw AuthenticationError.unknownSender(sender) }
             guard let ours else { throw AuthenticationError.notAddressedToUs }
-            guard key.mac(Digest.of(body)) == ours else { throw AuthenticationError.badMAC(sender) }
+            let expected = bytes.withUnsafeBytes { raw in
+                let body = UnsafeRawBufferPointer(rebasing: raw[4..<bodyEnd])
+                return entryCount == 1 ? key.mac(bytes: body) : key.mac(Self.sha256(body))
+            }
+            guard expected == ours else { throw AuthenticationError.badMAC(sender) }
             let message = try codec.decode(&bodyReader)
-            try bodyReader.finish()
+            guard bodyReader.offset == bodyEnd else { throw DecodeError.trailingBytes(count: bodyEnd - bodyReader.offset) }
             return (sender, message)
         } catch let error as DecodeError {
             throw .malformed(error)
@@ -109,13 +168,13 @@ public struct Authenticator {
 
     /// One MAC per replica over the request digest (TOCS §3.2).
     public func requestAuthenticator(for digest: Digest, replicaCount: Int) -> [Digest] {
-        (0..<replicaCount).map { macKeys[.replica($0)]?.mac(digest) ?? .zero }
+        (0..<replicaCount).map { key(for: .replica($0))?.mac(digest) ?? .zero }
     }
 
     /// Whether the request's MAC for this replica is right.
     public func verifyRequest(_ request: Request, digest: Digest) -> Bool {
         guard case .replica(let index) = me, index < request.authenticator.count,
-            let key = macKeys[.client(request.client)]
+            let key = clientKeys[request.client]
         else { return false }
         return key.mac(digest) == request.authenticator[index]
     }
@@ -174,5 +233,22 @@ public struct Authenticator {
             signers.insert(c.replica)
         }
         return signers.count >= quorum
+    }
+}
+
+extension Authenticator {
+    /// The sender and message of a frame without checking any MAC: for the simulator's
+    /// Byzantine replicas, which rewrite their own frames, and for cheap early drops of
+    /// messages that would be ignored anyway. Never trust what it returns.
+    func peek(_ frame: [UInt8]) -> (sender: Principal, message: Message)? {
+        var reader = ByteReader(frame)
+        guard let bodyCount = try? reader.readU32("frame body"), Int(bodyCount) <= reader.remaining else {
+            return nil
+        }
+        var bodyReader = ByteReader(frame, offset: 4)
+        guard let sender = try? codec.readPrincipal(&bodyReader, "frame sender"),
+            let message = try? codec.decode(&bodyReader)
+        else { return nil }
+        return (sender, message)
     }
 }

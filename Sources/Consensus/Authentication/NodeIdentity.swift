@@ -77,6 +77,17 @@ struct MACKey {
         outer = outerHash
     }
 
+    /// HMAC over a whole (short) message, for frames with a single recipient: cheaper than
+    /// hashing the body first and MACing the hash.
+    func mac(bytes: UnsafeRawBufferPointer) -> Digest {
+        var i = inner
+        i.update(bufferPointer: bytes)
+        let innerDigest = i.finalize()
+        var o = outer
+        innerDigest.withUnsafeBytes { o.update(bufferPointer: $0) }
+        return Digest(o.finalize())
+    }
+
     func mac(_ digest: Digest) -> Digest {
         var i = inner
         digest.feed(into: &i)

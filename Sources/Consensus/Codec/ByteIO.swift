@@ -31,6 +31,14 @@ public struct ByteWriter: Sendable {
     }
 
     public mutating func writeRaw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+
+    /// Overwrites four bytes written earlier (a length known only afterwards).
+    public mutating func patch(_ value: UInt32, at offset: Int) {
+        precondition(offset + 4 <= bytes.count, "patching past the end of the written bytes")
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            for i in 0..<4 { bytes[offset + i] = raw[i] }
+        }
+    }
 }
 
 /// Why untrusted bytes could not be decoded. Every case names the field and, for limits, the

@@ -49,13 +49,18 @@ public struct Request: Hashable, Sendable {
 /// The digest of an ordered batch of requests. The empty batch is the null request of a new view
 /// (OSDI'99 §4.4).
 public func batchDigest(_ requests: [Request]) -> Digest {
+    batchDigest(requestDigests: requests.map(\.digest))
+}
+
+/// The batch digest from the requests' digests, when the caller has them already.
+public func batchDigest(requestDigests: [Digest]) -> Digest {
     var hasher = SHA256()
     var header = ByteWriter()
     header.write(UInt8(0x42))  // "B"
-    header.write(UInt32(requests.count))
+    header.write(UInt32(requestDigests.count))
     hasher.update(data: header.bytes)
-    for request in requests {
-        request.digest.feed(into: &hasher)
+    for digest in requestDigests {
+        digest.feed(into: &hasher)
     }
     return Digest(hasher.finalize())
 }

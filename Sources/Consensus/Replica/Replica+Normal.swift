@@ -96,8 +96,9 @@ extension Replica {
             return
         }
         // The digest is always recomputed: a pre-prepare is bound to exactly this batch.
-        guard batchDigest(pp.batch) == pp.digest else { return drop(.badDigest) }
-        for request in pp.batch where !auth.verifyRequest(request, digest: request.digest) {
+        let digests = pp.batch.map(\.digest)
+        guard batchDigest(requestDigests: digests) == pp.digest else { return drop(.badDigest) }
+        for (request, digest) in zip(pp.batch, digests) where !auth.verifyRequest(request, digest: digest) {
             return drop(.badRequestMAC)
         }
         acceptPrePrepare(pp, &actions)
@@ -107,13 +108,13 @@ extension Replica {
     /// backup multicasts the matching PREPARE.
     mutating func acceptPrePrepare(_ pp: PrePrepare, _ actions: inout [ReplicaAction]) {
         precondition(pp.view == view && inWindow(pp.sequence), "pre-prepare accepted outside the view or window")
-        var slot = slots[pp.sequence] ?? Slot(replicaCount: configuration.replicaCount)
-        precondition(slot.prePrepare == nil, "a second pre-prepare for one sequence number in one view")
-        slot.prePrepare = pp
-        slot.prePreparedViews[pp.digest] = view
+        precondition(slots[pp.sequence]?.prePrepare == nil, "a second pre-prepare for one sequence number in one view")
         let isBackup = !isPrimary
-        if isBackup { slot.prepares[index] = pp.digest }
-        slots[pp.sequence] = slot
+        // Mutated in place: a copy of the slot would make every vote array copy-on-write.
+        let n = configuration.replicaCount
+        slots[pp.sequence, default: Slot(replicaCount: n)].prePrepare = pp
+        slots[pp.sequence]!.prePreparedViews[pp.digest] = view
+        if isBackup { slots[pp.sequence]!.prepares[index] = pp.digest }
         persist(.prePrepare(pp), &actions)
         if isBackup {
             broadcast(.prepare(Vote(view: view, sequence: pp.sequence, digest: pp.digest, replica: index)), &actions)
@@ -129,20 +130,18 @@ extension Replica {
         guard vote.view == view, !inViewChange else { return drop(.wrongView) }
         guard vote.replica != primary else { return drop(.wrongSender) }
         guard inWindow(vote.sequence) else { return drop(.outsideWaterMarks) }
-        var slot = slots[vote.sequence] ?? Slot(replicaCount: configuration.replicaCount)
-        guard slot.prepares[vote.replica] == nil else { return }
-        slot.prepares[vote.replica] = vote.digest
-        slots[vote.sequence] = slot
+        guard slots[vote.sequence]?.prepares[vote.replica] == nil else { return }
+        let n = configuration.replicaCount
+        slots[vote.sequence, default: Slot(replicaCount: n)].prepares[vote.replica] = vote.digest
         advance(vote.sequence, &actions)
     }
 
     mutating func receiveCommit(_ vote: Vote, _ actions: inout [ReplicaAction]) {
         guard vote.view == view, !inViewChange else { return drop(.wrongView) }
         guard inWindow(vote.sequence) else { return drop(.outsideWaterMarks) }
-        var slot = slots[vote.sequence] ?? Slot(replicaCount: configuration.replicaCount)
-        guard slot.commits[vote.replica] == nil else { return }
-        slot.commits[vote.replica] = vote.digest
-        slots[vote.sequence] = slot
+        guard slots[vote.sequence]?.commits[vote.replica] == nil else { return }
+        let n = configuration.replicaCount
+        slots[vote.sequence, default: Slot(replicaCount: n)].commits[vote.replica] = vote.digest
         advance(vote.sequence, &actions)
     }
 
@@ -165,19 +164,17 @@ extension Replica {
     }
 
     mutating func advance(_ sequence: UInt64, _ actions: inout [ReplicaAction]) {
-        guard var slot = slots[sequence], let pp = slot.prePrepare else { return }
-        if !slot.sentCommit && isPrepared(slot) {
-            slot.sentCommit = true
-            slot.preparedEntry = PreparedEntry(sequence: sequence, view: view, digest: pp.digest, batch: pp.batch)
-            slot.commits[index] = pp.digest
+        guard let pp = slots[sequence]?.prePrepare else { return }
+        if !slots[sequence]!.sentCommit && isPrepared(slots[sequence]!) {
+            slots[sequence]!.sentCommit = true
+            slots[sequence]!.preparedEntry = PreparedEntry(sequence: sequence, view: view, digest: pp.digest, batch: pp.batch)
+            slots[sequence]!.commits[index] = pp.digest
             let vote = Vote(view: view, sequence: sequence, digest: pp.digest, replica: index)
-            slots[sequence] = slot
             persist(.commitSent(vote), &actions)
             broadcast(.commit(vote), &actions)
         }
-        if !slot.committed && isCommittedLocal(slot) {
-            slot.committed = true
-            slots[sequence] = slot
+        if !slots[sequence]!.committed && isCommittedLocal(slots[sequence]!) {
+            slots[sequence]!.committed = true
             executeCommitted(&actions)
         }
     }

@@ -53,7 +53,11 @@ extension Replica {
                 send(.checkpoint(mine), to: [peer], &actions)
             }
         }
-        guard peerStatus.view == view, !peerStatus.inViewChange, !inViewChange else { return }
+        // A peer claiming to be at or past our high water mark needs nothing from our log (and
+        // a faulty one claiming UInt64.max must not overflow the arithmetic below).
+        guard peerStatus.view == view, !peerStatus.inViewChange, !inViewChange,
+            peerStatus.lastExecuted < highWaterMark
+        else { return }
         var sequence = max(peerStatus.lastExecuted, lowWaterMark) + 1
         let end = min(sequence + options.retransmitSlotsMax - 1, highWaterMark)
         while sequence <= end {

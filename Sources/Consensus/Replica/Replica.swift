@@ -152,7 +152,11 @@ public struct Replica {
         do {
             opened = try auth.open(frame)
         } catch {
-            drop(.unauthenticated)
+            switch error {
+            case .unknownSender: drop(.unknownSender)
+            case .malformed: drop(.malformed)
+            case .badMAC, .notAddressedToUs, .badSignature: drop(.badMAC)
+            }
             return []
         }
         var actions: [ReplicaAction] = []

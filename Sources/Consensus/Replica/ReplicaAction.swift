@@ -25,7 +25,7 @@ public enum ReplicaAction: Sendable {
 
 /// Why a replica ignored an incoming frame; counted, never fatal.
 public enum DropReason: String, Sendable, CaseIterable {
-    case unauthenticated, wrongSender, wrongView, outsideWaterMarks, badDigest, badRequestMAC
+    case unknownSender, badMAC, malformed, wrongSender, wrongView, outsideWaterMarks, badDigest, badRequestMAC
     case conflictingPrePrepare, badSignature, badCertificate, invalidViewChange, invalidNewView
     case staleRequest, unexpected, badSnapshot, batchTooLarge
 }

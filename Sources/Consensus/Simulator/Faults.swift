@@ -19,22 +19,6 @@ public enum ByzantineBehavior: String, Sendable, CaseIterable {
     case replayer
 }
 
-extension Authenticator {
-    /// The sender and message of a frame without checking any MAC: for the simulator's
-    /// Byzantine replicas, which rewrite their own frames.
-    func peek(_ frame: [UInt8]) -> (sender: Principal, message: Message)? {
-        var reader = ByteReader(frame)
-        guard let body = try? reader.readBytes("frame body", limit: codec.limits.snapshotBytesMax + 1024) else {
-            return nil
-        }
-        var bodyReader = ByteReader(body)
-        guard let sender = try? codec.readPrincipal(&bodyReader, "frame sender"),
-            let message = try? codec.decode(&bodyReader)
-        else { return nil }
-        return (sender, message)
-    }
-}
-
 /// Rewrites the frames a Byzantine replica sends, using that replica's own keys, so that the
 /// altered messages authenticate and the protocol, not the MAC, must reject them.
 struct ByzantineMutator {

@@ -1,57 +1,5 @@
 import Crypto
 
-/// One simulation run's settings. Everything random derives from `seed`.
-public struct SimulationConfig: Sendable {
-    public var seed: UInt64
-    public var replicaCount: Int
-    public var faults: FaultMode
-    public var correctClients = 3
-    /// Correct clients submit back to back through the fault phase, then this many more each
-    /// once it healed; all must complete for the run to be live.
-    public var requestsAfterHeal = 3
-    /// Faults are active from tick 0 to here; then the network heals and crashed replicas restart.
-    public var faultPhaseTicks: UInt64 = 2_500
-    /// After healing, every correct client's requests must complete within this many ticks.
-    public var livenessBoundTicks: UInt64 = 25_000
-    public var replicaOptions: ReplicaOptions
-    public var clientRetransmitTicks: UInt64 = 150
-    /// Forces the Byzantine behaviour of the faulty replicas instead of drawing it from the seed.
-    public var forcedBehavior: ByzantineBehavior?
-
-    public init(seed: UInt64, replicaCount: Int = 4, faults: FaultMode = .all) {
-        self.seed = seed
-        self.replicaCount = replicaCount
-        self.faults = faults
-        var options = ReplicaOptions()
-        options.requestsPerBatchMax = 8
-        options.batchesInFlightMax = 3
-        options.checkpointIntervalSequences = 8
-        options.logWindowSequences = 32
-        options.viewChangeTimeoutTicks = 200
-        options.viewChangeTimeoutTicksMax = 200 * 16
-        options.statusIntervalTicks = 40
-        self.replicaOptions = options
-    }
-}
-
-/// What a run found.
-public struct SimulationResult: Sendable {
-    public var seed: UInt64
-    public var violations: [String]
-    public var livenessFailure: Bool
-    /// Requests of correct clients that completed (f+1 matching replies).
-    public var committed: Int
-    /// SHA-256 over every delivery and completion, in order: equal for equal seeds.
-    public var traceDigest: Digest
-    public var simulatedTicks: UInt64
-    public var deliveredFrames: Int
-    /// The faults this seed drew, for the replay line.
-    public var scenario: String
-    public var highestView: UInt64
-
-    public var passed: Bool { violations.isEmpty && !livenessFailure }
-}
-
 /// A deterministic cluster simulation (after TigerBeetle's VOPR and FoundationDB, STYLE.md §2):
 /// replicas and clients are the real state machines; the network, the disks, the clock and the
 /// faults are simulated from one seed, so any run replays exactly.
@@ -87,13 +35,6 @@ public final class Simulation {
         var timerGeneration: UInt64 = 0
         let flooding: Bool
         var floodTimestamp: UInt64 = 1 << 40
-    }
-
-    struct NetworkConditions {
-        var dropProbability = 0.0
-        var duplicateProbability = 0.0
-        var delayTicksMin: UInt64 = 1
-        var delayTicksMax: UInt64 = 8
     }
 
     public let config: SimulationConfig
@@ -155,7 +96,8 @@ public final class Simulation {
         while budget > 0 && (mode == .crash || mode == .byzantine || mode == .all) {
             // The primary of view 0 is a favourite victim: its faults exercise view changes.
             let candidates = (0..<n).filter { faulty[$0] == nil }
-            let replica = faulty.isEmpty && rng.chance(0.5) ? 0 : rng.pick(candidates)
+            var replica = faulty.isEmpty && rng.chance(0.5) ? 0 : rng.pick(candidates)
+            if faulty.isEmpty, let forced = config.forcedFaultyReplica { replica = forced }
             let byzantine = mode == .byzantine || (mode == .all && rng.chance(0.5))
             if byzantine {
                 let behavior = config.forcedBehavior ?? rng.pick(ByzantineBehavior.allCases)
@@ -334,55 +276,6 @@ public final class Simulation {
         queue.push(.flood, at: now + rng.between(2, 10))
     }
 
-    // MARK: Network
-
-    func linked(_ a: Principal, _ b: Principal) -> Bool {
-        guard case .replica(let x) = a, case .replica(let y) = b else { return true }
-        return partitionGroup[x] == partitionGroup[y]
-    }
-
-    func transmit(_ frame: [UInt8], from sender: Principal? = nil, to recipient: Principal) {
-        if let sender, !linked(sender, recipient) { return }
-        if rng.chance(network.dropProbability) { return }
-        queue.push(.deliver(frame: frame, to: recipient), at: now + rng.between(network.delayTicksMin, network.delayTicksMax))
-        if rng.chance(network.duplicateProbability) {
-            queue.push(.deliver(frame: frame, to: recipient), at: now + rng.between(network.delayTicksMin, network.delayTicksMax * 2))
-        }
-    }
-
-    func deliver(_ frame: [UInt8], to recipient: Principal) {
-        delivered += 1
-        var header = ByteWriter()
-        header.write(now)
-        MessageCodec(replicaCount: config.replicaCount).write(recipient, &header)
-        trace.update(data: header.bytes)
-        trace.update(data: frame)
-        switch recipient {
-        case .client(let id):
-            guard let c = clients.firstIndex(where: { $0.client.id == id }) else { return }
-            let actions = clients[c].client.receive(frame: frame)
-            process(actions, client: c)
-        case .replica(let index):
-            let targets = instances.indices.filter { instances[$0].replicaIndex == index && instances[$0].replica != nil }
-            var chosen = targets
-            if targets.count == 2 {
-                // Twins: each copy sees part of the traffic, as if on two sides of a partition.
-                switch rng.below(4) {
-                case 0: chosen = [targets[0]]
-                case 1: chosen = [targets[1]]
-                default: break
-                }
-            }
-            for i in chosen {
-                if instances[i].mutator?.behavior == .replayer, instances[i].received.count < 256 {
-                    instances[i].received.append(frame)
-                }
-                let actions = instances[i].replica!.receive(frame: frame)
-                process(actions, instance: i)
-            }
-        }
-    }
-
     // MARK: Actions
 
     func process(_ actions: [ReplicaAction], instance i: Int) {
@@ -440,28 +333,5 @@ public final class Simulation {
                 }
             }
         }
-    }
-}
-
-/// Runs many seeds and sums them up, for `meshdb sim` and the tests.
-public struct SimulationSweep: Sendable {
-    public var seeds: Int = 0
-    public var violations: Int = 0
-    public var livenessFailures: Int = 0
-    public var committed: Int = 0
-    public var failures: [SimulationResult] = []
-
-    public init() {}
-
-    public mutating func add(_ result: SimulationResult) {
-        seeds += 1
-        violations += result.violations.count
-        livenessFailures += result.livenessFailure ? 1 : 0
-        committed += result.committed
-        if !result.passed { failures.append(result) }
-    }
-
-    public var summary: String {
-        "seeds: \(seeds), violations: \(violations), liveness failures: \(livenessFailures), committed: \(committed)"
     }
 }

@@ -1,0 +1,101 @@
+// Ordered requests per second for one PBFT group of n = 4 in one process: real replicas and
+// clients (codec, HMAC authenticators, Ed25519-signed checkpoints), a zero-latency in-memory
+// network, no disk. Prints one row per batch size.
+import Consensus
+import Foundation
+
+struct Bench {
+    let batch: Int
+    let requestsTarget: Int
+    var replicas: [Replica]
+    var clients: [Client]
+    var queue: [(frame: [UInt8], to: Principal)] = []
+    var head = 0
+    var completed = 0
+    var frames = 0
+    /// Time spent inside the replicas, without the clients (the load generator).
+    var replicaNanoseconds: UInt64 = 0
+    let operation = Array("UPDATE t SET v = v + 1 WHERE k = 42".utf8)
+
+    init(batch: Int, clientCount: Int, requestsTarget: Int) {
+        self.batch = batch
+        self.requestsTarget = requestsTarget
+        let n = 4
+        let configuration = try! GroupConfiguration(replicaCount: n)
+        let identities = (0..<n).map { NodeIdentity.deterministic(seed: 1, principal: .replica($0)) }
+        let clientIDs = (0..<UInt64(clientCount)).map { 1000 + $0 }
+        var clientIdentities: [UInt64: NodeIdentity] = [:]
+        for id in clientIDs { clientIdentities[id] = NodeIdentity.deterministic(seed: 1, principal: .client(id)) }
+        let directory = KeyDirectory(replicas: identities.map(\.publicIdentity),
+                                     clients: clientIdentities.mapValues(\.publicIdentity))
+        var options = ReplicaOptions()
+        options.requestsPerBatchMax = batch
+        options.batchesInFlightMax = 4
+        // K = 128, L = 256: the checkpoint interval of the PBFT papers' experiments.
+        options.checkpointIntervalSequences = 128
+        options.logWindowSequences = 256
+        replicas = (0..<n).map {
+            Replica(index: $0, configuration: configuration, options: options, identity: identities[$0],
+                    directory: directory, stateMachine: HashChainStateMachine())
+        }
+        clients = clientIDs.map {
+            Client(id: $0, configuration: configuration, identity: clientIdentities[$0]!, directory: directory)
+        }
+    }
+
+    mutating func enqueue(_ actions: [ClientAction]) -> Bool {
+        var done = false
+        for action in actions {
+            switch action {
+            case .send(let frame, let to): for target in to { queue.append((frame, target)) }
+            case .completed: done = true
+            default: break
+            }
+        }
+        return done
+    }
+
+    mutating func run() -> (seconds: Double, sequences: UInt64) {
+        let start = Date()
+        for c in clients.indices { _ = enqueue(try! clients[c].submit(operation: operation)) }
+        while head < queue.count && completed < requestsTarget {
+            let (frame, target) = queue[head]
+            head += 1
+            frames += 1
+            if head > 1 << 16 {
+                queue.removeFirst(head)
+                head = 0
+            }
+            switch target {
+            case .replica(let r):
+                let before = DispatchTime.now().uptimeNanoseconds
+                let actions = replicas[r].receive(frame: frame)
+                replicaNanoseconds += DispatchTime.now().uptimeNanoseconds - before
+                for case .send(let out, let to) in actions {
+                    for recipient in to { queue.append((out, recipient)) }
+                }
+            case .client(let id):
+                let c = Int(id - 1000)
+                if enqueue(clients[c].receive(frame: frame)) {
+                    completed += 1
+                    _ = enqueue(try! clients[c].submit(operation: operation))
+                }
+            }
+        }
+        return (Date().timeIntervalSince(start), replicas[0].lastExecuted)
+    }
+}
+
+print("PBFT ordering throughput, n = 4, one process, zero-latency network, HMAC authenticators on")
+print("requests/s counts everything on one thread (4 replicas and all clients); replica-only counts")
+print("the time spent inside the 4 replicas, i.e. without the load generator.")
+print("batch | clients | requests | sequences | seconds | requests/s | replica-only requests/s")
+print("------|---------|----------|-----------|---------|------------|------------------------")
+for (batch, clients, target) in [(1, 8, 20_000), (16, 128, 100_000), (128, 1024, 300_000)] {
+    var bench = Bench(batch: batch, clientCount: clients, requestsTarget: target)
+    let (seconds, sequences) = bench.run()
+    let rate = Double(bench.completed) / seconds
+    let replicaRate = Double(bench.completed) / (Double(bench.replicaNanoseconds) / 1e9)
+    print(String(format: "%5d | %7d | %8d | %9d | %7.2f | %10.0f | %23.0f", batch, clients, bench.completed,
+                 Int(sequences), seconds, rate, replicaRate))
+}
