@@ -9,6 +9,8 @@ public final class Gateway: Sendable {
     public enum ReadConsistency: String, Sendable, CaseIterable {
         /// From this node's own replica: fastest; trusts this node.
         case local
+        /// The same result from f+1 distinct replicas (at least one correct): the default.
+        case verified
         /// Ordered through PBFT like a write: sees every write acknowledged before it.
         case linearizable
     }
@@ -31,6 +33,16 @@ public final class Gateway: Sendable {
 
     public init(runtime: NodeRuntime) {
         self.runtime = runtime
+        // How this node answers other gateways' verified reads: the read runs on its own replica.
+        runtime.setReadHandler { _, query, machine in
+            guard let shards = machine as? ShardStateMachine else {
+                return ShardResult.failure(ShardFailure(.malformedOperation, message: "this group does not hold shards")).encoded()
+            }
+            guard let operation = try? ShardOperation(decoding: query), case .read(let id, let sql, let parameters) = operation else {
+                return ShardResult.failure(ShardFailure(.malformedOperation, message: "a verified read carries one read operation")).encoded()
+            }
+            return shards.localQuery(id, sql, parameters).encoded()
+        }
     }
 
     // MARK: DDL
@@ -104,7 +116,7 @@ public final class Gateway: Sendable {
     // MARK: Reads
 
     /// The row whose shard key (and primary key) is `key`, or nil.
-    public func get(from tableName: String, key: [SQLiteValue], consistency: ReadConsistency = .local) async throws -> [SQLiteValue]? {
+    public func get(from tableName: String, key: [SQLiteValue], consistency: ReadConsistency = .verified) async throws -> [SQLiteValue]? {
         let table = try requireTable(tableName)
         guard key.count == table.spec.primaryKey.count, table.spec.shardKey == table.spec.primaryKey else {
             throw GatewayError(sqlState: "0A000", message: "get needs the full primary key of \(tableName), which must be its shard key")
@@ -117,7 +129,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every row of the table, shard by shard, each shard's rows in primary-key order.
-    public func scan(_ tableName: String, consistency: ReadConsistency = .local) async throws -> Rows {
+    public func scan(_ tableName: String, consistency: ReadConsistency = .verified) async throws -> Rows {
         let table = try requireTable(tableName)
         let order = table.spec.primaryKey.isEmpty ? "rowid" : table.spec.primaryKey.map(quoteIdentifier).joined(separator: ", ")
         var columns = table.spec.columns.map(\.name)
@@ -157,6 +169,9 @@ public final class Gateway: Sendable {
         let group = table.shardGroups[Int(shard)]
         let outcome: ShardResult
         switch consistency {
+        case .verified:
+            let bytes = try await runtime.verifiedRead(group: group, query: ShardOperation.read(id, sql: sql, parameters: parameters).encoded())
+            outcome = try ShardResult(decoding: bytes)
         case .linearizable:
             outcome = try await shardOperation(.read(id, sql: sql, parameters: parameters), group: group)
         case .local:

@@ -58,6 +58,10 @@ public final class NodeRuntime: @unchecked Sendable {
     private var tick: UInt64 = 0
     private var ticker: (any DispatchSourceTimer)?
     private var stopped = false
+    /// Answers read requests from other nodes' gateways (`verifiedRead`), on the queue.
+    private var readHandler: (@Sendable (UInt32, [UInt8], any ReplicatedStateMachine) -> [UInt8])?
+    private var nextReadID: UInt64 = 1
+    private var reads: [UInt64: PendingRead] = [:]
 
     public init(index: Int, key: NodeKey, layout: ClusterLayout, dataDirectory: String, options: Options = Options(),
                 logger: Logger? = nil,
@@ -116,6 +120,54 @@ public final class NodeRuntime: @unchecked Sendable {
         }
     }
 
+    /// Installs how this node answers `verifiedRead` requests: given the group, the query bytes and
+    /// the replica's state machine, the result bytes. Runs on the node's queue.
+    public func setReadHandler(_ handler: @escaping @Sendable (UInt32, [UInt8], any ReplicatedStateMachine) -> [UInt8]) {
+        queue.sync { readHandler = handler }
+    }
+
+    /// Runs `query` on every replica of `group` (outside PBFT) and returns the result once f+1
+    /// distinct replicas returned the same bytes: at least one of them is correct, so the result is
+    /// one a correct replica computed (../shared/DESIGN.md, `verified`). Replicas that are a few
+    /// batches apart may disagree for a moment; the read is retried, then fails after `timeout`.
+    public func verifiedRead(group: UInt32, query: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
+        var attempt = 0
+        while true {
+            attempt += 1
+            let outcome = try await verifiedReadAttempt(group: group, query: query, wait: .milliseconds(500))
+            if let result = outcome { return result }
+            guard ContinuousClock.now < deadline else {
+                throw NodeError.timedOut("verified read on group \(group): no f+1 replicas agreed after \(attempt) attempts")
+            }
+            try await Task.sleep(for: .milliseconds(20 * min(attempt, 10)))
+        }
+    }
+
+    /// One round: ask every replica, resume with the first result f+1 of them agree on, or with
+    /// nil after `wait`.
+    private func verifiedReadAttempt(group: UInt32, query: [UInt8], wait: Duration) async throws -> [UInt8]? {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                guard !stopped, let instance = instances[group] else {
+                    continuation.resume(throwing: NodeError.unavailable("no group \(group) on node \(index)"))
+                    return
+                }
+                let id = nextReadID
+                nextReadID += 1
+                reads[id] = PendingRead(needed: (instance.group.members.count - 1) / 3 + 1, continuation: continuation)
+                let payload = Envelope(kind: .readRequest(id), group: group, frame: query).encoded()
+                for node in instance.group.members {
+                    if node == index { deliver(from: key.publicKey, payload: payload) } else { transport?.send(payload, to: layout.members[node].key) }
+                }
+                let milliseconds = Int(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
+                queue.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [self] in
+                    reads.removeValue(forKey: id)?.continuation.resume(returning: nil)
+                }
+            }
+        }
+    }
+
     /// Stops ticking and drops further frames; pending gateway requests fail.
     public func stop() {
         queue.sync {
@@ -125,6 +177,10 @@ public final class NodeRuntime: @unchecked Sendable {
             for id in instances.keys.sorted() {
                 instances[id]?.failAll(NodeError.unavailable("node \(index) is stopping"))
             }
+            for id in reads.keys.sorted() {
+                reads[id]?.continuation.resume(throwing: NodeError.unavailable("node \(index) is stopping"))
+            }
+            reads.removeAll()
         }
     }
 
@@ -139,6 +195,19 @@ public final class NodeRuntime: @unchecked Sendable {
                 let actions = instance.replica!.receive(frame: envelope.frame)
                 instances[envelope.group] = instance
                 perform(actions, in: envelope.group)
+            case .readRequest(let id):
+                guard let replica = instance.replica, let readHandler else { return }
+                let result = readHandler(envelope.group, envelope.frame, replica.stateMachineForReading)
+                let reply = Envelope(kind: .readReply(id), group: envelope.group, frame: result).encoded()
+                if sender.index == index { deliver(from: key.publicKey, payload: reply) } else { transport?.send(reply, to: sender.key) }
+            case .readReply(let id):
+                guard instance.group.members.contains(sender.index), var pending = reads[id] else { return }
+                if let agreed = pending.record(envelope.frame, from: sender.index) {
+                    reads[id] = nil
+                    pending.continuation.resume(returning: agreed)
+                } else {
+                    reads[id] = pending
+                }
             case .toClient(let clientID):
                 // Replies come only from the group's replicas; the client checks their MACs itself.
                 guard instance.group.members.contains(sender.index),
@@ -330,6 +399,25 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 }
 
+/// A `verifiedRead` collecting answers: one per replica node, agreed once `needed` are equal.
+struct PendingRead {
+    let needed: Int
+    let continuation: CheckedContinuation<[UInt8]?, any Error>
+    private var answers: [Int: [UInt8]] = [:]
+
+    init(needed: Int, continuation: CheckedContinuation<[UInt8]?, any Error>) {
+        self.needed = needed
+        self.continuation = continuation
+    }
+
+    /// Records `node`'s answer (its first only); returns the result once `needed` answers match.
+    mutating func record(_ result: [UInt8], from node: Int) -> [UInt8]? {
+        guard answers[node] == nil else { return nil }
+        answers[node] = result
+        return answers.values.filter { $0 == result }.count >= needed ? result : nil
+    }
+}
+
 /// How a node hands frames to its peers: TCP between processes, a hub in one process.
 public protocol NodeTransport: Sendable {
     func send(_ payload: [UInt8], to peer: PublicKeyBytes)
@@ -386,6 +474,8 @@ struct Envelope {
     enum Kind: Equatable {
         case toReplica
         case toClient(UInt64)
+        case readRequest(UInt64)
+        case readReply(UInt64)
     }
 
     let kind: Kind
@@ -405,9 +495,10 @@ struct Envelope {
         case 1:
             kind = .toReplica
             frame = Array(payload[5...])
-        case 2:
+        case 2, 3, 4:
             guard payload.count >= 13 else { return nil }
-            kind = .toClient(UInt64(payload.readUInt32(at: 5)) << 32 | UInt64(payload.readUInt32(at: 9)))
+            let id = UInt64(payload.readUInt32(at: 5)) << 32 | UInt64(payload.readUInt32(at: 9))
+            kind = payload[0] == 2 ? .toClient(id) : payload[0] == 3 ? .readRequest(id) : .readReply(id)
             frame = Array(payload[13...])
         default:
             return nil
@@ -419,7 +510,15 @@ struct Envelope {
         case .toReplica:
             [1] + group.bigEndianBytes + frame
         case .toClient(let id):
-            [2] + group.bigEndianBytes + UInt32(id >> 32).bigEndianBytes + UInt32(truncatingIfNeeded: id).bigEndianBytes + frame
+            [2] + group.bigEndianBytes + Self.idBytes(id) + frame
+        case .readRequest(let id):
+            [3] + group.bigEndianBytes + Self.idBytes(id) + frame
+        case .readReply(let id):
+            [4] + group.bigEndianBytes + Self.idBytes(id) + frame
         }
+    }
+
+    private static func idBytes(_ id: UInt64) -> [UInt8] {
+        UInt32(id >> 32).bigEndianBytes + UInt32(truncatingIfNeeded: id).bigEndianBytes
     }
 }

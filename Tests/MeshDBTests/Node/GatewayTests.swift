@@ -1,0 +1,111 @@
+import Consensus
+import Foundation
+import NIOPosix
+import Testing
+@testable import MeshDB
+
+/// The gateway over four nodes in one process (the demo's setup): DDL through the metadata group,
+/// writes routed to shards, reads in each consistency.
+@Suite(.serialized) struct GatewayTests {
+    struct Demo {
+        let dir: TemporaryDirectory
+        let hub: InProcessHub
+        let nodes: [MeshNode]
+
+        func stop() async {
+            for node in nodes { await node.stop() }
+            dir.remove()
+        }
+    }
+
+    static func startDemo(nodes count: Int = 4) async throws -> Demo {
+        let dir = try TemporaryDirectory()
+        var layout = ClusterInitializer.Layout(nodes: count, directory: dir.path)
+        layout.basePort = try TCPTransportTests.freePortRange(count)
+        layout.pgBasePort = layout.basePort + 100
+        let configs = try ClusterInitializer.write(layout).map { try NodeConfig.load(path: $0) }
+        let hub = InProcessHub()
+        var nodes: [MeshNode] = []
+        for config in configs {
+            var options = NodeRuntime.Options()
+            options.replica.checkpointIntervalSequences = 8
+            options.replica.logWindowSequences = 32
+            nodes.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, options: options, hub: hub))
+        }
+        for node in nodes { try await node.waitUntilReady(seconds: 20) }
+        return Demo(dir: dir, hub: hub, nodes: nodes)
+    }
+
+    static let accounts = CatalogTableSpec(
+        name: "accounts",
+        columns: [.init(name: "id", type: .integer, notNull: true), .init(name: "owner", type: .text), .init(name: "balance", type: .real)],
+        primaryKey: ["id"], shardKey: ["id"], shardCount: 4)
+
+    static func row(_ id: Int) -> [SQLiteValue] { [.integer(Int64(id)), .text("owner \(id)"), .real(Double(id) / 4)] }
+
+    @Test func writesThroughOneNodeAreReadAlikeInEveryConsistencyOnEveryNode() async throws {
+        let demo = try await Self.startDemo()
+        let gateway = demo.nodes[1].gateway
+        try await gateway.createTable(Self.accounts)
+        #expect(try await gateway.insert(into: "accounts", rows: (0..<300).map(Self.row)) == 300)
+        let expected = Set((0..<300).map(Self.row))
+        for node in demo.nodes {
+            for consistency in [Gateway.ReadConsistency.verified, .linearizable] {
+                let rows = try await node.gateway.scan("accounts", consistency: consistency)
+                #expect(Set(rows.rows) == expected, "node \(node.index), \(consistency)")
+            }
+        }
+        // Local reads on every replica, once each has executed everything.
+        for node in demo.nodes {
+            try await Self.eventually { try await node.gateway.scan("accounts", consistency: .local).rows.count == 300 }
+            #expect(Set(try await node.gateway.scan("accounts", consistency: .local).rows) == expected)
+        }
+        #expect(try await demo.nodes[2].gateway.get(from: "accounts", key: [.integer(42)]) == Self.row(42))
+        #expect(try await demo.nodes[2].gateway.get(from: "accounts", key: [.integer(4242)]) == nil)
+        // The shards really split the rows: each holds some, none holds all.
+        let shards = try demo.nodes[0].runtime.withStateMachine(group: 1) { machine in (machine as! ShardStateMachine).shardIDs.count }
+        #expect(shards == 4)
+        await demo.stop()
+    }
+
+    @Test func errorsCarrySQLStates() async throws {
+        let demo = try await Self.startDemo()
+        let gateway = demo.nodes[0].gateway
+        try await gateway.createTable(Self.accounts)
+        await #expect { try await gateway.createTable(Self.accounts) } throws: { ($0 as? GatewayError)?.sqlState == "42P07" }
+        await #expect { try await gateway.scan("missing") } throws: { ($0 as? GatewayError)?.sqlState == "42P01" }
+        try await gateway.insert(into: "accounts", rows: [Self.row(1)])
+        await #expect { try await gateway.insert(into: "accounts", rows: [Self.row(1)]) } throws: { ($0 as? GatewayError)?.sqlState == "23505" }
+        #expect(try gateway.systemTable("mesh_tables").rows.count == 1)
+        #expect(try gateway.systemTable("mesh_nodes").rows.count == 4)
+        await demo.stop()
+    }
+
+    /// f = 1: one replica answering reads with made-up rows cannot change a verified read, and one
+    /// replica down does not stop it.
+    @Test func verifiedReadOutvotesALyingReplicaAndSurvivesADownOne() async throws {
+        let demo = try await Self.startDemo()
+        let gateway = demo.nodes[0].gateway
+        try await gateway.createTable(Self.accounts)
+        try await gateway.insert(into: "accounts", rows: (0..<20).map(Self.row))
+        // The liar is the gateway's own node, whose answer arrives first: a gateway that took the
+        // first answer would return the lie.
+        demo.nodes[0].runtime.setReadHandler { _, _, _ in
+            ShardResult.ok([ShardStore.StatementResult(rowsChanged: 0, columns: ["id", "owner", "balance"],
+                                                       rows: [[.integer(666), .text("mallory"), .real(1e9)]])]).encoded()
+        }
+        for _ in 0..<5 {
+            #expect(try await gateway.get(from: "accounts", key: [.integer(7)], consistency: .verified) == Self.row(7))
+        }
+        // `local` reads the node's own replica directly (trusting the node), not its read handler.
+        #expect(try await gateway.get(from: "accounts", key: [.integer(7)], consistency: .local) == Self.row(7))
+        demo.hub.disconnect(demo.nodes[2].transport.identity.publicKey)
+        #expect(try await gateway.scan("accounts", consistency: .verified).rows.count == 20)
+        await demo.stop()
+    }
+
+    static func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try await !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}
