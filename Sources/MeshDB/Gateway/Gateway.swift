@@ -50,7 +50,7 @@ public final class Gateway: Sendable {
     /// Creates a table: ordered by the metadata group, then its shards created in their groups.
     public func createTable(_ spec: CatalogTableSpec, ifNotExists: Bool = false) async throws {
         let result = try await catalog(.createTable(spec, ifNotExists: ifNotExists))
-        guard let table = try catalogSnapshot().table(named: spec.name) else {
+        guard let table = try await catalog().table(named: spec.name) else {
             throw GatewayError(sqlState: "XX000", message: "table \(spec.name) missing from the catalog after \(result)")
         }
         let ddl = ShardRouting.createTableSQL(for: table.spec)
@@ -64,7 +64,7 @@ public final class Gateway: Sendable {
     }
 
     public func dropTable(_ name: String, ifExists: Bool = false) async throws {
-        let table = try catalogSnapshot().table(named: name)
+        let table = try await catalog().table(named: name)
         _ = try await catalog(.dropTable(name: name, ifExists: ifExists))
         guard let table else { return }
         for (shard, group) in table.shardGroups.enumerated() {
@@ -80,7 +80,7 @@ public final class Gateway: Sendable {
     /// Each write is atomic; an insert spanning shards is not (transactions come with the wire issue).
     @discardableResult
     public func insert(into tableName: String, rows: [[SQLiteValue]]) async throws -> Int {
-        let table = try requireTable(tableName)
+        let table = try await requireTable(tableName)
         let columns = table.spec.columns.map(\.name)
         let keyPositions = table.spec.shardKey.compactMap { key in columns.firstIndex(of: key) }
         var byShard: [UInt32: [[SQLiteValue]]] = [:]
@@ -117,7 +117,7 @@ public final class Gateway: Sendable {
 
     /// The row whose shard key (and primary key) is `key`, or nil.
     public func get(from tableName: String, key: [SQLiteValue], consistency: ReadConsistency = .verified) async throws -> [SQLiteValue]? {
-        let table = try requireTable(tableName)
+        let table = try await requireTable(tableName)
         guard key.count == table.spec.primaryKey.count, table.spec.shardKey == table.spec.primaryKey else {
             throw GatewayError(sqlState: "0A000", message: "get needs the full primary key of \(tableName), which must be its shard key")
         }
@@ -130,7 +130,7 @@ public final class Gateway: Sendable {
 
     /// Every row of the table, shard by shard, each shard's rows in primary-key order.
     public func scan(_ tableName: String, consistency: ReadConsistency = .verified) async throws -> Rows {
-        let table = try requireTable(tableName)
+        let table = try await requireTable(tableName)
         let order = table.spec.primaryKey.isEmpty ? "rowid" : table.spec.primaryKey.map(quoteIdentifier).joined(separator: ", ")
         var columns = table.spec.columns.map(\.name)
         var rows: [[SQLiteValue]] = []
@@ -153,12 +153,19 @@ public final class Gateway: Sendable {
 
     /// The catalog as this node's metadata replica has executed it.
     public func catalogSnapshot() throws -> CatalogStateMachine {
-        try runtime.withStateMachine(group: Self.metadataGroup) { machine in
-            guard let catalog = machine as? CatalogStateMachine else {
-                throw GatewayError(sqlState: "XX000", message: "group 0 does not run the catalog")
-            }
-            return catalog
+        try runtime.withStateMachine(group: Self.metadataGroup, Self.catalog(of:))
+    }
+
+    /// The same, for async callers: does not block a thread while the node's queue is busy.
+    public func catalog() async throws -> CatalogStateMachine {
+        try await runtime.readStateMachine(group: Self.metadataGroup, Self.catalog(of:))
+    }
+
+    @Sendable private static func catalog(of machine: any ReplicatedStateMachine) throws -> CatalogStateMachine {
+        guard let catalog = machine as? CatalogStateMachine else {
+            throw GatewayError(sqlState: "XX000", message: "group 0 does not run the catalog")
         }
+        return catalog
     }
 
     // MARK: Plumbing
@@ -175,7 +182,7 @@ public final class Gateway: Sendable {
         case .linearizable:
             outcome = try await shardOperation(.read(id, sql: sql, parameters: parameters), group: group)
         case .local:
-            outcome = try runtime.withStateMachine(group: group) { machine in
+            outcome = try await runtime.readStateMachine(group: group) { machine in
                 guard let shards = machine as? ShardStateMachine else {
                     throw GatewayError(sqlState: "XX000", message: "group \(group) does not run shards")
                 }
@@ -191,8 +198,8 @@ public final class Gateway: Sendable {
         }
     }
 
-    private func requireTable(_ name: String) throws -> CatalogTable {
-        guard let table = try catalogSnapshot().table(named: name) else {
+    private func requireTable(_ name: String) async throws -> CatalogTable {
+        guard let table = try await catalog().table(named: name) else {
             throw GatewayError(sqlState: "42P01", message: "relation \"\(name)\" does not exist")
         }
         return table

@@ -260,6 +260,20 @@ public final class NodeRuntime: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the node's queue with the state machine of `group`, without blocking the
+    /// caller's thread (the cooperative pool has one thread per core).
+    public func readStateMachine<T: Sendable>(group: UInt32, _ body: @escaping @Sendable (any ReplicatedStateMachine) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                guard let replica = instances[group]?.replica else {
+                    continuation.resume(throwing: NodeError.unavailable("node \(index) holds no replica of group \(group)"))
+                    return
+                }
+                continuation.resume(with: Result { try body(replica.stateMachineForReading) })
+            }
+        }
+    }
+
     /// Runs `body` on the node's queue with the state machine of `group` (for local reads).
     public func withStateMachine<T: Sendable>(group: UInt32, _ body: @Sendable (any ReplicatedStateMachine) throws -> T) throws -> T {
         try queue.sync {
