@@ -29,7 +29,7 @@ struct InitCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Zones assigned to nodes round-robin (placement spreads replicas over zones).")
     var zones: [String] = []
 
-    @Option(name: .long, help: "Durability of committed writes: fsync (default) or os.")
+    @Option(name: .long, help: "fsync (default): each node's PBFT log reaches the disk before any reply; os: left to the OS (a power loss can lose acknowledged writes).")
     var durability = "fsync"
 
     @Flag(name: .long, help: "Overwrite existing configuration files.")

@@ -24,7 +24,7 @@ import TOMLKit
 ///     zone = "a"           # optional
 ///
 ///     [storage]
-///     durability = "fsync" # or "os"
+///     durability = "fsync" # the PBFT log is fsynced before any reply; "os": left to the OS
 public struct NodeConfig: Codable, Sendable, Hashable {
     public struct Node: Codable, Sendable, Hashable {
         public var index: Int

@@ -27,11 +27,16 @@ public final class MeshNode: Sendable {
         let index = config.node.index
         let logger = logger ?? Logger(label: "meshdb.node.\(index)")
         let dataDirectory = config.dataDirectoryPath
-        let durability = config.durability
+        // The PBFT log is what makes a write durable on a node: it is fsynced before any reply
+        // (`storage.durability = "fsync"`), and at restart the shards are rebuilt from it
+        // (checkpoint snapshot, then the executed batches). An fsync per SQLite commit would only
+        // repeat that, so shard files always use `os`.
+        var options = options
+        options.logDurability = config.durability
         let runtime = NodeRuntime(index: index, key: key, layout: layout, dataDirectory: dataDirectory, options: options,
                                   logger: logger) { group in
             if group.id == Gateway.metadataGroup { return CatalogStateMachine() }
-            let shards = try ShardStateMachine(directory: "\(dataDirectory)/shards/group-\(group.id)", durability: durability)
+            let shards = try ShardStateMachine(directory: "\(dataDirectory)/shards/group-\(group.id)", durability: .os)
             // The replica rebuilds the state from its log (checkpoint snapshot, then executed
             // batches): start from empty so nothing is applied twice.
             shards.removeAllShards()

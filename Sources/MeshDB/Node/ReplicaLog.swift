@@ -22,7 +22,7 @@ final class ReplicaLog {
     private var recordsSinceCompaction: [PersistedRecord] = []
 
     /// Opens (creating) the log and returns it with the records it holds, oldest first.
-    static func open(path: String, codec: PersistedRecordCodec, recordBytesMax: Int = 1 << 30) throws(NodeError) -> (ReplicaLog, [PersistedRecord]) {
+    static func open(path: String, codec: PersistedRecordCodec, recordBytesMax: Int = 1 << 30, syncs: Bool = true) throws(NodeError) -> (ReplicaLog, [PersistedRecord]) {
         do {
             try DurableFile.ensureDirectory(DurableFile.parent(of: path))
             let bytes = DurableFile.exists(path) ? try DurableFile.read(path, bytesMax: Int.max) : []
@@ -46,7 +46,7 @@ final class ReplicaLog {
                 throw failure
             }
             try DurableFile.syncDirectory(containing: path)
-            let log = ReplicaLog(path: path, codec: codec, recordBytesMax: recordBytesMax, fd: fd)
+            let log = ReplicaLog(path: path, codec: codec, recordBytesMax: recordBytesMax, fd: fd, syncs: syncs)
             log.recordsSinceCompaction = records
             return (log, records)
         } catch let error as DurableFile.Failure {
@@ -58,7 +58,11 @@ final class ReplicaLog {
         }
     }
 
-    private init(path: String, codec: PersistedRecordCodec, recordBytesMax: Int, fd: Int32) {
+    /// False under durability `os`: records reach the OS, not necessarily the disk.
+    let syncs: Bool
+
+    private init(path: String, codec: PersistedRecordCodec, recordBytesMax: Int, fd: Int32, syncs: Bool) {
+        self.syncs = syncs
         self.path = path
         self.codec = codec
         self.recordBytesMax = recordBytesMax
@@ -81,6 +85,10 @@ final class ReplicaLog {
     /// Makes every appended record durable.
     func sync() throws(NodeError) {
         guard unsynced > 0 else { return }
+        guard syncs else {
+            unsynced = 0
+            return
+        }
         guard fdatasync(fd) == 0 else { throw .storage("replica log \(path): fdatasync: \(String(cString: strerror(errno)))") }
         unsynced = 0
     }
