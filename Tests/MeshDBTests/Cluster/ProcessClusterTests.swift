@@ -1,3 +1,4 @@
+import Consensus
 import Foundation
 import Testing
 @testable import MeshDB
@@ -69,10 +70,18 @@ import Glibc
 
             let writer = BackgroundWriter(table: "backup", client: client)
             try await writer.waitForAcknowledged(3, within: 30)
+            let victimExecuted = try await cluster.digest(victim).sequence
             cluster.kill9(victim)
             let atKill = writer.acknowledgedBatches
-            // Writes go on with 3 of 4 replicas.
+            // Writes go on with 3 of 4 replicas, until the survivors' stable checkpoint is two log
+            // windows past what the victim executed: they have discarded the log it lacks, so it
+            // can only catch up by state transfer, not by retransmission alone.
             try await writer.waitForAcknowledged(atKill + 5, within: 60)
+            let window = NodeRuntime.Options().replica.logWindowSequences
+            try await poll("the survivors' stable checkpoint past \(victimExecuted + 2 * window)", within: 90) {
+                try await cluster.groupStatus(gateway).stableCheckpoint > victimExecuted + 2 * window
+            }
+            let acknowledgedWhileDown = writer.acknowledgedBatches - atKill
             try await cluster.start(victim)
             let atRestart = writer.acknowledgedBatches
             try await writer.waitForAcknowledged(atRestart + 5, within: 60)
@@ -88,6 +97,11 @@ import Glibc
             }
             cluster.expect(Set(digests.map(\.digest)).count == 1,
                            "replicas at sequence \(digests[0].sequence) disagree: \(digests.enumerated().map { "node \($0): \($1.digest)" })")
+            print("""
+                backup test: primary \(primary), victim \(victim) killed at sequence \(victimExecuted); \(acknowledgedWhileDown) batches \
+                acknowledged while it was down; all at sequence \(digests[0].sequence), digest \(digests[0].digest.prefix(16)); \
+                restarted node logged a state transfer: \(cluster.processes[victim]?.output.contains("state transfer") == true)
+                """)
 
             let reader = try await cluster.client(victim)
             defer { Task { await reader.close() } }
@@ -126,6 +140,8 @@ import Glibc
                     return status.view > before.view && status.primaryNode != primary && !status.inViewChange
                 }
             }
+            let after = try await cluster.groupStatus(gateway)
+            print("primary test: primary \(primary) killed in view \(before.view) after \(atKill) batches; now view \(after.view), primary \(after.primaryNode); \(writer.acknowledgedBatches) batches acknowledged, failures: \(writer.failures)")
             // Only writes in flight when the primary died may have failed.
             cluster.expect(writer.failures.count <= 1, "more than the in-flight write failed: \(writer.failures)")
 
@@ -262,7 +278,9 @@ import Glibc
             cluster.expect(stalled.outcome == nil, "a write completed with 3 of 7 nodes down: \(String(describing: stalled.outcome))")
 
             try await cluster.start(victims[2])
+            let restartedAt = ContinuousClock.now
             let resumed = try await stalled.wait(within: 90)
+            print("seven test: primary \(primary), killed \(victims); the stalled write completed \(ContinuousClock.now - restartedAt) after node \(victims[2]) was restarted")
             switch resumed {
             case .success(let count): cluster.expect(count == 100, "the stalled write acknowledged \(count) rows")
             case .failure(let error): cluster.expect(false, "the stalled write failed after node \(victims[2]) came back: \(error)")
@@ -301,6 +319,7 @@ import Glibc
 
             let second = try cluster.spawn("demo run 2", arguments)
             let readyAgainIn = try await second.waitForOutput("MeshDB demo ready in", within: 30)
+            print("demo test: ready in \(readyIn) (first run), \(readyAgainIn) (restart)")
             cluster.expect(readyAgainIn < .seconds(5), "the restarted demo was ready after \(readyAgainIn) (limit 5 s)")
             cluster.expect(second.output.contains("1 table"), "the restarted demo does not report its table:\n\(second.tail())")
             let again = try await cluster.client(0)
