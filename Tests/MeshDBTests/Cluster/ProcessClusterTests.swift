@@ -100,7 +100,7 @@ import Glibc
             print("""
                 backup test: primary \(primary), victim \(victim) killed at sequence \(victimExecuted); \(acknowledgedWhileDown) batches \
                 acknowledged while it was down; all at sequence \(digests[0].sequence), digest \(digests[0].digest.prefix(16)); \
-                restarted node logged a state transfer: \(cluster.processes[victim]?.output.contains("state transfer") == true)
+                restarted node's catch-up: \((cluster.processes[victim]?.output ?? "").split(separator: "\n").filter { $0.contains("group 1:") }.map { $0.split(separator: "[MeshDB] ").last ?? "" })
                 """)
 
             let reader = try await cluster.client(victim)
