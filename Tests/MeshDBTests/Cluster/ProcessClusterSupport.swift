@@ -226,7 +226,7 @@ final class ProcessCluster {
 
     func printLogs() {
         for process in everStarted {
-            print("----- \(process.name): last lines of \(process.logPath)\n\(process.tail(lines: 30))")
+            print("----- \(process.name): last lines of \(process.logPath)\n\(process.tail(lines: 60))")
         }
     }
 
