@@ -161,6 +161,48 @@ import Glibc
         }
     }
 
+    /// Beyond item 3: the killed primary, restarted with the same command, rejoins in the new view
+    /// and reaches the same digest as the others.
+    @Test func killedPrimaryRestartsIntoTheNewViewWithTheSameDigest() async throws {
+        let cluster = try await ProcessCluster(nodes: 4)
+        try await cluster.run { cluster in
+            try await cluster.startAll()
+            try await cluster.waitUntilReady()
+            let primary = try await cluster.groupStatus(0).primaryNode
+            let gateway = (primary + 1) % cluster.nodeCount
+            let client = try await cluster.client(gateway)
+            defer { Task { await client.close() } }
+            try await TestTable.create("rejoin", through: client)
+
+            let writer = BackgroundWriter(table: "rejoin", client: client)
+            try await writer.waitForAcknowledged(3, within: 30)
+            cluster.kill9(primary)
+            try await writer.waitForAcknowledged(writer.acknowledgedBatches + 5, within: 90)
+            try await cluster.start(primary)
+            try await writer.waitForAcknowledged(writer.acknowledgedBatches + 5, within: 60)
+            await writer.stop()
+
+            var digests: [(sequence: UInt64, digest: String)] = []
+            try await poll("all replicas of group 1 at the same last executed sequence", within: 60) {
+                digests = []
+                for node in 0..<cluster.nodeCount { digests.append(try await cluster.digest(node)) }
+                return Set(digests.map(\.sequence)).count == 1
+            }
+            cluster.expect(Set(digests.map(\.digest)).count == 1,
+                           "replicas at sequence \(digests[0].sequence) disagree: \(digests.enumerated().map { "node \($0): \($1.digest)" })")
+            let views = try await (0..<cluster.nodeCount).asyncMap { try await cluster.groupStatus($0) }
+            cluster.expect(Set(views.map(\.view)).count == 1 && views.allSatisfy { !$0.inViewChange && $0.primaryNode != primary },
+                           "the nodes do not agree on one view led by another node: \(views)")
+            let reader = try await cluster.client(primary)
+            defer { Task { await reader.close() } }
+            let (ids, wrong) = TestTable.check(try await TestTable.scan("rejoin", through: reader))
+            let acknowledged = writer.acknowledgedIDs
+            cluster.expect(acknowledged.isSubset(of: ids) && wrong.isEmpty,
+                           "the restarted old primary lacks \(acknowledged.subtracting(ids).count) acknowledged rows, \(wrong.count) wrong")
+            print("rejoin test: old primary \(primary) restarted; all at sequence \(digests[0].sequence), view \(views[0].view); failures \(writer.failures)")
+        }
+    }
+
     // MARK: 4. An impostor node and a peer sending garbage
 
     @Test func nodeWithUnknownKeyIsRefusedAndGarbagePeersAreDisconnected() async throws {
@@ -336,5 +378,13 @@ import Glibc
             let secondExit = try await second.stop(signal: SIGTERM, within: 10)
             cluster.expect(secondExit == 0, "the restarted demo's exit status on SIGTERM: \(secondExit.map(String.init) ?? "still running after 10 s")")
         }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
     }
 }
