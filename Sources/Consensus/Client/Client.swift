@@ -24,7 +24,7 @@ public struct Client {
 
     /// The view the client believes current, learned from replies.
     public private(set) var view: UInt64 = 0
-    public private(set) var lastTimestamp: UInt64 = 0
+    public internal(set) var lastTimestamp: UInt64 = 0
     var outstanding: Request?
     var replies: [Reply?]
     var currentTimeoutTicks: UInt64

@@ -24,6 +24,9 @@ public final class NodeRuntime: @unchecked Sendable {
         /// the node. `os`: left to the OS — a power loss (not a process crash) can then lose
         /// acknowledged writes; for benchmarks that want to measure the protocol without the disk.
         public var logDurability = ShardStore.Durability.fsync
+        /// How long `submit` waits for f+1 matching replies before failing with `timedOut`
+        /// (the PBFT client keeps retrying underneath; only the caller stops waiting).
+        public var requestTimeout = Duration.seconds(60)
 
         public init() {
             // A checkpoint snapshots every shard (SQLite backup) and digests it: every 128
@@ -69,6 +72,7 @@ public final class NodeRuntime: @unchecked Sendable {
     /// Group commit: frames waiting for the fsync of the log records appended before them.
     private var sendsAwaitingSync: [(frame: [UInt8], to: [Principal], group: ClusterLayout.Group)] = []
     private var syncScheduled = false
+    private var nextRequestToken: UInt64 = 0
 
     public init(index: Int, key: NodeKey, layout: ClusterLayout, dataDirectory: String, options: Options = Options(),
                 logger: Logger? = nil,
@@ -98,10 +102,15 @@ public final class NodeRuntime: @unchecked Sendable {
                 }
                 let directory = layout.keyDirectory(for: group)
                 var clients: [Client] = []
+                // Gateway clients keep their ids across restarts, so their timestamps must keep
+                // growing too (OSDI'99 §4.1): start from the wall clock in microseconds.
+                let timestampFloor = UInt64(max(0, Date().timeIntervalSince1970) * 1_000_000)
                 for slot in 0..<Int(ClusterLayout.gatewayClientsPerNode) {
-                    clients.append(Client(id: layout.gatewayClientID(node: index, slot: slot), configuration: configuration,
-                                          identity: identity, directory: directory,
-                                          retransmitTimeoutTicks: options.clientRetransmitTicks))
+                    var client = Client(id: layout.gatewayClientID(node: index, slot: slot), configuration: configuration,
+                                        identity: identity, directory: directory,
+                                        retransmitTimeoutTicks: options.clientRetransmitTicks)
+                    client.startTimestamps(after: timestampFloor)
+                    clients.append(client)
                 }
                 var instance = GroupInstance(group: group, clients: clients)
                 if let replicaIndex = group.members.firstIndex(of: index) {
@@ -389,7 +398,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 instance.timers[.client(slot)] = nil
             case .completed(_, let result):
                 instance.timers[.client(slot)] = nil
-                instance.inFlight[slot]?.resume(returning: result)
+                instance.inFlight[slot]?.continuation.resume(returning: result)
                 instance.inFlight[slot] = nil
                 completed = true
             }
@@ -402,7 +411,10 @@ public final class NodeRuntime: @unchecked Sendable {
     private func dispatchWaiting(in group: UInt32) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard var instance = instances[group] else { return }
-        while !instance.waiting.isEmpty, let slot = instance.clients.indices.first(where: { instance.inFlight[$0] == nil }) {
+        // A slot is free when its client has nothing outstanding: a request whose caller timed
+        // out still occupies its client until the group answers it.
+        while !instance.waiting.isEmpty,
+              let slot = instance.clients.indices.first(where: { instance.inFlight[$0] == nil && !instance.clients[$0].hasOutstanding }) {
             let (operation, continuation) = instance.waiting.removeFirst()
             let actions: [ClientAction]
             do {
@@ -411,8 +423,18 @@ public final class NodeRuntime: @unchecked Sendable {
                 continuation.resume(throwing: NodeError.rejected("\(error)"))
                 continue
             }
-            instance.inFlight[slot] = continuation
+            nextRequestToken += 1
+            let token = nextRequestToken
+            instance.inFlight[slot] = (token, continuation)
             instances[group] = instance
+            let timeout = options.requestTimeout
+            let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+            queue.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [self] in
+                guard let pending = instances[group]?.inFlight[slot], pending.token == token else { return }
+                instances[group]?.inFlight[slot] = nil
+                pending.continuation.resume(throwing: NodeError.timedOut(
+                    "group \(group) did not answer within \(timeout) (request_timeout); is a quorum of its nodes up?"))
+            }
             performClient(actions, slot: slot, in: group)
             guard let updated = instances[group] else { return }
             instance = updated
@@ -483,7 +505,9 @@ struct GroupInstance {
     var replica: Replica?
     var log: ReplicaLog?
     var clients: [Client]
-    var inFlight: [Int: CheckedContinuation<[UInt8], any Error>] = [:]
+    /// The caller waiting on each client slot, with the token of its request (a timeout only
+    /// fails the request it was armed for).
+    var inFlight: [Int: (token: UInt64, continuation: CheckedContinuation<[UInt8], any Error>)] = [:]
     var waiting: [([UInt8], CheckedContinuation<[UInt8], any Error>)] = []
     var timers: [TimerKey: UInt64] = [:]
 
@@ -507,7 +531,7 @@ struct GroupInstance {
     }
 
     mutating func failAll(_ error: NodeError) {
-        for slot in inFlight.keys.sorted() { inFlight[slot]?.resume(throwing: error) }
+        for slot in inFlight.keys.sorted() { inFlight[slot]?.continuation.resume(throwing: error) }
         inFlight.removeAll()
         for (_, continuation) in waiting { continuation.resume(throwing: error) }
         waiting.removeAll()

@@ -28,8 +28,9 @@ import Testing
                        transports: Array(repeating: nil, count: nodes))
     }
 
-    static func startNode(_ index: Int, in cluster: inout Cluster) async throws {
+    static func startNode(_ index: Int, in cluster: inout Cluster, requestTimeout: Duration = .seconds(60)) async throws {
         var options = NodeRuntime.Options()
+        options.requestTimeout = requestTimeout
         options.replica.checkpointIntervalSequences = 8
         options.replica.logWindowSequences = 32
         let runtime = NodeRuntime(index: index, key: cluster.keys[index], layout: cluster.layout,
@@ -105,5 +106,27 @@ import Testing
         let digests = try cluster.runtimes.map { runtime in try runtime!.withStateMachine(group: 0) { $0.stateDigest } }
         #expect(Set(digests).count == 1)
         for index in 0..<4 { await Self.stopNode(index, in: &cluster) }
+    }
+
+    /// Without a quorum a gateway request fails after `request_timeout` instead of waiting forever,
+    /// and the gateway serves new requests once the quorum is back.
+    @Test func requestsWithoutAQuorumTimeOutAndTheGatewayRecovers() async throws {
+        var cluster = try Self.makeCluster(nodes: 4)
+        defer { cluster.dir.remove() }
+        for index in 0..<4 { try await Self.startNode(index, in: &cluster, requestTimeout: .seconds(1)) }
+        _ = try await Self.submitMany(4, from: cluster.runtime(0), tag: "ok")
+        await Self.stopNode(2, in: &cluster)
+        await Self.stopNode(3, in: &cluster)
+        let gateway = cluster.runtime(0)
+        await #expect {
+            _ = try await gateway.submit(group: 0, operation: Array("stalled".utf8))
+        } throws: { error in
+            guard case NodeError.timedOut(let message) = error else { return false }
+            return message.contains("request_timeout")
+        }
+        try await Self.startNode(3, in: &cluster, requestTimeout: .seconds(30))
+        let results = try await Self.submitMany(3, from: gateway, tag: "after")
+        #expect(results.count == 3)
+        for index in [0, 1, 3] { await Self.stopNode(index, in: &cluster) }
     }
 }
