@@ -10,6 +10,7 @@ import Testing
         config.faultPhaseTicks = 1_200
         config.correctClients = 2
         config.requestsAfterHeal = 2
+        config.clientThinkTicksMax = 120
         return config
     }
 
