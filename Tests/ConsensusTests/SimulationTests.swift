@@ -65,6 +65,15 @@ import Testing
         }
     }
 
+    /// The liveness check can fail: with no time after healing, requests cannot all complete.
+    @Test func livenessCheckFailsWhenThereIsNoTimeToRecover() throws {
+        var config = Self.config(seed: 3, replicas: 4, faults: .network)
+        config.livenessBoundTicks = 0
+        let result = try Simulation(config).run()
+        #expect(result.livenessFailure)
+        #expect(!result.passed)
+    }
+
     @Test func checkersFlagHandMadeViolatingHistories() {
         let a = Request(client: 1, timestamp: 1, operation: [1])
         let b = Request(client: 1, timestamp: 2, operation: [2])
