@@ -112,3 +112,16 @@ where chosen.isEmpty || chosen.contains(batch) {
     print(String(format: "%5d | %7d | %8d | %9d | %6.2f | %10.0f | %14.0f | %27.0f", batch, clients, bench.completed,
                  Int(sequences), seconds, rate, cpuRate, replicaRate))
 }
+
+if #available(macOS 15.0, *) {
+    print("")
+    print("The same on two threads (replicas 0-1 with half the clients, replicas 2-3 with the other half):")
+    print("batch | clients | requests | wall s | requests/s")
+    print("------|---------|----------|--------|-----------")
+    for (batch, clients, target) in [(1, 8, 20_000), (16, 128, 100_000), (128, 1024, 300_000)]
+    where chosen.isEmpty || chosen.contains(batch) {
+        let (seconds, completed) = ThreadedBench.run(batch: batch, clientCount: clients, requestsTarget: target)
+        print(String(format: "%5d | %7d | %8d | %6.2f | %10.0f", batch, clients, completed, seconds, Double(completed) / seconds))
+    }
+}
+
