@@ -55,7 +55,14 @@ struct Bench {
         return done
     }
 
-    mutating func run() -> (seconds: Double, sequences: UInt64) {
+    /// CPU seconds used by this process so far: on a shared machine the wall clock also counts
+    /// time other processes took from us.
+    static func cpuSeconds() -> Double {
+        Double(clock()) / Double(CLOCKS_PER_SEC)
+    }
+
+    mutating func run() -> (seconds: Double, cpuSeconds: Double, sequences: UInt64) {
+        let cpuStart = Self.cpuSeconds()
         let start = Date()
         for c in clients.indices { _ = enqueue(try! clients[c].submit(operation: operation)) }
         while head < queue.count && completed < requestsTarget {
@@ -82,20 +89,39 @@ struct Bench {
                 }
             }
         }
-        return (Date().timeIntervalSince(start), replicas[0].lastExecuted)
+        return (Date().timeIntervalSince(start), Self.cpuSeconds() - cpuStart, replicas[0].lastExecuted)
     }
 }
 
 print("PBFT ordering throughput, n = 4, one process, zero-latency network, HMAC authenticators on")
-print("requests/s counts everything on one thread (4 replicas and all clients); replica-only counts")
-print("the time spent inside the 4 replicas, i.e. without the load generator.")
-print("batch | clients | requests | sequences | seconds | requests/s | replica-only requests/s")
-print("------|---------|----------|-----------|---------|------------|------------------------")
-for (batch, clients, target) in [(1, 8, 20_000), (16, 128, 100_000), (128, 1024, 300_000)] {
+print("requests/s: everything on one thread (4 replicas and all clients), by wall clock; per CPU s: the")
+print("same by CPU time (the machine is shared); replica-only: CPU time scaled by the share of wall time")
+print("spent inside the 4 replicas, i.e. without the load-generating clients.")
+print("batch | clients | requests | sequences | wall s | requests/s | requests/CPU s | replica-only requests/CPU s")
+print("------|---------|----------|-----------|--------|------------|----------------|----------------------------")
+// Optional arguments: the batch sizes to run (default 1 16 128).
+let chosen = Set(CommandLine.arguments.dropFirst().compactMap { Int($0) })
+for (batch, clients, target) in [(1, 8, 20_000), (16, 128, 100_000), (128, 1024, 300_000)]
+where chosen.isEmpty || chosen.contains(batch) {
     var bench = Bench(batch: batch, clientCount: clients, requestsTarget: target)
-    let (seconds, sequences) = bench.run()
+    let (seconds, cpuSeconds, sequences) = bench.run()
     let rate = Double(bench.completed) / seconds
-    let replicaRate = Double(bench.completed) / (Double(bench.replicaNanoseconds) / 1e9)
-    print(String(format: "%5d | %7d | %8d | %9d | %7.2f | %10.0f | %23.0f", batch, clients, bench.completed,
-                 Int(sequences), seconds, rate, replicaRate))
+    let cpuRate = Double(bench.completed) / cpuSeconds
+    let replicaShare = Double(bench.replicaNanoseconds) / 1e9 / seconds
+    let replicaRate = Double(bench.completed) / (cpuSeconds * replicaShare)
+    print(String(format: "%5d | %7d | %8d | %9d | %6.2f | %10.0f | %14.0f | %27.0f", batch, clients, bench.completed,
+                 Int(sequences), seconds, rate, cpuRate, replicaRate))
 }
+
+if #available(macOS 15.0, *) {
+    print("")
+    print("The same on two threads (replicas 0-1 with half the clients, replicas 2-3 with the other half):")
+    print("batch | clients | requests | wall s | requests/s")
+    print("------|---------|----------|--------|-----------")
+    for (batch, clients, target) in [(1, 8, 20_000), (16, 128, 100_000), (128, 1024, 300_000)]
+    where chosen.isEmpty || chosen.contains(batch) {
+        let (seconds, completed) = ThreadedBench.run(batch: batch, clientCount: clients, requestsTarget: target)
+        print(String(format: "%5d | %7d | %8d | %6.2f | %10.0f", batch, clients, completed, seconds, Double(completed) / seconds))
+    }
+}
+

@@ -20,6 +20,9 @@ struct SimCommand: ParsableCommand {
     @Option(help: "The first seed; with --seeds 1 it replays one run and prints its trace digest.")
     var seed: UInt64?
 
+    @Option(help: "Simulated ticks of the fault phase, before the network heals and crashed replicas restart.")
+    var faultPhaseTicks: UInt64 = SimulationConfig(seed: 0).faultPhaseTicks
+
     func validate() throws {
         guard FaultMode(rawValue: faults) != nil else {
             throw ValidationError("--faults must be one of: \(FaultMode.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -36,14 +39,17 @@ struct SimCommand: ParsableCommand {
         var sweep = SimulationSweep()
         for offset in 0..<UInt64(seeds) {
             let current = first &+ offset
-            let result = try Simulation(SimulationConfig(seed: current, replicaCount: replicas, faults: mode)).run()
+            var config = SimulationConfig(seed: current, replicaCount: replicas, faults: mode)
+            config.faultPhaseTicks = faultPhaseTicks
+            let result = try Simulation(config).run()
             sweep.add(result)
             if seed != nil {
                 print("seed \(current): trace \(result.traceDigest.bytes.map { String($0, radix: 16).leftPad2 }.joined()) committed \(result.committed) ticks \(result.simulatedTicks) view \(result.highestView) [\(result.scenario)]")
             }
             if !result.passed {
                 let why = result.violations.first ?? "liveness: requests did not complete after faults healed"
-                print("FAIL meshdb sim --seeds 1 --seed \(current) --replicas \(replicas) --faults \(faults)  # \(why) [\(result.scenario)]")
+                let ticks = faultPhaseTicks == SimulationConfig(seed: 0).faultPhaseTicks ? "" : " --fault-phase-ticks \(faultPhaseTicks)"
+                print("FAIL meshdb sim --seeds 1 --seed \(current) --replicas \(replicas) --faults \(faults)\(ticks)  # \(why) [\(result.scenario)]")
             }
         }
         print(sweep.summary)

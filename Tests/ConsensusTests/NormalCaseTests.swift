@@ -220,4 +220,17 @@ import Testing
         cluster.deliverAll()
         #expect(cluster.completed[1]?.count == 2)
     }
+
+    /// A faulty client flooding requests holds at most one queued request at a replica: each new
+    /// timestamp replaces the last, so the flood costs bounded memory.
+    @Test func floodingClientHoldsOneQueuedRequestPerReplica() {
+        var cluster = TestCluster()
+        let auth = cluster.authenticator(forClient: 2)
+        for timestamp in UInt64(1)...500 {
+            let request = cluster.clients[2]!.makeRequest(operation: [1], timestamp: timestamp)
+            _ = cluster.replicas[3].receive(frame: auth.sealRequest(request, to: [.replica(3)]))
+        }
+        #expect(cluster.replicas[3].pendingRequestCount == 1)
+        #expect(cluster.replicas[3].pending[2]?.timestamp == 500)
+    }
 }

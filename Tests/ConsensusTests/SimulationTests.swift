@@ -10,6 +10,7 @@ import Testing
         config.faultPhaseTicks = 1_200
         config.correctClients = 2
         config.requestsAfterHeal = 2
+        config.clientThinkTicksMax = 120
         return config
     }
 
@@ -62,6 +63,15 @@ import Testing
             let result = try Simulation(config).run()
             #expect(result.passed, "seed \(seed): \(result.violations.first ?? "liveness")")
         }
+    }
+
+    /// The liveness check can fail: with no time after healing, requests cannot all complete.
+    @Test func livenessCheckFailsWhenThereIsNoTimeToRecover() throws {
+        var config = Self.config(seed: 3, replicas: 4, faults: .network)
+        config.livenessBoundTicks = 0
+        let result = try Simulation(config).run()
+        #expect(result.livenessFailure)
+        #expect(!result.passed)
     }
 
     @Test func checkersFlagHandMadeViolatingHistories() {

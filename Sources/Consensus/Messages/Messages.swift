@@ -32,13 +32,18 @@ public struct Request: Hashable, Sendable {
 
     /// D(m): covers client, timestamp and operation, not the authenticator.
     public var digest: Digest {
+        // The same bytes a ByteWriter would produce ("R" | client | timestamp | u32 length |
+        // operation), hashed without building an intermediate array: this runs several times per
+        // request on every replica.
         var hasher = SHA256()
-        var writer = ByteWriter()
-        writer.write(UInt8(0x52))  // "R": domain separation from batch digests.
-        writer.write(client)
-        writer.write(timestamp)
-        writer.writeBytes(operation)
-        hasher.update(data: writer.bytes)
+        withUnsafeTemporaryAllocation(byteCount: 21, alignment: 8) { header in
+            header.storeBytes(of: UInt8(0x52), toByteOffset: 0, as: UInt8.self)  // "R": not a batch digest.
+            header.storeBytes(of: client.littleEndian, toByteOffset: 1, as: UInt64.self)
+            header.storeBytes(of: timestamp.littleEndian, toByteOffset: 9, as: UInt64.self)
+            header.storeBytes(of: UInt32(operation.count).littleEndian, toByteOffset: 17, as: UInt32.self)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(header))
+        }
+        operation.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return Digest(hasher.finalize())
     }
 

@@ -8,6 +8,10 @@
 /// - `executed`: the committed batch, written before its replies.
 /// - `checkpoint`: a stable checkpoint with its snapshot; restore starts from the latest.
 /// - `viewChangeSent` / `newView`: the view we are in, and the exact messages to re-send.
+///
+/// Compaction (left to the shell): once a `checkpoint` record for sequence c is durable, records
+/// about sequence numbers at or below c, and view records older than the newest one, are no
+/// longer needed; records about sequence numbers above c must be kept even if written earlier.
 public enum PersistedRecord: Hashable, Sendable {
     case prePrepare(PrePrepare)
     case commitSent(Vote)

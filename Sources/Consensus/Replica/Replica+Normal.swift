@@ -202,20 +202,23 @@ extension Replica {
     mutating func executeBatch(sequence: UInt64, digest: Digest, batch: [Request], _ actions: inout [ReplicaAction]) {
         precondition(sequence == lastExecuted + 1, "execution out of sequence order")
         var fresh: [Request] = []
-        var newest: [UInt64: UInt64] = [:]
+        fresh.reserveCapacity(batch.count)
         for request in batch {
             // Exactly once: a timestamp at or below the client's last executed one is skipped, even
             // when a faulty primary repeats a request within a batch or across sequence numbers.
-            let last = max(clientTable[request.client]?.timestamp ?? 0, newest[request.client] ?? 0)
-            guard request.timestamp > last else { continue }
-            newest[request.client] = request.timestamp
+            // The table takes the timestamp now (the result follows below), so a repeat inside
+            // this batch is skipped too.
+            guard request.timestamp > (clientTable[request.client]?.timestamp ?? 0) else { continue }
+            clientTable[request.client] = ClientRecord(timestamp: request.timestamp, result: [])
             fresh.append(request)
         }
         let results = stateMachine.execute(sequence: sequence, requests: fresh)
         precondition(results.count == fresh.count, "the state machine returns one result per request")
         for (request, result) in zip(fresh, results) {
-            clientTable[request.client] = ClientRecord(timestamp: request.timestamp, result: result)
-            if let p = pending[request.client], p.timestamp <= request.timestamp {
+            if clientTable[request.client]?.timestamp == request.timestamp {
+                clientTable[request.client]?.result = result
+            }
+            if !pending.isEmpty, let p = pending[request.client], p.timestamp <= request.timestamp {
                 pending[request.client] = nil
             }
             sendReply(client: request.client, timestamp: request.timestamp, result: result, &actions)

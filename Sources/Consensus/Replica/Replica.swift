@@ -93,6 +93,8 @@ public struct Replica {
         precondition(options.logWindowSequences % options.checkpointIntervalSequences == 0
             && options.logWindowSequences >= 2 * options.checkpointIntervalSequences,
             "L must be a multiple of K and at least 2K (OSDI'99 §4.3)")
+        precondition(options.requestsPerBatchMax >= 1 && options.requestsPerBatchMax <= codecLimits.batchRequestsMax,
+            "a batch must fit the codec's request count limit, or peers could not decode our pre-prepares")
         self.index = index
         self.configuration = configuration
         self.options = options

@@ -329,7 +329,7 @@ public final class Simulation {
                 clients[c].completed += 1
                 if healed { clients[c].remaining -= 1 }
                 if clients[c].remaining > 0 {
-                    queue.push(.clientSubmit(client: c), at: now + rng.between(0, 40))
+                    queue.push(.clientSubmit(client: c), at: now + rng.between(0, config.clientThinkTicksMax))
                 }
             }
         }

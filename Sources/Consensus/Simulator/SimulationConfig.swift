@@ -13,6 +13,8 @@ public struct SimulationConfig: Sendable {
     public var livenessBoundTicks: UInt64 = 25_000
     public var replicaOptions: ReplicaOptions
     public var clientRetransmitTicks: UInt64 = 150
+    /// A correct client waits up to this long between a result and its next request.
+    public var clientThinkTicksMax: UInt64 = 40
     /// Forces the Byzantine behaviour of the faulty replicas instead of drawing it from the seed.
     public var forcedBehavior: ByzantineBehavior?
     /// Forces which replica is the (first) faulty one instead of drawing it from the seed.

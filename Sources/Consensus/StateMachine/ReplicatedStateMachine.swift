@@ -1,3 +1,5 @@
+import Crypto
+
 /// The deterministic service PBFT replicates (OSDI'99 §3: "a deterministic state machine").
 /// The replica calls it in sequence order with the requests of one committed batch that have not
 /// executed before; every correct replica makes the same calls, so all end in the same state.
@@ -33,12 +35,17 @@ public struct HashChainStateMachine: ReplicatedStateMachine, Sendable {
         var results = [[UInt8]]()
         results.reserveCapacity(requests.count)
         for request in requests {
-            var w = ByteWriter(capacity: 80)
-            w.write(head)
-            w.write(request.client)
-            w.write(request.timestamp)
-            w.writeBytes(request.operation)
-            head = Digest.of(w.bytes)
+            // head' = SHA-256(head | client | timestamp | u32 length | operation), little-endian.
+            var hasher = SHA256()
+            head.feed(into: &hasher)
+            withUnsafeTemporaryAllocation(byteCount: 20, alignment: 8) { fields in
+                fields.storeBytes(of: request.client.littleEndian, toByteOffset: 0, as: UInt64.self)
+                fields.storeBytes(of: request.timestamp.littleEndian, toByteOffset: 8, as: UInt64.self)
+                fields.storeBytes(of: UInt32(request.operation.count).littleEndian, toByteOffset: 16, as: UInt32.self)
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(fields))
+            }
+            request.operation.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            head = Digest(hasher.finalize())
             operationCount += 1
             var result = ByteWriter(capacity: 40)
             result.write(operationCount)
