@@ -19,6 +19,10 @@ public enum PersistedRecord: Hashable, Sendable {
     case checkpoint(CheckpointCertificate, snapshot: [UInt8])
     case viewChangeSent(ViewChange)
     case newView(NewView)
+    /// A certified checkpoint adopted before its snapshot arrived (state transfer begins): the
+    /// window moved, so what the replica accepts afterwards above the old window must be
+    /// replayed in the new one.
+    case adoptedCheckpoint(CheckpointCertificate)
 }
 
 /// Bytes of a persisted record: the same layouts as the wire codec, behind a tag.
@@ -37,6 +41,7 @@ public struct PersistedRecordCodec: Sendable {
             w.write(UInt8(4)); codec.write(certificate, &w); w.writeBytes(snapshot)
         case .viewChangeSent(let vc): w.write(UInt8(5)); codec.write(vc, &w)
         case .newView(let nv): w.write(UInt8(6)); codec.write(nv, &w)
+        case .adoptedCheckpoint(let certificate): w.write(UInt8(7)); codec.write(certificate, &w)
         }
         return w.bytes
     }
@@ -56,6 +61,7 @@ public struct PersistedRecordCodec: Sendable {
             record = .checkpoint(certificate, snapshot: try r.readBytes("record snapshot", limit: codec.limits.snapshotBytesMax))
         case 5: record = .viewChangeSent(try codec.readViewChange(&r))
         case 6: record = .newView(try codec.readNewView(&r))
+        case 7: record = .adoptedCheckpoint(try codec.readCertificate(&r))
         default: throw .unknownTag(field: "record", tag: tag)
         }
         try r.finish()
@@ -125,6 +131,9 @@ extension Replica {
             slot.commits[index] = vote.digest
             slot.preparedEntry = PreparedEntry(sequence: vote.sequence, view: vote.view, digest: vote.digest, batch: pp.batch)
             slots[vote.sequence] = slot
+        case .adoptedCheckpoint(let certificate):
+            guard certificate.sequence > lowWaterMark, certificate.sequence > lastExecuted else { return }
+            adoptAndTransfer(certificate, &actions)
         case .executed(let sequence, let batch):
             guard sequence == lastExecuted + 1, sequence > lowWaterMark else { return }
             executeBatch(sequence: sequence, digest: batchDigest(batch), batch: batch, &actions)

@@ -3,9 +3,13 @@
 /// certified digest, then catches up on the log suffix through normal retransmission.
 extension Replica {
     /// Moves the low water mark to a certified checkpoint we cannot reach by executing, and
-    /// asks the replicas that signed it for the state.
+    /// asks the replicas that signed it for the state. The move is persisted first: a replica
+    /// restarted from its log must be in the same window, or it would drop the pre-prepares and
+    /// commits it accepted above the old window and could later prepare a conflicting batch at
+    /// the same sequence number (found by review; `PersistenceTests`).
     mutating func adoptAndTransfer(_ certificate: CheckpointCertificate, _ actions: inout [ReplicaAction]) {
         precondition(certificate.sequence > lowWaterMark, "state transfer to a checkpoint we already passed")
+        persist(.adoptedCheckpoint(certificate), &actions)
         stableCertificate = certificate
         stableSnapshot = nil
         transferTarget = certificate

@@ -118,6 +118,7 @@ final class ReplicaLog {
             case .prePrepare(let pp) where pp.sequence > sequence: kept.append(record)
             case .commitSent(let vote) where vote.sequence > sequence: kept.append(record)
             case .executed(let executed, _) where executed > sequence: kept.append(record)
+            case .adoptedCheckpoint(let certificate) where certificate.sequence > sequence: kept.append(record)
             case .viewChangeSent: lastViewChange = record
             case .newView: lastNewView = record
             default: break
