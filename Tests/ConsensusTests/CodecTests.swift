@@ -31,6 +31,47 @@ import Testing
         ]
     }
 
+    /// The request digest is kept in the request: it must always be the hash of the current
+    /// fields, whether the request was built, decoded, or changed afterwards (as a faulty
+    /// primary in the simulator does), and never anything the sender put on the wire.
+    @Test func cachedRequestDigestFollowsTheFields() throws {
+        func freshDigest(_ r: Request) -> Digest {
+            var w = ByteWriter()
+            w.write(UInt8(0x52)); w.write(r.client); w.write(r.timestamp); w.writeBytes(r.operation)
+            return Digest.of(w.bytes)
+        }
+        var request = Request(client: 9, timestamp: 3, operation: [1, 2, 3], authenticator: [.zero])
+        #expect(request.digest == freshDigest(request))
+        guard case .request(let decoded) = try codec.decode(codec.encode(.request(request))) else {
+            Issue.record("a request did not decode as a request"); return
+        }
+        #expect(decoded.digest == request.digest)
+        let before = request.digest
+        request.operation = [1, 2, 4]
+        #expect(request.digest != before && request.digest == freshDigest(request))
+        request.timestamp = 4
+        #expect(request.digest == freshDigest(request))
+        request.client = 10
+        #expect(request.digest == freshDigest(request))
+        request.authenticator = [Digest.of([1])]
+        #expect(request.digest == freshDigest(request), "the authenticator is not part of D(m)")
+    }
+
+    /// The client's cheap pre-check reads the reply timestamp from the header; it must agree
+    /// with the full decode.
+    @Test func replyTimestampPeekMatchesTheDecodedReply() {
+        let identity = NodeIdentity.deterministic(seed: 1, principal: .replica(0))
+        let directory = KeyDirectory(replicas: [identity.publicIdentity], clients: [:])
+        let auth = Authenticator(me: .replica(0), identity: identity, directory: directory,
+                                 codec: MessageCodec(replicaCount: 1))
+        let reply = Reply(view: 1, timestamp: 77, client: 9, replica: 0, result: [4, 4])
+        let frame = auth.seal(.reply(reply), to: [.client(9)])
+        #expect(auth.peekReplyTimestamp(frame) == 77)
+        #expect(auth.peekReplyTimestamp(auth.seal(.prepare(Vote(view: 1, sequence: 77, digest: .zero, replica: 0)),
+                                                  to: [.client(9)])) == nil)
+        #expect(auth.peekReplyTimestamp(Array(frame.prefix(10))) == nil)
+    }
+
     @Test func everyMessageRoundTrips() throws {
         for message in sampleMessages() {
             let bytes = codec.encode(message)

@@ -80,25 +80,33 @@ public struct Authenticator {
     }
 
     public func seal(_ message: Message, to recipients: [Principal]) -> [UInt8] {
-        var frame = ByteWriter(capacity: 256 + 41 * recipients.count)
+        var bodyEstimate = 256
+        if case .prePrepare(let pp) = message {
+            // A batch is tens of kilobytes: growing the buffer step by step would copy it repeatedly.
+            for request in pp.batch { bodyEstimate += request.encodedByteCount }
+        }
+        var frame = ByteWriter(capacity: bodyEstimate + 41 * recipients.count)
         frame.write(UInt32(0))  // body length, patched below
         codec.write(me, &frame)
         codec.encode(message, into: &frame)
         let bodyCount = frame.bytes.count - 4
         frame.patch(UInt32(bodyCount), at: 0)
-        let macs: [Digest] = frame.bytes.withUnsafeBytes { raw in
-            let body = UnsafeRawBufferPointer(rebasing: raw[4..<(4 + bodyCount)])
-            if recipients.count == 1 {
-                // One recipient: MAC the body itself.
-                return [key(for: recipients[0])?.mac(bytes: body) ?? .zero]
-            }
-            let bodyDigest = Self.sha256(body)
-            return recipients.map { key(for: $0)?.mac(bodyDigest) ?? .zero }
-        }
         frame.write(UInt8(recipients.count))
-        for (recipient, mac) in zip(recipients, macs) {
-            codec.write(recipient, &frame)
+        if recipients.count == 1 {
+            // One recipient: MAC the body itself (no array of MACs for the many replies).
+            let mac = frame.bytes.withUnsafeBytes { raw in
+                key(for: recipients[0])?.mac(bytes: UnsafeRawBufferPointer(rebasing: raw[4..<(4 + bodyCount)])) ?? .zero
+            }
+            codec.write(recipients[0], &frame)
             frame.write(mac)
+            return frame.bytes
+        }
+        let bodyDigest = frame.bytes.withUnsafeBytes { raw in
+            Self.sha256(UnsafeRawBufferPointer(rebasing: raw[4..<(4 + bodyCount)]))
+        }
+        for recipient in recipients {
+            codec.write(recipient, &frame)
+            frame.write(key(for: recipient)?.mac(bodyDigest) ?? .zero)
         }
         return frame.bytes
     }
@@ -250,5 +258,17 @@ extension Authenticator {
             let message = try? codec.decode(&bodyReader)
         else { return nil }
         return (sender, message)
+    }
+
+    /// The timestamp of a reply frame, read from its fixed-position header without decoding the
+    /// result: for a client's cheap drop of replies it would ignore anyway. Never trust it.
+    func peekReplyTimestamp(_ frame: [UInt8]) -> UInt64? {
+        var reader = ByteReader(frame)
+        guard let bodyCount = try? reader.readU32("frame body"), Int(bodyCount) <= reader.remaining,
+            (try? codec.readPrincipal(&reader, "frame sender")) != nil,
+            (try? reader.readU8("message tag")) == 5,
+            (try? reader.readU64("reply view")) != nil
+        else { return nil }
+        return try? reader.readU64("reply timestamp")
     }
 }

@@ -93,9 +93,7 @@ public struct Client {
 
     public mutating func receive(frame: [UInt8]) -> [ClientAction] {
         // Replies we would ignore anyway (late, or for an older request) skip the MAC check.
-        if let peeked = auth.peek(frame), case .reply(let late) = peeked.message,
-            outstanding?.timestamp != late.timestamp
-        {
+        if let late = auth.peekReplyTimestamp(frame), outstanding?.timestamp != late {
             return []
         }
         guard let opened = try? auth.open(frame), case .replica(let sender) = opened.sender,

@@ -17,24 +17,28 @@ public enum Principal: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// requests and gives exactly-once semantics. The authenticator holds one MAC per replica over
 /// `digest`, so every backup can check a request the primary relays in a pre-prepare (TOCS §3.2).
 public struct Request: Hashable, Sendable {
-    public var client: UInt64
-    public var timestamp: UInt64
-    public var operation: [UInt8]
+    public var client: UInt64 { didSet { digest = Self.digest(client, timestamp, operation) } }
+    public var timestamp: UInt64 { didSet { digest = Self.digest(client, timestamp, operation) } }
+    public var operation: [UInt8] { didSet { digest = Self.digest(client, timestamp, operation) } }
     /// MAC for replica i at index i, over `digest`.
     public var authenticator: [Digest]
+    /// D(m): covers client, timestamp and operation, not the authenticator. Computed here, once,
+    /// from the fields (on creation, on decode, and again whenever a field changes), never taken
+    /// from the wire: a replica used to hash each request several times (receive, batch,
+    /// pre-prepare check).
+    public private(set) var digest: Digest
 
     public init(client: UInt64, timestamp: UInt64, operation: [UInt8], authenticator: [Digest] = []) {
         self.client = client
         self.timestamp = timestamp
         self.operation = operation
         self.authenticator = authenticator
+        self.digest = Self.digest(client, timestamp, operation)
     }
 
-    /// D(m): covers client, timestamp and operation, not the authenticator.
-    public var digest: Digest {
+    static func digest(_ client: UInt64, _ timestamp: UInt64, _ operation: [UInt8]) -> Digest {
         // The same bytes a ByteWriter would produce ("R" | client | timestamp | u32 length |
-        // operation), hashed without building an intermediate array: this runs several times per
-        // request on every replica.
+        // operation), hashed without building an intermediate array.
         var hasher = SHA256()
         withUnsafeTemporaryAllocation(byteCount: 21, alignment: 8) { header in
             header.storeBytes(of: UInt8(0x52), toByteOffset: 0, as: UInt8.self)  // "R": not a batch digest.
@@ -60,10 +64,11 @@ public func batchDigest(_ requests: [Request]) -> Digest {
 /// The batch digest from the requests' digests, when the caller has them already.
 public func batchDigest(requestDigests: [Digest]) -> Digest {
     var hasher = SHA256()
-    var header = ByteWriter()
-    header.write(UInt8(0x42))  // "B"
-    header.write(UInt32(requestDigests.count))
-    hasher.update(data: header.bytes)
+    withUnsafeTemporaryAllocation(byteCount: 5, alignment: 8) { header in
+        header.storeBytes(of: UInt8(0x42), toByteOffset: 0, as: UInt8.self)  // "B"
+        header.storeBytes(of: UInt32(requestDigests.count).littleEndian, toByteOffset: 1, as: UInt32.self)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(header))
+    }
     for digest in requestDigests {
         digest.feed(into: &hasher)
     }

@@ -39,6 +39,8 @@ public struct Replica {
     public let configuration: GroupConfiguration
     public let options: ReplicaOptions
     let auth: Authenticator
+    /// Every replica but this one, built once: each broadcast used to build the array anew.
+    let others: [Principal]
     var stateMachine: any ReplicatedStateMachine
 
     // View (OSDI'99 §4.4).
@@ -101,6 +103,7 @@ public struct Replica {
         self.auth = Authenticator(
             me: .replica(index), identity: identity, directory: directory,
             codec: MessageCodec(replicaCount: configuration.replicaCount, limits: codecLimits))
+        self.others = (0..<configuration.replicaCount).filter { $0 != index }.map { .replica($0) }
         self.stateMachine = stateMachine
         self.viewChangeTimeoutTicks = options.viewChangeTimeoutTicks
         self.latestViewChange = Array(repeating: nil, count: configuration.replicaCount)
@@ -117,9 +120,7 @@ public struct Replica {
     var quorum: Int { configuration.quorum }
     var lowWaterMark: UInt64 { stableCertificate.sequence }
     var highWaterMark: UInt64 { lowWaterMark + options.logWindowSequences }
-    var otherReplicas: [Principal] {
-        (0..<configuration.replicaCount).filter { $0 != index }.map { .replica($0) }
-    }
+    var otherReplicas: [Principal] { others }
 
     /// The digest of the replicated state the replica has executed up to `lastExecuted`.
     public var stateDigest: Digest { Digest.of(takeSnapshot()) }
