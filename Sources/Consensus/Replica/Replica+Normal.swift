@@ -96,9 +96,9 @@ extension Replica {
             return
         }
         // The digest is always recomputed: a pre-prepare is bound to exactly this batch.
-        let digests = pp.batch.map(\.digest)
-        guard batchDigest(requestDigests: digests) == pp.digest else { return drop(.badDigest) }
-        for (request, digest) in zip(pp.batch, digests) where !auth.verifyRequest(request, digest: digest) {
+        // (Each request's digest was computed from its bytes when the frame was decoded.)
+        guard batchDigest(pp.batch) == pp.digest else { return drop(.badDigest) }
+        for request in pp.batch where !auth.verifyRequest(request, digest: request.digest) {
             return drop(.badRequestMAC)
         }
         acceptPrePrepare(pp, &actions)
@@ -208,15 +208,22 @@ extension Replica {
             // when a faulty primary repeats a request within a batch or across sequence numbers.
             // The table takes the timestamp now (the result follows below), so a repeat inside
             // this batch is skipped too.
-            guard request.timestamp > (clientTable[request.client]?.timestamp ?? 0) else { continue }
-            clientTable[request.client] = ClientRecord(timestamp: request.timestamp, result: [])
+            // One hash lookup per request, not two: this runs for every request on every replica.
+            if let known = clientTable.index(forKey: request.client) {
+                guard request.timestamp > clientTable.values[known].timestamp else { continue }
+                clientTable.values[known] = ClientRecord(timestamp: request.timestamp, result: [])
+            } else {
+                clientTable[request.client] = ClientRecord(timestamp: request.timestamp, result: [])
+            }
             fresh.append(request)
         }
         let results = stateMachine.execute(sequence: sequence, requests: fresh)
         precondition(results.count == fresh.count, "the state machine returns one result per request")
         for (request, result) in zip(fresh, results) {
-            if clientTable[request.client]?.timestamp == request.timestamp {
-                clientTable[request.client]?.result = result
+            if let record = clientTable.index(forKey: request.client),
+                clientTable.values[record].timestamp == request.timestamp
+            {
+                clientTable.values[record].result = result
             }
             if !pending.isEmpty, let p = pending[request.client], p.timestamp <= request.timestamp {
                 pending[request.client] = nil
