@@ -204,13 +204,15 @@ public final class NodeRuntime: @unchecked Sendable {
     /// A frame from node `peer` arrived on the transport.
     public func deliver(from peer: PublicKeyBytes, payload: [UInt8]) {
         queue.async { [self] in
-            guard !stopped, let envelope = Envelope(payload), var instance = instances[envelope.group] else { return }
+            // Replicas and clients are mutated in place through `instances`: a copy taken out of the
+            // dictionary would share its storage, and the first write would duplicate the whole
+            // replica state (slots, client table) for every frame.
+            guard !stopped, let envelope = Envelope(payload), let instance = instances[envelope.group] else { return }
             guard let sender = layout.member(withKey: peer) else { return }
             switch envelope.kind {
             case .toReplica:
                 guard instance.replica != nil else { return }
-                let actions = instance.replica!.receive(frame: envelope.frame)
-                instances[envelope.group] = instance
+                let actions = instances[envelope.group]!.replica!.receive(frame: envelope.frame)
                 perform(actions, in: envelope.group)
             case .readRequest(let id):
                 guard let replica = instance.replica, let readHandler else { return }
@@ -230,8 +232,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 guard instance.group.members.contains(sender.index),
                       let slot = instance.clients.firstIndex(where: { $0.id == clientID })
                 else { return }
-                let actions = instance.clients[slot].receive(frame: envelope.frame)
-                instances[envelope.group] = instance
+                let actions = instances[envelope.group]!.clients[slot].receive(frame: envelope.frame)
                 performClient(actions, slot: slot, in: envelope.group)
             }
         }
@@ -306,20 +307,15 @@ public final class NodeRuntime: @unchecked Sendable {
         guard !stopped else { return }
         tick += 1
         for id in instances.keys.sorted() {
-            guard var instance = instances[id] else { continue }
-            let due = instance.takeDueTimers(at: tick)
-            instances[id] = instance
+            guard let due = instances[id]?.takeDueTimers(at: tick) else { continue }
             for timer in due {
                 switch timer {
                 case .replica(let replicaTimer):
-                    guard var replica = instances[id]?.replica else { continue }
-                    let actions = replica.timerFired(replicaTimer)
-                    instances[id]?.replica = replica
+                    guard instances[id]?.replica != nil else { continue }
+                    let actions = instances[id]!.replica!.timerFired(replicaTimer)
                     perform(actions, in: id)
                 case .client(let slot):
-                    guard var client = instances[id]?.clients[slot] else { continue }
-                    let actions = client.timerFired()
-                    instances[id]?.clients[slot] = client
+                    let actions = instances[id]!.clients[slot].timerFired()
                     performClient(actions, slot: slot, in: id)
                 }
             }

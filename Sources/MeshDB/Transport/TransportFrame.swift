@@ -46,7 +46,6 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownKind(UInt8)
     case handshake(String)
     case refusedByPeer(String)
-    case notConnected(String)
 
     public var description: String {
         switch self {
@@ -56,7 +55,6 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownKind(let kind): "unknown frame kind \(kind)"
         case .handshake(let reason): "handshake failed: \(reason)"
         case .refusedByPeer(let reason): "refused by peer: \(reason)"
-        case .notConnected(let reason): "not connected: \(reason)"
         }
     }
 }

@@ -35,7 +35,7 @@ import Testing
             for channel in bound { try channel.close().wait() }
             if bound.count == count { return base }
         }
-        throw TransportError.notConnected("no \(count) consecutive free ports found")
+        throw HarnessError(description: "no \(count) consecutive free ports found in 200 tries")
     }
 
     static func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) async throws {

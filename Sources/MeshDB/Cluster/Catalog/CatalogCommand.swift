@@ -51,10 +51,7 @@ public enum CatalogCommand: Sendable, Hashable {
             throw .limitExceeded(field: "command bytes", count: bytes.count, limit: limits.commandBytesMax)
         }
         var r = ByteReader(bytes)
-        let version = try r.readU8("command format version")
-        guard version == Self.formatVersion else {
-            throw .invalidValue(field: "command format version", reason: "\(version), expected \(Self.formatVersion)")
-        }
+        try r.expectFormatVersion(Self.formatVersion, "command format version")
         let rawTag = try r.readU8("command")
         guard let tag = Tag(rawValue: rawTag) else { throw .unknownTag(field: "command", tag: rawTag) }
         switch tag {

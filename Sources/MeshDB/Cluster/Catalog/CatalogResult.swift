@@ -26,10 +26,7 @@ public enum CatalogResult: Sendable, Hashable {
 
     public init(decoding bytes: [UInt8]) throws(DecodeError) {
         var r = ByteReader(bytes)
-        let version = try r.readU8("result format version")
-        guard version == Self.formatVersion else {
-            throw .invalidValue(field: "result format version", reason: "\(version), expected \(Self.formatVersion)")
-        }
+        try r.expectFormatVersion(Self.formatVersion, "result format version")
         switch try r.readU8("result") {
         case 0:
             self = .ok(try r.readText("command tag", bytesMax: bytes.count))

@@ -49,10 +49,7 @@ extension CatalogStateMachine {
             for expected in snapshotMagic where try r.readU8("snapshot magic") != expected {
                 throw DecodeError.invalidValue(field: "snapshot magic", reason: "not a catalog snapshot")
             }
-            let version = try r.readU8("snapshot format version")
-            guard version == snapshotFormatVersion else {
-                throw DecodeError.invalidValue(field: "snapshot format version", reason: "\(version), expected \(snapshotFormatVersion)")
-            }
+            try r.expectFormatVersion(snapshotFormatVersion, "snapshot format version")
             let nodeCount = try r.readCount("node count", limit: limits.nodesMax, bytesEach: 20)
             var keys: Set<String> = []
             for _ in 0..<nodeCount {

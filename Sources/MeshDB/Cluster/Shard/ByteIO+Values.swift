@@ -58,3 +58,14 @@ extension ByteReader {
         return count
     }
 }
+
+extension ByteReader {
+    /// Reads the version byte every MeshDB encoding starts with and refuses any other version,
+    /// naming the field: a node never guesses at a format it does not know.
+    mutating func expectFormatVersion(_ expected: UInt8, _ field: String) throws(DecodeError) {
+        let version = try readU8(field)
+        guard version == expected else {
+            throw .invalidValue(field: field, reason: "\(version), expected \(expected)")
+        }
+    }
+}

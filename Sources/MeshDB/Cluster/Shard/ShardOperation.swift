@@ -79,10 +79,7 @@ public enum ShardOperation: Sendable, Hashable {
             throw .limitExceeded(field: "operation bytes", count: bytes.count, limit: limits.operationBytesMax)
         }
         var r = ByteReader(bytes)
-        let version = try r.readU8("operation format version")
-        guard version == Self.formatVersion else {
-            throw .invalidValue(field: "operation format version", reason: "\(version), expected \(Self.formatVersion)")
-        }
+        try r.expectFormatVersion(Self.formatVersion, "operation format version")
         let rawTag = try r.readU8("operation")
         guard let tag = Tag(rawValue: rawTag) else { throw .unknownTag(field: "operation", tag: rawTag) }
         let id = try r.readShardID()

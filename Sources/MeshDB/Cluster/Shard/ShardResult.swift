@@ -43,10 +43,7 @@ public enum ShardResult: Sendable, Hashable {
     /// by Consensus's `resultBytesMax`.
     public init(decoding bytes: [UInt8]) throws(DecodeError) {
         var r = ByteReader(bytes)
-        let version = try r.readU8("result format version")
-        guard version == Self.formatVersion else {
-            throw .invalidValue(field: "result format version", reason: "\(version), expected \(Self.formatVersion)")
-        }
+        try r.expectFormatVersion(Self.formatVersion, "result format version")
         switch try r.readU8("result") {
         case 0:
             let count = try r.readCount("statement result count", limit: Int(UInt32.max), bytesEach: 16)

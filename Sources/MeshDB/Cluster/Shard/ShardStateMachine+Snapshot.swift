@@ -122,10 +122,7 @@ extension ShardStateMachine {
                 throw .invalidValue(field: "snapshot magic", reason: "not a shard snapshot")
             }
         }
-        let version = try r.readU8("snapshot format version")
-        guard version == snapshotFormatVersion else {
-            throw .invalidValue(field: "snapshot format version", reason: "\(version), expected \(snapshotFormatVersion)")
-        }
+        try r.expectFormatVersion(snapshotFormatVersion, "snapshot format version")
         let count = try r.readCount("shard count", limit: Int(UInt32.max), bytesEach: 9)
         var entries: [(id: ShardID, file: [UInt8])] = []
         for _ in 0..<count {
