@@ -7,7 +7,23 @@ struct SelectExecutor {
     let gateway: Gateway
     let consistency: Gateway.ReadConsistency
     let workMemBytes: Int
+    /// The statement's $1…$n; each piece of SQL binds as many as it uses.
+    let parameters: [SQLiteValue]
     var parallelShardReads = 16
+
+    init(gateway: Gateway, consistency: Gateway.ReadConsistency, workMemBytes: Int, parameters: [SQLiteValue] = []) {
+        self.gateway = gateway
+        self.consistency = consistency
+        self.workMemBytes = workMemBytes
+        self.parameters = parameters
+    }
+
+    func bound(_ count: Int) throws -> [SQLiteValue] {
+        guard count <= parameters.count else {
+            throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)")
+        }
+        return Array(parameters.prefix(count))
+    }
 
     struct Output {
         var columns: [String]
@@ -49,7 +65,7 @@ struct SelectExecutor {
             }
             let columns = Array((parts.first?.columns ?? []).prefix(outputColumns))
             output = Output(columns: columns, rows: rows, analysis: [])
-        case .scratch(let sql, _):
+        case .scratch(let sql, _, let parameterCount):
             let scratch: ScratchDatabase
             do { scratch = try ScratchDatabase(bytesMax: workMemBytes) } catch { throw SQLExecutionError.sqlite(error) }
             for (step, parts) in zip(plan.steps, fetched) {
@@ -61,10 +77,14 @@ struct SelectExecutor {
                     do { try scratch.insert(into: table, columnCount: step.scratchColumns.count, rows: part.rows) } catch { throw SQLExecutionError(error) }
                 }
             }
+            for definition in plan.scratchDefinitions {
+                do { try scratch.define(definition) } catch { throw SQLExecutionError.sqlite(error) }
+            }
             // The shards' copies are in the scratch database now.
             fetched = []
+            let finishParameters = try bound(parameterCount)
             do {
-                let result = try scratch.query(sql)
+                let result = try scratch.query(sql, finishParameters)
                 output = Output(columns: result.columns, rows: result.rows, analysis: [])
             } catch {
                 throw SQLExecutionError(error)
@@ -77,6 +97,10 @@ struct SelectExecutor {
 
     /// One step's shard results, in the step's shard order.
     private func fetch(_ step: SelectPlan.ShardStep) async throws -> [Gateway.Rows] {
+        if step.isSystem {
+            return [try gateway.systemTable(step.table)]
+        }
+        let stepParameters = try bound(step.parameterCount)
         var results = [Gateway.Rows?](repeating: nil, count: step.shards.count)
         try await withThrowingTaskGroup(of: (Int, Gateway.Rows).self) { group in
             var next = 0
@@ -84,7 +108,7 @@ struct SelectExecutor {
                 let index = next, shard = step.shards[index]
                 next += 1
                 group.addTask {
-                    (index, try await gateway.read(table: step.table, shard: UInt32(shard), sql: step.sql, parameters: [], consistency: consistency))
+                    (index, try await gateway.read(table: step.table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, consistency: consistency))
                 }
             }
             while next < min(parallelShardReads, step.shards.count) { launch() }

@@ -28,8 +28,14 @@ public struct SelectPlan: Sendable, Hashable {
         /// name with these columns (name, SQLite declared type). Nil when rows stream through.
         public var scratchTable: String?
         public var scratchColumns: [ScratchColumn]
+        /// A system table (`mesh_nodes`…): its rows come from the gateway's catalog replica.
+        public var isSystem: Bool
+        /// The SQL takes the statement's parameters $1…$n (bound as ?1…?n).
+        public var parameterCount = 0
 
-        public init(table: String, shardCount: Int, shards: [Int], sql: String, scratchTable: String? = nil, scratchColumns: [ScratchColumn] = []) {
+        public init(table: String, shardCount: Int, shards: [Int], sql: String, scratchTable: String? = nil,
+                    scratchColumns: [ScratchColumn] = [], isSystem: Bool = false) {
+            self.isSystem = isSystem
             self.table = table
             self.shardCount = shardCount
             self.shards = shards
@@ -70,7 +76,7 @@ public struct SelectPlan: Sendable, Hashable {
         case mergeSorted(keys: [SortKey], offset: Int, limit: Int?, outputColumns: Int)
         /// The rows were loaded into scratch tables; this SQL, run at the gateway, gives the result
         /// (the final phase of a two-phase aggregate, a DISTINCT merge, a gathered join).
-        case scratch(sql: String, description: String)
+        case scratch(sql: String, description: String, parameterCount: Int = 0)
     }
 
     public var strategy: Strategy
@@ -78,6 +84,9 @@ public struct SelectPlan: Sendable, Hashable {
     public var finish: Finish
     /// Notes EXPLAIN shows under the plan (partial aggregates pushed, blob columns skipped…).
     public var notes: [String]
+    /// Statements run on the scratch database before the finish (the definitions of the views
+    /// the statement reads).
+    public var scratchDefinitions: [String] = []
 
     public init(strategy: Strategy, steps: [ShardStep], finish: Finish, notes: [String] = []) {
         self.strategy = strategy
@@ -94,7 +103,7 @@ public struct SelectPlan: Sendable, Hashable {
     public func explain(analysis: [StepAnalysis]? = nil) -> [String] {
         var lines = ["Strategy: \(strategy.rawValue)"]
         for (index, step) in steps.enumerated() {
-            let shardList = step.shards.count == step.shardCount
+            let shardList = step.isSystem ? "catalog replica" : step.shards.count == step.shardCount
                 ? "all \(step.shardCount) shards"
                 : "\(step.shards.count) of \(step.shardCount) shards (\(step.shards.map(String.init).joined(separator: ", ")))"
             var line = "  -> Shard \(strategy == .gather ? "gather" : "scan") on \(step.table): \(shardList)"
@@ -115,7 +124,7 @@ public struct SelectPlan: Sendable, Hashable {
             if let limit { line += ", limit \(limit)" }
             if let last = analysis?.last, analysis!.count > steps.count { line += "  " + last.text }
             lines.append(line)
-        case .scratch(let sql, let description):
+        case .scratch(let sql, let description, _):
             var line = "  -> \(description) at gateway"
             if let last = analysis?.last, analysis!.count > steps.count { line += "  " + last.text }
             lines.append(line)

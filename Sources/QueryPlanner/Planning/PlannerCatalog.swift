@@ -39,7 +39,7 @@ public struct PlannerColumn: Sendable, Hashable {
     }
 
     /// SQLite's affinity of the column (https://www.sqlite.org/datatype3.html, 3.1).
-    public var affinity: Affinity { Affinity(declaredType: sqliteType) }
+    public var affinity: TypeAffinity { TypeAffinity(declaredType: sqliteType) }
 }
 
 public struct PlannerTable: Sendable, Hashable {
@@ -49,8 +49,11 @@ public struct PlannerTable: Sendable, Hashable {
     /// Columns rows are routed by; empty for a table routed by a hidden row id.
     public var shardKey: [String]
     public var shardCount: Int
+    /// A system table (`mesh_nodes`…), read from the catalog rather than from shards.
+    public var isSystem: Bool
 
-    public init(name: String, columns: [PlannerColumn], primaryKey: [String], shardKey: [String], shardCount: Int) {
+    public init(name: String, columns: [PlannerColumn], primaryKey: [String], shardKey: [String], shardCount: Int, isSystem: Bool = false) {
+        self.isSystem = isSystem
         self.name = name
         self.columns = columns
         self.primaryKey = primaryKey
@@ -77,10 +80,8 @@ public struct PlannerView: Sendable, Hashable {
     }
 }
 
-/// SQLite's type affinity, from a declared type by the rules of datatype3.html section 3.1.
-public enum Affinity: Sendable, Hashable {
-    case integer, text, blob, real, numeric
-
+extension TypeAffinity {
+    /// The affinity of a declared type by the rules of datatype3.html section 3.1.
     public init(declaredType: String) {
         let type = declaredType.uppercased()
         if type.contains("INT") { self = .integer }
