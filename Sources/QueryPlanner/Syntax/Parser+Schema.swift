@@ -1,0 +1,262 @@
+/// CREATE, DROP and ALTER. Triggers, temporary tables and the other schema objects MeshDB does
+/// not have are refused here with 0A000 naming the feature, so the planner never sees them.
+extension Parser {
+    mutating func create() throws(SQLError) -> Statement {
+        let start = try expectWord("create")
+        let token = current
+        switch token.kind {
+        case .word("table"):
+            return .createTable(try createTable(at: start))
+        case .word("unique"), .word("index"):
+            return .createIndex(try createIndex(at: start))
+        case .word("view"):
+            return .createView(try createView(at: start))
+        case .word("temp"), .word("temporary"):
+            advance()
+            if isWord("view") { return .createView(try createView(temporary: true, at: start)) }
+            if isWord("table") { throw unsupported("CREATE TEMPORARY TABLE") }
+            throw syntaxError()
+        case .word("or") where isWord("replace", ahead: 1):
+            throw unsupported("CREATE OR REPLACE")
+        case .word(let word) where ["trigger", "virtual", "schema", "database", "sequence", "function", "procedure",
+                                    "type", "role", "user", "extension", "materialized", "domain", "rule",
+                                    "unlogged"].contains(word):
+            throw unsupported("CREATE \(word.uppercased())")
+        default:
+            throw syntaxError()
+        }
+    }
+
+    private mutating func ifNotExists() throws(SQLError) -> Bool {
+        guard isWord("if") else { return false }
+        advance()
+        try expectWord("not")
+        try expectWord("exists")
+        return true
+    }
+
+    // MARK: - Tables
+
+    /// `TABLE [IF NOT EXISTS] name (element, ...) [SHARD BY (columns)] [SHARDS n]`.
+    private mutating func createTable(at start: SourceLocation) throws(SQLError) -> CreateTable {
+        try expectWord("table")
+        let ifNotExists = try ifNotExists()
+        let name = try identifier()
+        if isWord("as") { throw unsupported("CREATE TABLE ... AS") }
+        try expectSymbol("(")
+        var table = CreateTable(ifNotExists: ifNotExists, name: name, columns: [], at: start)
+        repeat {
+            if Self.tableConstraintWords.contains(current.kind) {
+                table.constraints.append(try tableConstraint())
+            } else {
+                table.columns.append(try columnDefinition())
+            }
+        } while consumeSymbol(",")
+        try expectSymbol(")")
+        try tableOptions(&table)
+        return table
+    }
+
+    private static let tableConstraintWords: Set<Token.Kind> = [
+        .word("constraint"), .word("primary"), .word("unique"), .word("check"), .word("foreign"),
+    ]
+
+    /// `SHARD BY (columns)` and `SHARDS n`, in either order, each at most once.
+    private mutating func tableOptions(_ table: inout CreateTable) throws(SQLError) {
+        while true {
+            if table.shardBy == nil, isWord("shard"), isWord("by", ahead: 1) {
+                advance()
+                advance()
+                table.shardBy = try parenthesizedIdentifiers()
+            } else if table.shardCount == nil, consumeWord("shards") {
+                let token = current
+                guard case .integer(let count) = token.kind, count >= 1, count <= Int32.max else {
+                    if case .integer = token.kind {
+                        throw SQLError(.invalidParameterValue, "SHARDS must be a positive integer",
+                                       position: position(of: token.location))
+                    }
+                    throw syntaxError()
+                }
+                advance()
+                table.shardCount = Int(count)
+            } else {
+                if case .word(let word) = current.kind, ["without", "strict"].contains(word) {
+                    throw unsupported("the table option \(word.uppercased())")
+                }
+                return
+            }
+        }
+    }
+
+    /// `name [type] [constraint ...]`.
+    private mutating func columnDefinition() throws(SQLError) -> ColumnDefinition {
+        let name = try identifier()
+        var type: TypeName?
+        if case .word(let word) = current.kind, !Keywords.reserved.contains(word), word != "generated" {
+            type = try typeName()
+        }
+        var column = ColumnDefinition(name, type: type)
+        while let constraint = try columnConstraint() { column.constraints.append(constraint) }
+        return column
+    }
+
+    private mutating func columnConstraint() throws(SQLError) -> ColumnConstraint? {
+        let start = current.location
+        let name = consumeWord("constraint") ? try identifier() : nil
+        let token = current
+        let kind: ColumnConstraint.Kind
+        switch token.kind {
+        case .word("primary"):
+            advance()
+            try expectWord("key")
+            let direction: SortDirection? = consumeWord("asc") ? .ascending : consumeWord("desc") ? .descending : nil
+            if isWord("autoincrement") { throw unsupported("AUTOINCREMENT") }
+            kind = .primaryKey(direction)
+        case .word("not"):
+            advance()
+            try expectWord("null")
+            kind = .notNull
+        case .word("null"):
+            advance()
+            kind = .null
+        case .word("unique"):
+            advance()
+            kind = .unique
+        case .word("default"):
+            advance()
+            // Above the `=` level, so that `DEFAULT 0 NOT NULL` is a default and a constraint.
+            kind = .defaultValue(try expression(Precedence.equality.next))
+        case .word("check"):
+            advance()
+            kind = .check(try parenthesizedExpression())
+        case .word("references"):
+            throw unsupported("FOREIGN KEY (REFERENCES)")
+        case .word("collate"):
+            throw unsupported("COLLATE")
+        case .word("generated"):
+            throw unsupported("generated columns")
+        default:
+            if name != nil { throw syntaxError() }
+            return nil
+        }
+        if isWord("on") && isWord("conflict", ahead: 1) { throw unsupported("ON CONFLICT in a constraint") }
+        return ColumnConstraint(kind, name: name, at: start)
+    }
+
+    /// `[CONSTRAINT name] PRIMARY KEY (columns) | UNIQUE (columns) | CHECK (expression)`.
+    private mutating func tableConstraint() throws(SQLError) -> TableConstraint {
+        let start = current.location
+        let name = consumeWord("constraint") ? try identifier() : nil
+        let kind: TableConstraint.Kind
+        switch current.kind {
+        case .word("primary"):
+            advance()
+            try expectWord("key")
+            kind = .primaryKey(try indexedColumns())
+        case .word("unique"):
+            advance()
+            kind = .unique(try indexedColumns())
+        case .word("check"):
+            advance()
+            kind = .check(try parenthesizedExpression())
+        case .word("foreign"):
+            throw unsupported("FOREIGN KEY")
+        default:
+            throw syntaxError()
+        }
+        if isWord("on") && isWord("conflict", ahead: 1) { throw unsupported("ON CONFLICT in a constraint") }
+        return TableConstraint(kind, name: name, at: start)
+    }
+
+    private mutating func parenthesizedExpression() throws(SQLError) -> Expression {
+        try expectSymbol("(")
+        let value = try expression()
+        try expectSymbol(")")
+        return value
+    }
+
+    /// `(column [ASC | DESC], ...)`
+    private mutating func indexedColumns() throws(SQLError) -> [IndexedColumn] {
+        try expectSymbol("(")
+        let columns = try commaSeparated { (parser: inout Parser) throws(SQLError) -> IndexedColumn in
+            let name = try parser.identifier()
+            if parser.isWord("collate") { throw parser.unsupported("COLLATE") }
+            if parser.isSymbol("(") || parser.isSymbol(".") { throw parser.unsupported("an index on an expression") }
+            let direction: SortDirection? = parser.consumeWord("asc") ? .ascending
+                : parser.consumeWord("desc") ? .descending : nil
+            return IndexedColumn(name, direction: direction)
+        }
+        try expectSymbol(")")
+        return columns
+    }
+
+    // MARK: - Indexes and views
+
+    /// `[UNIQUE] INDEX [IF NOT EXISTS] name ON table (columns) [WHERE predicate]`.
+    private mutating func createIndex(at start: SourceLocation) throws(SQLError) -> CreateIndex {
+        let unique = consumeWord("unique")
+        try expectWord("index")
+        if isWord("concurrently") { throw unsupported("CREATE INDEX CONCURRENTLY") }
+        let ifNotExists = try ifNotExists()
+        let name = try identifier()
+        try expectWord("on")
+        let table = try identifier()
+        if isWord("using") { throw unsupported("index access methods (USING)") }
+        var index = CreateIndex(unique: unique, ifNotExists: ifNotExists, name: name, table: table,
+                                columns: try indexedColumns(), at: start)
+        if consumeWord("where") { index.whereClause = try expression() }
+        return index
+    }
+
+    /// `[TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS query`.
+    private mutating func createView(temporary: Bool = false, at start: SourceLocation) throws(SQLError) -> CreateView {
+        try expectWord("view")
+        let ifNotExists = try ifNotExists()
+        let name = try identifier()
+        let columns = isSymbol("(") ? try parenthesizedIdentifiers() : []
+        try expectWord("as")
+        return CreateView(temporary: temporary, ifNotExists: ifNotExists, name: name, columns: columns,
+                          query: try select(), at: start)
+    }
+
+    // MARK: - DROP and ALTER
+
+    /// `DROP {TABLE | INDEX | VIEW} [IF EXISTS] name`.
+    mutating func drop() throws(SQLError) -> Drop {
+        let start = try expectWord("drop")
+        let kinds: [String: SchemaObjectKind] = ["table": .table, "index": .index, "view": .view]
+        guard case .word(let word) = current.kind, let kind = kinds[word] else {
+            if case .word(let word) = current.kind, ["trigger", "schema", "database", "sequence", "function", "type",
+                                                    "role", "user", "extension"].contains(word) {
+                throw unsupported("DROP \(word.uppercased())")
+            }
+            throw syntaxError()
+        }
+        advance()
+        var ifExists = false
+        if consumeWord("if") {
+            try expectWord("exists")
+            ifExists = true
+        }
+        let name = try identifier()
+        if isSymbol(",") { throw unsupported("dropping several objects in one statement") }
+        if isWord("cascade") { throw unsupported("DROP ... CASCADE") }
+        _ = consumeWord("restrict")
+        return Drop(kind, ifExists: ifExists, name: name, at: start)
+    }
+
+    /// `ALTER TABLE name ADD [COLUMN] definition`.
+    mutating func alterTable() throws(SQLError) -> AlterTable {
+        let start = try expectWord("alter")
+        try expectWord("table")
+        let table = try identifier()
+        guard consumeWord("add") else {
+            if case .word(let word) = current.kind { throw unsupported("ALTER TABLE ... \(word.uppercased())") }
+            throw syntaxError()
+        }
+        _ = consumeWord("column")
+        if isWord("if") { throw unsupported("ADD COLUMN IF NOT EXISTS") }
+        if Self.tableConstraintWords.contains(current.kind) { throw unsupported("ALTER TABLE ... ADD CONSTRAINT") }
+        return AlterTable(table: table, action: .addColumn(try columnDefinition()), at: start)
+    }
+}
