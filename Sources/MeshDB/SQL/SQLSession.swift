@@ -100,7 +100,7 @@ public actor SQLSession {
         case .set(let set):
             switch set.value {
             case .defaultValue:
-                var fresh = SessionSettings()
+                let fresh = SessionSettings()
                 let value = try fresh.show(set.name)
                 try settings.set(set.name, to: value)
             case .values(let values):

@@ -66,10 +66,10 @@ final class ScratchDatabase {
         }
     }
 
-    /// Runs one statement with `parameters`, trusted (the planner's own SQL, such as evaluating
-    /// the constant expressions of an INSERT).
+    /// Runs one statement with `parameters` that may change the scratch tables (an INSERT
+    /// evaluating a row): the write authorizer, so still no ATTACH or PRAGMA.
     func evaluate(_ sql: String, _ parameters: [SQLiteValue] = []) throws(SQLiteError) -> (columns: [String], rows: [[SQLiteValue]]) {
-        let outcome = try connection.run(sql, parameters, access: .readOnly)
+        let outcome = try connection.run(sql, parameters, access: .write)
         return (outcome.columns, outcome.rows)
     }
 }

@@ -14,7 +14,7 @@
 ///
 /// Every piece of SQL that a shard runs is deterministic (random() and the clock are evaluated
 /// at the gateway), so f+1 replicas computing it agree.
-public struct SelectPlanner {
+public struct SelectPlanner: Sendable {
     public let catalog: any PlannerCatalog
     /// Most shard-key values a WHERE clause may be expanded to when pruning (an IN list, an
     /// integer BETWEEN); beyond it, every shard is read.
@@ -244,17 +244,27 @@ public struct SelectPlanner {
             guard !call.distinct, let combine = addPartial(call, items: &partialItems, columns: &scratchColumns) else { return nil }
             combined[call] = combine
         }
+        let aliases = Set(core.items.compactMap { item -> String? in
+            if case .expression(_, let alias?) = item { return alias.name }
+            return nil
+        })
+        let partialNames = Set(scratchColumns.map(\.name))
         var bare = false
         func finalExpression(_ expression: Expression) throws(SQLError) -> Expression {
-            try Traversal.rewrite(Self.unqualified(expression)) { node throws(SQLError) in
+            let rewritten = try Traversal.rewrite(Self.unqualified(expression)) { node throws(SQLError) in
                 if let index = groups.firstIndex(of: node) { return .column("g\(index + 1)") }
                 if case .function(let call) = node.kind, let combine = combined[call] { return combine }
-                if case .column(let reference) = node.kind, table.column(named: reference.column.name) != nil,
-                   !partialColumnNames(scratchColumns).contains(reference.column.name) {
-                    bare = true
-                }
                 return node
             }
+            // Whatever column is left is neither grouped nor aggregated: SQLite's "bare column",
+            // whose value comes from some row of the group. Only a gather reproduces that.
+            Traversal.forEach(rewritten, select: { _ in }) { node in
+                if case .column(let reference) = node.kind, !partialNames.contains(reference.column.name),
+                   !aliases.contains(reference.column.name) {
+                    bare = true
+                }
+            }
+            return rewritten
         }
         var final = core
         final.items = []
@@ -283,8 +293,6 @@ public struct SelectPlanner {
                           finish: Self.scratchFinish(finalSelect, description: "Combine partial aggregates"),
                           notes: ["partial aggregates pushed to every shard: \(aggregates.map(Self.describe).joined(separator: ", "))"])
     }
-
-    private func partialColumnNames(_ columns: [SelectPlan.ScratchColumn]) -> Set<String> { Set(columns.map(\.name)) }
 
     /// Adds the partial aggregate columns for `call`; returns the expression combining them.
     private func addPartial(_ call: FunctionCall, items: inout [SelectItem], columns: inout [SelectPlan.ScratchColumn]) -> Expression? {

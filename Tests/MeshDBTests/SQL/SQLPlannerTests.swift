@@ -115,7 +115,7 @@ import Testing
             let delete = try await session.execute("DELETE FROM accounts WHERE id = 2 RETURNING owner")[0]
             #expect(delete.tag == "DELETE 1" && delete.rows == [[.text("bob")]])
             let total = try await session.execute("SELECT count(*), total(balance) FROM accounts")[0].rows
-            #expect(total == [[.integer(7), .real(10.5 + 1 + 1 + 7 + 100 + 1.25 + 12 + 12)]])
+            #expect(total == [[.integer(7), .real(10.5 + 1 + 7 + 100 + 1.25 + 12 + 12)]])
             await #expect(throws: SQLError.self) { try await session.execute("UPDATE accounts SET id = 9 WHERE id = 1") }
         }
     }
@@ -126,19 +126,19 @@ import Testing
             do {
                 _ = try await session.execute("SELECT nope FROM accounts")
                 Issue.record("an unknown column must fail")
-            } catch {
+            } catch let error as SQLError {
                 #expect(error.state == .undefinedColumn && error.position == 8)
             }
             do {
                 _ = try await session.execute("SELECT * FROM missing")
                 Issue.record("an unknown table must fail")
-            } catch {
+            } catch let error as SQLError {
                 #expect(error.state == .undefinedTable && error.position == 15)
             }
             do {
                 _ = try await session.execute("INSERT INTO accounts (id, owner) VALUES (1, 'again')")
                 Issue.record("a duplicate key must fail")
-            } catch {
+            } catch let error as SQLError {
                 #expect(error.state == .uniqueViolation)
             }
         }
