@@ -1,0 +1,43 @@
+/// The engines the harness command line knows, and how each one is started.
+public enum SQLTestEngineKind: String, Sendable, CaseIterable {
+    case sqlite
+    case meshdb
+
+    /// Names besides the engine's own that `skipif` / `onlyif` records match for it
+    /// (`SQLLogicTestRunner.Options.guardAliases`). MeshDB executes every statement on SQLite
+    /// shards, so a record written for "sqlite" (its dialect, its quirks) applies to it too,
+    /// and a record skipped for sqlite is skipped for it.
+    public var defaultGuardAliases: [String] {
+        switch self {
+        case .sqlite: []
+        case .meshdb: ["sqlite"]
+        }
+    }
+
+    /// What an engine is started for: SQLite behaves a little differently for each.
+    public enum Purpose: Sendable {
+        /// sqllogictest scripts: SQLite ends a query at an error as the reference adapter does
+        /// (`SQLiteReferenceEngine.endsQueriesAtStepErrors`).
+        case scripts
+        /// The differential tester: every error is reported.
+        case differential
+    }
+
+    /// A fresh, empty engine of this kind.
+    public func makeEngine(for purpose: Purpose) async throws -> any SQLTestEngine {
+        switch self {
+        case .sqlite:
+            return try SQLiteReferenceEngine(endsQueriesAtStepErrors: purpose == .scripts)
+        case .meshdb:
+            // The MeshDB adapter goes here once the SQL layer lands (Sources/MeshDB/SQL):
+            // a `LocalCluster` of 4 nodes and a `SQLSession(gateway: cluster.gateway)`, with
+            // `execute` mapping the last `SQLResult` to `.rows(columns:rows:)` for a result set
+            // and to `.rowsChanged` (from the command tag, "INSERT 0 n", "UPDATE n", ...)
+            // otherwise, and letting `SQLError` propagate. A script needs an empty database:
+            // a new cluster, or dropping every table the previous script created.
+            throw SQLTestEngineUnavailable(
+                engine: rawValue,
+                reason: "the MeshDB adapter is wired when the SQL layer (SQLSession, Sources/MeshDB/SQL) lands; use --engine sqlite")
+        }
+    }
+}
