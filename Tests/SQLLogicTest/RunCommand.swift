@@ -57,6 +57,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             let started = ContinuousClock.now
             let report = await runner.run(script, on: engineInstance)
+            await engineInstance.close()
             if verbose { print("\(file): \(report.passed) passed, \(report.failed) failed in \(ContinuousClock.now - started)") }
             reports.append(report)
             for failure in report.failures { print(failure) }

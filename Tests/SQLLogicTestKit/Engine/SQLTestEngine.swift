@@ -12,6 +12,12 @@ public protocol SQLTestEngine: Sendable {
     func execute(_ sql: String) async throws -> SQLTestOutcome
     /// What `skipif` / `onlyif` records name this engine by: "sqlite", "meshdb".
     var name: String { get }
+    /// Releases what the engine holds (a cluster's nodes and files); the engine is not used after.
+    func close() async
+}
+
+extension SQLTestEngine {
+    public func close() async {}
 }
 
 /// What one statement produced.

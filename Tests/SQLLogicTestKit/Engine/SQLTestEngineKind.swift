@@ -29,15 +29,7 @@ public enum SQLTestEngineKind: String, Sendable, CaseIterable {
         case .sqlite:
             return try SQLiteReferenceEngine(endsQueriesAtStepErrors: purpose == .scripts)
         case .meshdb:
-            // The MeshDB adapter goes here once the SQL layer lands (Sources/MeshDB/SQL):
-            // a `LocalCluster` of 4 nodes and a `SQLSession(gateway: cluster.gateway)`, with
-            // `execute` mapping the last `SQLResult` to `.rows(columns:rows:)` for a result set
-            // and to `.rowsChanged` (from the command tag, "INSERT 0 n", "UPDATE n", ...)
-            // otherwise, and letting `SQLError` propagate. A script needs an empty database:
-            // a new cluster, or dropping every table the previous script created.
-            throw SQLTestEngineUnavailable(
-                engine: rawValue,
-                reason: "the MeshDB adapter is wired when the SQL layer (SQLSession, Sources/MeshDB/SQL) lands; use --engine sqlite")
+            return try await MeshSQLEngine.start()
         }
     }
 }

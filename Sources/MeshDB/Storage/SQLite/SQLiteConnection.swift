@@ -92,9 +92,23 @@ public final class SQLiteConnection {
         }
     }
 
-    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows.
+    /// A bound on the bytes of the values one statement collects, as `SQLiteValue.encodedByteCount`
+    /// counts them, named as its error names it.
+    struct ValueBytesLimit {
+        let bytesMax: Int
+        let name: String
+    }
+
+    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows
+    /// and at most `valueBytes.bytesMax` bytes of values: a larger result fails with SQLITE_TOOBIG
+    /// as soon as it passes the bound, so no more than that is ever buffered.
     public func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
-        let (outcome, stepError) = try runUntilStepError(sql, parameters, access: access, rowsMax: rowsMax)
+        try run(sql, parameters, access: access, rowsMax: rowsMax, valueBytes: nil)
+    }
+
+    func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max,
+             valueBytes: ValueBytesLimit?) throws(SQLiteError) -> Outcome {
+        let (outcome, stepError) = try runUntilStepError(sql, parameters, access: access, rowsMax: rowsMax, valueBytes: valueBytes)
         if let stepError { throw stepError }
         return outcome
     }
@@ -102,10 +116,15 @@ public final class SQLiteConnection {
     /// Runs one statement like `run`, except that an error while it runs (from sqlite3_step: an
     /// integer overflow in sum(), a constraint violation) ends the result instead of discarding
     /// it: the rows returned before the error come back with it. Errors before it runs (prepare,
-    /// binding) and the rows limit still throw. The SQL harness's reference engine needs this to
+    /// binding) and the limits still throw. The SQL harness's reference engine needs this to
     /// behave as sqllogictest's SQLite adapter, which ignores sqlite3_step's errors in queries.
     public func runUntilStepError(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted,
                                   rowsMax: Int = .max) throws(SQLiteError) -> (outcome: Outcome, stepError: SQLiteError?) {
+        try runUntilStepError(sql, parameters, access: access, rowsMax: rowsMax, valueBytes: nil)
+    }
+
+    func runUntilStepError(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted,
+                           rowsMax: Int = .max, valueBytes: ValueBytesLimit?) throws(SQLiteError) -> (outcome: Outcome, stepError: SQLiteError?) {
         let db = try open()
         let statement = try prepared(sql, access: access)
         defer {
@@ -131,6 +150,7 @@ public final class SQLiteConnection {
         let changesBefore = sqlite3_total_changes64(db)
         var rows: [[SQLiteValue]] = []
         var stepError: SQLiteError?
+        var collectedBytes = 0
         while true {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }
@@ -143,7 +163,16 @@ public final class SQLiteConnection {
                     extendedResultCode: SQLITE_TOOBIG,
                     message: "result exceeds the limit of \(rowsMax) rows buffered per statement", sql: sql)
             }
-            rows.append((0..<columnCount).map { column(statement, $0) })
+            let row = (0..<columnCount).map { column(statement, $0) }
+            if let valueBytes {
+                collectedBytes += row.reduce(0) { $0 + $1.encodedByteCount }
+                guard collectedBytes <= valueBytes.bytesMax else {
+                    throw SQLiteError(
+                        extendedResultCode: SQLITE_TOOBIG,
+                        message: "result exceeds \(valueBytes.name) = \(valueBytes.bytesMax) bytes", sql: sql)
+                }
+            }
+            rows.append(row)
         }
         let changed = sqlite3_total_changes64(db) == changesBefore ? 0 : Int(sqlite3_changes64(db))
         return (Outcome(columns: columns, rows: rows, rowsChanged: changed), stepError)
