@@ -18,7 +18,9 @@ struct PlannerCatalogSnapshot: PlannerCatalog {
             primaryKey: table.spec.primaryKey, shardKey: table.spec.shardKey, shardCount: Int(table.spec.shardCount))
     }
 
-    func view(named name: String) -> PlannerView? { nil }
+    func view(named name: String) -> PlannerView? {
+        catalog.view(named: name).map { PlannerView(name: $0.name, sql: $0.sql, columns: $0.columns) }
+    }
 
     func shard(of table: PlannerTable, key: [PlannerValue]) -> Int {
         Int(ShardRouting.shard(forKey: key.map(SQLiteValue.init), shardCount: UInt32(table.shardCount)))

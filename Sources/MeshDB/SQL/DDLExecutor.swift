@@ -54,7 +54,10 @@ struct DDLExecutor {
                 break
             }
         }
-        let shardKey = create.shardBy.map { $0.map(\.name) } ?? primaryKey
+        // Default shard key: the primary key; without one, the columns of the first UNIQUE
+        // constraint (so that it can be enforced inside one shard); else a hidden row id.
+        let firstUnique = unique.first?.columns ?? columns.first(where: \.unique).map { [$0.name] } ?? []
+        let shardKey = create.shardBy.map { $0.map(\.name) } ?? (primaryKey.isEmpty ? firstUnique : primaryKey)
         let shardCount = create.shardCount ?? SQLSession.defaultShardCount
         guard shardCount >= 1, shardCount <= Self.shardCountMax else {
             throw SQLError(.programLimitExceeded, "SHARDS \(shardCount) is outside 1…\(Self.shardCountMax) (shard_count_max)", position: create.location.offset + 1)

@@ -101,7 +101,7 @@ struct WriteExecutor {
                 shard = ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount)
             } else {
                 let key = keyPositions.map { row[$0] }
-                if let nullAt = key.firstIndex(of: .null) {
+                if !table.spec.primaryKey.isEmpty, let nullAt = key.firstIndex(of: .null) {
                     throw SQLError(.notNullViolation,
                                    "null value in column \"\(table.spec.shardKey[nullAt])\" of relation \"\(table.name)\" violates not-null constraint")
                 }
