@@ -90,8 +90,18 @@ final class SQLiteConnection {
         }
     }
 
-    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows.
-    func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
+    /// A bound on the bytes of the values one statement collects, as `SQLiteValue.encodedByteCount`
+    /// counts them, named as its error names it.
+    struct ValueBytesLimit {
+        let bytesMax: Int
+        let name: String
+    }
+
+    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows
+    /// and at most `valueBytes.bytesMax` bytes of values: a larger result fails with SQLITE_TOOBIG
+    /// as soon as it passes the bound, so no more than that is ever buffered.
+    func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max,
+             valueBytes: ValueBytesLimit? = nil) throws(SQLiteError) -> Outcome {
         let db = try open()
         let statement = try prepared(sql, access: access)
         defer {
@@ -116,6 +126,7 @@ final class SQLiteConnection {
         // when this statement changes rows, so DDL and queries report 0.
         let changesBefore = sqlite3_total_changes64(db)
         var rows: [[SQLiteValue]] = []
+        var collectedBytes = 0
         while true {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }
@@ -125,7 +136,16 @@ final class SQLiteConnection {
                     extendedResultCode: SQLITE_TOOBIG,
                     message: "result exceeds the limit of \(rowsMax) rows buffered per statement", sql: sql)
             }
-            rows.append((0..<columnCount).map { column(statement, $0) })
+            let row = (0..<columnCount).map { column(statement, $0) }
+            if let valueBytes {
+                collectedBytes += row.reduce(0) { $0 + $1.encodedByteCount }
+                guard collectedBytes <= valueBytes.bytesMax else {
+                    throw SQLiteError(
+                        extendedResultCode: SQLITE_TOOBIG,
+                        message: "result exceeds \(valueBytes.name) = \(valueBytes.bytesMax) bytes", sql: sql)
+                }
+            }
+            rows.append(row)
         }
         let changed = sqlite3_total_changes64(db) == changesBefore ? 0 : Int(sqlite3_changes64(db))
         return Outcome(columns: columns, rows: rows, rowsChanged: changed)
