@@ -41,9 +41,9 @@ extension Parser {
     /// Prefix operators take their operand at their own precedence, whatever `minimum` is, which is
     /// how SQLite's LALR grammar resolves `a = NOT b = c` (as `a = (NOT (b = c))`).
     mutating func expression(_ minimum: Precedence = .or) throws(SQLError) -> Expression {
-        let entryDepth = depth
-        defer { depth = entryDepth }
-        try enterNesting()
+        let (entryDepth, entryRecursion) = (depth, recursion)
+        defer { (depth, recursion) = (entryDepth, entryRecursion) }
+        try enterRecursion()
         var left = try prefixExpression()
         while let combined = try infixExpression(after: left, minimum: minimum) {
             left = combined

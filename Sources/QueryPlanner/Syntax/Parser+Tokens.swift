@@ -117,6 +117,17 @@ extension Parser {
         }
     }
 
+    /// `enterNesting` for a function that recurses: also counts the recursion, and stops the parse
+    /// when it outgrows the caller's stack (see `Parser.parse`). The caller restores both counters.
+    mutating func enterRecursion() throws(SQLError) {
+        try enterNesting()
+        recursion += 1
+        if recursion > Self.shallowRecursionMax && !onLargeStack {
+            needsLargeStack = true
+            throw SQLError(.statementTooComplex, "statement nested too deeply for the caller's stack")
+        }
+    }
+
     // MARK: - Errors
 
     /// PostgreSQL's "syntax error at or near" the current token, or "at end of input".
