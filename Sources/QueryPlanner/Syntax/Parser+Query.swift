@@ -2,9 +2,9 @@
 extension Parser {
     /// `[WITH ...] term [set-operator term]... [ORDER BY ...] [LIMIT ...] [OFFSET ...]`.
     mutating func select() throws(SQLError) -> Select {
-        let (entryDepth, entryRecursion) = (depth, recursion)
-        defer { (depth, recursion) = (entryDepth, entryRecursion) }
-        try enterRecursion()
+        let entryDepth = depth
+        defer { depth = entryDepth }
+        try enterNesting()
         let start = current.location
         let commonTables = isWord("with") ? try commonTableExpressions() : []
         var query = Select(with: commonTables, body: try selectBody(), at: start)
@@ -211,9 +211,9 @@ extension Parser {
     private mutating func tableReference() throws(SQLError) -> TableReference {
         let token = current
         if consumeSymbol("(") {
-            let (entryDepth, entryRecursion) = (depth, recursion)
-            defer { (depth, recursion) = (entryDepth, entryRecursion) }
-            try enterRecursion()
+            let entryDepth = depth
+            defer { depth = entryDepth }
+            try enterNesting()
             if atQueryStart() {
                 let query = try select()
                 try expectSymbol(")")

@@ -2,15 +2,16 @@
 /// `parseStatements`, `parseStatement` and `parseExpression`; every failure is an `SQLError` with
 /// PostgreSQL's SQLSTATE and the 1-based character position of the offending token.
 ///
-/// Every recursion (sub-expression, subquery, nested join) and every link of an operator chain
-/// counts against `Limits.expressionDepthMax`, so the depth of any tree the parser returns, and
-/// with it the stack any recursive walk over that tree needs, is bounded.
+/// The parser's recursion (sub-expressions, subqueries, nested joins) and the height of every
+/// expression it builds (`Expression.height`, which operator chains grow without recursion) are
+/// held to `Limits.expressionDepthMax`, so the stack any recursive walk over a parsed tree needs
+/// is bounded.
 public struct Parser {
     public struct Limits: Sendable, Hashable {
         /// Longest statement text, in UTF-8 bytes (a shard's SQLite connection takes no more).
         public var statementBytesMax: Int
-        /// Deepest nesting of expressions, subqueries and joins; SQLite refuses expression trees
-        /// deeper than 1,000 too (SQLITE_MAX_EXPR_DEPTH).
+        /// Tallest expression tree and deepest nesting of subqueries and joins; SQLite refuses
+        /// expression trees deeper than 1,000 too (SQLITE_MAX_EXPR_DEPTH).
         public var expressionDepthMax: Int
         /// Highest `$n`: SQLite's default SQLITE_MAX_VARIABLE_NUMBER.
         public var parameterNumberMax: Int
@@ -30,10 +31,8 @@ public struct Parser {
     let limits: Limits
     let tokens: [Token]
     var position = 0
-    /// Current nesting, against `limits.expressionDepthMax`.
+    /// How deep the parser's own functions have recursed, against `limits.expressionDepthMax`.
     var depth = 0
-    /// How deep the parser's own functions have recursed (chains add depth but no recursion).
-    var recursion = 0
     /// False on the caller's thread: past `shallowRecursionMax` the parse starts again on a
     /// `LargeStack` thread.
     let onLargeStack: Bool

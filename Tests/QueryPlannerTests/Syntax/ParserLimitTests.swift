@@ -32,14 +32,17 @@ import Testing
     }
 
     /// The deepest accepted trees parse, render, hash, compare and deallocate on a test thread.
-    /// The SELECT and its select-list item take two levels; each parenthesis, link of a chain and
-    /// nested query one more.
+    /// The parser's recursion counts the SELECT, its select-list item and each parenthesis; a
+    /// tree's height counts each operator and value.
     @Test func theDeepestAcceptedTreesAreUsable() throws {
         let parentheses = Self.depthMax - 2
         let nested = "SELECT " + String(repeating: "(", count: parentheses) + "1" + String(repeating: ")", count: parentheses)
-        let chain = "SELECT 1" + String(repeating: " + 1", count: Self.depthMax - 2)
+        // The rendering parenthesizes each link of a chain, which the parser counts as recursion:
+        // leave it room to read its own rendering back.
+        let chain = "SELECT 1" + String(repeating: " + 1", count: Self.depthMax - 4)
+        let chains = "SELECT " + String(repeating: "(1 + 1 + 1 + 1 + ", count: 200) + "1" + String(repeating: ")", count: 200)
         let queries = String(repeating: "SELECT (", count: Self.depthMax / 2 - 1) + "1" + String(repeating: ")", count: Self.depthMax / 2 - 1)
-        for sql in [nested, chain, queries] {
+        for sql in [nested, chain, queries, chains] {
             let statement = try Parser.parseStatement(sql)
             let again = try Parser.parseStatement(SQLiteRenderer.render(statement))
             #expect(statement == again)
@@ -53,7 +56,15 @@ import Testing
     @Test func oneStepPastTheLimitIsRefused() {
         let parentheses = Self.depthMax - 1
         expectTooComplex("SELECT " + String(repeating: "(", count: parentheses) + "1" + String(repeating: ")", count: parentheses))
-        expectTooComplex("SELECT 1" + String(repeating: " + 1", count: Self.depthMax - 1))
+        expectTooComplex("SELECT 1" + String(repeating: " + 1", count: Self.depthMax))
+        #expect(throws: Never.self) { try Parser.parseStatement("SELECT 1" + String(repeating: " + 1", count: Self.depthMax - 1)) }
+    }
+
+    /// Chains inside parentheses inside chains: little recursion, a tall tree (k × m levels).
+    @Test func tallTreesOfShallowNestingAreRefused() {
+        let chain = String(repeating: " + 1", count: 300)
+        expectTooComplex("SELECT " + String(repeating: "(", count: 5) + "1" + String(repeating: chain + ")", count: 5))
+        expectTooComplex("SELECT " + String(repeating: "(", count: 500) + "1" + String(repeating: chain + ")", count: 500))
     }
 
     @Test func statementLengthIsLimited() {
