@@ -116,6 +116,54 @@ public struct Select: Sendable, Hashable {
     }
 }
 
+extension Select {
+    /// Levels in this query's tree: one more than its tallest expression, common table or FROM
+    /// subquery (see `Expression.height`). Computed by a walk over the query levels only, since
+    /// expressions keep their own heights.
+    public var height: Int {
+        var tallest = with.reduce(0) { max($0, $1.query.height) }
+        for term in [body.first] + body.compounds.map(\.term) {
+            switch term {
+            case .values(let values):
+                for row in values.rows { tallest = row.reduce(tallest) { max($0, $1.height) } }
+            case .select(let core):
+                for item in core.items {
+                    if case .expression(let value, _) = item { tallest = max(tallest, value.height) }
+                }
+                if let from = core.from { tallest = max(tallest, from.height) }
+                for value in [core.whereClause, core.having].compactMap({ $0 }) + core.groupBy {
+                    tallest = max(tallest, value.height)
+                }
+            }
+        }
+        for value in orderBy.map(\.expression) + [limit, offset].compactMap({ $0 }) { tallest = max(tallest, value.height) }
+        return tallest + 1
+    }
+}
+
+extension FromClause {
+    /// See `Select.height`.
+    public var height: Int {
+        var tallest = first.height
+        for join in joins {
+            tallest = max(tallest, join.table.height)
+            if case .on(let condition) = join.constraint { tallest = max(tallest, condition.height) }
+        }
+        return tallest + 1
+    }
+}
+
+extension TableReference {
+    /// See `Select.height`.
+    public var height: Int {
+        switch self {
+        case .table: 1
+        case .subquery(let query, _, _): query.height + 1
+        case .nested(let from, _): from.height + 1
+        }
+    }
+}
+
 /// `name [(columns)] AS (query)` in a WITH clause (non-recursive: WITH RECURSIVE is refused).
 public struct CommonTableExpression: Sendable, Hashable {
     public var name: Identifier

@@ -2,12 +2,19 @@
 /// without each case repeating it. The location is where PostgreSQL would point at the node: the
 /// first token of a literal, name, call, CASE or CAST, and the operator token of an operator.
 public struct Expression: Sendable, Hashable {
-    public var kind: Kind
+    public var kind: Kind {
+        didSet { height = Self.height(of: kind) }
+    }
     public var location: SourceLocation
+    /// Levels in this tree, counting a subquery's levels (`Select.height`): what a recursive walk
+    /// over it needs stack for. The parser refuses trees taller than `expressionDepthMax`. Derived
+    /// from `kind` and kept up to date with it, so it never makes equal trees unequal.
+    public private(set) var height: Int
 
     public init(_ kind: Kind, at location: SourceLocation = .synthesized) {
         self.kind = kind
         self.location = location
+        self.height = Self.height(of: kind)
     }
 
     public indirect enum Kind: Sendable, Hashable {
@@ -131,6 +138,35 @@ public enum CurrentTimeKeyword: String, Sendable, Hashable {
 }
 
 extension Expression {
+    /// One more than the tallest child, from the children's stored heights (no walk).
+    static func height(of kind: Kind) -> Int {
+        switch kind {
+        case .literal, .column, .parameter, .currentTime:
+            return 1
+        case .unary(_, let operand), .isNull(let operand, _), .cast(let operand, _):
+            return operand.height + 1
+        case .binary(_, let left, let right):
+            return max(left.height, right.height) + 1
+        case .between(let operand, let low, let high, _):
+            return max(operand.height, low.height, high.height) + 1
+        case .inList(let operand, let list, _):
+            return list.reduce(operand.height) { max($0, $1.height) } + 1
+        case .inSubquery(let operand, let query, _):
+            return max(operand.height, query.height) + 1
+        case .exists(let query), .subquery(let query):
+            return query.height + 1
+        case .like(let operand, let pattern, let escape, _, _):
+            return max(operand.height, pattern.height, escape?.height ?? 0) + 1
+        case .caseWhen(let operand, let branches, let elseResult):
+            let tallest = branches.reduce(max(operand?.height ?? 0, elseResult?.height ?? 0)) {
+                max($0, $1.condition.height, $1.result.height)
+            }
+            return tallest + 1
+        case .function(let call):
+            return call.arguments.expressions.reduce(0) { max($0, $1.height) } + 1
+        }
+    }
+
     public static func literal(_ value: Literal, at location: SourceLocation = .synthesized) -> Expression {
         Expression(.literal(value), at: location)
     }

@@ -141,6 +141,7 @@ struct Lexer {
         var digits: [UInt8] = []
         while index < bytes.count, bytes[index] != UInt8(ascii: "'") {
             guard let value = Self.hexValue(bytes[index]) else {
+                index += Self.scalarLength(bytes[index])  // quote the bad character too
                 throw error("invalid hexadecimal digit in blob literal", start: start)
             }
             digits.append(value)

@@ -44,13 +44,15 @@ extension Parser {
         let entryDepth = depth
         defer { depth = entryDepth }
         try enterNesting()
+        let start = current.location
         var left = try prefixExpression()
-        while let combined = try infixExpression(after: left, minimum: minimum) {
+        try checkHeight(left, at: start)
+        while true {
+            let operatorLocation = current.location
+            guard let combined = try infixExpression(after: left, minimum: minimum) else { return left }
+            try checkHeight(combined, at: operatorLocation)
             left = combined
-            // Each link of a chain (`a + b + c ...`) deepens the tree by one without recursing here.
-            try enterNesting()
         }
-        return left
     }
 
     private mutating func prefixExpression() throws(SQLError) -> Expression {

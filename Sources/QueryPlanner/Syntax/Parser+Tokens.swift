@@ -106,15 +106,27 @@ extension Parser {
 
     // MARK: - Nesting
 
-    /// Counts one level of nesting; refuses to go deeper than the limit, so that deep input cannot
-    /// exhaust the stack here or in any later walk over the tree. The caller restores `depth`.
+    /// Counts one level of recursion; refuses to go deeper than the limit, and stops the parse
+    /// when it outgrows the caller's stack (see `Parser.parse`). The caller restores `depth`.
     mutating func enterNesting() throws(SQLError) {
         depth += 1
-        guard depth <= limits.expressionDepthMax else {
-            throw SQLError(.statementTooComplex,
-                           "statement too complex: nesting exceeds expression_depth_max = \(limits.expressionDepthMax)",
-                           position: position(of: current.location))
+        guard depth <= limits.expressionDepthMax else { throw tooComplex(at: current.location) }
+        if depth > Self.shallowRecursionMax && !onLargeStack {
+            needsLargeStack = true
+            throw SQLError(.statementTooComplex, "statement nested too deeply for the caller's stack")
         }
+    }
+
+    /// Refuses a tree taller than the limit: operator chains (`a + b + c ...`) grow trees without
+    /// recursing, so height is checked where they grow.
+    func checkHeight(_ expression: Expression, at location: SourceLocation) throws(SQLError) {
+        guard expression.height <= limits.expressionDepthMax else { throw tooComplex(at: location) }
+    }
+
+    func tooComplex(at location: SourceLocation) -> SQLError {
+        SQLError(.statementTooComplex,
+                 "statement too complex: nesting exceeds expression_depth_max = \(limits.expressionDepthMax)",
+                 position: position(of: location))
     }
 
     // MARK: - Errors

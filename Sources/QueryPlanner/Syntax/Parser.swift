@@ -2,15 +2,16 @@
 /// `parseStatements`, `parseStatement` and `parseExpression`; every failure is an `SQLError` with
 /// PostgreSQL's SQLSTATE and the 1-based character position of the offending token.
 ///
-/// Every recursion (sub-expression, subquery, nested join) and every link of an operator chain
-/// counts against `Limits.expressionDepthMax`, so the depth of any tree the parser returns, and
-/// with it the stack any recursive walk over that tree needs, is bounded.
+/// The parser's recursion (sub-expressions, subqueries, nested joins) and the height of every
+/// expression it builds (`Expression.height`, which operator chains grow without recursion) are
+/// held to `Limits.expressionDepthMax`, so the stack any recursive walk over a parsed tree needs
+/// is bounded.
 public struct Parser {
     public struct Limits: Sendable, Hashable {
         /// Longest statement text, in UTF-8 bytes (a shard's SQLite connection takes no more).
         public var statementBytesMax: Int
-        /// Deepest nesting of expressions, subqueries and joins; SQLite refuses expression trees
-        /// deeper than 1,000 too (SQLITE_MAX_EXPR_DEPTH).
+        /// Tallest expression tree and deepest nesting of subqueries and joins; SQLite refuses
+        /// expression trees deeper than 1,000 too (SQLITE_MAX_EXPR_DEPTH).
         public var expressionDepthMax: Int
         /// Highest `$n`: SQLite's default SQLITE_MAX_VARIABLE_NUMBER.
         public var parameterNumberMax: Int
@@ -30,12 +31,21 @@ public struct Parser {
     let limits: Limits
     let tokens: [Token]
     var position = 0
-    /// Current nesting, against `limits.expressionDepthMax`.
+    /// How deep the parser's own functions have recursed, against `limits.expressionDepthMax`.
     var depth = 0
+    /// False on the caller's thread: past `shallowRecursionMax` the parse starts again on a
+    /// `LargeStack` thread.
+    let onLargeStack: Bool
+    /// Set when the parse stopped because it needs the large stack.
+    var needsLargeStack = false
     /// Largest parameter number in the current statement: a bare `?` takes the next one.
     var parameterCount = 0
 
-    init(_ text: String, limits: Limits) throws(SQLError) {
+    /// Recursion the caller's stack is trusted with: 64 levels take about 640 KiB in a debug
+    /// build and a tenth of that optimized.
+    static let shallowRecursionMax = 64
+
+    init(_ text: String, limits: Limits, onLargeStack: Bool = false) throws(SQLError) {
         let byteCount = text.utf8.count
         guard byteCount <= limits.statementBytesMax else {
             throw SQLError(.programLimitExceeded,
@@ -43,19 +53,46 @@ public struct Parser {
         }
         self.text = text
         self.limits = limits
+        self.onLargeStack = onLargeStack
         self.tokens = try Lexer.tokenize(text)
+    }
+
+    /// Runs `parse` on the caller's stack and, if the statement nests deeper than that stack is
+    /// trusted with, once more on a large one.
+    static func parse<T: Sendable>(
+        _ text: String, limits: Limits, _ parse: @escaping @Sendable (inout Parser) throws(SQLError) -> T
+    ) throws(SQLError) -> T {
+        var parser = try Parser(text, limits: limits)
+        do {
+            return try parse(&parser)
+        } catch {
+            guard parser.needsLargeStack else { throw error }
+        }
+        let outcome = LargeStack.run { () -> Result<T, SQLError> in
+            do throws(SQLError) {
+                var parser = try Parser(text, limits: limits, onLargeStack: true)
+                return .success(try parse(&parser))
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard let outcome else {
+            throw SQLError(.statementTooComplex, "statement too complex: no thread with a large stack could be started for its nesting")
+        }
+        return try outcome.get()
     }
 
     /// Every statement of a script: statements separated by `;`, empty ones skipped.
     public static func parseStatements(_ text: String, limits: Limits = Limits()) throws(SQLError) -> [Statement] {
-        var parser = try Parser(text, limits: limits)
-        var statements: [Statement] = []
-        while true {
-            while parser.consumeSymbol(";") {}
-            if parser.atEnd { return statements }
-            statements.append(try parser.statement())
-            if parser.atEnd { return statements }
-            try parser.expectSymbol(";")
+        try parse(text, limits: limits) { (parser: inout Parser) throws(SQLError) in
+            var statements: [Statement] = []
+            while true {
+                while parser.consumeSymbol(";") {}
+                if parser.atEnd { return statements }
+                statements.append(try parser.statement())
+                if parser.atEnd { return statements }
+                try parser.expectSymbol(";")
+            }
         }
     }
 
@@ -73,10 +110,11 @@ public struct Parser {
 
     /// One expression and nothing else: for defaults, tests and tools.
     public static func parseExpression(_ text: String, limits: Limits = Limits()) throws(SQLError) -> Expression {
-        var parser = try Parser(text, limits: limits)
-        let expression = try parser.expression()
-        guard parser.atEnd else { throw parser.syntaxError() }
-        return expression
+        try parse(text, limits: limits) { (parser: inout Parser) throws(SQLError) in
+            let expression = try parser.expression()
+            guard parser.atEnd else { throw parser.syntaxError() }
+            return expression
+        }
     }
 
     // MARK: - Statements

@@ -31,14 +31,11 @@ extension SQLiteRenderer {
         }
         if let limit = query.limit {
             output += " LIMIT "
-            writeOperand(limit)
+            write(limit)
         } else if query.offset != nil {
             output += " LIMIT -1"  // SQLite takes OFFSET only after a LIMIT; -1 is none
         }
-        if let offset = query.offset {
-            output += " OFFSET "
-            writeOperand(offset)
-        }
+        writeClause(" OFFSET ", query.offset)
     }
 
     mutating func writeWith(_ commonTables: [CommonTableExpression]) {

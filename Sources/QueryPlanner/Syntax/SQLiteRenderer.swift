@@ -59,13 +59,13 @@ public struct SQLiteRenderer {
                 write(column)
             }
         case .set(let set):
-            output += "SET \(set.name) = "
+            output += "SET \(Self.settingName(set.name)) = "
             switch set.value {
             case .defaultValue: output += "DEFAULT"
             case .values(let values): output += values.map { Self.quotedString($0) }.joined(separator: ", ")
             }
         case .show(let show):
-            output += "SHOW \(show.name)"
+            output += "SHOW \(Self.settingName(show.name))"
         case .explain(let explain):
             output += explain.analyze ? "EXPLAIN ANALYZE " : "EXPLAIN "
             write(explain.statement)
@@ -94,15 +94,7 @@ public struct SQLiteRenderer {
             output += " DEFAULT VALUES"
         case .query(let rows):
             output += " "
-            // SQLite would read `ON CONFLICT` after `INSERT ... SELECT ... FROM t` as a join
-            // constraint; its documented way out is a WHERE clause, so wrap the query in one.
-            if insert.onConflict != nil, !Self.isPlainValues(rows) {
-                output += "SELECT * FROM ("
-                write(rows)
-                output += ") WHERE true"
-            } else {
-                write(rows)
-            }
+            write(insert.onConflict == nil ? rows : Self.endingOutsideFrom(rows))
         }
         if let onConflict = insert.onConflict {
             output += " ON CONFLICT"
@@ -119,10 +111,22 @@ public struct SQLiteRenderer {
         writeReturning(insert.returning)
     }
 
-    private static func isPlainValues(_ query: Select) -> Bool {
-        guard case .values = query.body.first else { return false }
-        return query.with.isEmpty && query.body.compounds.isEmpty && query.orderBy.isEmpty && query.limit == nil
-            && query.offset == nil
+    /// SQLite reads `ON CONFLICT` right after `INSERT ... SELECT ... FROM t` as a join constraint;
+    /// its documented way out is a WHERE clause, so a query that ends in its FROM clause gets
+    /// `WHERE 1`, which keeps every row.
+    private static func endingOutsideFrom(_ query: Select) -> Select {
+        guard query.orderBy.isEmpty, query.limit == nil, query.offset == nil else { return query }
+        var result = query
+        let last = result.body.compounds.last?.term ?? result.body.first
+        guard case .select(var core) = last, core.from != nil, core.whereClause == nil, core.groupBy.isEmpty,
+              core.having == nil else { return query }
+        core.whereClause = .literal(.integer(1))
+        if result.body.compounds.isEmpty {
+            result.body.first = .select(core)
+        } else {
+            result.body.compounds[result.body.compounds.count - 1].term = .select(core)
+        }
+        return result
     }
 
     private mutating func write(_ update: Update) {
@@ -280,6 +284,12 @@ public struct SQLiteRenderer {
     }
 
     static func quotedString(_ value: String) -> String { quoted(value, by: "'") }
+
+    /// A dotted setting name with each part quoted as it needs, so that it reads back the same.
+    private static func settingName(_ name: String) -> String {
+        name.split(separator: ".", omittingEmptySubsequences: false).map { quotedIfNeeded(String($0)) }
+            .joined(separator: ".")
+    }
 
     /// `value` between `quote`s, each `quote` inside doubled: SQL's one escape for both strings
     /// and names. Scalar by scalar, not by Character: a quote followed by a combining mark is one
