@@ -88,7 +88,7 @@ let package = Package(
         // (SQLLogicTestKit), with their command line (meshdb-sqllogictest).
         .target(
             name: "SQLLogicTestKit",
-            dependencies: ["MeshDB", "QueryPlanner", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MeshDB", "QueryPlanner", "Consensus", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SQLLogicTestKit",
             swiftSettings: swiftSettings
         ),

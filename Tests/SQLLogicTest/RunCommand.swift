@@ -48,13 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         var reports: [SQLLogicTestFileReport] = []
         for file in files {
             let script = try SQLLogicTestFiles.load(file)
-            let engineInstance: any SQLTestEngine
-            do {
-                engineInstance = try await engine.makeEngine(for: .scripts)
-            } catch {
-                printError("meshdb-sqllogictest: \(error)")
-                throw ExitCode(2)
-            }
+            let engineInstance = try await startEngine(engine, for: .scripts)
             let started = ContinuousClock.now
             let report = await runner.run(script, on: engineInstance)
             await engineInstance.close()

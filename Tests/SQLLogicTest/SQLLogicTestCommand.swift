@@ -10,7 +10,7 @@ struct SQLLogicTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshdb-sqllogictest",
         abstract: "Judge a SQL engine: sqllogictest scripts, and random queries against plain SQLite.",
-        subcommands: [RunCommand.self],
+        subcommands: [RunCommand.self, DifferentialCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 
@@ -24,4 +24,14 @@ func parseEngineKind(_ name: String) throws -> SQLTestEngineKind {
 
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// A fresh engine of `kind`; one that is not available ends the command with status 2 and why.
+func startEngine(_ kind: SQLTestEngineKind, for purpose: SQLTestEngineKind.Purpose) async throws -> any SQLTestEngine {
+    do {
+        return try await kind.makeEngine(for: purpose)
+    } catch {
+        printError("meshdb-sqllogictest: \(error)")
+        throw ExitCode(2)
+    }
 }

@@ -14,6 +14,15 @@ public enum SQLTestEngineKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// How the differential tester's CREATE TABLE reads for this engine: MeshDB spreads each
+    /// table over 8 shards, so that every query crosses shards.
+    public var schemaDialect: SchemaDialect {
+        switch self {
+        case .sqlite: .sqlite
+        case .meshdb: .withTableOptions("SHARDS 8")
+        }
+    }
+
     /// What an engine is started for: SQLite behaves a little differently for each.
     public enum Purpose: Sendable {
         /// sqllogictest scripts: SQLite ends a query at an error as the reference adapter does
