@@ -34,21 +34,29 @@ extension Gateway {
                     .append(ShardStore.Statement(sql, row))
             }
         }
-        var inserted = 0
-        try await withThrowingTaskGroup(of: Int.self) { group in
+        return try await write(table, byShard: byShard).reduce(0) { $0 + $1.rowsChanged }
+    }
+
+    /// Runs each shard's `statements` in ordered writes that keep within `rowsPerWriteMax`
+    /// statements and the operation limits (`operation_bytes_max`), all shards at once. Returns
+    /// the statement results in shard order, each shard's in statement order. Each write is
+    /// atomic; the whole is not.
+    public func write(_ table: CatalogTable, byShard: [UInt32: [ShardStore.Statement]]) async throws -> [ShardStore.StatementResult] {
+        try await withThrowingTaskGroup(of: (shard: UInt32, batch: Int, results: [ShardStore.StatementResult]).self) { group in
             for shard in byShard.keys.sorted() {
-                let id = try shardID(tableName, shard)
+                let id = try shardID(table.name, shard)
                 let target = try self.group(of: table, shard: shard)
-                for statements in ShardOperation.writes(to: id, byShard[shard]!, limits: operationLimits, statementsMax: Self.rowsPerWriteMax) {
+                let batches = ShardOperation.writes(to: id, byShard[shard]!, limits: operationLimits, statementsMax: Self.rowsPerWriteMax)
+                for (batch, statements) in batches.enumerated() {
                     group.addTask {
-                        try await self.applied(self.shardOperation(.write(id, statements: statements), group: target))
-                            .reduce(0) { $0 + $1.rowsChanged }
+                        (shard, batch, try self.applied(await self.shardOperation(.write(id, statements: statements), group: target)))
                     }
                 }
             }
-            for try await count in group { inserted += count }
+            var parts: [(shard: UInt32, batch: Int, results: [ShardStore.StatementResult])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { ($0.shard, $0.batch) < ($1.shard, $1.batch) }.flatMap(\.results)
         }
-        return inserted
     }
 
     /// Runs `statements` on shard `shard` of the table as one ordered write: one transaction,
@@ -71,9 +79,11 @@ extension Gateway {
     /// results, in shard order. Each shard's write is atomic, the whole is not: when a shard
     /// refuses, the error of the first such shard is thrown and the other shards keep what
     /// they applied.
-    public func writeAll(table tableName: String, statements: [ShardStore.Statement]) async throws -> [[ShardStore.StatementResult]] {
+    /// `shards` narrows the write to the shards a WHERE clause can reach (nil: every shard).
+    public func writeAll(table tableName: String, shards: [UInt32]? = nil,
+                         statements: [ShardStore.Statement]) async throws -> [[ShardStore.StatementResult]] {
         let table = try await requireTable(tableName)
-        let outcomes = try await onShards(allShards(of: table), of: table) { .write($0, statements: statements) }
+        let outcomes = try await onShards(shards ?? allShards(of: table), of: table) { .write($0, statements: statements) }
         return try outcomes.map(applied)
     }
 

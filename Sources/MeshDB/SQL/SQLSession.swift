@@ -1,4 +1,3 @@
-import Foundation
 public import QueryPlanner
 
 /// What one statement returned: PostgreSQL's command tag ("SELECT 3", "INSERT 0 1"), and the
@@ -144,7 +143,7 @@ public actor SQLSession {
                 let start = ContinuousClock.now
                 let (plan, output) = try await runSelect(select, parameters: parameters, analyze: true)
                 lines = plan.explain(analysis: output.analysis)
-                lines.append("Execution time: \(SelectExecutor.milliseconds(since: start).formatted3) ms")
+                lines.append("Execution time: \(format3(SelectExecutor.milliseconds(since: start))) ms")
             } else {
                 lines = try await planner().plan(select).explain()
             }
@@ -188,8 +187,4 @@ extension SQLExecutionError {
             SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode)), error.message)
         }
     }
-}
-
-extension Double {
-    var formatted3: String { String(format: "%.3f", self) }
 }

@@ -15,9 +15,6 @@ import QueryPlanner
 struct WriteExecutor {
     let session: SQLSession
 
-    /// Rows per shard write: larger inserts go in several ordered writes.
-    static let rowsPerWriteMax = 500
-
     private var gateway: Gateway { session.gateway }
 
     // MARK: INSERT
@@ -72,7 +69,7 @@ struct WriteExecutor {
                                        position: (row.first?.location.offset ?? 0) + 1)
                     }
                     let single = Select(body: SelectBody(.values(Values([row]))))
-                    let used = Traversal.maxParameterCount(single)
+                    let used = Traversal.parameterCount(single)
                     guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
                     try evaluate(SQLiteRenderer.render(single), Array(parameters.prefix(used)))
                 }
@@ -93,7 +90,11 @@ struct WriteExecutor {
             for index in stored.indices { stored[index].insert(.integer(ids[index]), at: 0) }
             columns.insert("rowid", at: 0)
         }
-        var byShard: [UInt32: [[SQLiteValue]]] = [:]
+        var shardInsert = insert
+        shardInsert.columns = columns.map { Identifier($0) }
+        shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
+        let sql = SQLiteRenderer.render(.insert(shardInsert))
+        var byShard: [UInt32: [ShardStore.Statement]] = [:]
         let keyPositions = table.spec.shardKey.compactMap { columns.firstIndex(of: $0) }
         for row in stored {
             let shard: UInt32
@@ -107,34 +108,14 @@ struct WriteExecutor {
                 }
                 shard = ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
             }
-            byShard[shard, default: []].append(row)
+            byShard[shard, default: []].append(ShardStore.Statement(sql, row))
         }
 
-        // 3. One ordered write per shard (or several for many rows), concurrently.
-        var shardInsert = insert
-        shardInsert.columns = columns.map { Identifier($0) }
-        shardInsert.alias = insert.alias
-        shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
-        let sql = SQLiteRenderer.render(.insert(shardInsert))
-        let results = try await writeRows(byShard, table: table.name, sql: sql)
+        // 3. Each shard's rows in ordered writes within the operation limits, all shards at once.
+        let results = try await gateway.write(table, byShard: byShard)
         let changed = results.reduce(0) { $0 + $1.rowsChanged }
         let returned = results.flatMap(\.rows)
         return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
-    }
-
-    private func writeRows(_ byShard: [UInt32: [[SQLiteValue]]], table: String, sql: String) async throws -> [ShardStore.StatementResult] {
-        try await withThrowingTaskGroup(of: (UInt32, Int, [ShardStore.StatementResult]).self) { group in
-            for shard in byShard.keys.sorted() {
-                let rows = byShard[shard]!
-                for start in stride(from: 0, to: rows.count, by: Self.rowsPerWriteMax) {
-                    let statements = rows[start..<min(start + Self.rowsPerWriteMax, rows.count)].map { ShardStore.Statement(sql, $0) }
-                    group.addTask { (shard, start, try await gateway.write(table: table, shard: shard, statements: statements)) }
-                }
-            }
-            var collected: [(UInt32, Int, [ShardStore.StatementResult])] = []
-            for try await part in group { collected.append(part) }
-            return collected.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.flatMap(\.2)
-        }
     }
 
     /// The scratch copy of a table: the shards' CREATE TABLE.
@@ -203,18 +184,10 @@ struct WriteExecutor {
     }
 
     private func writeEach(_ statement: Statement, table: CatalogTable, shards: [Int], parameters: [SQLiteValue]) async throws -> [ShardStore.StatementResult] {
-        let sql = SQLiteRenderer.render(statement)
-        let used = Traversal.maxParameterCount(statement)
+        let used = Traversal.parameterCount(statement)
         guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
-        let bound = Array(parameters.prefix(used))
-        return try await withThrowingTaskGroup(of: (Int, [ShardStore.StatementResult]).self) { group in
-            for shard in shards {
-                group.addTask { (shard, try await gateway.write(table: table.name, shard: UInt32(shard), statements: [ShardStore.Statement(sql, bound)])) }
-            }
-            var collected: [(Int, [ShardStore.StatementResult])] = []
-            for try await part in group { collected.append(part) }
-            return collected.sorted { $0.0 < $1.0 }.flatMap(\.1)
-        }
+        let write = ShardStore.Statement(SQLiteRenderer.render(statement), Array(parameters.prefix(used)))
+        return try await gateway.writeAll(table: table.name, shards: shards.map(UInt32.init), statements: [write]).flatMap { $0 }
     }
 
     /// `expression` with what must not run on the shards replaced by values computed at the
@@ -224,7 +197,7 @@ struct WriteExecutor {
         // Collect first (the rewrite closure cannot await), then substitute.
         var subqueries: [Expression] = []
         var volatile: [Expression] = []
-        Traversal.forEach(expression, select: { _ in }) { node in
+        expression.forEach(intoSubqueries: false) { node in
             switch node.kind {
             case .subquery, .exists, .inSubquery: subqueries.append(node)
             case .function(let call) where SelectPlanner.nondeterministicFunctions.contains(call.name.name): volatile.append(node)
@@ -265,7 +238,7 @@ struct WriteExecutor {
                 replacements[node] = Self.literal(value)
             }
         }
-        return try Traversal.rewrite(expression) { node throws(SQLError) in replacements[node] ?? node }
+        return expression.rewritten(intoSubqueries: false) { node in replacements[node] ?? node }
     }
 
     static func literal(_ value: SQLiteValue) -> Expression {

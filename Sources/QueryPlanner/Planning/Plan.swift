@@ -150,8 +150,8 @@ public struct SelectPlan: Sendable, Hashable {
     }
 }
 
-/// Three decimals without Foundation.
-func format3(_ value: Double) -> String {
+/// Three decimals without Foundation (EXPLAIN ANALYZE's milliseconds).
+public func format3(_ value: Double) -> String {
     let scaled = Int((value * 1000).rounded())
     let whole = scaled / 1000, fraction = abs(scaled % 1000)
     let digits = String(fraction)

@@ -251,14 +251,14 @@ public struct SelectPlanner: Sendable {
         let partialNames = Set(scratchColumns.map(\.name))
         var bare = false
         func finalExpression(_ expression: Expression) throws(SQLError) -> Expression {
-            let rewritten = try Traversal.rewrite(Self.unqualified(expression)) { node throws(SQLError) in
+            let rewritten = Self.unqualified(expression).rewritten(intoSubqueries: false) { node in
                 if let index = groups.firstIndex(of: node) { return .column("g\(index + 1)") }
                 if case .function(let call) = node.kind, let combine = combined[call] { return combine }
                 return node
             }
             // Whatever column is left is neither grouped nor aggregated: SQLite's "bare column",
             // whose value comes from some row of the group. Only a gather reproduces that.
-            Traversal.forEach(rewritten, select: { _ in }) { node in
+            rewritten.forEach(intoSubqueries: false) { node in
                 if case .column(let reference) = node.kind, !partialNames.contains(reference.column.name),
                    !aliases.contains(reference.column.name) {
                     bare = true
@@ -384,7 +384,8 @@ public struct SelectPlanner: Sendable {
         for conjunct in conjuncts(whereClause) {
             var owner: String?
             var ok = true
-            Traversal.forEach(conjunct, select: { _ in ok = false }) { node in
+            conjunct.forEach(intoSubqueries: false) { node in
+                if !node.subqueries.isEmpty { ok = false }
                 switch node.kind {
                 case .column(let reference):
                     let candidates = level.filter { entry in
@@ -517,12 +518,12 @@ public struct SelectPlanner: Sendable {
                      scratchColumns: [SelectPlan.ScratchColumn] = []) -> SelectPlan.ShardStep {
         var step = SelectPlan.ShardStep(table: table.name, shardCount: table.shardCount, shards: shards, sql: SQLiteRenderer.render(select),
                                         scratchTable: scratchTable, scratchColumns: scratchColumns)
-        step.parameterCount = Traversal.maxParameter(select)
+        step.parameterCount = Traversal.parameterCount(select)
         return step
     }
 
     static func scratchFinish(_ select: Select, description: String) -> SelectPlan.Finish {
-        .scratch(sql: SQLiteRenderer.render(select), description: description, parameterCount: Traversal.maxParameter(select))
+        .scratch(sql: SQLiteRenderer.render(select), description: description, parameterCount: Traversal.parameterCount(select))
     }
 
     /// LIMIT and OFFSET as constants; a non-constant one makes the statement gather.
@@ -553,7 +554,7 @@ public struct SelectPlanner: Sendable {
         for item in core.items { if case .expression(let expression, _) = item { expressions.append(expression) } }
         expressions += [core.having].compactMap { $0 } + orderBy.map(\.expression)
         for expression in expressions {
-            Traversal.forEach(expression, select: { _ in }) { node in
+            expression.forEach(intoSubqueries: false) { node in
                 if case .function(let call) = node.kind, isAggregate(call), !calls.contains(call) { calls.append(call) }
             }
         }
@@ -569,13 +570,13 @@ public struct SelectPlanner: Sendable {
 
     /// `t.a` → `a`, for comparing expressions of a single-table statement.
     static func unqualified(_ expression: Expression) -> Expression {
-        (try? Traversal.rewrite(expression) { node in
+        expression.rewritten(intoSubqueries: false) { node in
             if case .column(var reference) = node.kind, reference.table != nil {
                 reference.table = nil
                 return Expression(.column(reference), at: node.location)
             }
             return node
-        }) ?? expression
+        }
     }
 
     static func unqualified(_ call: FunctionCall) -> FunctionCall {
@@ -621,7 +622,7 @@ public struct SelectPlanner: Sendable {
         let tableName = (use.reference.alias ?? use.reference.name).name
         var failure: SQLError?
         for expression in Traversal.expressions(of: core) {
-            Traversal.forEach(expression, select: { _ in }) { node in
+            expression.forEach(intoSubqueries: false) { node in
                 guard failure == nil, case .column(let reference) = node.kind else { return }
                 if let qualifier = reference.table, qualifier.name != tableName {
                     failure = SQLError(.init("42P01"), "missing FROM-clause entry for table \"\(qualifier.name)\"",
