@@ -84,6 +84,13 @@ let package = Package(
             path: "Tests/CrashHarness",
             swiftSettings: swiftSettings
         ),
+        // The parser's soak: seeded mutations of the sqllogictest corpus (`make soak-sql`).
+        .executableTarget(
+            name: "meshdb-sql-fuzz",
+            dependencies: ["QueryPlanner"],
+            path: "Tests/SQLFuzz",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "meshdb-microbench",
             dependencies: ["MeshDB", "CSQLite", "Consensus"],
