@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "MeshDBTests",
             dependencies: [
-                "MeshDB", "CSQLite", "Consensus",
+                "MeshDB", "CSQLite", "Consensus", "QueryPlanner",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
