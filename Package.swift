@@ -91,6 +91,23 @@ let package = Package(
             path: "Tests/SQLFuzz",
             swiftSettings: swiftSettings
         ),
+        // The SQL harnesses of issue 5: a sqllogictest runner and a differential tester, engine-neutral
+        // (SQLLogicTestKit), with their command line (meshdb-sqllogictest).
+        .target(
+            name: "SQLLogicTestKit",
+            dependencies: ["MeshDB", "QueryPlanner", "Consensus", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/SQLLogicTestKit",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "meshdb-sqllogictest",
+            dependencies: [
+                "SQLLogicTestKit", "MeshDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/SQLLogicTest",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "meshdb-microbench",
             dependencies: ["MeshDB", "CSQLite", "Consensus"],
@@ -123,5 +140,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MeshWireTests", dependencies: ["MeshWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SQLLogicTestKitTests",
+            dependencies: ["SQLLogicTestKit", "MeshDB"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

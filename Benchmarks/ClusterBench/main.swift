@@ -6,7 +6,6 @@
 import CSQLite
 import Foundation
 import MeshDB
-import NIOPosix
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return 0 }
@@ -31,16 +30,13 @@ let writers = Int(environment["MESHDB_BENCH_WRITERS"] ?? "16") ?? 16
 let scratch = NSTemporaryDirectory() + "meshdb-clusterbench-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: scratch) }
 
-var layout = ClusterInitializer.Layout(nodes: 4, directory: scratch)
-layout.basePort = Int(environment["MESHDB_BENCH_BASE_PORT"] ?? "27400") ?? 27400
-let configs = try ClusterInitializer.write(layout).map { try NodeConfig.load(path: $0) }
-let hub = InProcessHub()
-var nodes: [MeshNode] = []
-for config in configs {
-    nodes.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, hub: hub))
-}
-try await nodes[0].waitUntilReady(seconds: 30)
-let gateway = nodes[0].gateway
+// The raw-SQLite baseline writes its files under `scratch` too, so the cluster does not own it.
+var clusterOptions = LocalCluster.Options(nodes: 4)
+clusterOptions.directory = scratch
+clusterOptions.basePort = Int(environment["MESHDB_BENCH_BASE_PORT"] ?? "27400") ?? 27400
+clusterOptions.waitsForEveryNode = false
+let cluster = try await LocalCluster.start(clusterOptions)
+let gateway = cluster.gateway
 let spec = CatalogTableSpec(
     name: "events",
     columns: [.init(name: "id", type: .integer, notNull: true), .init(name: "account", type: .integer),
@@ -123,7 +119,7 @@ results.append(try await measureCluster(rowsPerRequest: 1, firstID: 0))
 results.append(measureSQLite(rowsPerRequest: 1))
 results.append(try await measureCluster(rowsPerRequest: 100, firstID: 10_000_000))
 results.append(measureSQLite(rowsPerRequest: 100))
-for node in nodes { await node.stop() }
+await cluster.stop()
 
 print("| workload | rows/s | p50 ms | p99 ms | notes |")
 print("|---|---:|---:|---:|---|")

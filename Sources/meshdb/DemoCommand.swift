@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import MeshDB
-import NIOPosix
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,23 +32,19 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let started = ContinuousClock.now
         let directory = data ?? (NSHomeDirectory() as NSString).appendingPathComponent(".meshdb/demo")
-        let configPaths = (0..<nodes).map { (directory as NSString).appendingPathComponent("node-\($0).toml") }
-        if !configPaths.allSatisfy(FileManager.default.fileExists(atPath:)) {
-            var layout = ClusterInitializer.Layout(nodes: nodes, directory: directory)
-            layout.basePort = basePort
-            layout.pgBasePort = port
-            try ClusterInitializer.write(layout)
+        var options = LocalCluster.Options(nodes: nodes)
+        options.directory = directory
+        options.basePort = basePort
+        options.pgBasePort = port
+        options.readySeconds = 30
+        options.waitsForEveryNode = false
+        let cluster = try await LocalCluster.start(options)
+        if cluster.initializedDirectory {
             print("initialized a \(nodes)-node cluster in \(directory)")
         }
-        let configs = try configPaths.map { try NodeConfig.load(path: $0) }
-        let hub = InProcessHub()
-        var running: [MeshNode] = []
-        for config in configs {
-            running.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, hub: hub))
-        }
-        try await running[0].waitUntilReady(seconds: 30)
+        let configs = try (0..<nodes).map { try NodeConfig.load(path: cluster.configPath(node: $0)) }
         let elapsed = ContinuousClock.now - started
-        let tables = (try? running[0].gateway.catalogSnapshot().sortedTables.count) ?? 0
+        let tables = (try? cluster.gateway.catalogSnapshot().sortedTables.count) ?? 0
         print("""
             MeshDB demo ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): \
             \(nodes) nodes tolerating \((nodes - 1) / 3) faulty, data in \(directory), \(tables) table\(tables == 1 ? "" : "s")
@@ -60,6 +55,6 @@ struct DemoCommand: AsyncParsableCommand {
         fflush(nil)
         _ = await waitForTerminationSignal()
         print("stopping the demo")
-        for node in running { await node.stop() }
+        await cluster.stop()
     }
 }

@@ -69,6 +69,7 @@ public final class NodeRuntime: @unchecked Sendable {
     private var readHandler: (@Sendable (UInt32, [UInt8], any ReplicatedStateMachine) -> [UInt8])?
     private var nextReadID: UInt64 = 1
     private var reads: [UInt64: PendingRead] = [:]
+    private var readWaiters: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
     /// Group commit: frames waiting for the fsync of the log records appended before them.
     private var sendsAwaitingSync: [(frame: [UInt8], to: [Principal], group: ClusterLayout.Group)] = []
     private var syncScheduled = false
@@ -146,24 +147,10 @@ public final class NodeRuntime: @unchecked Sendable {
     /// Runs `query` on every replica of `group` (outside PBFT) and returns the result once f+1
     /// distinct replicas returned the same bytes: at least one of them is correct, so the result is
     /// one a correct replica computed (../shared/DESIGN.md, `verified`). Replicas that are a few
-    /// batches apart may disagree for a moment; the read is retried, then fails after `timeout`.
+    /// batches apart may disagree for a moment; those are asked again (`PendingRead`) until they
+    /// agree, or the read fails after `timeout`. A replica still computing a large result is
+    /// waited for, never asked twice, so a slow read does not pile work onto it.
     public func verifiedRead(group: UInt32, query: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
-        let deadline = ContinuousClock.now + timeout
-        var attempt = 0
-        while true {
-            attempt += 1
-            let outcome = try await verifiedReadAttempt(group: group, query: query, wait: .milliseconds(500))
-            if let result = outcome { return result }
-            guard ContinuousClock.now < deadline else {
-                throw NodeError.timedOut("verified read on group \(group): no f+1 replicas agreed after \(attempt) attempts")
-            }
-            try await Task.sleep(for: .milliseconds(20 * min(attempt, 10)))
-        }
-    }
-
-    /// One round: ask every replica, resume with the first result f+1 of them agree on, or with
-    /// nil after `wait`.
-    private func verifiedReadAttempt(group: UInt32, query: [UInt8], wait: Duration) async throws -> [UInt8]? {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
                 guard !stopped, let instance = instances[group] else {
@@ -172,16 +159,52 @@ public final class NodeRuntime: @unchecked Sendable {
                 }
                 let id = nextReadID
                 nextReadID += 1
-                reads[id] = PendingRead(needed: (instance.group.members.count - 1) / 3 + 1, continuation: continuation)
-                let payload = Envelope(kind: .readRequest(id), group: group, frame: query).encoded()
-                for node in instance.group.members {
-                    if node == index { deliver(from: key.publicKey, payload: payload) } else { transport?.send(payload, to: layout.members[node].key) }
-                }
-                let milliseconds = Int(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
-                queue.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [self] in
-                    reads.removeValue(forKey: id)?.continuation.resume(returning: nil)
+                var pending = PendingRead(group: group, members: instance.group.members,
+                                          needed: (instance.group.members.count - 1) / 3 + 1, query: query)
+                let first = pending.start()
+                reads[id] = pending
+                readWaiters[id] = continuation
+                askReplicas(first, read: id)
+                let deadline = DispatchTime.now() + .milliseconds(Self.milliseconds(timeout))
+                queue.asyncAfter(deadline: .now() + .milliseconds(Self.verifiedReadRetryMilliseconds)) { [self] in
+                    retryRead(id, deadline: deadline, timeout: timeout)
                 }
             }
+        }
+    }
+
+    /// How often a verified read asks again the replicas whose answers did not agree.
+    static let verifiedReadRetryMilliseconds = 500
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    private func askReplicas(_ nodes: [Int], read id: UInt64) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let pending = reads[id] else { return }
+        let payload = Envelope(kind: .readRequest(id), group: pending.group, frame: pending.query).encoded()
+        for node in nodes {
+            if node == index { deliver(from: key.publicKey, payload: payload) } else { transport?.send(payload, to: layout.members[node].key) }
+        }
+    }
+
+    /// Every retry interval until the read completes: fail it past its deadline, else ask again
+    /// the replicas that answered without agreement.
+    private func retryRead(_ id: UInt64, deadline: DispatchTime, timeout: Duration) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard var pending = reads[id] else { return }
+        guard DispatchTime.now() < deadline else {
+            reads[id] = nil
+            readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.timedOut(
+                "verified read on group \(pending.group): no \(pending.needed) replicas agreed within \(timeout) (\(pending.answerCount) of \(pending.members.count) answered)"))
+            return
+        }
+        let again = pending.retryDue()
+        reads[id] = pending
+        askReplicas(again, read: id)
+        queue.asyncAfter(deadline: .now() + .milliseconds(Self.verifiedReadRetryMilliseconds)) { [self] in
+            retryRead(id, deadline: deadline, timeout: timeout)
         }
     }
 
@@ -194,9 +217,10 @@ public final class NodeRuntime: @unchecked Sendable {
             for id in instances.keys.sorted() {
                 instances[id]?.failAll(NodeError.unavailable("node \(index) is stopping"))
             }
-            for id in reads.keys.sorted() {
-                reads[id]?.continuation.resume(throwing: NodeError.unavailable("node \(index) is stopping"))
+            for id in readWaiters.keys.sorted() {
+                readWaiters[id]?.resume(throwing: NodeError.unavailable("node \(index) is stopping"))
             }
+            readWaiters.removeAll()
             reads.removeAll()
         }
     }
@@ -221,10 +245,16 @@ public final class NodeRuntime: @unchecked Sendable {
                 if sender.index == index { deliver(from: key.publicKey, payload: reply) } else { transport?.send(reply, to: sender.key) }
             case .readReply(let id):
                 guard instance.group.members.contains(sender.index), var pending = reads[id] else { return }
-                if let agreed = pending.record(envelope.frame, from: sender.index) {
+                switch pending.record(envelope.frame, from: sender.index) {
+                case .agreed(let result):
                     reads[id] = nil
-                    pending.continuation.resume(returning: agreed)
-                } else {
+                    readWaiters.removeValue(forKey: id)?.resume(returning: result)
+                case .askAgain(let nodes, let round):
+                    reads[id] = pending
+                    // Every replica answered, and not alike: some are behind. Give them a moment
+                    // to execute, longer each round.
+                    queue.asyncAfter(deadline: .now() + .milliseconds(20 * min(round, 10))) { [self] in askReplicas(nodes, read: id) }
+                case .wait:
                     reads[id] = pending
                 }
             case .toClient(let clientID):
@@ -424,8 +454,7 @@ public final class NodeRuntime: @unchecked Sendable {
             instance.inFlight[slot] = (token, continuation)
             instances[group] = instance
             let timeout = options.requestTimeout
-            let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-            queue.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [self] in
+            queue.asyncAfter(deadline: .now() + .milliseconds(Self.milliseconds(timeout))) { [self] in
                 guard let pending = instances[group]?.inFlight[slot], pending.token == token else { return }
                 instances[group]?.inFlight[slot] = nil
                 pending.continuation.resume(throwing: NodeError.timedOut(
@@ -463,22 +492,60 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 }
 
-/// A `verifiedRead` collecting answers: one per replica node, agreed once `needed` are equal.
+/// A `verifiedRead` collecting answers: the latest answer of each replica node, agreed once
+/// `needed` of them are equal. A pure record of who was asked and who answered what; the runtime
+/// sends the requests it names and arms its timers.
 struct PendingRead {
-    let needed: Int
-    let continuation: CheckedContinuation<[UInt8]?, any Error>
-    private var answers: [Int: [UInt8]] = [:]
-
-    init(needed: Int, continuation: CheckedContinuation<[UInt8]?, any Error>) {
-        self.needed = needed
-        self.continuation = continuation
+    enum Step: Equatable {
+        case agreed([UInt8])
+        /// Ask these nodes again (after a pause that grows with `round`).
+        case askAgain([Int], round: Int)
+        case wait
     }
 
-    /// Records `node`'s answer (its first only); returns the result once `needed` answers match.
-    mutating func record(_ result: [UInt8], from node: Int) -> [UInt8]? {
-        guard answers[node] == nil else { return nil }
+    let group: UInt32
+    let members: [Int]
+    let needed: Int
+    let query: [UInt8]
+    private var answers: [Int: [UInt8]] = [:]
+    /// Nodes asked that have not answered since: not asked again while they work on it.
+    private var outstanding: Set<Int> = []
+    private var rounds = 0
+
+    init(group: UInt32, members: [Int], needed: Int, query: [UInt8]) {
+        self.group = group
+        self.members = members
+        self.needed = needed
+        self.query = query
+    }
+
+    var answerCount: Int { answers.count }
+
+    /// The nodes to ask first: every member.
+    mutating func start() -> [Int] {
+        outstanding = Set(members)
+        return members
+    }
+
+    /// Records `node`'s answer, replacing its earlier one: a replica asked again has executed
+    /// more. Each node counts once however often it answers.
+    mutating func record(_ result: [UInt8], from node: Int) -> Step {
+        guard members.contains(node) else { return .wait }
         answers[node] = result
-        return answers.values.filter { $0 == result }.count >= needed ? result : nil
+        outstanding.remove(node)
+        if answers.values.filter({ $0 == result }).count >= needed { return .agreed(result) }
+        guard outstanding.isEmpty else { return .wait }
+        rounds += 1
+        outstanding = Set(members)
+        return .askAgain(members, round: rounds)
+    }
+
+    /// At each retry interval: the nodes that answered, without agreement, and are not working
+    /// on a request. A node that never answered (down, or slow) is not asked again.
+    mutating func retryDue() -> [Int] {
+        let idle = members.filter { answers[$0] != nil && !outstanding.contains($0) }
+        outstanding.formUnion(idle)
+        return idle
     }
 }
 

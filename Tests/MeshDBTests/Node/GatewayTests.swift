@@ -1,39 +1,18 @@
 import Consensus
 import Foundation
-import NIOPosix
 import Testing
 @testable import MeshDB
 
 /// The gateway over four nodes in one process (the demo's setup): DDL through the metadata group,
 /// writes routed to shards, reads in each consistency.
 @Suite(.serialized) struct GatewayTests {
-    struct Demo {
-        let dir: TemporaryDirectory
-        let hub: InProcessHub
-        let nodes: [MeshNode]
-
-        func stop() async {
-            for node in nodes { await node.stop() }
-            dir.remove()
-        }
-    }
-
-    static func startDemo(nodes count: Int = 4) async throws -> Demo {
-        let dir = try TemporaryDirectory()
-        var layout = ClusterInitializer.Layout(nodes: count, directory: dir.path)
-        layout.basePort = try TCPTransportTests.freePortRange(count)
-        layout.pgBasePort = layout.basePort + 100
-        let configs = try ClusterInitializer.write(layout).map { try NodeConfig.load(path: $0) }
-        let hub = InProcessHub()
-        var nodes: [MeshNode] = []
-        for config in configs {
-            var options = NodeRuntime.Options()
-            options.replica.checkpointIntervalSequences = 8
-            options.replica.logWindowSequences = 32
-            nodes.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, options: options, hub: hub))
-        }
-        for node in nodes { try await node.waitUntilReady(seconds: 20) }
-        return Demo(dir: dir, hub: hub, nodes: nodes)
+    /// The demo's cluster with a short checkpoint interval, so the tests cross checkpoints.
+    static func startDemo(nodes count: Int = 4) async throws -> LocalCluster {
+        var options = LocalCluster.Options(nodes: count)
+        options.runtime.replica.checkpointIntervalSequences = 8
+        options.runtime.replica.logWindowSequences = 32
+        options.readySeconds = 20
+        return try await LocalCluster.start(options)
     }
 
     static let accounts = CatalogTableSpec(
@@ -108,16 +87,10 @@ import Testing
     /// timestamp 0, so the replicas took its new writes for old requests — dropped as stale, or
     /// answered from the reply cache with an old result — and the writes silently never happened.
     @Test func writesThroughANodeRestartedInProcessAreExecuted() async throws {
-        var demo = try await Self.startDemo()
+        let demo = try await Self.startDemo()
         try await demo.nodes[1].gateway.createTable(Self.accounts)
         for k in 0..<8 { try await demo.nodes[1].gateway.insert(into: "accounts", rows: [Self.row(k)]) }
-        let config = try NodeConfig.load(path: demo.dir.file("node-1.toml"))
-        await demo.nodes[1].stop()
-        var options = NodeRuntime.Options()
-        options.replica.checkpointIntervalSequences = 8
-        options.replica.logWindowSequences = 32
-        let restarted = try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, options: options, hub: demo.hub)
-        demo = Demo(dir: demo.dir, hub: demo.hub, nodes: [demo.nodes[0], restarted, demo.nodes[2], demo.nodes[3]])
+        let restarted = try await demo.restartNode(1)
         for k in 100..<108 {
             #expect(try await restarted.gateway.insert(into: "accounts", rows: [Self.row(k)]) == 1)
         }

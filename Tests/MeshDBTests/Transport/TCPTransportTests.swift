@@ -21,23 +21,6 @@ import Testing
         return port
     }
 
-    /// The first of `count` consecutive ports that are all free right now (configs number ports
-    /// base + i, so one free port is not enough).
-    static func freePortRange(_ count: Int) throws -> Int {
-        let group = MultiThreadedEventLoopGroup.singleton
-        for _ in 0..<200 {
-            let base = Int.random(in: 20_000..<60_000 - count)
-            var bound: [any Channel] = []
-            for port in base..<base + count {
-                guard let channel = try? ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port).wait() else { break }
-                bound.append(channel)
-            }
-            for channel in bound { try channel.close().wait() }
-            if bound.count == count { return base }
-        }
-        throw HarnessError(description: "no \(count) consecutive free ports found in 200 tries")
-    }
-
     static func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {

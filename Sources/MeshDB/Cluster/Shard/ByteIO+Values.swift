@@ -28,6 +28,20 @@ extension ByteWriter {
     }
 }
 
+extension SQLiteValue {
+    /// The bytes `ByteWriter.write(_:)` takes for this value: a tag, then 8 bytes for a number
+    /// or a 4-byte length and the bytes for text and blobs. Lets a reader bound a result by its
+    /// encoded size while collecting it, before encoding anything.
+    var encodedByteCount: Int {
+        switch self {
+        case .null: 1
+        case .integer, .real: 9
+        case .text(let text): 5 + text.utf8.count
+        case .blob(let bytes): 5 + bytes.count
+        }
+    }
+}
+
 extension ByteReader {
     mutating func readText(_ field: String, bytesMax: Int) throws(DecodeError) -> String {
         let bytes = try readBytes(field, limit: bytesMax)

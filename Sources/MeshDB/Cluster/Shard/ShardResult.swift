@@ -39,8 +39,17 @@ public enum ShardResult: Sendable, Hashable {
         return w.bytes
     }
 
+    /// `ShardResult.ok(results).encoded().count`, computed without encoding.
+    static func encodedByteCount(of results: [ShardStore.StatementResult]) -> Int {
+        results.reduce(1 + 1 + 4) { total, result in
+            let columns = result.columns.reduce(0) { $0 + 4 + $1.utf8.count }
+            let values = result.rows.reduce(0) { sum, row in row.reduce(sum) { $0 + $1.encodedByteCount } }
+            return total + 8 + 4 + columns + 4 + values
+        }
+    }
+
     /// Decodes a reply. Sizes are bounded by the bytes at hand: the reply was already bounded
-    /// by Consensus's `resultBytesMax`.
+    /// by Consensus's `resultBytesMax`, or, for a verified read, by the transport's frame limit.
     public init(decoding bytes: [UInt8]) throws(DecodeError) {
         var r = ByteReader(bytes)
         try r.expectFormatVersion(Self.formatVersion, "result format version")

@@ -22,6 +22,13 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     /// Largest encoded result. Matches Consensus's default `resultBytesMax`: a larger reply
     /// could not reach the client, so it becomes an error result, alike on every replica.
     public let resultBytesMax: Int
+    /// Largest result of a `local` or `verified` read (`localQuery`), as encoded. Those reads
+    /// bypass PBFT: a local read stays in the process, a verified one returns in one transport
+    /// frame per replica (TCPTransport's frame_bytes_max is 32 MiB), so they may be far larger
+    /// than a PBFT reply. Rows are counted while SQLite produces them, so a larger result fails
+    /// (SQLITE_TOOBIG, SQLSTATE 54000) without ever being buffered whole.
+    public let readResultBytesMax: Int
+    public static let readResultBytesMaxDefault = 16 << 20
     var stores: [ShardID: ShardStore] = [:]
 
     /// Opens the shards found in `directory`, creating the directory if needed. Files that are
@@ -30,12 +37,14 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         directory: String,
         durability: ShardStore.Durability = .fsync,
         limits: ShardOperation.Limits = ShardOperation.Limits(),
-        resultBytesMax: Int = 64 * 1024
+        resultBytesMax: Int = 64 * 1024,
+        readResultBytesMax: Int = ShardStateMachine.readResultBytesMaxDefault
     ) throws(ShardStateMachineError) {
         self.directory = directory
         self.durability = durability
         self.limits = limits
         self.resultBytesMax = resultBytesMax
+        self.readResultBytesMax = readResultBytesMax
         let files: [String]
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -61,9 +70,18 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     /// The shards held, in name order.
     public var shardIDs: [ShardID] { stores.keys.sorted() }
 
-    /// Runs a read-only query on a local replica (a `local` read, not ordered through PBFT).
+    /// Runs a read-only query on a local replica (a `local` read, or one replica's answer to a
+    /// `verified` one; not ordered through PBFT). Its result may take up to `readResultBytesMax`.
     public func localQuery(_ id: ShardID, _ sql: String, _ parameters: [SQLiteValue] = []) -> ShardResult {
-        read(id, sql: sql, parameters: parameters)
+        let result = read(id, sql: sql, parameters: parameters, valueBytesMax: (readResultBytesMax, "read_result_bytes_max"))
+        guard case .ok(let results) = result else { return result }
+        // The values fit; the column names and framing count too.
+        let size = ShardResult.encodedByteCount(of: results)
+        guard size <= readResultBytesMax else {
+            return .failure(ShardFailure(.sqlite, sqliteExtendedCode: SQLITE_TOOBIG,
+                                         message: "result of \(size) bytes exceeds read_result_bytes_max = \(readResultBytesMax) bytes"))
+        }
+        return result
     }
 
     /// One encoded `ShardResult` per request. Bad input gives an error result, alike on every
@@ -186,13 +204,14 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         }
     }
 
-    private func read(_ id: ShardID, sql: String, parameters: [SQLiteValue]) -> ShardResult {
+    private func read(_ id: ShardID, sql: String, parameters: [SQLiteValue],
+                      valueBytesMax: (bytes: Int, name: String)? = nil) -> ShardResult {
         guard let store = stores[id] else { return notFound(id) }
         if let refusal = StatementGuard.refusalForRead(sql) {
             return .failure(ShardFailure(.statementRefused, message: refusal, statementIndex: 0))
         }
         do {
-            return .ok([try store.query(sql, parameters)])
+            return .ok([try store.query(sql, parameters, valueBytesMax: valueBytesMax)])
         } catch {
             return .failure(failure(from: error))
         }

@@ -2,11 +2,13 @@ import CSQLite
 
 /// One SQLite connection with a cache of prepared statements. Not thread-safe by design: it is
 /// owned by one store, which is owned by one thread or actor at a time (hence not Sendable).
-final class SQLiteConnection {
+/// Public for the SQL harnesses (Tests/SQLLogicTestKit), whose reference engine is a plain
+/// in-memory SQLite opened through this same class.
+public final class SQLiteConnection {
     /// What statements may do, enforced by SQLite's authorizer when they are prepared
     /// (sqlite3_set_authorizer). Statement text comes from clients; the store's own statements
     /// (BEGIN, COMMIT, PRAGMA, digest scans) run as `trusted`.
-    enum Access: Int, CaseIterable {
+    public enum Access: Int, CaseIterable, Sendable {
         /// The store's own statements: anything.
         case trusted
         /// Statements of a batch: reads and writes of tables, DDL; never transaction control,
@@ -18,10 +20,10 @@ final class SQLiteConnection {
     }
 
     /// The result of running one statement to completion.
-    struct Outcome {
-        var columns: [String]
-        var rows: [[SQLiteValue]]
-        var rowsChanged: Int
+    public struct Outcome: Sendable {
+        public var columns: [String]
+        public var rows: [[SQLiteValue]]
+        public var rowsChanged: Int
     }
 
     let path: String
@@ -40,7 +42,7 @@ final class SQLiteConnection {
 
     /// Opens the database at `path`; `readOnly` opens an existing file without write access and
     /// with SQLite's defensive settings, for files that came from elsewhere (snapshots).
-    init(path: String, readOnly: Bool = false, statementCacheMax: Int = 256) throws(SQLiteError) {
+    public init(path: String, readOnly: Bool = false, statementCacheMax: Int = 256) throws(SQLiteError) {
         self.path = path
         self.statementCacheMax = statementCacheMax
         var db: OpaquePointer?
@@ -61,7 +63,7 @@ final class SQLiteConnection {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         clearStatementCache()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
@@ -90,8 +92,39 @@ final class SQLiteConnection {
         }
     }
 
-    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows.
-    func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
+    /// A bound on the bytes of the values one statement collects, as `SQLiteValue.encodedByteCount`
+    /// counts them, named as its error names it.
+    struct ValueBytesLimit {
+        let bytesMax: Int
+        let name: String
+    }
+
+    /// Runs one statement with `parameters` bound to ?1, ?2, ... and collects at most `rowsMax` rows
+    /// and at most `valueBytes.bytesMax` bytes of values: a larger result fails with SQLITE_TOOBIG
+    /// as soon as it passes the bound, so no more than that is ever buffered.
+    public func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max) throws(SQLiteError) -> Outcome {
+        try run(sql, parameters, access: access, rowsMax: rowsMax, valueBytes: nil)
+    }
+
+    func run(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted, rowsMax: Int = .max,
+             valueBytes: ValueBytesLimit?) throws(SQLiteError) -> Outcome {
+        let (outcome, stepError) = try runUntilStepError(sql, parameters, access: access, rowsMax: rowsMax, valueBytes: valueBytes)
+        if let stepError { throw stepError }
+        return outcome
+    }
+
+    /// Runs one statement like `run`, except that an error while it runs (from sqlite3_step: an
+    /// integer overflow in sum(), a constraint violation) ends the result instead of discarding
+    /// it: the rows returned before the error come back with it. Errors before it runs (prepare,
+    /// binding) and the limits still throw. The SQL harness's reference engine needs this to
+    /// behave as sqllogictest's SQLite adapter, which ignores sqlite3_step's errors in queries.
+    public func runUntilStepError(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted,
+                                  rowsMax: Int = .max) throws(SQLiteError) -> (outcome: Outcome, stepError: SQLiteError?) {
+        try runUntilStepError(sql, parameters, access: access, rowsMax: rowsMax, valueBytes: nil)
+    }
+
+    func runUntilStepError(_ sql: String, _ parameters: [SQLiteValue] = [], access: Access = .trusted,
+                           rowsMax: Int = .max, valueBytes: ValueBytesLimit?) throws(SQLiteError) -> (outcome: Outcome, stepError: SQLiteError?) {
         let db = try open()
         let statement = try prepared(sql, access: access)
         defer {
@@ -116,19 +149,33 @@ final class SQLiteConnection {
         // when this statement changes rows, so DDL and queries report 0.
         let changesBefore = sqlite3_total_changes64(db)
         var rows: [[SQLiteValue]] = []
+        var stepError: SQLiteError?
+        var collectedBytes = 0
         while true {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else { throw lastError(db, sql: sql) }
+            guard code == SQLITE_ROW else {
+                stepError = lastError(db, sql: sql)
+                break
+            }
             guard rows.count < rowsMax else {
                 throw SQLiteError(
                     extendedResultCode: SQLITE_TOOBIG,
                     message: "result exceeds the limit of \(rowsMax) rows buffered per statement", sql: sql)
             }
-            rows.append((0..<columnCount).map { column(statement, $0) })
+            let row = (0..<columnCount).map { column(statement, $0) }
+            if let valueBytes {
+                collectedBytes += row.reduce(0) { $0 + $1.encodedByteCount }
+                guard collectedBytes <= valueBytes.bytesMax else {
+                    throw SQLiteError(
+                        extendedResultCode: SQLITE_TOOBIG,
+                        message: "result exceeds \(valueBytes.name) = \(valueBytes.bytesMax) bytes", sql: sql)
+                }
+            }
+            rows.append(row)
         }
         let changed = sqlite3_total_changes64(db) == changesBefore ? 0 : Int(sqlite3_changes64(db))
-        return Outcome(columns: columns, rows: rows, rowsChanged: changed)
+        return (Outcome(columns: columns, rows: rows, rowsChanged: changed), stepError)
     }
 
     /// Calls `body` with each row in turn, without buffering them: for digests and exports.

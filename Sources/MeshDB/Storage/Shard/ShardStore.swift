@@ -123,10 +123,16 @@ public final class ShardStore {
     }
 
     /// Runs a query outside any batch (a `local` read). Only statements that read are allowed:
-    /// writes, transaction control, ATTACH and PRAGMAs that set anything are refused.
-    public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(ShardStoreError) -> StatementResult {
+    /// writes, transaction control, ATTACH and PRAGMAs that set anything are refused. The result
+    /// holds at most `limits.resultRowsMax` rows, or, given `valueBytesMax`, at most that many
+    /// bytes of values (as the value codec counts them) with no separate row bound: every row
+    /// takes at least one byte.
+    public func query(_ sql: String, _ parameters: [SQLiteValue] = [],
+                      valueBytesMax: (bytes: Int, name: String)? = nil) throws(ShardStoreError) -> StatementResult {
         do {
-            let outcome = try connection.run(sql, parameters, access: .readOnly, rowsMax: limits.resultRowsMax)
+            let outcome = try connection.run(
+                sql, parameters, access: .readOnly, rowsMax: valueBytesMax == nil ? limits.resultRowsMax : .max,
+                valueBytes: valueBytesMax.map { SQLiteConnection.ValueBytesLimit(bytesMax: $0.bytes, name: $0.name) })
             return StatementResult(rowsChanged: outcome.rowsChanged, columns: outcome.columns, rows: outcome.rows)
         } catch {
             throw .sqlite(error)

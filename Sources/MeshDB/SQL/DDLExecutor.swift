@@ -1,0 +1,139 @@
+import QueryPlanner
+
+/// CREATE / DROP / ALTER: turned into catalog commands (ordered by the metadata group) and the
+/// shard DDL each shard runs (rendered for SQLite, MeshDB's own options left out).
+struct DDLExecutor {
+    let session: SQLSession
+    private var gateway: Gateway { session.gateway }
+    /// Most shards one table may have.
+    static let shardCountMax = 1_024
+
+    func createTable(_ create: CreateTable) async throws {
+        var columns: [CatalogColumn] = []
+        var primaryKey: [String] = []
+        var unique: [CatalogUniqueConstraint] = []
+        for definition in create.columns {
+            let affinity = definition.type?.affinity ?? .blob
+            var column = CatalogColumn(name: definition.name.name, type: Self.columnType(definition.type, affinity: affinity),
+                                       declaredType: definition.type?.description ?? "")
+            for constraint in definition.constraints {
+                switch constraint.kind {
+                case .primaryKey:
+                    guard primaryKey.isEmpty else {
+                        throw SQLError(.init("42P16"), "multiple primary keys for table \"\(create.name.name)\" are not allowed",
+                                       position: constraint.location.offset + 1)
+                    }
+                    primaryKey = [definition.name.name]
+                    column.notNull = true
+                case .notNull: column.notNull = true
+                case .null: break
+                case .unique: column.unique = true
+                case .defaultValue: column.hasDefault = true
+                case .check: break
+                }
+            }
+            columns.append(column)
+        }
+        for constraint in create.constraints {
+            switch constraint.kind {
+            case .primaryKey(let keyColumns):
+                guard primaryKey.isEmpty else {
+                    throw SQLError(.init("42P16"), "multiple primary keys for table \"\(create.name.name)\" are not allowed",
+                                   position: constraint.location.offset + 1)
+                }
+                primaryKey = keyColumns.map(\.name.name)
+                for name in primaryKey {
+                    guard let index = columns.firstIndex(where: { $0.name == name }) else {
+                        throw SQLError(.undefinedColumn, "column \"\(name)\" named in key does not exist", position: constraint.location.offset + 1)
+                    }
+                    columns[index].notNull = true
+                }
+            case .unique(let keyColumns):
+                unique.append(CatalogUniqueConstraint(name: constraint.name?.name ?? "", columns: keyColumns.map(\.name.name)))
+            case .check:
+                break
+            }
+        }
+        // Default shard key: the primary key; without one, the columns of the first UNIQUE
+        // constraint (so that it can be enforced inside one shard); else a hidden row id.
+        let firstUnique = unique.first?.columns ?? columns.first(where: \.unique).map { [$0.name] } ?? []
+        let shardKey = create.shardBy.map { $0.map(\.name) } ?? (primaryKey.isEmpty ? firstUnique : primaryKey)
+        let shardCount = create.shardCount ?? SQLSession.defaultShardCount
+        guard shardCount >= 1, shardCount <= Self.shardCountMax else {
+            throw SQLError(.programLimitExceeded, "SHARDS \(shardCount) is outside 1…\(Self.shardCountMax) (shard_count_max)", position: create.location.offset + 1)
+        }
+        var shardTable = create
+        shardTable.ifNotExists = false
+        shardTable.shardBy = nil
+        shardTable.shardCount = nil
+        let spec = CatalogTableSpec(name: create.name.name, columns: columns, primaryKey: primaryKey, shardKey: shardKey,
+                                    shardCount: UInt32(shardCount), uniqueConstraints: unique,
+                                    shardDDL: [SQLiteRenderer.render(.createTable(shardTable))])
+        _ = try await gateway.createTable(spec, ifNotExists: create.ifNotExists)
+    }
+
+    static func columnType(_ type: TypeName?, affinity: TypeAffinity) -> CatalogColumnType {
+        switch type?.name {
+        case "boolean", "bool": return .boolean
+        case "timestamp": return .timestamp
+        default: break
+        }
+        switch affinity {
+        case .integer: return .integer
+        case .real: return .real
+        case .numeric: return .numeric
+        case .text: return .text
+        case .blob: return .blob
+        }
+    }
+
+    func createIndex(_ create: CreateIndex) async throws {
+        guard try await gateway.table(named: create.table.name) != nil else {
+            throw SQLError(.undefinedTable, "relation \"\(create.table.name)\" does not exist", position: create.table.location.offset + 1)
+        }
+        var shardIndex = create
+        shardIndex.ifNotExists = false
+        let index = CatalogIndex(name: create.name.name, table: create.table.name, columns: create.columns.map(\.name.name),
+                                 unique: create.unique, sql: SQLiteRenderer.render(.createIndex(shardIndex)))
+        _ = try await gateway.createIndex(index, ifNotExists: create.ifNotExists)
+    }
+
+    func createView(_ create: CreateView) async throws {
+        guard !create.temporary else {
+            throw SQLError(.featureNotSupported, "temporary views are not supported (every view is replicated)", position: create.location.offset + 1)
+        }
+        // Plan the query once: unknown tables and columns fail now, at their position.
+        _ = try await session.planner().plan(create.query)
+        let view = CatalogView(name: create.name.name, sql: SQLiteRenderer.render(.select(create.query)), columns: create.columns.map(\.name))
+        _ = try await gateway.createView(view, ifNotExists: create.ifNotExists)
+    }
+
+    func drop(_ drop: Drop) async throws {
+        switch drop.objectKind {
+        case .table: _ = try await gateway.dropTable(drop.name.name, ifExists: drop.ifExists)
+        case .index: _ = try await gateway.dropIndex(drop.name.name, ifExists: drop.ifExists)
+        case .view: _ = try await gateway.dropView(drop.name.name, ifExists: drop.ifExists)
+        }
+    }
+
+    func alterTable(_ alter: AlterTable) async throws {
+        switch alter.action {
+        case .addColumn(let definition):
+            for constraint in definition.constraints {
+                switch constraint.kind {
+                case .primaryKey, .unique:
+                    throw SQLError(.featureNotSupported, "ALTER TABLE ADD COLUMN cannot add a PRIMARY KEY or UNIQUE column",
+                                   position: constraint.location.offset + 1)
+                default: break
+                }
+            }
+            let affinity = definition.type?.affinity ?? .blob
+            let column = CatalogColumn(
+                name: definition.name.name, type: Self.columnType(definition.type, affinity: affinity),
+                notNull: definition.constraints.contains { $0.kind == .notNull },
+                declaredType: definition.type?.description ?? "",
+                hasDefault: definition.constraints.contains { if case .defaultValue = $0.kind { true } else { false } })
+            _ = try await gateway.addColumn(column, to: alter.table.name, shardDDL: SQLiteRenderer.render(.alterTable(alter)))
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+public import QueryPlanner
+
+/// What one statement returned: PostgreSQL's command tag ("SELECT 3", "INSERT 0 1"), and the
+/// columns and rows of a statement that returns rows.
+public struct SQLResult: Sendable, Hashable {
+    public var tag: String
+    public var columns: [String]
+    public var rows: [[SQLiteValue]]
+
+    public init(tag: String, columns: [String] = [], rows: [[SQLiteValue]] = []) {
+        self.tag = tag
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
+/// A SQL session on a gateway: parses statements, plans them against the catalog and runs them
+/// across the cluster. The PostgreSQL wire server keeps one per connection; tests and tools use
+/// it directly. Settings (SET) live as long as the session.
+///
+/// Every error leaves as an `SQLError` with a SQLSTATE, and with the character position in the
+/// statement when it points at the text.
+public actor SQLSession {
+    public let gateway: Gateway
+    var settings = SessionSettings()
+    /// Tables created without SHARDS n get this many shards.
+    public static let defaultShardCount = 8
+    /// Longest statement text accepted.
+    public static let statementBytesMax = 1 << 20
+
+    public init(gateway: Gateway) {
+        self.gateway = gateway
+    }
+
+    /// Runs every statement of `sql` in order and returns one result per statement; stops at the
+    /// first error (statements before it have taken effect, as in PostgreSQL's simple query
+    /// outside a transaction block). `parameters` bind `$1`, `$2`…
+    public func execute(_ sql: String, parameters: [SQLiteValue] = []) async throws(SQLError) -> [SQLResult] {
+        guard sql.utf8.count <= Self.statementBytesMax else {
+            throw SQLError(.programLimitExceeded, "statement of \(sql.utf8.count) bytes exceeds statement_bytes_max = \(Self.statementBytesMax)")
+        }
+        let statements = try Parser.parseStatements(sql)
+        var results: [SQLResult] = []
+        for statement in statements {
+            results.append(try await run(statement, text: sql, parameters: parameters))
+        }
+        return results
+    }
+
+    /// Plans `sql` (one SELECT) without running it: for tests and tools.
+    public func plan(_ sql: String) async throws(SQLError) -> SelectPlan {
+        let statements = try Parser.parseStatements(sql)
+        guard statements.count == 1, case .select(let select) = statements[0] else {
+            throw SQLError(.featureNotSupported, "plan takes one SELECT statement")
+        }
+        return try await planner().plan(select)
+    }
+
+    func run(_ statement: Statement, text: String, parameters: [SQLiteValue]) async throws(SQLError) -> SQLResult {
+        do {
+            return try await dispatch(statement, parameters: parameters)
+        } catch let error as SQLError {
+            throw error
+        } catch let error as GatewayError {
+            throw SQLError(SQLState(error.sqlState), error.message)
+        } catch let error as SQLExecutionError {
+            throw error.sqlError(settings: settings)
+        } catch {
+            throw SQLError(.internalError, "\(error)")
+        }
+    }
+
+    private func dispatch(_ statement: Statement, parameters: [SQLiteValue]) async throws -> SQLResult {
+        switch statement {
+        case .select(let select):
+            let output = try await runSelect(select, parameters: parameters, analyze: false).output
+            return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns), rows: output.rows)
+        case .insert(let insert):
+            return try await WriteExecutor(session: self).insert(insert, parameters: parameters)
+        case .update(let update):
+            return try await WriteExecutor(session: self).update(update, parameters: parameters)
+        case .delete(let delete):
+            return try await WriteExecutor(session: self).delete(delete, parameters: parameters)
+        case .createTable(let create):
+            try await DDLExecutor(session: self).createTable(create)
+            return SQLResult(tag: "CREATE TABLE")
+        case .createIndex(let create):
+            try await DDLExecutor(session: self).createIndex(create)
+            return SQLResult(tag: "CREATE INDEX")
+        case .createView(let create):
+            try await DDLExecutor(session: self).createView(create)
+            return SQLResult(tag: "CREATE VIEW")
+        case .drop(let drop):
+            try await DDLExecutor(session: self).drop(drop)
+            return SQLResult(tag: "DROP \(drop.objectKind.rawValue)")
+        case .alterTable(let alter):
+            try await DDLExecutor(session: self).alterTable(alter)
+            return SQLResult(tag: "ALTER TABLE")
+        case .set(let set):
+            switch set.value {
+            case .defaultValue:
+                let fresh = SessionSettings()
+                let value = try fresh.show(set.name)
+                try settings.set(set.name, to: value)
+            case .values(let values):
+                try settings.set(set.name, to: values.joined(separator: ", "))
+            }
+            return SQLResult(tag: "SET")
+        case .show(let show):
+            let value = try settings.show(show.name)
+            return SQLResult(tag: "SHOW", columns: [show.name], rows: [[.text(value)]])
+        case .explain(let explain):
+            return try await self.explain(explain, parameters: parameters)
+        case .transaction(let transaction):
+            throw SQLError(.featureNotSupported,
+                           "transaction blocks (\(transaction.kind)) are not supported yet: each statement commits on its own",
+                           position: transaction.location.offset + 1)
+        }
+    }
+
+    // MARK: SELECT
+
+    func planner() async throws(SQLError) -> SelectPlanner {
+        do {
+            return SelectPlanner(catalog: PlannerCatalogSnapshot(catalog: try await gateway.catalog()))
+        } catch {
+            throw SQLError(.init("08006"), "the catalog is not available on this node: \(error)")
+        }
+    }
+
+    func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
+        let plan = try await planner().plan(select)
+        let executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
+                                      workMemBytes: settings.workMemBytes, parameters: parameters)
+        return (plan, try await executor.run(plan))
+    }
+
+    private func explain(_ explain: Explain, parameters: [SQLiteValue]) async throws -> SQLResult {
+        var lines: [String]
+        switch explain.statement {
+        case .select(let select):
+            if explain.analyze {
+                let start = ContinuousClock.now
+                let (plan, output) = try await runSelect(select, parameters: parameters, analyze: true)
+                lines = plan.explain(analysis: output.analysis)
+                lines.append("Execution time: \(SelectExecutor.milliseconds(since: start).formatted3) ms")
+            } else {
+                lines = try await planner().plan(select).explain()
+            }
+        case .insert, .update, .delete:
+            lines = try await WriteExecutor(session: self).explain(explain.statement, parameters: parameters, analyze: explain.analyze)
+        default:
+            lines = ["Utility statement: runs through the metadata group"]
+        }
+        return SQLResult(tag: "EXPLAIN", columns: ["QUERY PLAN"], rows: lines.map { [.text($0)] })
+    }
+
+    /// PostgreSQL's names for output columns: the alias, else the column's name, else the
+    /// function's name, else "?column?". SQLite would name them by the expression's text, which
+    /// differs between the shard and gateway SQL of one plan.
+    static func columnNames(_ select: Select, fallback: [String]) -> [String] {
+        guard case .select(let core) = select.body.first,
+              !core.items.contains(where: { if case .expression = $0 { false } else { true } }),
+              core.items.count == fallback.count else { return fallback }
+        return core.items.map { item in
+            guard case .expression(let expression, let alias) = item else { return "?column?" }
+            if let alias { return alias.name }
+            switch expression.kind {
+            case .column(let reference): return reference.column.name
+            case .function(let call): return call.name.name
+            case .cast(_, let type): return type.name
+            case .caseWhen: return "case"
+            case .exists: return "exists"
+            default: return "?column?"
+            }
+        }
+    }
+}
+
+extension SQLExecutionError {
+    func sqlError(settings: SessionSettings) -> SQLError {
+        switch self {
+        case .workMem(let bytes):
+            SQLError(.init("53200"), "the statement needs more than work_mem = \(SessionSettings.formatBytes(bytes)) of rows at the gateway",
+                     hint: "Narrow it with a WHERE clause on the shard key, or raise work_mem (SET work_mem = '1GB').")
+        case .sqlite(let error):
+            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode)), error.message)
+        }
+    }
+}
+
+extension Double {
+    var formatted3: String { String(format: "%.3f", self) }
+}

@@ -1,0 +1,82 @@
+import QueryPlanner
+
+/// A session's settings (SET / SHOW). MeshDB's own live under `mesh.`; the ones drivers set on
+/// connect (client_encoding, DateStyle, application_name, extra_float_digits…) are kept and shown
+/// back, as PostgreSQL does, even where MeshDB's behaviour does not depend on them.
+struct SessionSettings: Sendable {
+    var readConsistency = Gateway.ReadConsistency.verified
+    /// Most bytes of rows one statement may hold at the gateway (gathered rows, scratch tables).
+    var workMemBytes = 256 << 20
+    /// Values of settings that only echo back, by lower-cased name.
+    private var others: [String: String] = [
+        "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC", "application_name": "",
+        "standard_conforming_strings": "on", "integer_datetimes": "on", "search_path": "public",
+        "extra_float_digits": "1", "server_encoding": "UTF8", "transaction_isolation": "serializable",
+    ]
+
+    static let workMemMax = 8 << 30
+    /// Longest value a setting may take.
+    static let valueBytesMax = 1_024
+
+    mutating func set(_ rawName: String, to value: String) throws(SQLError) {
+        let name = rawName.lowercased()
+        guard value.utf8.count <= Self.valueBytesMax else {
+            throw SQLError(.init("22023"), "value for \(name) is longer than the \(Self.valueBytesMax)-byte limit for settings")
+        }
+        switch name {
+        case "mesh.read_consistency":
+            guard let consistency = Gateway.ReadConsistency(rawValue: value.lowercased()) else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"mesh.read_consistency\": \"\(value)\"",
+                               hint: "Available values: local, verified, linearizable.")
+            }
+            readConsistency = consistency
+        case "work_mem", "mesh.work_mem":
+            guard let bytes = Self.parseBytes(value), bytes >= 64 << 10, bytes <= Self.workMemMax else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"work_mem\": \"\(value)\"",
+                               hint: "Give a size between 64kB and 8GB, such as 64MB.")
+            }
+            workMemBytes = bytes
+        default:
+            guard others.count < 256 || others[name] != nil else {
+                throw SQLError(.configurationLimitExceeded, "a session keeps at most 256 settings")
+            }
+            others[name] = value
+        }
+    }
+
+    func show(_ rawName: String) throws(SQLError) -> String {
+        let name = rawName.lowercased()
+        switch name {
+        case "mesh.read_consistency": return readConsistency.rawValue
+        case "work_mem", "mesh.work_mem": return Self.formatBytes(workMemBytes)
+        case "server_version": return MeshDBVersion.postgresCompatible
+        case "mesh.version": return MeshDBVersion.string
+        default:
+            guard let value = others[name] else {
+                throw SQLError(.init("42704"), "unrecognized configuration parameter \"\(name)\"")
+            }
+            return value
+        }
+    }
+
+    /// "64MB", "512kB", "1GB" or a plain number of kilobytes, as PostgreSQL reads work_mem.
+    static func parseBytes(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)]
+        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
+            guard let number = Int(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) else { return nil }
+            let (bytes, overflow) = number.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : bytes
+        }
+        guard let kilobytes = Int(trimmed) else { return nil }
+        let (bytes, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
+        return overflow ? nil : bytes
+    }
+
+    static func formatBytes(_ bytes: Int) -> String {
+        if bytes % (1 << 30) == 0 { return "\(bytes >> 30)GB" }
+        if bytes % (1 << 20) == 0 { return "\(bytes >> 20)MB" }
+        return "\(bytes >> 10)kB"
+    }
+}
+

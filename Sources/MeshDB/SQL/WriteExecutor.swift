@@ -1,0 +1,314 @@
+import QueryPlanner
+
+/// INSERT, UPDATE and DELETE across shards (DESIGN.md, "Write").
+///
+/// INSERT evaluates each row at the gateway first, in a scratch copy of the table (the shards'
+/// own CREATE TABLE): expressions, random() and the clock, DEFAULTs, affinities, NOT NULL and
+/// CHECK all apply exactly as on the shards, and the row that results is the row a shard stores.
+/// Its shard key (or a fresh hidden row id) then routes it, and each shard receives its rows as
+/// explicit values in one ordered write: every replica stores the same bytes.
+///
+/// UPDATE and DELETE run as written on each shard the WHERE clause can reach, with uncorrelated
+/// subqueries and non-deterministic functions evaluated at the gateway first and sent as values.
+/// A statement that spans shards is atomic per shard, not across them (transactions come with
+/// the wire protocol).
+struct WriteExecutor {
+    let session: SQLSession
+
+    /// Rows per shard write: larger inserts go in several ordered writes.
+    static let rowsPerWriteMax = 500
+
+    private var gateway: Gateway { session.gateway }
+
+    // MARK: INSERT
+
+    func insert(_ insert: Insert, parameters: [SQLiteValue]) async throws -> SQLResult {
+        let catalog = try await gateway.catalog()
+        guard let table = catalog.table(named: insert.table.name) else {
+            if catalog.view(named: insert.table.name) != nil {
+                throw SQLError(.featureNotSupported, "cannot insert into view \"\(insert.table.name)\"", position: insert.table.location.offset + 1)
+            }
+            throw SQLError(.undefinedTable, "relation \"\(insert.table.name)\" does not exist", position: insert.table.location.offset + 1)
+        }
+        guard insert.with.isEmpty else { throw SQLError(.featureNotSupported, "WITH before INSERT is not supported") }
+        let allColumns = table.spec.columns.map(\.name)
+        var targetColumns: [String] = []
+        for column in insert.columns {
+            guard allColumns.contains(column.name) else {
+                throw SQLError(.undefinedColumn, "column \"\(column.name)\" of relation \"\(table.name)\" does not exist",
+                               position: column.location.offset + 1)
+            }
+            guard !targetColumns.contains(column.name) else {
+                throw SQLError(.init("42701"), "column \"\(column.name)\" specified more than once", position: column.location.offset + 1)
+            }
+            targetColumns.append(column.name)
+        }
+        if case .doUpdate(let assignments, _)? = insert.onConflict?.action {
+            try Self.refuseShardKeyChange(assignments, table: table)
+        }
+
+        // 1. Evaluate the rows at the gateway, in a scratch copy of the table.
+        let scratch = try ScratchDatabase(bytesMax: await session.settings.workMemBytes)
+        for ddl in Self.scratchDDL(table) { try scratch.define(ddl) }
+        let quotedTable = quoteIdentifier(table.name)
+        let columnList = targetColumns.isEmpty ? "" : "(\(targetColumns.map(quoteIdentifier).joined(separator: ", ")))"
+        var stored: [[SQLiteValue]] = []
+        func evaluate(_ valuesSQL: String, _ bound: [SQLiteValue]) throws {
+            _ = try scratch.evaluate("INSERT INTO \(quotedTable) \(columnList) \(valuesSQL)", bound)
+            stored += try scratch.evaluate("SELECT * FROM \(quotedTable)").rows
+            _ = try scratch.evaluate("DELETE FROM \(quotedTable)")
+        }
+        switch insert.source {
+        case .defaultValues:
+            _ = try scratch.evaluate("INSERT INTO \(quotedTable) DEFAULT VALUES")
+            stored = try scratch.evaluate("SELECT * FROM \(quotedTable)").rows
+        case .query(let select):
+            if select.with.isEmpty, select.body.compounds.isEmpty, select.orderBy.isEmpty, select.limit == nil,
+               case .values(let values) = select.body.first {
+                for row in values.rows {
+                    let count = targetColumns.isEmpty ? allColumns.count : targetColumns.count
+                    guard row.count == count else {
+                        throw SQLError(.syntaxError, "INSERT has \(row.count) expressions but \(count) target columns",
+                                       position: (row.first?.location.offset ?? 0) + 1)
+                    }
+                    let single = Select(body: SelectBody(.values(Values([row]))))
+                    let used = Traversal.maxParameterCount(single)
+                    guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
+                    try evaluate(SQLiteRenderer.render(single), Array(parameters.prefix(used)))
+                }
+            } else {
+                let rows = try await session.runSelect(select, parameters: parameters, analyze: false).output.rows
+                for row in rows {
+                    guard !row.isEmpty else { continue }
+                    try evaluate("VALUES (\((1...row.count).map { "?\($0)" }.joined(separator: ", ")))", row)
+                }
+            }
+        }
+        guard !stored.isEmpty else { return SQLResult(tag: "INSERT 0 0") }
+
+        // 2. Route each row: by its shard key, or by a fresh hidden row id.
+        var columns = allColumns
+        if table.spec.hasHiddenRowID {
+            let ids = try await gateway.allocateRowIDs(table: table.name, count: stored.count)
+            for index in stored.indices { stored[index].insert(.integer(ids[index]), at: 0) }
+            columns.insert("rowid", at: 0)
+        }
+        var byShard: [UInt32: [[SQLiteValue]]] = [:]
+        let keyPositions = table.spec.shardKey.compactMap { columns.firstIndex(of: $0) }
+        for row in stored {
+            let shard: UInt32
+            if table.spec.hasHiddenRowID, case .integer(let id) = row[0] {
+                shard = ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount)
+            } else {
+                let key = keyPositions.map { row[$0] }
+                if !table.spec.primaryKey.isEmpty, let nullAt = key.firstIndex(of: .null) {
+                    throw SQLError(.notNullViolation,
+                                   "null value in column \"\(table.spec.shardKey[nullAt])\" of relation \"\(table.name)\" violates not-null constraint")
+                }
+                shard = ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
+            }
+            byShard[shard, default: []].append(row)
+        }
+
+        // 3. One ordered write per shard (or several for many rows), concurrently.
+        var shardInsert = insert
+        shardInsert.columns = columns.map { Identifier($0) }
+        shardInsert.alias = insert.alias
+        shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
+        let sql = SQLiteRenderer.render(.insert(shardInsert))
+        let results = try await writeRows(byShard, table: table.name, sql: sql)
+        let changed = results.reduce(0) { $0 + $1.rowsChanged }
+        let returned = results.flatMap(\.rows)
+        return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
+    }
+
+    private func writeRows(_ byShard: [UInt32: [[SQLiteValue]]], table: String, sql: String) async throws -> [ShardStore.StatementResult] {
+        try await withThrowingTaskGroup(of: (UInt32, Int, [ShardStore.StatementResult]).self) { group in
+            for shard in byShard.keys.sorted() {
+                let rows = byShard[shard]!
+                for start in stride(from: 0, to: rows.count, by: Self.rowsPerWriteMax) {
+                    let statements = rows[start..<min(start + Self.rowsPerWriteMax, rows.count)].map { ShardStore.Statement(sql, $0) }
+                    group.addTask { (shard, start, try await gateway.write(table: table, shard: shard, statements: statements)) }
+                }
+            }
+            var collected: [(UInt32, Int, [ShardStore.StatementResult])] = []
+            for try await part in group { collected.append(part) }
+            return collected.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.flatMap(\.2)
+        }
+    }
+
+    /// The scratch copy of a table: the shards' CREATE TABLE.
+    static func scratchDDL(_ table: CatalogTable) -> [String] {
+        table.spec.shardDDL.isEmpty ? [ShardRouting.createTableSQL(for: table.spec)] : table.spec.shardDDL
+    }
+
+    static func refuseShardKeyChange(_ assignments: [Assignment], table: CatalogTable) throws {
+        for assignment in assignments where table.spec.shardKey.contains(assignment.column.name) {
+            throw SQLError(.featureNotSupported,
+                           "cannot change the shard key column \"\(assignment.column.name)\" of \"\(table.name)\": delete the row and insert it again",
+                           position: assignment.column.location.offset + 1)
+        }
+    }
+
+    // MARK: UPDATE and DELETE
+
+    func update(_ update: Update, parameters: [SQLiteValue]) async throws -> SQLResult {
+        let table = try await requireTable(update.table)
+        guard update.with.isEmpty else { throw SQLError(.featureNotSupported, "WITH before UPDATE is not supported") }
+        for assignment in update.assignments where table.spec.columns.first(where: { $0.name == assignment.column.name }) == nil {
+            throw SQLError(.undefinedColumn, "column \"\(assignment.column.name)\" of relation \"\(table.name)\" does not exist",
+                           position: assignment.column.location.offset + 1)
+        }
+        try Self.refuseShardKeyChange(update.assignments, table: table)
+        var resolved = update
+        for index in resolved.assignments.indices {
+            resolved.assignments[index].value = try await gatewayEvaluated(resolved.assignments[index].value, parameters: parameters)
+        }
+        resolved.whereClause = try await resolved.whereClause.asyncMap { try await gatewayEvaluated($0, parameters: parameters) }
+        let shards = try await targetShards(table, alias: update.alias, whereClause: resolved.whereClause, parameters: parameters)
+        let results = try await writeEach(.update(resolved), table: table, shards: shards, parameters: parameters)
+        return SQLResult(tag: "UPDATE \(results.reduce(0) { $0 + $1.rowsChanged })",
+                         columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: results.flatMap(\.rows))
+    }
+
+    func delete(_ delete: Delete, parameters: [SQLiteValue]) async throws -> SQLResult {
+        let table = try await requireTable(delete.table)
+        guard delete.with.isEmpty else { throw SQLError(.featureNotSupported, "WITH before DELETE is not supported") }
+        var resolved = delete
+        resolved.whereClause = try await resolved.whereClause.asyncMap { try await gatewayEvaluated($0, parameters: parameters) }
+        let shards = try await targetShards(table, alias: delete.alias, whereClause: resolved.whereClause, parameters: parameters)
+        let results = try await writeEach(.delete(resolved), table: table, shards: shards, parameters: parameters)
+        return SQLResult(tag: "DELETE \(results.reduce(0) { $0 + $1.rowsChanged })",
+                         columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: results.flatMap(\.rows))
+    }
+
+    private func requireTable(_ name: Identifier) async throws -> CatalogTable {
+        let catalog = try await gateway.catalog()
+        guard let table = catalog.table(named: name.name) else {
+            if catalog.view(named: name.name) != nil {
+                throw SQLError(.featureNotSupported, "cannot change view \"\(name.name)\"", position: name.location.offset + 1)
+            }
+            throw SQLError(.undefinedTable, "relation \"\(name.name)\" does not exist", position: name.location.offset + 1)
+        }
+        return table
+    }
+
+    /// The shards a WHERE clause can reach (every shard when it does not fix the shard key).
+    private func targetShards(_ table: CatalogTable, alias: Identifier?, whereClause: Expression?, parameters: [SQLiteValue]) async throws -> [Int] {
+        let snapshot = PlannerCatalogSnapshot(catalog: try await gateway.catalog())
+        guard let plannerTable = snapshot.table(named: table.name) else { return Array(0..<Int(table.spec.shardCount)) }
+        let planner = SelectPlanner(catalog: snapshot, parameters: parameters.map(\.plannerValue))
+        let use = SelectPlanner.TableUse(table: plannerTable, reference: NamedTable(Identifier(table.name), alias: alias))
+        return planner.prunedShards(whereClause, use: use)
+    }
+
+    private func writeEach(_ statement: Statement, table: CatalogTable, shards: [Int], parameters: [SQLiteValue]) async throws -> [ShardStore.StatementResult] {
+        let sql = SQLiteRenderer.render(statement)
+        let used = Traversal.maxParameterCount(statement)
+        guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
+        let bound = Array(parameters.prefix(used))
+        return try await withThrowingTaskGroup(of: (Int, [ShardStore.StatementResult]).self) { group in
+            for shard in shards {
+                group.addTask { (shard, try await gateway.write(table: table.name, shard: UInt32(shard), statements: [ShardStore.Statement(sql, bound)])) }
+            }
+            var collected: [(Int, [ShardStore.StatementResult])] = []
+            for try await part in group { collected.append(part) }
+            return collected.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+    }
+
+    /// `expression` with what must not run on the shards replaced by values computed at the
+    /// gateway: uncorrelated subqueries (a scalar, an IN list, EXISTS as 1 or 0) and
+    /// non-deterministic calls (random(), the clock), so every replica applies the same change.
+    private func gatewayEvaluated(_ expression: Expression, parameters: [SQLiteValue]) async throws -> Expression {
+        // Collect first (the rewrite closure cannot await), then substitute.
+        var subqueries: [Expression] = []
+        var volatile: [Expression] = []
+        Traversal.forEach(expression, select: { _ in }) { node in
+            switch node.kind {
+            case .subquery, .exists, .inSubquery: subqueries.append(node)
+            case .function(let call) where SelectPlanner.nondeterministicFunctions.contains(call.name.name): volatile.append(node)
+            case .currentTime: volatile.append(node)
+            default: break
+            }
+        }
+        guard !subqueries.isEmpty || !volatile.isEmpty else { return expression }
+        var replacements: [Expression: Expression] = [:]
+        for node in subqueries {
+            let select: Select
+            switch node.kind {
+            case .subquery(let query), .exists(let query), .inSubquery(_, let query, _): select = query
+            default: continue
+            }
+            let rows: [[SQLiteValue]]
+            do {
+                rows = try await session.runSelect(select, parameters: parameters, analyze: false).output.rows
+            } catch let error as SQLError where error.state == .undefinedColumn || error.state == .syntaxError {
+                throw SQLError(.featureNotSupported,
+                               "a subquery in UPDATE or DELETE must not refer to the outer table (correlated subqueries are not supported there): \(error.message)",
+                               position: node.location.offset + 1)
+            }
+            switch node.kind {
+            case .subquery:
+                replacements[node] = Self.literal(rows.first?.first ?? .null)
+            case .exists:
+                replacements[node] = .literal(.integer(rows.isEmpty ? 0 : 1))
+            case .inSubquery(let operand, _, let negated):
+                replacements[node] = Expression(.inList(operand, rows.compactMap(\.first).map(Self.literal), negated: negated), at: node.location)
+            default: break
+            }
+        }
+        if !volatile.isEmpty {
+            let scratch = try ScratchDatabase(bytesMax: 1 << 20)
+            for node in volatile {
+                let value = try scratch.evaluate("SELECT \(SQLiteRenderer.render(node))").rows.first?.first ?? .null
+                replacements[node] = Self.literal(value)
+            }
+        }
+        return try Traversal.rewrite(expression) { node throws(SQLError) in replacements[node] ?? node }
+    }
+
+    static func literal(_ value: SQLiteValue) -> Expression {
+        switch value {
+        case .null: .literal(.null)
+        case .integer(let integer): .literal(.integer(integer))
+        case .real(let real): .literal(.real(real))
+        case .text(let text): .literal(.string(text))
+        case .blob(let bytes): .literal(.blob(bytes))
+        }
+    }
+
+    // MARK: EXPLAIN
+
+    func explain(_ statement: Statement, parameters: [SQLiteValue], analyze: Bool) async throws -> [String] {
+        switch statement {
+        case .insert(let insert):
+            let table = try await requireTable(insert.table)
+            return ["Insert on \(table.name): rows evaluated at the gateway, routed by "
+                    + (table.spec.hasHiddenRowID ? "a hidden row id" : "shard key (\(table.spec.shardKey.joined(separator: ", ")))")
+                    + ", one ordered write per shard of \(table.spec.shardCount)"]
+        case .update(let update):
+            let table = try await requireTable(update.table)
+            let shards = try await targetShards(table, alias: update.alias, whereClause: update.whereClause, parameters: parameters)
+            return ["Update on \(table.name): \(Self.describe(shards, of: table))", "  Shard SQL: \(SQLiteRenderer.render(statement))"]
+        case .delete(let delete):
+            let table = try await requireTable(delete.table)
+            let shards = try await targetShards(table, alias: delete.alias, whereClause: delete.whereClause, parameters: parameters)
+            return ["Delete on \(table.name): \(Self.describe(shards, of: table))", "  Shard SQL: \(SQLiteRenderer.render(statement))"]
+        default:
+            return []
+        }
+    }
+
+    static func describe(_ shards: [Int], of table: CatalogTable) -> String {
+        shards.count == Int(table.spec.shardCount) ? "all \(shards.count) shards"
+            : "\(shards.count) of \(table.spec.shardCount) shards (\(shards.map(String.init).joined(separator: ", ")))"
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
