@@ -46,7 +46,7 @@ public enum ParserFuzz {
     /// taken in name order, then `dialectSeeds`. The CI test and the soak both build theirs here,
     /// so that a seed replays the same inputs in either.
     public static func seeds(fromScripts scripts: [String: String]) -> [String] {
-        scripts.sorted { $0.key < $1.key }.flatMap { SQLLogicTestScript.runnableRecords(in: $0.value).map(\.sql) }
+        scripts.sorted { $0.key < $1.key }.flatMap { SQLLogicTestReader.runnableRecords(in: $0.value).map(\.sql) }
             + dialectSeeds
     }
 

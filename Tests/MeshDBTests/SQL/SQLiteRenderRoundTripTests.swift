@@ -28,7 +28,7 @@ import QueryPlanner
         let rendered = try SQLiteConnection(path: ":memory:")
         var mismatches: [Mismatch] = []
         var compared = 0
-        for record in SQLLogicTestScript.runnableRecords(in: text) {
+        for record in SQLLogicTestReader.runnableRecords(in: text) {
             // Statements the parser refuses (triggers, REINDEX) run on neither side.
             guard let statements = try? Parser.parseStatements(record.sql) else { continue }
             compared += 1
