@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test bench-micro bench-cluster clean
+.PHONY: deps build release run test bench-micro bench-cluster soak-sql clean
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +31,11 @@ bench-micro: deps
 bench-cluster: deps
 	$(SWIFT) build -c release --product meshdb-cluster-bench
 	$(RELEASE_BIN)/meshdb-cluster-bench
+
+## The SQL parser's soak: 1,000,000 seeded mutations of the sqllogictest corpus (SEED=n to vary).
+soak-sql:
+	$(SWIFT) build -c release --product meshdb-sql-fuzz
+	$(RELEASE_BIN)/meshdb-sql-fuzz --inputs 1000000 --seed $(or $(SEED),1)
 
 clean:
 	$(SWIFT) package clean

@@ -84,6 +84,13 @@ let package = Package(
             path: "Tests/CrashHarness",
             swiftSettings: swiftSettings
         ),
+        // The parser's soak: seeded mutations of the sqllogictest corpus (`make soak-sql`).
+        .executableTarget(
+            name: "meshdb-sql-fuzz",
+            dependencies: ["QueryPlanner"],
+            path: "Tests/SQLFuzz",
+            swiftSettings: swiftSettings
+        ),
         // The SQL harnesses of issue 5: a sqllogictest runner and a differential tester, engine-neutral
         // (SQLLogicTestKit), with their command line (meshdb-sqllogictest).
         .target(
@@ -125,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "MeshDBTests",
             dependencies: [
-                "MeshDB", "CSQLite", "Consensus",
+                "MeshDB", "CSQLite", "Consensus", "QueryPlanner",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

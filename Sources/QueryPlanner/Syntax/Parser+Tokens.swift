@@ -2,7 +2,9 @@
 /// tokens, names, nesting and errors.
 extension Parser {
     var current: Token { tokens[position] }
-    var atEnd: Bool { current.kind == .end }
+    var atEnd: Bool {
+        if case .end = current.kind { true } else { false }
+    }
 
     /// The token `ahead` places after the current one (`.end` past the end).
     func peek(_ ahead: Int) -> Token.Kind {
@@ -13,12 +15,17 @@ extension Parser {
     @discardableResult
     mutating func advance() -> Token {
         let token = tokens[position]
-        if token.kind != .end { position += 1 }
+        if position + 1 < tokens.count { position += 1 }
         return token
     }
 
-    func isWord(_ word: String, ahead: Int = 0) -> Bool { peek(ahead) == .word(word) }
-    func isSymbol(_ symbol: String, ahead: Int = 0) -> Bool { peek(ahead) == .symbol(symbol) }
+    func isWord(_ word: String, ahead: Int = 0) -> Bool {
+        if case .word(let found) = peek(ahead) { found == word } else { false }
+    }
+
+    func isSymbol(_ symbol: String, ahead: Int = 0) -> Bool {
+        if case .symbol(let found) = peek(ahead) { found == symbol } else { false }
+    }
 
     mutating func consumeWord(_ word: String) -> Bool {
         guard isWord(word) else { return false }

@@ -45,7 +45,7 @@ public struct Parser {
     /// build and a tenth of that optimized.
     static let shallowRecursionMax = 64
 
-    init(_ text: String, limits: Limits, onLargeStack: Bool = false) throws(SQLError) {
+    init(_ text: String, limits: Limits, onLargeStack: Bool = false, tokens: [Token]? = nil) throws(SQLError) {
         let byteCount = text.utf8.count
         guard byteCount <= limits.statementBytesMax else {
             throw SQLError(.programLimitExceeded,
@@ -54,7 +54,11 @@ public struct Parser {
         self.text = text
         self.limits = limits
         self.onLargeStack = onLargeStack
-        self.tokens = try Lexer.tokenize(text)
+        if let tokens {
+            self.tokens = tokens
+        } else {
+            self.tokens = try Lexer.tokenize(text)
+        }
     }
 
     /// Runs `parse` on the caller's stack and, if the statement nests deeper than that stack is
@@ -68,9 +72,10 @@ public struct Parser {
         } catch {
             guard parser.needsLargeStack else { throw error }
         }
+        let tokens = parser.tokens
         let outcome = LargeStack.run { () -> Result<T, SQLError> in
             do throws(SQLError) {
-                var parser = try Parser(text, limits: limits, onLargeStack: true)
+                var parser = try Parser(text, limits: limits, onLargeStack: true, tokens: tokens)
                 return .success(try parse(&parser))
             } catch {
                 return .failure(error)

@@ -119,8 +119,7 @@ extension SQLiteRenderer {
         switch expression.kind {
         case .literal(.integer(let value)): value >= 0
         case .literal(.real(let value)): value >= 0 && value.isFinite
-        case .literal(.string(let value)): !value.utf8.contains(0)
-        case .literal: true
+        case .literal: true  // strings with a NUL are written as CAST(...), delimited too
         case .column, .parameter, .function, .currentTime, .subquery, .exists, .cast, .caseWhen: true
         default: false
         }

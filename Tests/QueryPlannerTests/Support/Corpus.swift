@@ -20,7 +20,7 @@ enum Corpus {
     }
 
     /// The statements and queries SQLite runs in `script`.
-    static func runnableRecords(_ script: String) throws -> [SQLLogicTestRecord] {
-        SQLLogicTestScript.runnableRecords(in: try text(script))
+    static func runnableRecords(_ script: String) throws -> [SQLLogicTestReader.Record] {
+        SQLLogicTestReader.runnableRecords(in: try text(script))
     }
 }

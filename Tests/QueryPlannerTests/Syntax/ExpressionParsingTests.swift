@@ -111,6 +111,15 @@ import QueryPlanner
         #expect(SQLiteRenderer.quotedIfNeeded("t_1") == "t_1")
     }
 
+    /// Found by the soak (seed 1): a string holding a NUL, rendered as CAST(X'..' AS TEXT), was
+    /// parenthesized as an operand, so the rendering changed when read back and rendered again.
+    @Test func aStringWithANulRendersTheSameWhenReadBack() throws {
+        let rendered = SQLiteRenderer.render(try Parser.parseStatement("SELECT 1 WHERE y = ' \u{0} false'"))
+        #expect(rendered == "SELECT 1 WHERE y = CAST(X'20002066616C7365' AS TEXT)")
+        #expect(SQLiteRenderer.render(try Parser.parseStatement(rendered)) == rendered)
+        #expect(ParserFuzz.check("SELECT count(*) FROM\u{FFFD}t1 WHERE y=' \u{0} false'") == .parsed)
+    }
+
     @Test func unquotedNamesFoldToLowerCaseAndQuotedNamesDoNot() throws {
         let folded = try Parser.parseExpression("MyTable.MyColumn")
         #expect(folded == .column("mycolumn", table: "mytable"))

@@ -2,45 +2,46 @@
 /// records separated by blank lines; `statement ok|error` or `query <types> <sort> [label]`, the
 /// SQL, and for a query `----` then the expected values; `skipif`/`onlyif <engine>` lines guard the
 /// next record; `halt` ends the script; `hash-threshold N` sets when results are given as a hash.
-/// Text in, records out: the parser's corpus tests, the fuzzer and the runner all read it here.
-public struct SQLLogicTestRecord: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
-        case statement(expectsError: Bool)
-        /// `types`: one letter per column (I, R, T); `sortMode`: nosort, rowsort or valuesort.
-        case query(types: String, sortMode: String, label: String?)
-        case halt
-        case hashThreshold(Int)
-    }
+/// Text in, records out, with no dependency: the parser's corpus tests and its fuzzer read the
+/// corpus here (the sqllogictest harness in Tests/SQLLogicTestKit has a fuller reader of its own).
+public enum SQLLogicTestReader {
+    public struct Record: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable {
+            case statement(expectsError: Bool)
+            /// `types`: one letter per column (I, R, T); `sortMode`: nosort, rowsort or valuesort.
+            case query(types: String, sortMode: String, label: String?)
+            case halt
+            case hashThreshold(Int)
+        }
 
-    public enum Condition: Sendable, Hashable {
-        case skipIf(engine: String)
-        case onlyIf(engine: String)
-    }
+        public enum Condition: Sendable, Hashable {
+            case skipIf(engine: String)
+            case onlyIf(engine: String)
+        }
 
-    public var kind: Kind
-    public var conditions: [Condition]
-    /// The SQL lines joined by newlines (empty for halt and hash-threshold).
-    public var sql: String
-    /// A query's expected lines after `----`.
-    public var expected: [String]
-    /// 1-based line of the record's first line, for messages.
-    public var line: Int
+        public var kind: Kind
+        public var conditions: [Condition]
+        /// The SQL lines joined by newlines (empty for halt and hash-threshold).
+        public var sql: String
+        /// A query's expected lines after `----`.
+        public var expected: [String]
+        /// 1-based line of the record's first line, for messages.
+        public var line: Int
 
-    /// Whether the record's skipif/onlyif conditions let it run on `engine` ("sqlite" here).
-    public func applies(to engine: String) -> Bool {
-        conditions.allSatisfy { condition in
-            switch condition {
-            case .skipIf(let name): name != engine
-            case .onlyIf(let name): name == engine
+        /// Whether the record's skipif/onlyif conditions let it run on `engine` ("sqlite" here).
+        public func applies(to engine: String) -> Bool {
+            conditions.allSatisfy { condition in
+                switch condition {
+                case .skipIf(let name): name != engine
+                case .onlyIf(let name): name == engine
+                }
             }
         }
     }
-}
 
-public enum SQLLogicTestScript {
     /// Every record of `text`, in order, including those for other engines and after a halt.
-    public static func records(in text: String) -> [SQLLogicTestRecord] {
-        var records: [SQLLogicTestRecord] = []
+    public static func records(in text: String) -> [Record] {
+        var records: [Record] = []
         var block: [(line: Int, text: Substring)] = []
         var lineNumber = 0
         // Some scripts have CRLF line ends; "\r\n" is one Character in Swift, not a "\n".
@@ -58,8 +59,8 @@ public enum SQLLogicTestScript {
     }
 
     /// The statements and queries that run on `engine`, up to the first halt that applies to it.
-    public static func runnableRecords(in text: String, engine: String = "sqlite") -> [SQLLogicTestRecord] {
-        var runnable: [SQLLogicTestRecord] = []
+    public static func runnableRecords(in text: String, engine: String = "sqlite") -> [Record] {
+        var runnable: [Record] = []
         for record in records(in: text) where record.applies(to: engine) {
             switch record.kind {
             case .halt: return runnable
@@ -70,8 +71,8 @@ public enum SQLLogicTestScript {
         return runnable
     }
 
-    private static func record(from block: [(line: Int, text: Substring)]) -> SQLLogicTestRecord? {
-        var conditions: [SQLLogicTestRecord.Condition] = []
+    private static func record(from block: [(line: Int, text: Substring)]) -> Record? {
+        var conditions: [Record.Condition] = []
         var index = 0
         while index < block.count {
             let words = block[index].text.split(separator: " ", omittingEmptySubsequences: true)
@@ -90,7 +91,7 @@ public enum SQLLogicTestScript {
         let header = block[index].text.split(separator: " ", omittingEmptySubsequences: true)
         let line = block[index].line
         let body = block[(index + 1)...].map { String($0.text) }
-        let kind: SQLLogicTestRecord.Kind
+        let kind: Record.Kind
         switch header.first {
         case "statement":
             kind = .statement(expectsError: header.count > 1 && header[1] == "error")
@@ -99,10 +100,10 @@ public enum SQLLogicTestScript {
                           sortMode: header.count > 2 ? String(header[2]) : "nosort",
                           label: header.count > 3 ? String(header[3]) : nil)
         case "halt":
-            return SQLLogicTestRecord(kind: .halt, conditions: conditions, sql: "", expected: [], line: line)
+            return Record(kind: .halt, conditions: conditions, sql: "", expected: [], line: line)
         case "hash-threshold":
             let threshold = header.count > 1 ? Int(header[1]) ?? 0 : 0
-            return SQLLogicTestRecord(kind: .hashThreshold(threshold), conditions: conditions, sql: "", expected: [],
+            return Record(kind: .hashThreshold(threshold), conditions: conditions, sql: "", expected: [],
                                       line: line)
         default:
             return nil
@@ -110,7 +111,7 @@ public enum SQLLogicTestScript {
         let separator = body.firstIndex(of: "----")
         let sqlLines = separator.map { Array(body[..<$0]) } ?? body
         let expected = separator.map { Array(body[($0 + 1)...]) } ?? []
-        return SQLLogicTestRecord(kind: kind, conditions: conditions, sql: sqlLines.joined(separator: "\n"),
+        return Record(kind: kind, conditions: conditions, sql: sqlLines.joined(separator: "\n"),
                                   expected: expected, line: line)
     }
 }
