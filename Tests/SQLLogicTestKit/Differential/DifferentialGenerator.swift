@@ -63,9 +63,12 @@ public struct DifferentialGenerator: Sendable {
     static let words = ["", "a", "A", "ab", "abc", "Abc", "b", "ba", "banana", "Banana", "x_y", "50%", "it's", " lead",
                         "zeta", "10", "9", "café", "a b", "Z"]
 
+    /// Every table name a schema may use: t1...t4.
+    public static let tableNames = (1...4).map { "t\($0)" }
+
     static func makeSchema(_ random: inout SeededRandom) -> GeneratedSchema {
-        let tableCount = random.int(in: 2...4)
-        return GeneratedSchema(tables: (1...tableCount).map { makeTable(name: "t\($0)", &random) })
+        let tableCount = random.int(in: 2...tableNames.count)
+        return GeneratedSchema(tables: tableNames.prefix(tableCount).map { makeTable(name: $0, &random) })
     }
 
     enum PrimaryKey { case none, integer, text }

@@ -4,9 +4,9 @@ import MeshDB
 /// reports every query whose results differ with what replays it.
 ///
 /// Query i of a run belongs to schema i / queriesPerSchema, generated from the run's seed and
-/// the schema's index; both engines drop the previous schema's tables and load the next one,
-/// the candidate with its own DDL (`candidateDialect`) and, by default, its rows in another
-/// order. One engine of each side serves the whole run.
+/// the schema's index; both engines drop every table a schema may have (DROP TABLE IF EXISTS)
+/// and load the next one, the candidate with its own DDL (`candidateDialect`) and, by default,
+/// its rows in another order. One engine of each side serves the whole run.
 public struct DifferentialRunner: Sendable {
     public struct Options: Sendable {
         public var seed: UInt64
@@ -45,20 +45,16 @@ public struct DifferentialRunner: Sendable {
     public func run(reference: any SQLTestEngine, candidate: any SQLTestEngine,
                     progress: (@Sendable (Int) -> Void)? = nil) async -> DifferentialReport {
         var report = DifferentialReport(seed: options.seed, candidate: candidate.name)
-        var loaded: GeneratedSchema?
         let perSchema = options.queriesPerSchema
         for schemaIndex in 0..<(options.queries + perSchema - 1) / perSchema {
             let indices = schemaIndex * perSchema..<min((schemaIndex + 1) * perSchema, options.queries)
             if let only = options.onlyQuery, !indices.contains(only) { continue }
             var generator = Self.generator(seed: options.seed, schema: schemaIndex)
             let setup = generator.schema.statements(dialect: .sqlite)
-            if let failure = await load(generator.schema, replacing: loaded, reference: reference, candidate: candidate,
-                                        schemaIndex: schemaIndex) {
+            if let failure = await load(generator.schema, reference: reference, candidate: candidate, schemaIndex: schemaIndex) {
                 report.setupFailures.append(failure)
-                loaded = nil
                 continue
             }
-            loaded = generator.schema
             report.schemas += 1
             for index in indices {
                 let query = generator.nextQuery()
@@ -92,13 +88,13 @@ public struct DifferentialRunner: Sendable {
         return report
     }
 
-    /// Drops `previous`'s tables on both engines and loads `schema`; a description of the
-    /// first statement that failed, if one did.
-    func load(_ schema: GeneratedSchema, replacing previous: GeneratedSchema?, reference: any SQLTestEngine,
-              candidate: any SQLTestEngine, schemaIndex: Int) async -> String? {
+    /// Drops the tables of any earlier schema on both engines and loads `schema`; a description
+    /// of the first statement that failed, if one did.
+    func load(_ schema: GeneratedSchema, reference: any SQLTestEngine, candidate: any SQLTestEngine, schemaIndex: Int) async -> String? {
         var shuffle = SeededRandom(seed: SeededRandom.derive(options.seed, -1 - schemaIndex))
-        let referenceStatements = (previous?.dropStatements ?? []) + schema.statements(dialect: .sqlite)
-        let candidateStatements = (previous?.dropStatements ?? []) + schema.statements(
+        let drops = DifferentialGenerator.tableNames.map { "DROP TABLE IF EXISTS \($0)" }
+        let referenceStatements = drops + schema.statements(dialect: .sqlite)
+        let candidateStatements = drops + schema.statements(
             dialect: options.candidateDialect,
             rowOrder: options.shufflesCandidateRows ? { shuffle.shuffled($0.rows) } : nil)
         for (engine, statements) in [(reference, referenceStatements), (candidate, candidateStatements)] {

@@ -67,9 +67,6 @@ public struct GeneratedSchema: Sendable, Hashable {
         }
         return statements
     }
-
-    /// DROP TABLE statements for every table, so an engine can take the next schema.
-    public var dropStatements: [String] { tables.map { "DROP TABLE IF EXISTS \($0.name)" } }
 }
 
 /// SQL literals as the generator writes them.

@@ -5,9 +5,10 @@ public import MeshDB
 /// SQLite for each column as the query's type letter says (sqlite3_column_int64, _double,
 /// _text) and prints that with SQLite's printf. Both the conversions between storage classes
 /// and the printing are reproduced here, so every engine's values render alike whatever SQLite
-/// the machine has: SQLite's printf rounds half up on decimal digits and to 16 significant
-/// digits at most, unlike the C library's, and older SQLite releases (3.40 among them) print
-/// the corpus's large values differently from the release that produced it.
+/// the machine has. The printing matters: SQLite's printf rounds half up on decimal digits and
+/// to 16 significant digits at most, unlike the C library's (0.0625 prints as 0.063, not
+/// 0.062), and the corpus expects 2^63 as 9223372036854776000.000, which recent SQLite
+/// releases print but 3.40, this machine's, does not.
 public enum SQLLogicTestValueFormatter {
     public static func render(_ value: SQLiteValue, as type: SQLLogicTestColumnType) -> String {
         if case .null = value { return "NULL" }
@@ -24,7 +25,9 @@ public enum SQLLogicTestValueFormatter {
     // MARK: SQLite's conversions (vdbemem.c, util.c)
 
     /// sqlite3_column_int64: a real truncated toward zero and clamped to the Int64 range
-    /// (doubleToInt64); text by its leading integer, as sqlite3Atoi64 reads it.
+    /// (doubleToInt64); text by its leading integer, as sqlite3Atoi64 reads it. (slt_sqlite.c
+    /// reads 32 bits, sqlite3_column_int; no corpus value needs more, and 64 bits keep a large
+    /// value from wrapping into a wrong one that might match.)
     static func integerValue(_ value: SQLiteValue) -> Int64 {
         switch value {
         case .null: 0
@@ -164,7 +167,7 @@ public enum SQLLogicTestValueFormatter {
             let magnitude = String(abs(exponent))
             return sign + mantissa + (exponent < 0 ? "e-" : "e+") + (magnitude.count < 2 ? "0" : "") + magnitude
         }
-        let integerPart = exponent >= 0 ? String((0...exponent).map { decimal.digit(at: $0, of: digits) }) : "0"
+        let integerPart = exponent >= 0 ? String((0...exponent).map { decimal.digit(at: $0) }) : "0"
         var fraction = exponent >= 0 ? String(digits.dropFirst(exponent + 1))
             : String(repeating: "0", count: -exponent - 1) + String(digits)
         if fraction.isEmpty { fraction = "0" }
@@ -217,9 +220,8 @@ public enum SQLLogicTestValueFormatter {
         }
 
         /// The digit at `position` counted from the first significant one; 0 beyond the digits.
-        func digit(at position: Int, of digits: [Character]? = nil) -> Character {
-            let digits = digits ?? self.digits
-            return digits.indices.contains(position) ? digits[position] : "0"
+        func digit(at position: Int) -> Character {
+            digits.indices.contains(position) ? digits[position] : "0"
         }
     }
 }

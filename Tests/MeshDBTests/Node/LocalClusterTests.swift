@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import MeshDB
+
+/// One call starts a cluster in this process, one stops it; what it writes stays or goes as its
+/// directory says.
+@Suite(.serialized) struct LocalClusterTests {
+    @Test func aClusterInATemporaryDirectoryLeavesNothingBehind() async throws {
+        let cluster = try await LocalCluster.start()
+        #expect(cluster.initializedDirectory)
+        #expect(cluster.nodes.count == 4 && cluster.nodes.allSatisfy(\.isReady))
+        #expect(cluster.nodes.map(\.index) == [0, 1, 2, 3])
+        // Node and PostgreSQL ports come from one free range, node ports first.
+        let configs = try (0..<4).map { try NodeConfig.load(path: cluster.configPath(node: $0)) }
+        let base = configs[0].node.port
+        #expect(configs.map(\.node.port) == Array(base..<base + 4))
+        #expect(configs.map(\.node.pgPort) == Array(base + 4..<base + 8))
+        await cluster.stop()
+        #expect(cluster.nodes.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: cluster.directory))
+    }
+
+    /// The demo's way: a directory of the caller's is initialized once, started again as it is
+    /// later, and kept.
+    @Test func aGivenDirectoryIsReusedAndKept() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var options = LocalCluster.Options(nodes: 4)
+        options.directory = dir.path
+        let first = try await LocalCluster.start(options)
+        #expect(first.initializedDirectory)
+        try await first.gateway.createTable(GatewayTests.accounts)
+        await first.stop()
+        #expect(FileManager.default.fileExists(atPath: dir.file("node-0.toml")))
+        let second = try await LocalCluster.start(options)
+        #expect(!second.initializedDirectory)
+        #expect(try second.gateway.catalogSnapshot().table(named: "accounts") != nil)
+        await second.stop()
+    }
+}
