@@ -1,9 +1,13 @@
 import Consensus
 
-/// The gateway API a node offers its clients (the native client protocol now, the PostgreSQL
-/// wire server and the SQL planner later): it turns statements into catalog commands and shard
-/// operations, routes them to the right PBFT group and acts as the PBFT client (f+1 matching
-/// replies) through the node runtime.
+/// The gateway API a node offers its clients (the native client protocol, the PostgreSQL wire
+/// server and the SQL executor): it turns DDL into catalog commands and shard operations, routes
+/// them to the right PBFT group and acts as the PBFT client (f+1 matching replies) through the
+/// node runtime.
+///
+/// The pieces: DDL (`Gateway+DDL.swift`), writes and row ids (`Gateway+Writes.swift`), reads
+/// (`Gateway+Reads.swift`). Lookups read this node's catalog replica, which may trail the f+1
+/// replicas that acknowledged the latest DDL by a few batches.
 public final class Gateway: Sendable {
     /// How a read is served (../shared/DESIGN.md, Read).
     public enum ReadConsistency: String, Sendable, CaseIterable {
@@ -11,10 +15,12 @@ public final class Gateway: Sendable {
         case local
         /// The same result from f+1 distinct replicas (at least one correct): the default.
         case verified
-        /// Ordered through PBFT like a write: sees every write acknowledged before it.
+        /// Ordered through PBFT like a write: sees every write acknowledged before it. Its result
+        /// travels in a PBFT reply, so it is bounded by `ShardStateMachine.resultBytesMax` (64 KiB).
         case linearizable
     }
 
+    /// The rows one read returned, with their column names.
     public struct Rows: Sendable, Hashable {
         public let columns: [String]
         public let rows: [[SQLiteValue]]
@@ -25,11 +31,26 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// What a DDL statement ended with: the command tag for CommandComplete and, when IF [NOT]
+    /// EXISTS found nothing to do, the notice PostgreSQL sends ("relation \"t\" already exists,
+    /// skipping").
+    public struct DDLResult: Sendable, Hashable {
+        public let tag: String
+        public let notice: String?
+    }
+
     public static let metadataGroup: UInt32 = 0
     /// Rows per shard write operation: a larger insert is split into several ordered writes.
     public static let rowsPerWriteMax = 1_000
+    /// Row ids a gateway takes from the catalog at once for a table with a hidden row id.
+    public static let rowIDBlockSize = 4_096
+    /// How long a catalog command waits for this node's catalog replica to execute what f+1
+    /// replicas already did.
+    public static let catalogCatchUpTimeout = Duration.seconds(10)
 
     public let runtime: NodeRuntime
+    let rowIDCache = RowIDCache()
+    let operationLimits = ShardOperation.Limits()
 
     public init(runtime: NodeRuntime) {
         self.runtime = runtime
@@ -45,111 +66,7 @@ public final class Gateway: Sendable {
         }
     }
 
-    // MARK: DDL
-
-    /// Creates a table: ordered by the metadata group, then its shards created in their groups.
-    public func createTable(_ spec: CatalogTableSpec, ifNotExists: Bool = false) async throws {
-        let result = try await catalog(.createTable(spec, ifNotExists: ifNotExists))
-        guard let table = try await catalog().table(named: spec.name) else {
-            throw GatewayError(sqlState: "XX000", message: "table \(spec.name) missing from the catalog after \(result)")
-        }
-        let ddl = ShardRouting.createTableSQL(for: table.spec)
-        for (shard, group) in table.shardGroups.enumerated() {
-            let id = try shardID(table.name, UInt32(shard))
-            let outcome = try await shardOperation(.createShard(id, ddl: [ddl]), group: group)
-            if case .failure(let failure) = outcome, failure.kind != .shardExists {
-                throw GatewayError(failure)
-            }
-        }
-    }
-
-    public func dropTable(_ name: String, ifExists: Bool = false) async throws {
-        let table = try await catalog().table(named: name)
-        _ = try await catalog(.dropTable(name: name, ifExists: ifExists))
-        guard let table else { return }
-        for (shard, group) in table.shardGroups.enumerated() {
-            let outcome = try await shardOperation(.dropShard(try shardID(name, UInt32(shard))), group: group)
-            if case .failure(let failure) = outcome, failure.kind != .shardNotFound { throw GatewayError(failure) }
-        }
-    }
-
-    // MARK: Writes
-
-    /// Inserts `rows` (values in the table's column order); returns the rows inserted. Rows are
-    /// grouped by shard and each shard's rows go in ordered writes of at most `rowsPerWriteMax`.
-    /// Each write is atomic; an insert spanning shards is not (transactions come with the wire issue).
-    @discardableResult
-    public func insert(into tableName: String, rows: [[SQLiteValue]]) async throws -> Int {
-        let table = try await requireTable(tableName)
-        let columns = table.spec.columns.map(\.name)
-        let keyPositions = table.spec.shardKey.compactMap { key in columns.firstIndex(of: key) }
-        var byShard: [UInt32: [[SQLiteValue]]] = [:]
-        for row in rows {
-            guard row.count == columns.count else {
-                throw GatewayError(sqlState: "42601", message: "INSERT has \(row.count) values; table \(tableName) has \(columns.count) columns")
-            }
-            let shard = ShardRouting.shard(forKey: keyPositions.map { row[$0] }, shardCount: table.spec.shardCount)
-            byShard[shard, default: []].append(row)
-        }
-        let sql = "INSERT INTO \(quoteIdentifier(tableName)) VALUES (\((1...columns.count).map { "?\($0)" }.joined(separator: ", ")))"
-        var inserted = 0
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            for shard in byShard.keys.sorted() {
-                let shardRows = byShard[shard]!
-                let id = try shardID(tableName, shard)
-                let target = table.shardGroups[Int(shard)]
-                for start in stride(from: 0, to: shardRows.count, by: Self.rowsPerWriteMax) {
-                    let statements = shardRows[start..<min(start + Self.rowsPerWriteMax, shardRows.count)].map { ShardStore.Statement(sql, $0) }
-                    group.addTask {
-                        switch try await self.shardOperation(.write(id, statements: statements), group: target) {
-                        case .ok(let results): return results.reduce(0) { $0 + $1.rowsChanged }
-                        case .failure(let failure): throw GatewayError(failure)
-                        }
-                    }
-                }
-            }
-            for try await count in group { inserted += count }
-        }
-        return inserted
-    }
-
-    // MARK: Reads
-
-    /// The row whose shard key (and primary key) is `key`, or nil.
-    public func get(from tableName: String, key: [SQLiteValue], consistency: ReadConsistency = .verified) async throws -> [SQLiteValue]? {
-        let table = try await requireTable(tableName)
-        guard key.count == table.spec.primaryKey.count, table.spec.shardKey == table.spec.primaryKey else {
-            throw GatewayError(sqlState: "0A000", message: "get needs the full primary key of \(tableName), which must be its shard key")
-        }
-        let shard = ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
-        let condition = table.spec.primaryKey.enumerated().map { "\(quoteIdentifier($1)) = ?\($0 + 1)" }.joined(separator: " AND ")
-        let rows = try await read(table, shard: shard, sql: "SELECT * FROM \(quoteIdentifier(tableName)) WHERE \(condition)",
-                                  parameters: key, consistency: consistency)
-        return rows.rows.first
-    }
-
-    /// Every row of the table, shard by shard, each shard's rows in primary-key order.
-    public func scan(_ tableName: String, consistency: ReadConsistency = .verified) async throws -> Rows {
-        let table = try await requireTable(tableName)
-        let order = table.spec.primaryKey.isEmpty ? "rowid" : table.spec.primaryKey.map(quoteIdentifier).joined(separator: ", ")
-        var columns = table.spec.columns.map(\.name)
-        var rows: [[SQLiteValue]] = []
-        for shard in 0..<table.spec.shardCount {
-            let part = try await read(table, shard: shard, sql: "SELECT * FROM \(quoteIdentifier(tableName)) ORDER BY \(order)",
-                                      parameters: [], consistency: consistency)
-            columns = part.columns.isEmpty ? columns : part.columns
-            rows += part.rows
-        }
-        return Rows(columns: columns, rows: rows)
-    }
-
-    /// A system table (`mesh_nodes`, `mesh_tables`, `mesh_shards`, `mesh_groups`) from this node's catalog replica.
-    public func systemTable(_ name: String) throws -> Rows {
-        guard let rows = try catalogSnapshot().systemTable(named: name) else {
-            throw GatewayError(sqlState: "42P01", message: "relation \"\(name)\" does not exist")
-        }
-        return Rows(columns: rows.columns, rows: rows.rows)
-    }
+    // MARK: Catalog
 
     /// The catalog as this node's metadata replica has executed it.
     public func catalogSnapshot() throws -> CatalogStateMachine {
@@ -161,6 +78,11 @@ public final class Gateway: Sendable {
         try await runtime.readStateMachine(group: Self.metadataGroup, Self.catalog(of:))
     }
 
+    /// The table `name` in this node's catalog replica, or nil.
+    public func table(named name: String) async throws -> CatalogTable? { try await catalog().table(named: name) }
+    public func view(named name: String) async throws -> CatalogView? { try await catalog().view(named: name) }
+    public func index(named name: String) async throws -> CatalogIndex? { try await catalog().index(named: name) }
+
     @Sendable private static func catalog(of machine: any ReplicatedStateMachine) throws -> CatalogStateMachine {
         guard let catalog = machine as? CatalogStateMachine else {
             throw GatewayError(sqlState: "XX000", message: "group 0 does not run the catalog")
@@ -168,44 +90,41 @@ public final class Gateway: Sendable {
         return catalog
     }
 
-    // MARK: Plumbing
+    func requireTable(_ name: String) async throws -> CatalogTable {
+        let catalog = try await catalog()
+        if let table = catalog.table(named: name) { return table }
+        if let kind = catalog.relationKind(named: name) {
+            throw GatewayError(sqlState: "42809", message: "\"\(name)\" is a\(kind == .index ? "n" : "") \(kind.name), not a table")
+        }
+        throw GatewayError(sqlState: "42P01", message: "relation \"\(name)\" does not exist")
+    }
 
-    private func read(_ table: CatalogTable, shard: UInt32, sql: String, parameters: [SQLiteValue],
-                      consistency: ReadConsistency) async throws -> Rows {
-        let id = try shardID(table.name, shard)
-        let group = table.shardGroups[Int(shard)]
-        let outcome: ShardResult
-        switch consistency {
-        case .verified:
-            let bytes = try await runtime.verifiedRead(group: group, query: ShardOperation.read(id, sql: sql, parameters: parameters).encoded())
-            outcome = try ShardResult(decoding: bytes)
-        case .linearizable:
-            outcome = try await shardOperation(.read(id, sql: sql, parameters: parameters), group: group)
-        case .local:
-            outcome = try await runtime.readStateMachine(group: group) { machine in
-                guard let shards = machine as? ShardStateMachine else {
-                    throw GatewayError(sqlState: "XX000", message: "group \(group) does not run shards")
-                }
-                return shards.localQuery(id, sql, parameters)
+    /// Orders `command` through the metadata group; its error, if any, as a `GatewayError`.
+    /// Returns once this node's catalog replica has executed the command too (read your own
+    /// DDL): a lookup or DDL that follows through this gateway sees it. `awaitsReplica: false`
+    /// skips that wait, for commands whose result is all the caller needs.
+    func catalogCommand(_ command: CatalogCommand, awaitsReplica: Bool = true) async throws -> CatalogResult {
+        let bytes = command.encoded()
+        let limit = try await catalog().limits.commandBytesMax
+        guard bytes.count <= limit else {
+            throw GatewayError(sqlState: "54000", message: "the catalog command takes \(bytes.count) bytes; command_bytes_max = \(limit) (shorter names, types or SQL would fit)")
+        }
+        let reply = try CatalogReply(decoding: try await runtime.submit(group: Self.metadataGroup, operation: bytes))
+        let deadline = ContinuousClock.now + Self.catalogCatchUpTimeout
+        while awaitsReplica, try await catalog().version < reply.version {
+            guard ContinuousClock.now < deadline else {
+                throw GatewayError(sqlState: "57P03", message:
+                    "the catalog command was committed, but this node's catalog replica did not execute it within catalog_catch_up_timeout = \(Self.catalogCatchUpTimeout)")
             }
+            try await Task.sleep(for: .milliseconds(2))
         }
-        switch outcome {
-        case .ok(let results):
-            guard let result = results.first else { return Rows(columns: [], rows: []) }
-            return Rows(columns: result.columns, rows: result.rows)
-        case .failure(let failure):
-            throw GatewayError(failure)
-        }
+        if case .error(let error) = reply.result { throw GatewayError(sqlState: error.sqlState, message: error.message) }
+        return reply.result
     }
 
-    private func requireTable(_ name: String) async throws -> CatalogTable {
-        guard let table = try await catalog().table(named: name) else {
-            throw GatewayError(sqlState: "42P01", message: "relation \"\(name)\" does not exist")
-        }
-        return table
-    }
+    // MARK: Shards
 
-    private func shardID(_ table: String, _ shard: UInt32) throws -> ShardID {
+    func shardID(_ table: String, _ shard: UInt32) throws -> ShardID {
         do {
             return try ShardID(table: table, shard: shard)
         } catch {
@@ -213,19 +132,40 @@ public final class Gateway: Sendable {
         }
     }
 
-    @discardableResult
-    private func catalog(_ command: CatalogCommand) async throws -> String {
-        let bytes = try await runtime.submit(group: Self.metadataGroup, operation: command.encoded())
-        switch try CatalogResult(decoding: bytes) {
-        case .ok(let tag): return tag
-        case .error(let error): throw GatewayError(sqlState: error.sqlState, message: error.message)
+    /// The group of `table`'s shard `shard`; 22023 for a shard the table does not have.
+    func group(of table: CatalogTable, shard: UInt32) throws -> UInt32 {
+        guard Int(shard) < table.shardGroups.count else {
+            throw GatewayError(sqlState: "22023", message: "table \"\(table.name)\" has \(table.shardGroups.count) shards; there is no shard \(shard)")
+        }
+        return table.shardGroups[Int(shard)]
+    }
+
+    func shardOperation(_ operation: ShardOperation, group: UInt32) async throws -> ShardResult {
+        let bytes = operation.encoded()
+        guard bytes.count <= operationLimits.operationBytesMax else {
+            throw GatewayError(sqlState: "54000", message: "the shard operation takes \(bytes.count) bytes; operation_bytes_max = \(operationLimits.operationBytesMax) (split the write)")
+        }
+        return try ShardResult(decoding: try await runtime.submit(group: group, operation: bytes))
+    }
+
+    /// Runs `operation` on each of `shards` of `table` concurrently, ordered through each shard's
+    /// group; the outcomes in the order of `shards`. Failures are outcomes, not errors: what to
+    /// do about a shard that refused is the caller's decision.
+    func onShards(_ shards: [UInt32], of table: CatalogTable,
+                  _ operation: @escaping @Sendable (ShardID) -> ShardOperation) async throws -> [ShardResult] {
+        try await withThrowingTaskGroup(of: (Int, ShardResult).self) { tasks in
+            for (position, shard) in shards.enumerated() {
+                let id = try shardID(table.name, shard)
+                let group = try group(of: table, shard: shard)
+                tasks.addTask { (position, try await self.shardOperation(operation(id), group: group)) }
+            }
+            var outcomes = [ShardResult?](repeating: nil, count: shards.count)
+            for try await (position, outcome) in tasks { outcomes[position] = outcome }
+            return outcomes.map { $0! }
         }
     }
 
-    private func shardOperation(_ operation: ShardOperation, group: UInt32) async throws -> ShardResult {
-        let bytes = try await runtime.submit(group: group, operation: operation.encoded())
-        return try ShardResult(decoding: bytes)
-    }
+    func allShards(of table: CatalogTable) -> [UInt32] { Array(0..<UInt32(table.shardGroups.count)) }
 }
 
 /// An error as a client sees it: a SQLSTATE and a message.

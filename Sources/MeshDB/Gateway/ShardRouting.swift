@@ -14,7 +14,19 @@ public enum ShardRouting {
         return UInt32(prefix % UInt64(shardCount))
     }
 
-    /// The CREATE TABLE a shard runs for `spec` (one table per shard file).
+    /// The shard of a row of a table with a hidden row id: routed like a one-column key.
+    public static func shard(forRowID rowID: Int64, shardCount: UInt32) -> UInt32 {
+        shard(forKey: [.integer(rowID)], shardCount: shardCount)
+    }
+
+    /// The statements a shard runs to create `spec`'s table: the planner's `shardDDL`, or the
+    /// CREATE TABLE rendered from the columns when there is none.
+    public static func shardDDL(for spec: CatalogTableSpec) -> [String] {
+        spec.shardDDL.isEmpty ? [createTableSQL(for: spec)] : spec.shardDDL
+    }
+
+    /// The CREATE TABLE a shard runs for `spec` (one table per shard file) when the spec brings
+    /// no shard DDL: columns, NOT NULL and the primary key.
     public static func createTableSQL(for spec: CatalogTableSpec) -> String {
         let columns = spec.columns.map { column in
             "\(quoteIdentifier(column.name)) \(column.type.sqliteType)\(column.notNull ? " NOT NULL" : "")"
@@ -32,6 +44,8 @@ extension CatalogColumnType {
         case .real: "REAL"
         case .text: "TEXT"
         case .blob: "BLOB"
+        case .numeric: "NUMERIC"
+        case .timestamp: "TEXT"
         }
     }
 }

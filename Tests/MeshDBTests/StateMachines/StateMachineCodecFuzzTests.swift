@@ -41,10 +41,17 @@ import Testing
     }
 
     @Test func catalogResultDecodingNeverTraps() {
-        let valid = [CatalogResult.ok("CREATE TABLE").encoded(), CatalogResult.error(.duplicateTable("users")).encoded()]
-        for bytes in Self.mutations(of: valid, seed: 2, count: 3_000) {
+        let results = [CatalogResult.ok("CREATE TABLE"), .error(.duplicateTable("users")), .skipped("DROP VIEW", notice: "gone"),
+                       .rowIDs(first: 4_097)]
+        for bytes in Self.mutations(of: results.map { $0.encoded() }, seed: 2, count: 3_000) {
             if let result = try? CatalogResult(decoding: bytes) {
                 #expect(result.encoded() == bytes)
+            }
+        }
+        let replies = results.map { CatalogReply(result: $0, version: 7).encoded() }
+        for bytes in Self.mutations(of: replies, seed: 4, count: 3_000) {
+            if let reply = try? CatalogReply(decoding: bytes) {
+                #expect(reply.encoded() == bytes)
             }
         }
     }

@@ -8,15 +8,35 @@ public enum CatalogCommand: Sendable, Hashable {
     case registerNode(CatalogNode)
     case setNodeState(index: UInt32, state: CatalogNode.State)
     case createTable(CatalogTableSpec, ifNotExists: Bool)
+    /// Drops the table and its indexes.
     case dropTable(name: String, ifExists: Bool)
     /// Adds or updates groups; a changed membership needs a higher epoch.
     case defineGroups([CatalogGroup])
+    /// Hands out `count` fresh row ids of a table with a hidden row id; the result is the first
+    /// (`CatalogResult.rowIDs`). PBFT orders the command, so every replica hands out the same
+    /// block and no two gateways ever get overlapping ones.
+    case allocateRowIDs(table: String, count: UInt32)
+    case createIndex(CatalogIndex, ifNotExists: Bool)
+    case dropIndex(name: String, ifExists: Bool)
+    case createView(CatalogView, ifNotExists: Bool)
+    case dropView(name: String, ifExists: Bool)
+    /// Appends `column` to the table; `shardDDL` is the ALTER TABLE ... ADD COLUMN the gateway
+    /// then runs on every shard, checked here so that a statement the shards would refuse never
+    /// changes the catalog.
+    case addColumn(table: String, column: CatalogColumn, shardDDL: String)
+    /// Removes a column that no key, constraint or index uses: the gateway's way back when the
+    /// shards refused an ADD COLUMN the catalog had accepted.
+    case dropColumn(table: String, column: String)
 
     private enum Tag: UInt8 {
         case registerNode = 1, setNodeState = 2, createTable = 3, dropTable = 4, defineGroups = 5
+        case allocateRowIDs = 6, createIndex = 7, dropIndex = 8, createView = 9, dropView = 10
+        case addColumn = 11, dropColumn = 12
     }
 
-    static let formatVersion: UInt8 = 1
+    /// 2: table specs with declared types, unique constraints and shard DDL; indexes, views,
+    /// columns and row ids.
+    static let formatVersion: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 128)
@@ -34,13 +54,36 @@ public enum CatalogCommand: Sendable, Hashable {
             w.write(spec)
             w.write(ifNotExists)
         case .dropTable(let name, let ifExists):
-            w.write(Tag.dropTable.rawValue)
-            w.writeText(name)
-            w.write(ifExists)
+            w.writeNamedFlag(Tag.dropTable.rawValue, name, ifExists)
         case .defineGroups(let groups):
             w.write(Tag.defineGroups.rawValue)
             w.write(UInt32(groups.count))
             for group in groups { w.write(group) }
+        case .allocateRowIDs(let table, let count):
+            w.write(Tag.allocateRowIDs.rawValue)
+            w.writeText(table)
+            w.write(count)
+        case .createIndex(let index, let ifNotExists):
+            w.write(Tag.createIndex.rawValue)
+            w.write(index)
+            w.write(ifNotExists)
+        case .dropIndex(let name, let ifExists):
+            w.writeNamedFlag(Tag.dropIndex.rawValue, name, ifExists)
+        case .createView(let view, let ifNotExists):
+            w.write(Tag.createView.rawValue)
+            w.write(view)
+            w.write(ifNotExists)
+        case .dropView(let name, let ifExists):
+            w.writeNamedFlag(Tag.dropView.rawValue, name, ifExists)
+        case .addColumn(let table, let column, let shardDDL):
+            w.write(Tag.addColumn.rawValue)
+            w.writeText(table)
+            w.write(column)
+            w.writeText(shardDDL)
+        case .dropColumn(let table, let column):
+            w.write(Tag.dropColumn.rawValue)
+            w.writeText(table)
+            w.writeText(column)
         }
         return w.bytes
     }
@@ -48,7 +91,7 @@ public enum CatalogCommand: Sendable, Hashable {
     /// Decodes untrusted bytes; never traps.
     public init(decoding bytes: [UInt8], limits: CatalogLimits = CatalogLimits()) throws(DecodeError) {
         guard bytes.count <= limits.commandBytesMax else {
-            throw .limitExceeded(field: "command bytes", count: bytes.count, limit: limits.commandBytesMax)
+            throw .limitExceeded(field: "command bytes (command_bytes_max)", count: bytes.count, limit: limits.commandBytesMax)
         }
         var r = ByteReader(bytes)
         try r.expectFormatVersion(Self.formatVersion, "command format version")
@@ -71,6 +114,28 @@ public enum CatalogCommand: Sendable, Hashable {
             var groups: [CatalogGroup] = []
             for _ in 0..<count { groups.append(try r.readGroup(limits)) }
             self = .defineGroups(groups)
+        case .allocateRowIDs:
+            let table = try r.readText("table name", bytesMax: limits.nameBytesMax)
+            self = .allocateRowIDs(table: table, count: try r.readU32("row id count"))
+        case .createIndex:
+            let index = try r.readIndex(limits)
+            self = .createIndex(index, ifNotExists: try r.readBool("if not exists"))
+        case .dropIndex:
+            let name = try r.readText("index name", bytesMax: limits.nameBytesMax)
+            self = .dropIndex(name: name, ifExists: try r.readBool("if exists"))
+        case .createView:
+            let view = try r.readView(limits)
+            self = .createView(view, ifNotExists: try r.readBool("if not exists"))
+        case .dropView:
+            let name = try r.readText("view name", bytesMax: limits.nameBytesMax)
+            self = .dropView(name: name, ifExists: try r.readBool("if exists"))
+        case .addColumn:
+            let table = try r.readText("table name", bytesMax: limits.nameBytesMax)
+            let column = try r.readColumn(limits)
+            self = .addColumn(table: table, column: column, shardDDL: try r.readText("shard DDL", bytesMax: limits.sqlBytesMax))
+        case .dropColumn:
+            let table = try r.readText("table name", bytesMax: limits.nameBytesMax)
+            self = .dropColumn(table: table, column: try r.readText("column name", bytesMax: limits.nameBytesMax))
         }
         try r.finish()
     }
@@ -82,10 +147,25 @@ public struct CatalogLimits: Sendable, Hashable {
     public var commandBytesMax = 64 * 1024
     public var nodesMax = 1_024
     public var tablesMax = 1_024
-    public var columnsMax = 256
+    public var viewsMax = 1_024
+    public var indexesMax = 4_096
+    /// Columns of one table (PostgreSQL's MaxHeapAttributeNumber). A table that wide fits a
+    /// command only with short names and types: `commandBytesMax` bounds the encoded spec.
+    public var columnsMax = 1_600
+    /// Columns of one key, UNIQUE constraint or index (PostgreSQL's INDEX_MAX_KEYS).
+    public var keyColumnsMax = 32
+    public var uniqueConstraintsPerTableMax = 64
+    /// Statements of a table's shard DDL.
+    public var shardDDLStatementsMax = 64
+    /// Longest SQL text stored: a shard DDL statement, an index's statement or a view's query.
+    public var sqlBytesMax = 64 * 1024
+    /// Longest declared type ("character varying(20)").
+    public var declaredTypeBytesMax = 63
+    /// Most row ids one `allocateRowIDs` hands out.
+    public var rowIDsPerAllocationMax: UInt32 = 1 << 20
     public var groupsMax = 256
     public var groupMembersMax = 64
-    /// Longest table or column name (PostgreSQL's NAMEDATALEN - 1).
+    /// Longest table, view, index, constraint or column name (PostgreSQL's NAMEDATALEN - 1).
     public var nameBytesMax = ShardID.tableNameBytesMax
     /// Longest host name (DNS's limit).
     public var hostBytesMax = 253
@@ -94,96 +174,10 @@ public struct CatalogLimits: Sendable, Hashable {
     public init() {}
 }
 
-// The record encodings, shared by commands and snapshots.
-
 extension ByteWriter {
-    mutating func write(_ node: CatalogNode) {
-        write(node.index)
-        writeText(node.publicKeyHex)
-        writeText(node.host)
-        write(UInt32(node.port))
-        write(UInt32(node.pgPort))
-        writeText(node.zone)
-        write(node.state.rawValue)
-    }
-
-    mutating func write(_ spec: CatalogTableSpec) {
-        writeText(spec.name)
-        write(UInt32(spec.columns.count))
-        for column in spec.columns {
-            writeText(column.name)
-            write(column.type.rawValue)
-            write(column.notNull)
-        }
-        write(UInt32(spec.primaryKey.count))
-        for name in spec.primaryKey { writeText(name) }
-        write(UInt32(spec.shardKey.count))
-        for name in spec.shardKey { writeText(name) }
-        write(spec.shardCount)
-    }
-
-    mutating func write(_ group: CatalogGroup) {
-        write(group.id)
-        write(UInt32(group.members.count))
-        for member in group.members { write(member) }
-        write(group.epoch)
-    }
-}
-
-extension ByteReader {
-    mutating func readNodeState() throws(DecodeError) -> CatalogNode.State {
-        let raw = try readU8("node state")
-        guard let state = CatalogNode.State(rawValue: raw) else { throw .unknownTag(field: "node state", tag: raw) }
-        return state
-    }
-
-    mutating func readPort(_ field: String) throws(DecodeError) -> UInt16 {
-        let port = try readU32(field)
-        guard let value = UInt16(exactly: port) else {
-            throw .invalidValue(field: field, reason: "\(port) is not a TCP port")
-        }
-        return value
-    }
-
-    mutating func readNode(_ limits: CatalogLimits) throws(DecodeError) -> CatalogNode {
-        let index = try readU32("node index")
-        let key = try readText("public key", bytesMax: 64)
-        let host = try readText("host", bytesMax: limits.hostBytesMax)
-        let port = try readPort("port")
-        let pgPort = try readPort("pg port")
-        let zone = try readText("zone", bytesMax: limits.zoneBytesMax)
-        return CatalogNode(index: index, publicKeyHex: key, host: host, port: port, pgPort: pgPort, zone: zone,
-                           state: try readNodeState())
-    }
-
-    mutating func readTableSpec(_ limits: CatalogLimits) throws(DecodeError) -> CatalogTableSpec {
-        let name = try readText("table name", bytesMax: limits.nameBytesMax)
-        let columnCount = try readCount("column count", limit: limits.columnsMax, bytesEach: 6)
-        var columns: [CatalogColumn] = []
-        for _ in 0..<columnCount {
-            let columnName = try readText("column name", bytesMax: limits.nameBytesMax)
-            let rawType = try readU8("column type")
-            guard let type = CatalogColumnType(rawValue: rawType) else { throw .unknownTag(field: "column type", tag: rawType) }
-            columns.append(CatalogColumn(name: columnName, type: type, notNull: try readBool("not null")))
-        }
-        let primaryKey = try readNames("primary key column", limits)
-        let shardKey = try readNames("shard key column", limits)
-        return CatalogTableSpec(name: name, columns: columns, primaryKey: primaryKey, shardKey: shardKey,
-                                shardCount: try readU32("shard count"))
-    }
-
-    private mutating func readNames(_ field: String, _ limits: CatalogLimits) throws(DecodeError) -> [String] {
-        let count = try readCount(field + " count", limit: limits.columnsMax, bytesEach: 4)
-        var names: [String] = []
-        for _ in 0..<count { names.append(try readText(field, bytesMax: limits.nameBytesMax)) }
-        return names
-    }
-
-    mutating func readGroup(_ limits: CatalogLimits) throws(DecodeError) -> CatalogGroup {
-        let id = try readU32("group id")
-        let count = try readCount("group member count", limit: limits.groupMembersMax, bytesEach: 4)
-        var members: [UInt32] = []
-        for _ in 0..<count { members.append(try readU32("group member")) }
-        return CatalogGroup(id: id, members: members, epoch: try readU64("group epoch"))
+    fileprivate mutating func writeNamedFlag(_ tag: UInt8, _ name: String, _ flag: Bool) {
+        write(tag)
+        writeText(name)
+        write(flag)
     }
 }

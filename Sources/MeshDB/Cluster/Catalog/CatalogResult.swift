@@ -5,21 +5,38 @@ public import Consensus
 public enum CatalogResult: Sendable, Hashable {
     /// A command tag for the client ("CREATE TABLE").
     case ok(String)
+    /// IF [NOT] EXISTS found nothing to do: the command tag and the notice PostgreSQL sends
+    /// ("relation \"t\" already exists, skipping"). Nothing changed.
+    case skipped(String, notice: String)
+    /// The first of the row ids `allocateRowIDs` handed out.
+    case rowIDs(first: Int64)
     case error(CatalogError)
 
-    static let formatVersion: UInt8 = 1
+    /// 2: `skipped` and `rowIDs`.
+    static let formatVersion: UInt8 = 2
+
+    private enum Tag: UInt8 {
+        case ok = 0, error = 1, skipped = 2, rowIDs = 3
+    }
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 64)
         w.write(Self.formatVersion)
         switch self {
         case .ok(let tag):
-            w.write(UInt8(0))
+            w.write(Tag.ok.rawValue)
             w.writeText(tag)
         case .error(let error):
-            w.write(UInt8(1))
+            w.write(Tag.error.rawValue)
             w.writeText(error.sqlState)
             w.writeText(error.message)
+        case .skipped(let tag, let notice):
+            w.write(Tag.skipped.rawValue)
+            w.writeText(tag)
+            w.writeText(notice)
+        case .rowIDs(let first):
+            w.write(Tag.rowIDs.rawValue)
+            w.write(UInt64(bitPattern: first))
         }
         return w.bytes
     }
@@ -27,16 +44,52 @@ public enum CatalogResult: Sendable, Hashable {
     public init(decoding bytes: [UInt8]) throws(DecodeError) {
         var r = ByteReader(bytes)
         try r.expectFormatVersion(Self.formatVersion, "result format version")
-        switch try r.readU8("result") {
-        case 0:
+        let rawTag = try r.readU8("result")
+        guard let tag = Tag(rawValue: rawTag) else { throw .unknownTag(field: "result", tag: rawTag) }
+        switch tag {
+        case .ok:
             self = .ok(try r.readText("command tag", bytesMax: bytes.count))
-        case 1:
+        case .error:
             let sqlState = try r.readText("SQLSTATE", bytesMax: 5)
             self = .error(CatalogError(sqlState: sqlState, message: try r.readText("message", bytesMax: bytes.count)))
-        case let tag:
-            throw .unknownTag(field: "result", tag: tag)
+        case .skipped:
+            let commandTag = try r.readText("command tag", bytesMax: bytes.count)
+            self = .skipped(commandTag, notice: try r.readText("notice", bytesMax: bytes.count))
+        case .rowIDs:
+            self = .rowIDs(first: Int64(bitPattern: try r.readU64("first row id")))
         }
         try r.finish()
+    }
+}
+
+/// What the metadata group replies to one request: the command's result and the catalog's
+/// `version` after it. A gateway waits until its own catalog replica has reached that version
+/// before it returns from DDL, so that whatever runs next through it sees the change (its
+/// replica may trail the f+1 replicas that replied).
+public struct CatalogReply: Sendable, Hashable {
+    public let result: CatalogResult
+    public let version: UInt64
+
+    public init(result: CatalogResult, version: UInt64) {
+        self.result = result
+        self.version = version
+    }
+
+    static let formatVersion: UInt8 = 1
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 80)
+        w.write(Self.formatVersion)
+        w.write(version)
+        w.writeRaw(result.encoded())
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(DecodeError) {
+        var r = ByteReader(bytes)
+        try r.expectFormatVersion(Self.formatVersion, "reply format version")
+        version = try r.readU64("catalog version")
+        result = try CatalogResult(decoding: Array(bytes[r.offset...]))
     }
 }
 
@@ -54,6 +107,10 @@ public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
 
     static func duplicateTable(_ name: String) -> Self { Self(sqlState: "42P07", message: "relation \"\(name)\" already exists") }
     static func undefinedTable(_ name: String) -> Self { Self(sqlState: "42P01", message: "relation \"\(name)\" does not exist") }
+    static func wrongObjectType(_ message: String) -> Self { Self(sqlState: "42809", message: message) }
+    static func undefinedColumn(_ message: String) -> Self { Self(sqlState: "42703", message: message) }
+    static func duplicateColumn(_ message: String) -> Self { Self(sqlState: "42701", message: message) }
+    static func notSupported(_ message: String) -> Self { Self(sqlState: "0A000", message: message) }
     static func limit(_ message: String) -> Self { Self(sqlState: "53400", message: message) }
     static func invalidName(_ message: String) -> Self { Self(sqlState: "42602", message: message) }
     static func invalidDefinition(_ message: String) -> Self { Self(sqlState: "42P16", message: message) }

@@ -4,7 +4,8 @@ public import Consensus
 /// state, records in key order, so equal catalogs give equal bytes on every replica.
 extension CatalogStateMachine {
     static let snapshotMagic: [UInt8] = Array("MCAT".utf8)
-    static let snapshotFormatVersion: UInt8 = 1
+    /// 2: object ids, the catalog version, row id counters, richer table specs, indexes and views.
+    static let snapshotFormatVersion: UInt8 = 2
 
     public var stateDigest: Consensus.Digest { Consensus.Digest.of(snapshot()) }
 
@@ -12,6 +13,8 @@ extension CatalogStateMachine {
         var w = ByteWriter(capacity: 256)
         w.writeRaw(Self.snapshotMagic)
         w.write(Self.snapshotFormatVersion)
+        w.write(nextObjectID)
+        w.write(version)
         let nodes = sortedNodes
         w.write(UInt32(nodes.count))
         for node in nodes { w.write(node) }
@@ -22,10 +25,18 @@ extension CatalogStateMachine {
         w.write(UInt32(tables.count))
         for table in tables {
             w.write(table.spec)
+            w.write(table.id)
             w.write(table.createdAtSequence)
             w.write(UInt32(table.shardGroups.count))
             for group in table.shardGroups { w.write(group) }
+            w.write(UInt64(bitPattern: table.nextRowID))
         }
+        let indexes = sortedIndexes
+        w.write(UInt32(indexes.count))
+        for index in indexes { w.write(index) }
+        let views = sortedViews
+        w.write(UInt32(views.count))
+        for view in views { w.write(view) }
         return w.bytes
     }
 
@@ -37,6 +48,10 @@ extension CatalogStateMachine {
             nodes = decoded.nodes
             groups = decoded.groups
             tables = decoded.tables
+            indexes = decoded.indexes
+            views = decoded.views
+            nextObjectID = decoded.nextObjectID
+            version = decoded.version
         } catch {
             throw .malformedSnapshot("catalog snapshot: \(error)")
         }
@@ -50,6 +65,11 @@ extension CatalogStateMachine {
                 throw DecodeError.invalidValue(field: "snapshot magic", reason: "not a catalog snapshot")
             }
             try r.expectFormatVersion(snapshotFormatVersion, "snapshot format version")
+            catalog.nextObjectID = try r.readU64("next object id")
+            guard catalog.nextObjectID >= firstObjectID else {
+                throw DecodeError.invalidValue(field: "next object id", reason: "\(catalog.nextObjectID) is below \(firstObjectID)")
+            }
+            catalog.version = try r.readU64("catalog version")
             let nodeCount = try r.readCount("node count", limit: limits.nodesMax, bytesEach: 20)
             var keys: Set<String> = []
             for _ in 0..<nodeCount {
@@ -74,13 +94,15 @@ extension CatalogStateMachine {
             }
             let tableCount = try r.readCount("table count", limit: limits.tablesMax, bytesEach: 30)
             var previous: String?
+            var ids: Set<UInt64> = []
             for _ in 0..<tableCount {
                 let spec = try r.readTableSpec(limits)
                 try validate(spec, limits)
-                if let previous, !nameOrder(previous, spec.name) {
-                    throw DecodeError.invalidValue(field: "table order", reason: "table \"\(spec.name)\" is out of order or repeated")
+                try checkOrder(&previous, spec.name, "table")
+                let id = try r.readU64("table id")
+                guard id >= firstObjectID, id < catalog.nextObjectID, ids.insert(id).inserted else {
+                    throw DecodeError.invalidValue(field: "table id", reason: "\(id) of \"\(spec.name)\" is repeated or outside \(firstObjectID)..<\(catalog.nextObjectID)")
                 }
-                previous = spec.name
                 let createdAt = try r.readU64("created at sequence")
                 let shardCount = try r.readCount("shard map count", limit: ShardID.shardCountMax, bytesEach: 4)
                 guard shardCount == Int(spec.shardCount) else {
@@ -94,7 +116,28 @@ extension CatalogStateMachine {
                     }
                     shardGroups.append(group)
                 }
-                catalog.tables[spec.name] = CatalogTable(spec: spec, createdAtSequence: createdAt, shardGroups: shardGroups)
+                let nextRowID = Int64(bitPattern: try r.readU64("next row id"))
+                guard nextRowID >= 1 else {
+                    throw DecodeError.invalidValue(field: "next row id", reason: "\(nextRowID) of \"\(spec.name)\" is below 1")
+                }
+                catalog.tables[spec.name] = CatalogTable(spec: spec, id: id, createdAtSequence: createdAt, shardGroups: shardGroups,
+                                                         nextRowID: nextRowID)
+            }
+            // Indexes and views go through the commands that create them, which check every
+            // rule between records: one namespace, an index's table and columns, its uniqueness.
+            let indexCount = try r.readCount("index count", limit: limits.indexesMax, bytesEach: 20)
+            previous = nil
+            for _ in 0..<indexCount {
+                let index = try r.readIndex(limits)
+                try checkOrder(&previous, index.name, "index")
+                _ = try catalog.createIndex(index, ifNotExists: false)
+            }
+            let viewCount = try r.readCount("view count", limit: limits.viewsMax, bytesEach: 12)
+            previous = nil
+            for _ in 0..<viewCount {
+                let view = try r.readView(limits)
+                try checkOrder(&previous, view.name, "view")
+                _ = try catalog.createView(view, ifNotExists: false)
             }
             try r.finish()
         } catch let error as DecodeError {
@@ -105,6 +148,14 @@ extension CatalogStateMachine {
             preconditionFailure("only decode and record errors are thrown here: \(error)")
         }
         return catalog
+    }
+
+    /// Records come in strictly ascending name order: the one canonical order.
+    private static func checkOrder(_ previous: inout String?, _ name: String, _ kind: String) throws(DecodeError) {
+        if let previous, !nameOrder(previous, name) {
+            throw .invalidValue(field: "\(kind) order", reason: "\(kind) \"\(name)\" is out of order or repeated")
+        }
+        previous = name
     }
 
     private enum SnapshotError: Error, CustomStringConvertible {

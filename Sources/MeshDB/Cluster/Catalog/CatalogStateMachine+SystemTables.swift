@@ -6,7 +6,8 @@ public struct CatalogRows: Sendable, Hashable {
 }
 
 extension CatalogStateMachine {
-    public static let systemTableNames = ["mesh_groups", "mesh_nodes", "mesh_shards", "mesh_tables"]
+    public static let systemTableNames = ["mesh_columns", "mesh_groups", "mesh_indexes", "mesh_nodes", "mesh_shards",
+                                          "mesh_tables", "mesh_views"]
 
     /// The rows of system table `name`, or nil when there is no such system table.
     public func systemTable(named name: String) -> CatalogRows? {
@@ -15,6 +16,9 @@ extension CatalogStateMachine {
         case "mesh_tables": meshTables()
         case "mesh_shards": meshShards()
         case "mesh_groups": meshGroups()
+        case "mesh_columns": meshColumns()
+        case "mesh_indexes": meshIndexes()
+        case "mesh_views": meshViews()
         default: nil
         }
     }
@@ -62,5 +66,38 @@ extension CatalogStateMachine {
                 [.integer(Int64(group.id)), .text(group.members.map(String.init).joined(separator: ",")),
                  .integer(Int64(bitPattern: group.epoch))]
             })
+    }
+
+    /// One row per column, by table name then position (1-based, as PostgreSQL's attnum);
+    /// `primary_key_position` is the column's 1-based place in the primary key, or NULL.
+    public func meshColumns() -> CatalogRows {
+        CatalogRows(
+            columns: ["table_name", "position", "column_name", "type", "declared_type", "not_null", "primary_key_position",
+                      "is_unique", "has_default"],
+            rows: sortedTables.flatMap { table in
+                table.spec.columns.enumerated().map { position, column in
+                    let keyPosition = table.spec.primaryKey.firstIndex(of: column.name).map { SQLiteValue.integer(Int64($0 + 1)) } ?? .null
+                    return [.text(table.name), .integer(Int64(position + 1)), .text(column.name), .text(column.type.name),
+                            .text(column.declaredType), .integer(column.notNull ? 1 : 0), keyPosition,
+                            .integer(column.unique ? 1 : 0), .integer(column.hasDefault ? 1 : 0)]
+                }
+            })
+    }
+
+    /// One row per index, by index name; columns joined by ", ".
+    public func meshIndexes() -> CatalogRows {
+        CatalogRows(
+            columns: ["index_name", "table_name", "columns", "is_unique", "sql"],
+            rows: sortedIndexes.map { index in
+                [.text(index.name), .text(index.table), .text(index.columns.joined(separator: ", ")),
+                 .integer(index.unique ? 1 : 0), .text(index.sql)]
+            })
+    }
+
+    /// One row per view, by name; columns joined by ", " (empty when unknown).
+    public func meshViews() -> CatalogRows {
+        CatalogRows(
+            columns: ["view_name", "columns", "sql"],
+            rows: sortedViews.map { view in [.text(view.name), .text(view.columns.joined(separator: ", ")), .text(view.sql)] })
     }
 }

@@ -109,6 +109,34 @@ public enum ShardOperation: Sendable, Hashable {
     }
 }
 
+extension ShardOperation {
+    /// Splits `statements` into the fewest ordered writes to `id` that keep each one within
+    /// `limits` (statements per operation, encoded bytes) and at most `statementsMax`
+    /// statements, in order. A statement too large on its own gets a write of its own, which the
+    /// size check before submitting then refuses with its limit named.
+    static func writes(to id: ShardID, _ statements: [ShardStore.Statement], limits: Limits,
+                       statementsMax: Int) -> [[ShardStore.Statement]] {
+        // Version, tag, the shard id and the statement count.
+        let header = 1 + 1 + 4 + id.table.utf8.count + 4 + 4
+        var batches: [[ShardStore.Statement]] = []
+        var current: [ShardStore.Statement] = []
+        var bytes = header
+        for statement in statements {
+            let size = 4 + statement.sql.utf8.count + 4 + statement.parameters.reduce(0) { $0 + $1.encodedByteCount }
+            if !current.isEmpty, bytes + size > limits.operationBytesMax
+                || current.count >= min(statementsMax, limits.statementsPerOperationMax) {
+                batches.append(current)
+                current = []
+                bytes = header
+            }
+            current.append(statement)
+            bytes += size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+}
+
 extension ByteWriter {
     fileprivate mutating func write(_ id: ShardID) {
         writeText(id.table)

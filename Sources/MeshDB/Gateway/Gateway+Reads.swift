@@ -1,0 +1,75 @@
+import Consensus
+
+/// Reads: one SELECT on one shard in the consistency asked for, and the row lookups and scans
+/// built on it. A `local` or `verified` read returns up to the shards' `readResultBytesMax`
+/// (16 MiB, error 54000 beyond); a `linearizable` one travels in a PBFT reply and is bounded by
+/// `resultBytesMax` (64 KiB, error 53400 beyond).
+extension Gateway {
+    /// Runs the SELECT `sql` on shard `shard` of the table and returns its rows.
+    public func read(table tableName: String, shard: UInt32, sql: String, parameters: [SQLiteValue] = [],
+                     consistency: ReadConsistency = .verified) async throws -> Rows {
+        try await read(try await requireTable(tableName), shard: shard, sql: sql, parameters: parameters, consistency: consistency)
+    }
+
+    /// The same, for a table the caller has already looked up.
+    public func read(_ table: CatalogTable, shard: UInt32, sql: String, parameters: [SQLiteValue] = [],
+                     consistency: ReadConsistency = .verified) async throws -> Rows {
+        let id = try shardID(table.name, shard)
+        let group = try group(of: table, shard: shard)
+        let outcome: ShardResult
+        switch consistency {
+        case .verified:
+            let bytes = try await runtime.verifiedRead(group: group, query: ShardOperation.read(id, sql: sql, parameters: parameters).encoded())
+            outcome = try ShardResult(decoding: bytes)
+        case .linearizable:
+            outcome = try await shardOperation(.read(id, sql: sql, parameters: parameters), group: group)
+        case .local:
+            outcome = try await runtime.readStateMachine(group: group) { machine in
+                guard let shards = machine as? ShardStateMachine else {
+                    throw GatewayError(sqlState: "XX000", message: "group \(group) does not run shards")
+                }
+                return shards.localQuery(id, sql, parameters)
+            }
+        }
+        guard let result = try applied(outcome).first else { return Rows(columns: [], rows: []) }
+        return Rows(columns: result.columns, rows: result.rows)
+    }
+
+    /// The row whose shard key (and primary key) is `key`, or nil.
+    public func get(from tableName: String, key: [SQLiteValue], consistency: ReadConsistency = .verified) async throws -> [SQLiteValue]? {
+        let table = try await requireTable(tableName)
+        guard key.count == table.spec.primaryKey.count, table.spec.shardKey == table.spec.primaryKey, !key.isEmpty else {
+            throw GatewayError(sqlState: "0A000", message: "get needs the full primary key of \(tableName), which must be its shard key")
+        }
+        let shard = ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
+        let condition = table.spec.primaryKey.enumerated().map { "\(quoteIdentifier($1)) = ?\($0 + 1)" }.joined(separator: " AND ")
+        let rows = try await read(table, shard: shard, sql: "SELECT * FROM \(quoteIdentifier(tableName)) WHERE \(condition)",
+                                  parameters: key, consistency: consistency)
+        return rows.rows.first
+    }
+
+    /// Every row of the table, shard by shard, each shard's rows in primary-key order (rowid
+    /// order for a table without a primary key).
+    public func scan(_ tableName: String, consistency: ReadConsistency = .verified) async throws -> Rows {
+        let table = try await requireTable(tableName)
+        let order = table.spec.primaryKey.isEmpty ? "rowid" : table.spec.primaryKey.map(quoteIdentifier).joined(separator: ", ")
+        var columns = table.spec.columns.map(\.name)
+        var rows: [[SQLiteValue]] = []
+        for shard in 0..<table.spec.shardCount {
+            let part = try await read(table, shard: shard, sql: "SELECT * FROM \(quoteIdentifier(tableName)) ORDER BY \(order)",
+                                      parameters: [], consistency: consistency)
+            columns = part.columns.isEmpty ? columns : part.columns
+            rows += part.rows
+        }
+        return Rows(columns: columns, rows: rows)
+    }
+
+    /// A system table (`CatalogStateMachine.systemTableNames`: mesh_nodes, mesh_tables,
+    /// mesh_columns, mesh_indexes, mesh_views, mesh_shards, mesh_groups) from this node's catalog replica.
+    public func systemTable(_ name: String) throws -> Rows {
+        guard let rows = try catalogSnapshot().systemTable(named: name) else {
+            throw GatewayError(sqlState: "42P01", message: "relation \"\(name)\" does not exist")
+        }
+        return Rows(columns: rows.columns, rows: rows.rows)
+    }
+}

@@ -1,0 +1,157 @@
+import Consensus
+import Synchronization
+
+/// Writes: rows routed to their shard, statements run on one shard or on all of them, and the
+/// row ids of tables without a shard key. Each write to one shard is one transaction ordered by
+/// that shard's group; a statement spanning shards is not atomic across them (transactions come
+/// with the wire issue).
+extension Gateway {
+    /// Inserts `rows` (values in the table's column order); returns the rows inserted. Rows are
+    /// grouped by shard and each shard's rows go in ordered writes within `rowsPerWriteMax` rows
+    /// and the operation size limit. A table with a hidden row id gets a fresh id per row
+    /// (`allocateRowIDs`), stored as the SQLite rowid and routing the row.
+    @discardableResult
+    public func insert(into tableName: String, rows: [[SQLiteValue]]) async throws -> Int {
+        let table = try await requireTable(tableName)
+        let columns = table.spec.columns.map(\.name)
+        if let bad = rows.first(where: { $0.count != columns.count }) {
+            throw GatewayError(sqlState: "42601", message: "INSERT has \(bad.count) values; table \(tableName) has \(columns.count) columns")
+        }
+        var byShard: [UInt32: [ShardStore.Statement]] = [:]
+        if table.spec.hasHiddenRowID {
+            let ids = try await allocateRowIDs(table, count: rows.count)
+            let names = (["rowid"] + columns.map(quoteIdentifier)).joined(separator: ", ")
+            let sql = "INSERT INTO \(quoteIdentifier(tableName)) (\(names)) VALUES (\(Self.placeholders(columns.count + 1)))"
+            for (id, row) in zip(ids, rows) {
+                byShard[ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount), default: []]
+                    .append(ShardStore.Statement(sql, [.integer(id)] + row))
+            }
+        } else {
+            let keyPositions = table.spec.shardKey.compactMap { key in columns.firstIndex(of: key) }
+            let sql = "INSERT INTO \(quoteIdentifier(tableName)) VALUES (\(Self.placeholders(columns.count)))"
+            for row in rows {
+                byShard[ShardRouting.shard(forKey: keyPositions.map { row[$0] }, shardCount: table.spec.shardCount), default: []]
+                    .append(ShardStore.Statement(sql, row))
+            }
+        }
+        var inserted = 0
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for shard in byShard.keys.sorted() {
+                let id = try shardID(tableName, shard)
+                let target = try self.group(of: table, shard: shard)
+                for statements in ShardOperation.writes(to: id, byShard[shard]!, limits: operationLimits, statementsMax: Self.rowsPerWriteMax) {
+                    group.addTask {
+                        try await self.applied(self.shardOperation(.write(id, statements: statements), group: target))
+                            .reduce(0) { $0 + $1.rowsChanged }
+                    }
+                }
+            }
+            for try await count in group { inserted += count }
+        }
+        return inserted
+    }
+
+    /// Runs `statements` on shard `shard` of the table as one ordered write: one transaction,
+    /// all or nothing. Returns one result per statement: rows changed, and the rows of a
+    /// RETURNING clause or a SELECT. The statements must keep to what a shard write allows
+    /// (`StatementGuard`: no transaction control, no clock or random functions) and fit one
+    /// operation (`ShardOperation.Limits`: 1,000 statements, 64 KiB).
+    public func write(table tableName: String, shard: UInt32, statements: [ShardStore.Statement]) async throws -> [ShardStore.StatementResult] {
+        try await write(try await requireTable(tableName), shard: shard, statements: statements)
+    }
+
+    /// The same, for a table the caller has already looked up.
+    public func write(_ table: CatalogTable, shard: UInt32, statements: [ShardStore.Statement]) async throws -> [ShardStore.StatementResult] {
+        let id = try shardID(table.name, shard)
+        return try applied(try await shardOperation(.write(id, statements: statements), group: group(of: table, shard: shard)))
+    }
+
+    /// Runs the same `statements` on every shard of the table, one ordered write per shard, all
+    /// shards at once (an UPDATE or DELETE that no shard key narrows). Returns each shard's
+    /// results, in shard order. Each shard's write is atomic, the whole is not: when a shard
+    /// refuses, the error of the first such shard is thrown and the other shards keep what
+    /// they applied.
+    public func writeAll(table tableName: String, statements: [ShardStore.Statement]) async throws -> [[ShardStore.StatementResult]] {
+        let table = try await requireTable(tableName)
+        let outcomes = try await onShards(allShards(of: table), of: table) { .write($0, statements: statements) }
+        return try outcomes.map(applied)
+    }
+
+    /// `count` fresh row ids for a table with a hidden row id: unique across every gateway of the
+    /// cluster and across restarts, because each comes from a block the catalog handed out once.
+    /// For an executor that renders its own `INSERT INTO t (rowid, ...)`; route each row with
+    /// `ShardRouting.shard(forRowID:shardCount:)`.
+    public func allocateRowIDs(table tableName: String, count: Int) async throws -> [Int64] {
+        try await allocateRowIDs(try await requireTable(tableName), count: count)
+    }
+
+    /// Takes ids from this gateway's cached block for the table first, then from fresh blocks of
+    /// at least `rowIDBlockSize`; what a fresh block has left is cached for the next insert. Ids
+    /// a gateway cached and never used (it stopped, or the table was dropped) are skipped, never
+    /// handed out twice.
+    func allocateRowIDs(_ table: CatalogTable, count: Int) async throws -> [Int64] {
+        var ids = rowIDCache.take(count, table: table.id)
+        let perAllocationMax = Int(try await catalog().limits.rowIDsPerAllocationMax)
+        while ids.count < count {
+            let needed = count - ids.count
+            let blockSize = min(max(needed, Self.rowIDBlockSize), perAllocationMax)
+            let result = try await catalogCommand(.allocateRowIDs(table: table.name, count: UInt32(blockSize)), awaitsReplica: false)
+            guard case .rowIDs(let first) = result else {
+                throw GatewayError(sqlState: "XX000", message: "allocateRowIDs answered \(result)")
+            }
+            let used = min(needed, blockSize)
+            ids += (0..<Int64(used)).map { first + $0 }
+            if used < blockSize {
+                rowIDCache.keep(RowIDCache.Block(next: first + Int64(used), end: first + Int64(blockSize)), table: table.id)
+            }
+        }
+        return ids
+    }
+
+    /// The statement results of an applied write; a refused one as its error.
+    func applied(_ outcome: ShardResult) throws -> [ShardStore.StatementResult] {
+        switch outcome {
+        case .ok(let results): return results
+        case .failure(let failure): throw GatewayError(failure)
+        }
+    }
+
+    static func placeholders(_ count: Int) -> String {
+        (1...count).map { "?\($0)" }.joined(separator: ", ")
+    }
+}
+
+/// The row ids a gateway took from the catalog and has not used yet: one block per table,
+/// keyed by the table's object id so that a table dropped and created again under the same
+/// name never gets ids from the old table's block (its counter starts again at 1).
+final class RowIDCache: Sendable {
+    /// The ids next..<end.
+    struct Block: Sendable {
+        var next: Int64
+        var end: Int64
+
+        var count: Int { Int(end - next) }
+    }
+
+    private let blocks = Mutex<[UInt64: Block]>([:])
+
+    /// Up to `count` ids of table `id` from its cached block, in order.
+    func take(_ count: Int, table id: UInt64) -> [Int64] {
+        blocks.withLock { blocks in
+            guard var block = blocks[id] else { return [] }
+            let taken = min(count, block.count)
+            let ids = (0..<Int64(taken)).map { block.next + $0 }
+            block.next += Int64(taken)
+            blocks[id] = block.count > 0 ? block : nil
+            return ids
+        }
+    }
+
+    /// Caches what is left of a fresh block, unless a concurrent insert cached a larger one.
+    func keep(_ block: Block, table id: UInt64) {
+        blocks.withLock { blocks in
+            if let cached = blocks[id], cached.count >= block.count { return }
+            blocks[id] = block
+        }
+    }
+}
