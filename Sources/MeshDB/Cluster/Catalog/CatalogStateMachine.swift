@@ -1,9 +1,9 @@
 public import Consensus
 
 /// The metadata group's replicated state (DESIGN.md, "Metadata group"): nodes, tables with
-/// their indexes, views, the shard → group map and groups. A pure value: no clock, no disk, no randomness; a command's
-/// result and the next state depend only on the state and the command, so every correct
-/// replica agrees. Records are kept in dictionaries for lookup and always read out in key
+/// their indexes, views, the shard → group map and groups. A pure value: no clock, no disk, no
+/// randomness; a command's result and the next state depend only on the state and the command,
+/// so every correct replica agrees. Records are kept in dictionaries for lookup and always read out in key
 /// order (never in a dictionary's order, which differs per process).
 public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
     public let limits: CatalogLimits

@@ -101,7 +101,11 @@ extension CatalogStateMachine {
         }
         var seen: Set<String> = []
         for column in view.columns {
-            try validateName(column, "column", limits)
+            // Output names need not be identifiers ("?column?", "count"): any text of at most
+            // nameBytesMax bytes, as PostgreSQL allows.
+            guard (1...limits.nameBytesMax).contains(column.utf8.count), !column.utf8.contains(0) else {
+                throw CatalogError(sqlState: "42622", message: "view \"\(view.name)\": column names must be 1...\(limits.nameBytesMax) bytes (name_bytes_max)")
+            }
             guard seen.insert(column).inserted else {
                 throw .duplicateColumn("column \"\(column)\" specified more than once in view \"\(view.name)\"")
             }
