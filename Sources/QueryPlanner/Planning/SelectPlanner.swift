@@ -251,10 +251,12 @@ public struct SelectPlanner: Sendable {
         let partialNames = Set(scratchColumns.map(\.name))
         var bare = false
         func finalExpression(_ expression: Expression) throws(SQLError) -> Expression {
-            let rewritten = Self.unqualified(expression).rewritten(intoSubqueries: false) { node in
+            // Top-down, so an aggregate over a grouped column (`sum(c)` with GROUP BY c) becomes
+            // its combined partials before `c` alone would become the group's column.
+            let rewritten = Self.unqualified(expression).replacing { node -> Expression? in
                 if let index = groups.firstIndex(of: node) { return .column("g\(index + 1)") }
                 if case .function(let call) = node.kind, let combine = combined[call] { return combine }
-                return node
+                return nil
             }
             // Whatever column is left is neither grouped nor aggregated: SQLite's "bare column",
             // whose value comes from some row of the group. Only a gather reproduces that.

@@ -64,6 +64,16 @@ extension Expression {
         return try transform(rebuilt)
     }
 
+    /// Top-down replacement: `replacement` sees a node before its children; when it returns an
+    /// expression, that expression takes the node's place and nothing below it is visited (so
+    /// `sum(c)` can be replaced whole before `c` alone would be). Nested queries are left alone.
+    public func replacing<E: Error>(_ replacement: (Expression) throws(E) -> Expression?) throws(E) -> Expression {
+        if let replaced = try replacement(self) { return replaced }
+        return try mappingChildren(
+            expression: { (child) throws(E) in try child.replacing(replacement) },
+            query: { (subquery) throws(E) in subquery })
+    }
+
     /// Calls `body` on this node and every node below it, parents before children.
     public func forEach<E: Error>(intoSubqueries: Bool = true, _ body: (Expression) throws(E) -> Void) throws(E) {
         try body(self)

@@ -76,6 +76,25 @@ import Testing
         }
     }
 
+    /// Regression (differential seed 1, query 823): with GROUP BY c, `sum(c)` was combined at the
+    /// gateway as `sum(g1)` (the group column was substituted inside the aggregate first), so
+    /// equal rows on different shards counted once.
+    @Test func aggregateOverAGroupedColumnCombinesThePartials() async throws {
+        try await Self.withSession { session in
+            _ = try await session.execute("""
+                CREATE TABLE same (c INTEGER, d INTEGER) SHARDS 8;
+                INSERT INTO same (c, d) VALUES (98, 9), (98, 9), (98, 9), (98, 9), (98, 9), (98, 9), (98, 9), (98, 9),
+                  (98, 9), (98, 9), (98, 9), (98, 9), (98, 9), (98, 9), (98, 9), (98, 9)
+                """)
+            let sql = "SELECT c, d, sum(c), count(c), min(c), avg(d) FROM same GROUP BY c, d"
+            let lines = try await Self.explain(session, sql)
+            #expect(lines.contains { $0.contains("Gateway SQL") && !$0.contains("sum(g1)") })
+            #expect(try await session.execute(sql)[0].rows == [
+                [.integer(98), .integer(9), .integer(1568), .integer(16), .integer(98), .real(9)],
+            ])
+        }
+    }
+
     @Test func topNMergesSortedShardStreams() async throws {
         try await Self.withSession { session in
             try await Self.setUp(session)
