@@ -128,7 +128,10 @@ public struct SelectPlanner: Sendable {
         try checkColumns(core, table: use)
         core.items = expandWildcards(core.items, table: table)
         core = Self.resolveGroupByReferences(core)
-        let shards = prunedShards(core.whereClause, use: use)
+        var shards = prunedShards(core.whereClause, use: use)
+        // No shard can hold a matching row (`BETWEEN 9 AND 2`, `IN ()`): the statement still runs
+        // on one shard, so its columns, and aggregates over no rows, come back as SQLite gives them.
+        if shards.isEmpty { shards = [0] }
         let pointLookup = shards.count == 1 && fixesPrimaryKey(core.whereClause, use: use)
         let strategy: SelectPlan.Strategy = pointLookup ? .pointLookup
             : shards.count < table.shardCount ? .prunedScan : .scatterGather

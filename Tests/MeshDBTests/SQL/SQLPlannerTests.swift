@@ -95,6 +95,19 @@ import Testing
         }
     }
 
+    /// Regression (differential seed 2): a shard-key range no shard can match (`BETWEEN 5 AND 2`)
+    /// pruned to no shards and returned a result without columns.
+    @Test func emptyShardKeyRangeStillReturnsColumnsAndAggregates() async throws {
+        try await Self.withSession { session in
+            try await Self.setUp(session)
+            let empty = try await session.execute("SELECT id, owner FROM accounts WHERE id BETWEEN 5 AND 2")[0]
+            #expect(empty.columns.count == 2 && empty.rows.isEmpty)
+            #expect(try await session.execute("SELECT count(*), sum(balance) FROM accounts WHERE id IN (SELECT 1 WHERE 0) OR id BETWEEN 9 AND 1")[0].rows
+                == [[.integer(0), .null]])
+            #expect(try await session.execute("SELECT count(*) FROM accounts WHERE id BETWEEN 5 AND 2")[0].rows == [[.integer(0)]])
+        }
+    }
+
     @Test func topNMergesSortedShardStreams() async throws {
         try await Self.withSession { session in
             try await Self.setUp(session)
