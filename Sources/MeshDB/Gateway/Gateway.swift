@@ -179,13 +179,15 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     init(_ failure: ShardFailure) {
-        let state = failure.kind == .sqlite ? Self.sqlState(forSQLiteCode: failure.sqliteExtendedCode) : failure.kind.sqlState
+        let state = failure.kind == .sqlite ? Self.sqlState(forSQLiteCode: failure.sqliteExtendedCode, message: failure.message) : failure.kind.sqlState
         self.init(sqlState: state, message: failure.message)
     }
 
-    /// PostgreSQL's code for a SQLite extended result code, as drivers expect it.
-    static func sqlState(forSQLiteCode code: Int32) -> String {
-        switch code {
+    /// PostgreSQL's code for a SQLite extended result code, as drivers expect it. SQLite reports
+    /// runtime and name errors alike as SQLITE_ERROR; its message tells them apart.
+    static func sqlState(forSQLiteCode code: Int32, message: String) -> String {
+        if code == 1, let state = sqlState(forSQLiteErrorMessage: message) { return state }
+        return switch code {
         case 1555, 2067: "23505"  // SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE: unique_violation
         case 1299: "23502"        // _NOTNULL: not_null_violation
         case 275: "23514"         // _CHECK: check_violation
@@ -197,6 +199,21 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         case 1: "42601"           // SQLITE_ERROR: mostly syntax and unknown names
         default: code & 0xFF == 19 ? "23000" : "XX000"
         }
+    }
+
+    /// The SQLITE_ERROR messages a client can act on, by their stable prefixes.
+    static func sqlState(forSQLiteErrorMessage message: String) -> String? {
+        let prefixes: [(prefix: String, state: String)] = [
+            ("integer overflow", "22003"),          // numeric_value_out_of_range (sum() of integers)
+            ("no such table", "42P01"),             // undefined_table
+            ("no such column", "42703"),            // undefined_column
+            ("no such function", "42883"),          // undefined_function
+            ("wrong number of arguments", "42883"), // no function of that arity
+            ("ambiguous column name", "42702"),     // ambiguous_column
+            ("misuse of aggregate", "42803"),       // grouping_error
+            ("too many", "54001"),                  // statement_too_complex (terms, columns, arguments)
+        ]
+        return prefixes.first { message.hasPrefix($0.prefix) }?.state
     }
 
     public var description: String { "\(sqlState): \(message)" }

@@ -1,9 +1,11 @@
 import QueryPlanner
 
 /// The planner's view of the replicated catalog: a snapshot taken once per statement, so one
-/// statement plans against one consistent catalog.
+/// statement plans against one consistent catalog. A session's temporary views come first, as
+/// PostgreSQL's temporary schema does.
 struct PlannerCatalogSnapshot: PlannerCatalog {
     let catalog: CatalogStateMachine
+    var temporaryViews: [String: PlannerView] = [:]
     /// System tables (`mesh_nodes`…) are served by the gateway from its catalog replica.
     static let systemTableNames: Set<String> = ["mesh_nodes", "mesh_tables", "mesh_shards", "mesh_groups"]
 
@@ -19,7 +21,8 @@ struct PlannerCatalogSnapshot: PlannerCatalog {
     }
 
     func view(named name: String) -> PlannerView? {
-        catalog.view(named: name).map { PlannerView(name: $0.name, sql: $0.sql, columns: $0.columns) }
+        if let view = temporaryViews[name] { return view }
+        return catalog.view(named: name).map { PlannerView(name: $0.name, sql: $0.sql, columns: $0.columns) }
     }
 
     func shard(of table: PlannerTable, key: [PlannerValue]) -> Int {

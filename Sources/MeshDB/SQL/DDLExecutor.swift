@@ -99,21 +99,68 @@ struct DDLExecutor {
     }
 
     func createView(_ create: CreateView) async throws {
-        guard !create.temporary else {
-            throw SQLError(.featureNotSupported, "temporary views are not supported (every view is replicated)", position: create.location.offset + 1)
-        }
         // Plan the query once: unknown tables and columns fail now, at their position.
         _ = try await session.planner().plan(create.query)
+        if create.temporary {
+            try await createTemporaryView(create)
+            return
+        }
         let view = CatalogView(name: create.name.name, sql: SQLiteRenderer.render(.select(create.query)), columns: create.columns.map(\.name))
         _ = try await gateway.createView(view, ifNotExists: create.ifNotExists)
     }
 
+    /// A view of this session only (CREATE TEMP VIEW): kept by the session, planned like any view,
+    /// never replicated. Its name may not hide a table, index or view of the catalog.
+    private func createTemporaryView(_ create: CreateView) async throws {
+        let name = create.name.name
+        let position = create.name.location.offset + 1
+        let catalog = try await gateway.catalog()
+        let taken = await session.temporaryViews[name] != nil
+        if taken || catalog.relationKind(named: name) != nil {
+            if create.ifNotExists { return }
+            throw SQLError(.init("42P07"), "relation \"\(name)\" already exists", position: position)
+        }
+        guard await session.temporaryViews.count < SQLSession.temporaryViewsMax else {
+            throw SQLError(.init("54000"), "a session holds at most temp_views_max = \(SQLSession.temporaryViewsMax) temporary views",
+                           position: position)
+        }
+        do {
+            try CatalogStateMachine.validateName(name, "view", catalog.limits)
+        } catch {
+            throw SQLError(SQLState(error.sqlState), error.message, position: position)
+        }
+        let view = PlannerView(name: name, sql: SQLiteRenderer.render(.select(create.query)), columns: create.columns.map(\.name))
+        await session.addTemporaryView(view)
+    }
+
     func drop(_ drop: Drop) async throws {
+        if drop.objectKind == .view, await session.removeTemporaryView(drop.name.name) { return }
         switch drop.objectKind {
         case .table: _ = try await gateway.dropTable(drop.name.name, ifExists: drop.ifExists)
         case .index: _ = try await gateway.dropIndex(drop.name.name, ifExists: drop.ifExists)
         case .view: _ = try await gateway.dropView(drop.name.name, ifExists: drop.ifExists)
         }
+    }
+
+    /// REINDEX rebuilds the indexes of a table, or one index, on every shard of the table, as an
+    /// ordered write (each replica rebuilds the same index from the same rows).
+    func reindex(_ reindex: Reindex) async throws {
+        let name = reindex.name.name
+        let catalog = try await gateway.catalog()
+        let tableName: String
+        if reindex.objectKind != .index, catalog.table(named: name) != nil {
+            tableName = name
+        } else if reindex.objectKind != .table, let index = catalog.index(named: name) {
+            tableName = index.table
+        } else {
+            let (state, what): (SQLState, String) = switch reindex.objectKind {
+            case .table: (.undefinedTable, "relation")
+            case .index: (.undefinedObject, "index")
+            default: (.undefinedObject, "table or index")
+            }
+            throw SQLError(state, "\(what) \"\(name)\" does not exist", position: reindex.name.location.offset + 1)
+        }
+        _ = try await gateway.writeAll(table: tableName, statements: [ShardStore.Statement(SQLiteRenderer.render(.reindex(reindex)))])
     }
 
     func alterTable(_ alter: AlterTable) async throws {

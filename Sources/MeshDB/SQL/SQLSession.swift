@@ -21,8 +21,12 @@ public struct SQLResult: Sendable, Hashable {
 /// Every error leaves as an `SQLError` with a SQLSTATE, and with the character position in the
 /// statement when it points at the text.
 public actor SQLSession {
-    public let gateway: Gateway
+    public nonisolated let gateway: Gateway
     var settings = SessionSettings()
+    /// CREATE TEMP VIEW: views of this session only, gone when it ends (never replicated).
+    var temporaryViews: [String: PlannerView] = [:]
+    /// Most temporary views one session may hold.
+    public static let temporaryViewsMax = 1_000
     /// Tables created without SHARDS n get this many shards.
     public static let defaultShardCount = 8
     /// Longest statement text accepted.
@@ -93,6 +97,9 @@ public actor SQLSession {
         case .drop(let drop):
             try await DDLExecutor(session: self).drop(drop)
             return SQLResult(tag: "DROP \(drop.objectKind.rawValue)")
+        case .reindex(let reindex):
+            try await DDLExecutor(session: self).reindex(reindex)
+            return SQLResult(tag: "REINDEX")
         case .alterTable(let alter):
             try await DDLExecutor(session: self).alterTable(alter)
             return SQLResult(tag: "ALTER TABLE")
@@ -122,10 +129,23 @@ public actor SQLSession {
 
     func planner() async throws(SQLError) -> SelectPlanner {
         do {
-            return SelectPlanner(catalog: PlannerCatalogSnapshot(catalog: try await gateway.catalog()))
+            return SelectPlanner(catalog: try await catalogSnapshot())
         } catch {
             throw SQLError(.init("08006"), "the catalog is not available on this node: \(error)")
         }
+    }
+
+    func addTemporaryView(_ view: PlannerView) {
+        temporaryViews[view.name] = view
+    }
+
+    /// Drops the temporary view `name`; false when the session has none of that name.
+    func removeTemporaryView(_ name: String) -> Bool {
+        temporaryViews.removeValue(forKey: name) != nil
+    }
+
+    func catalogSnapshot() async throws -> PlannerCatalogSnapshot {
+        PlannerCatalogSnapshot(catalog: try await gateway.catalog(), temporaryViews: temporaryViews)
     }
 
     func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
@@ -184,7 +204,7 @@ extension SQLExecutionError {
             SQLError(.init("53200"), "the statement needs more than work_mem = \(SessionSettings.formatBytes(bytes)) of rows at the gateway",
                      hint: "Narrow it with a WHERE clause on the shard key, or raise work_mem (SET work_mem = '1GB').")
         case .sqlite(let error):
-            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode)), error.message)
+            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode, message: error.message)), error.message)
         }
     }
 }

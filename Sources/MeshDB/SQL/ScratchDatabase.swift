@@ -36,7 +36,8 @@ final class ScratchDatabase {
     }
 
     /// Appends `rows` to `table` in one transaction, counting their size against `bytesMax`.
-    func insert(into table: String, columnCount: Int, rows: [[SQLiteValue]]) throws(ScratchError) {
+    /// With `leadingRowID`, each row's first value is its rowid and the rest fill `columns`.
+    func insert(into table: String, columns: [String], leadingRowID: Bool = false, rows: [[SQLiteValue]]) throws(ScratchError) {
         guard !rows.isEmpty else { return }
         var size = 0
         for row in rows { size += row.reduce(16) { $0 + $1.approximateSize } }
@@ -44,8 +45,9 @@ final class ScratchDatabase {
             throw .memoryLimit(bytesMax)
         }
         bytesLoaded += size
-        let placeholders = (1...max(columnCount, 1)).map { "?\($0)" }.joined(separator: ", ")
-        let sql = "INSERT INTO \(quoteIdentifier(table)) VALUES (\(placeholders))"
+        let names = (leadingRowID ? ["rowid"] : []) + columns.map(quoteIdentifier)
+        let placeholders = (1...max(names.count, 1)).map { "?\($0)" }.joined(separator: ", ")
+        let sql = "INSERT INTO \(quoteIdentifier(table)) (\(names.joined(separator: ", "))) VALUES (\(placeholders))"
         do {
             try connection.execute("BEGIN")
             for row in rows { _ = try connection.run(sql, row) }

@@ -74,7 +74,7 @@ struct SelectExecutor {
                     try scratch.createTable(table, columns: step.scratchColumns.map { ($0.name, $0.declaredType) })
                 } catch { throw SQLExecutionError.sqlite(error) }
                 for part in parts {
-                    do { try scratch.insert(into: table, columnCount: step.scratchColumns.count, rows: part.rows) } catch { throw SQLExecutionError(error) }
+                    do { try scratch.insert(into: table, columns: step.scratchColumns.map(\.name), leadingRowID: step.leadingRowID, rows: part.rows) } catch { throw SQLExecutionError(error) }
                 }
             }
             for definition in plan.scratchDefinitions {

@@ -166,7 +166,8 @@ struct WriteExecutor {
     private func requireTable(_ name: Identifier) async throws -> CatalogTable {
         let catalog = try await gateway.catalog()
         guard let table = catalog.table(named: name.name) else {
-            if catalog.view(named: name.name) != nil {
+            let temporaryView = await session.temporaryViews[name.name]
+            if catalog.view(named: name.name) != nil || temporaryView != nil {
                 throw SQLError(.featureNotSupported, "cannot change view \"\(name.name)\"", position: name.location.offset + 1)
             }
             throw SQLError(.undefinedTable, "relation \"\(name.name)\" does not exist", position: name.location.offset + 1)
@@ -176,7 +177,7 @@ struct WriteExecutor {
 
     /// The shards a WHERE clause can reach (every shard when it does not fix the shard key).
     private func targetShards(_ table: CatalogTable, alias: Identifier?, whereClause: Expression?, parameters: [SQLiteValue]) async throws -> [Int] {
-        let snapshot = PlannerCatalogSnapshot(catalog: try await gateway.catalog())
+        let snapshot = try await session.catalogSnapshot()
         guard let plannerTable = snapshot.table(named: table.name) else { return Array(0..<Int(table.spec.shardCount)) }
         let planner = SelectPlanner(catalog: snapshot, parameters: parameters.map(\.plannerValue))
         let use = SelectPlanner.TableUse(table: plannerTable, reference: NamedTable(Identifier(table.name), alias: alias))

@@ -32,6 +32,10 @@ public struct SelectPlan: Sendable, Hashable {
         public var isSystem: Bool
         /// The SQL takes the statement's parameters $1…$n (bound as ?1…?n).
         public var parameterCount = 0
+        /// The SQL's first column is each row's rowid (a table routed by its hidden row id, whose
+        /// ids are unique across shards): the scratch table takes it as its own rowid, so it scans
+        /// rows in the order one SQLite database would (insertion order, for group_concat).
+        public var leadingRowID = false
 
         public init(table: String, shardCount: Int, shards: [Int], sql: String, scratchTable: String? = nil,
                     scratchColumns: [ScratchColumn] = [], isSystem: Bool = false) {

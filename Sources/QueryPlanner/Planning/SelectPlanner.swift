@@ -370,8 +370,13 @@ public struct SelectPlanner: Sendable {
                 core.whereClause = filters.dropFirst().reduce(filters[0]) { Expression(.binary(.and, $0, $1)) }
                 shards = prunedShards(core.whereClause, use: use)
             }
-            steps.append(Self.step(table, shards: shards, Select(body: SelectBody(.select(core))), scratchTable: table.name,
-                                   scratchColumns: table.columns.map { .init(name: $0.name, declaredType: $0.sqliteType) }))
+            if table.routedByRowID {
+                core.items.insert(.expression(.column("rowid"), alias: nil), at: 0)
+            }
+            var step = Self.step(table, shards: shards, Select(body: SelectBody(.select(core))), scratchTable: table.name,
+                                 scratchColumns: table.columns.map { .init(name: $0.name, declaredType: $0.sqliteType) })
+            step.leadingRowID = table.routedByRowID
+            steps.append(step)
         }
         return SelectPlan(strategy: .gather, steps: steps,
                           finish: Self.scratchFinish(select, description: "Run the statement on the gathered rows"))

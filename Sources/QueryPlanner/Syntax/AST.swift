@@ -66,6 +66,7 @@ public indirect enum Statement: Sendable, Hashable {
     case createIndex(CreateIndex)
     case createView(CreateView)
     case drop(Drop)
+    case reindex(Reindex)
     case alterTable(AlterTable)
     case set(SetVariable)
     case show(Show)
@@ -83,6 +84,7 @@ public indirect enum Statement: Sendable, Hashable {
         case .createIndex(let node): node.location
         case .createView(let node): node.location
         case .drop(let node): node.location
+        case .reindex(let node): node.location
         case .alterTable(let node): node.location
         case .set(let node): node.location
         case .show(let node): node.location
@@ -610,6 +612,20 @@ public struct Drop: Sendable, Hashable {
                 at location: SourceLocation = .synthesized) {
         self.objectKind = objectKind
         self.ifExists = ifExists
+        self.name = name
+        self.location = location
+    }
+}
+
+/// `REINDEX [TABLE | INDEX] name`: rebuilds a table's indexes, or one index, on every shard.
+/// Without TABLE or INDEX the name may be either (SQLite's form).
+public struct Reindex: Sendable, Hashable {
+    public var objectKind: SchemaObjectKind?
+    public var name: Identifier
+    public var location: SourceLocation
+
+    public init(_ objectKind: SchemaObjectKind? = nil, name: Identifier, at location: SourceLocation = .synthesized) {
+        self.objectKind = objectKind
         self.name = name
         self.location = location
     }

@@ -245,6 +245,24 @@ extension Parser {
         return Drop(kind, ifExists: ifExists, name: name, at: start)
     }
 
+    /// `REINDEX [TABLE | INDEX] name`. PostgreSQL's SCHEMA, DATABASE and SYSTEM forms and a bare
+    /// REINDEX of everything are refused.
+    mutating func reindex() throws(SQLError) -> Reindex {
+        let start = try expectWord("reindex")
+        var kind: SchemaObjectKind?
+        if consumeWord("table") {
+            kind = .table
+        } else if consumeWord("index") {
+            kind = .index
+        } else if case .word(let word) = current.kind, ["schema", "database", "system"].contains(word) {
+            throw unsupported("REINDEX \(word.uppercased())")
+        } else if isWord("concurrently") {
+            throw unsupported("REINDEX CONCURRENTLY")
+        }
+        if case .end = current.kind { throw unsupported("REINDEX without a table or index name") }
+        return Reindex(kind, name: try identifier(), at: start)
+    }
+
     /// `ALTER TABLE name ADD [COLUMN] definition`.
     mutating func alterTable() throws(SQLError) -> AlterTable {
         let start = try expectWord("alter")

@@ -136,13 +136,14 @@ public struct Parser {
         case "delete": return .delete(try delete())
         case "create": return try create()
         case "drop": return .drop(try drop())
+        case "reindex": return .reindex(try reindex())
         case "alter": return .alterTable(try alterTable())
         case "set": return .set(try setVariable())
         case "reset": return .set(try resetVariable())
         case "show": return .show(try show())
         case "explain": return .explain(try explain())
         case "begin", "start", "commit", "end", "rollback", "abort": return .transaction(try transaction())
-        case "reindex", "vacuum", "analyze", "pragma", "attach", "detach", "savepoint", "release", "truncate",
+        case "vacuum", "analyze", "pragma", "attach", "detach", "savepoint", "release", "truncate",
              "copy", "grant", "revoke", "listen", "notify", "unlisten", "prepare", "execute", "deallocate",
              "declare", "fetch", "move", "close", "lock", "comment", "cluster", "discard", "checkpoint", "call", "do":
             throw unsupported(word.uppercased())

@@ -50,6 +50,10 @@ public struct SQLiteRenderer {
             output += "DROP \(drop.objectKind.rawValue) "
             if drop.ifExists { output += "IF EXISTS " }
             write(drop.name)
+        case .reindex(let reindex):
+            // SQLite's REINDEX takes the bare name of a table or an index.
+            output += "REINDEX "
+            write(reindex.name)
         case .alterTable(let alter):
             output += "ALTER TABLE "
             write(alter.table)

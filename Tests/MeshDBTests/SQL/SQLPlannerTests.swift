@@ -108,6 +108,56 @@ import Testing
         }
     }
 
+    /// CREATE TEMP VIEW lives in its session only: another session on the same gateway does not
+    /// see it, it cannot take a catalog name, and DROP VIEW removes it.
+    @Test func temporaryViewsBelongToTheirSession() async throws {
+        try await Self.withSession { session in
+            try await Self.setUp(session)
+            _ = try await session.execute("CREATE TEMP VIEW rich AS SELECT owner FROM accounts WHERE balance > 10")
+            #expect(try await session.execute("SELECT owner FROM rich ORDER BY owner")[0].rows
+                == [[.text("ann")], [.text("eve")], [.text("gus")], [.text("hal")]])
+            let other = SQLSession(gateway: session.gateway)
+            await #expect(throws: SQLError.self) { try await other.execute("SELECT * FROM rich") }
+            do {
+                _ = try await session.execute("CREATE TEMPORARY VIEW accounts AS SELECT 1")
+                Issue.record("a temporary view took a table's name")
+            } catch let error as SQLError {
+                #expect(error.state.code == "42P07")
+            }
+            _ = try await session.execute("CREATE TEMP VIEW IF NOT EXISTS rich AS SELECT 1")
+            await #expect(throws: SQLError.self) { try await session.execute("INSERT INTO rich VALUES ('x')") }
+            _ = try await session.execute("DROP VIEW rich")
+            await #expect(throws: SQLError.self) { try await session.execute("SELECT * FROM rich") }
+        }
+    }
+
+    /// REINDEX runs on every shard of the table (for an index, of its table); unknown names are
+    /// 42704 / 42P01 at their position. A sum() that overflows is 22003, as in PostgreSQL.
+    @Test func reindexAndRuntimeErrorsCarryTheirSQLState() async throws {
+        try await Self.withSession { session in
+            try await Self.setUp(session)
+            _ = try await session.execute("CREATE INDEX accounts_owner ON accounts (owner)")
+            #expect(try await session.execute("REINDEX accounts_owner")[0].tag == "REINDEX")
+            #expect(try await session.execute("REINDEX TABLE accounts")[0].tag == "REINDEX")
+            #expect(try await session.execute("SELECT owner FROM accounts WHERE owner = 'eve'")[0].rows == [[.text("eve")]])
+            for (sql, state, position) in [("REINDEX INDEX nothing", "42704", 15), ("REINDEX TABLE nothing", "42P01", 15)] {
+                do {
+                    _ = try await session.execute(sql)
+                    Issue.record("\(sql) succeeded")
+                } catch let error as SQLError {
+                    #expect(error.state.code == state && error.position == position)
+                }
+            }
+            _ = try await session.execute("CREATE TABLE ints (id INTEGER PRIMARY KEY, v INTEGER) SHARDS 1; INSERT INTO ints VALUES (1, 9223372036854775807), (2, 1)")
+            do {
+                _ = try await session.execute("SELECT sum(v) FROM ints")
+                Issue.record("an overflowing sum() succeeded")
+            } catch let error as SQLError {
+                #expect(error.state.code == "22003")
+            }
+        }
+    }
+
     @Test func topNMergesSortedShardStreams() async throws {
         try await Self.withSession { session in
             try await Self.setUp(session)

@@ -8,7 +8,6 @@ import QueryPlanner
     static let unsupportedFeatures: Set<String> = [
         "CREATE TRIGGER is not supported",
         "DROP TRIGGER is not supported",
-        "REINDEX is not supported",
     ]
 
     @Test func theCorpusIsThere() {

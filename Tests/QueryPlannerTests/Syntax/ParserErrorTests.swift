@@ -49,7 +49,8 @@ import QueryPlanner
     @Test(arguments: [
         ("CREATE TRIGGER t1r1 UPDATE ON t1 BEGIN SELECT 1; END;", "CREATE TRIGGER is not supported", 8),
         ("DROP TRIGGER t1r1", "DROP TRIGGER is not supported", 6),
-        ("REINDEX t1i1", "REINDEX is not supported", 1),
+        ("REINDEX SCHEMA public", "REINDEX SCHEMA is not supported", 9),
+        ("REINDEX", "REINDEX without a table or index name is not supported", 8),
         ("VACUUM", "VACUUM is not supported", 1),
         ("CREATE TEMP TABLE t (a INT)", "CREATE TEMPORARY TABLE is not supported", 13),
         ("CREATE TABLE t AS SELECT 1", "CREATE TABLE ... AS is not supported", 16),

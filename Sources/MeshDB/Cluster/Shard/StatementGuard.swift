@@ -12,7 +12,7 @@
 enum StatementGuard {
     /// Statement kinds a write batch may hold.
     static let writeKeywords: Set<String> = ["INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES",
-                                             "CREATE", "DROP", "ALTER"]
+                                             "CREATE", "DROP", "ALTER", "REINDEX"]
     /// Words that name a value that differs between replicas or between runs.
     static let nondeterministicWords: Set<String> = ["RANDOM", "RANDOMBLOB", "CURRENT_TIME", "CURRENT_DATE",
                                                      "CURRENT_TIMESTAMP", "LAST_INSERT_ROWID", "CHANGES", "TOTAL_CHANGES"]
