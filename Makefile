@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test bench-micro bench-cluster soak-sql clean
+.PHONY: deps build release run test bench-micro bench-cluster bench-sql soak-sql soak-sqllogictest clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,10 +32,24 @@ bench-cluster: deps
 	$(SWIFT) build -c release --product meshdb-cluster-bench
 	$(RELEASE_BIN)/meshdb-cluster-bench
 
+## SQL parse + plan and scatter-gather aggregates, beside SQLite (release build).
+bench-sql: deps
+	$(SWIFT) build -c release --product meshdb-sql-bench
+	$(RELEASE_BIN)/meshdb-sql-bench
+
 ## The SQL parser's soak: 1,000,000 seeded mutations of the sqllogictest corpus (SEED=n to vary).
 soak-sql:
 	$(SWIFT) build -c release --product meshdb-sql-fuzz
 	$(RELEASE_BIN)/meshdb-sql-fuzz --inputs 1000000 --seed $(or $(SEED),1)
+
+## SQL conformance soak: sqllogictest select1-5 and evidence/ on a 4-node in-process cluster, then
+## the differential test (SEEDS=..., QUERIES=n per seed) against one SQLite database.
+soak-sqllogictest:
+	$(SWIFT) build -c release --product meshdb-sqllogictest
+	$(RELEASE_BIN)/meshdb-sqllogictest run --engine meshdb --skip-list Tests/Corpus/sqllogictest/meshdb.skip Tests/Corpus/sqllogictest
+	for seed in $(or $(SEEDS),1 2 3 4 5 6 7 8); do \
+	  $(RELEASE_BIN)/meshdb-sqllogictest differential --engine meshdb --queries $(or $(QUERIES),5000) --seed $$seed || exit 1; \
+	done
 
 clean:
 	$(SWIFT) package clean

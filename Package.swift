@@ -121,6 +121,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "meshdb-sql-bench",
+            dependencies: ["MeshDB", "QueryPlanner", "CSQLite"],
+            path: "Benchmarks/SQLBench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "meshdb-consensus-bench",
             dependencies: ["Consensus"],
             path: "Benchmarks/ConsensusBench",

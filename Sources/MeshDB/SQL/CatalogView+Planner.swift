@@ -1,4 +1,4 @@
-import QueryPlanner
+public import QueryPlanner
 
 /// The planner's view of the replicated catalog: a snapshot taken once per statement, so one
 /// statement plans against one consistent catalog. A session's temporary views come first, as
@@ -31,7 +31,8 @@ struct PlannerCatalogSnapshot: PlannerCatalog {
 }
 
 extension SQLiteValue {
-    init(_ value: PlannerValue) {
+    /// The shard-side value of a value the planner reasons about.
+    public init(_ value: PlannerValue) {
         switch value {
         case .null: self = .null
         case .integer(let integer): self = .integer(integer)
