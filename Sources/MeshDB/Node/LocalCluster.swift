@@ -130,13 +130,26 @@ public final class LocalCluster: Sendable {
         if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
+    /// Ports `freePortRange` has handed out in this process: never handed out twice, so a cluster
+    /// that stops a node and restarts it on the same port cannot lose that port to another
+    /// cluster of the same process in between (regression: a test's restartNode failed with
+    /// EADDRINUSE while other test suites started clusters).
+    private static let portsHandedOut = Mutex<Set<Int>>([])
+
     /// The first of `count` consecutive ports on 127.0.0.1 that are all free right now (configs
-    /// number ports base + i, so one free port is not enough). The search starts at random so that
-    /// test processes running side by side rarely race for the same range.
+    /// number ports base + i, so one free port is not enough) and that this process has not
+    /// handed out before. The search starts at random so that test processes running side by
+    /// side rarely race for the same range.
     public static func freePortRange(_ count: Int, group: any EventLoopGroup) async throws -> Int {
         let tries = 200
         for _ in 0..<tries {
             let base = Int.random(in: 20_000..<60_000 - count)
+            let claimed = portsHandedOut.withLock { ports in
+                guard (base..<base + count).allSatisfy({ !ports.contains($0) }) else { return false }
+                ports.formUnion(base..<base + count)
+                return true
+            }
+            guard claimed else { continue }
             var bound: [any Channel] = []
             for port in base..<base + count {
                 guard let channel = try? await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port).get() else { break }
