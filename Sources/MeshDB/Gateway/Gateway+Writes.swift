@@ -40,16 +40,21 @@ extension Gateway {
     /// Runs each shard's `statements` in ordered writes that keep within `rowsPerWriteMax`
     /// statements and the operation limits (`operation_bytes_max`), all shards at once. Returns
     /// the statement results in shard order, each shard's in statement order. Each write is
-    /// atomic; the whole is not.
-    public func write(_ table: CatalogTable, byShard: [UInt32: [ShardStore.Statement]]) async throws -> [ShardStore.StatementResult] {
-        try await withThrowingTaskGroup(of: (shard: UInt32, batch: Int, results: [ShardStore.StatementResult]).self) { group in
+    /// atomic; the whole is not, unless it runs inside `transaction`.
+    public func write(_ table: CatalogTable, byShard: [UInt32: [ShardStore.Statement]],
+                      transaction: GatewayTransaction? = nil) async throws -> [ShardStore.StatementResult] {
+        if let transaction { try await join(transaction, table: table, shards: byShard.keys.sorted()) }
+        return try await withThrowingTaskGroup(of: (shard: UInt32, batch: Int, results: [ShardStore.StatementResult]).self) { group in
             for shard in byShard.keys.sorted() {
                 let id = try shardID(table.name, shard)
                 let target = try self.group(of: table, shard: shard)
                 let batches = ShardOperation.writes(to: id, byShard[shard]!, limits: operationLimits, statementsMax: Self.rowsPerWriteMax)
                 for (batch, statements) in batches.enumerated() {
                     group.addTask {
-                        (shard, batch, try self.applied(await self.shardOperation(.write(id, statements: statements), group: target)))
+                        if let transaction {
+                            return (shard, batch, try await self.write(statements, table: table, shard: shard, in: transaction))
+                        }
+                        return (shard, batch, try self.applied(await self.shardOperation(.write(id, statements: statements), group: target)))
                     }
                 }
             }
@@ -80,9 +85,18 @@ extension Gateway {
     /// refuses, the error of the first such shard is thrown and the other shards keep what
     /// they applied.
     /// `shards` narrows the write to the shards a WHERE clause can reach (nil: every shard).
-    public func writeAll(table tableName: String, shards: [UInt32]? = nil,
-                         statements: [ShardStore.Statement]) async throws -> [[ShardStore.StatementResult]] {
+    /// Inside `transaction` the whole is atomic: a refusal aborts the transaction block.
+    public func writeAll(table tableName: String, shards: [UInt32]? = nil, statements: [ShardStore.Statement],
+                         transaction: GatewayTransaction? = nil) async throws -> [[ShardStore.StatementResult]] {
         let table = try await requireTable(tableName)
+        if let transaction {
+            let targets = shards ?? allShards(of: table)
+            try await join(transaction, table: table, shards: targets)
+            let outcomes = try await onShards(targets, of: table) { id, group in
+                try await self.transactionStep(.write(id, statements: statements), of: transaction, group: group)
+            }
+            return try outcomes.map(applied)
+        }
         let outcomes = try await onShards(shards ?? allShards(of: table), of: table) { .write($0, statements: statements) }
         return try outcomes.map(applied)
     }

@@ -140,7 +140,14 @@ public final class Gateway: Sendable {
         return table.shardGroups[Int(shard)]
     }
 
+    /// Orders `operation` through `group`. While a transaction block holds the shard, the
+    /// operation waits (`waitingWhileBusy`).
     func shardOperation(_ operation: ShardOperation, group: UInt32) async throws -> ShardResult {
+        try await waitingWhileBusy(group: group) { operation }
+    }
+
+    /// Orders one operation through `group`, once.
+    func submitOnce(_ operation: ShardOperation, group: UInt32) async throws -> ShardResult {
         let bytes = operation.encoded()
         guard bytes.count <= operationLimits.operationBytesMax else {
             throw GatewayError(sqlState: "54000", message: "the shard operation takes \(bytes.count) bytes; operation_bytes_max = \(operationLimits.operationBytesMax) (split the write)")
@@ -153,11 +160,17 @@ public final class Gateway: Sendable {
     /// do about a shard that refused is the caller's decision.
     func onShards(_ shards: [UInt32], of table: CatalogTable,
                   _ operation: @escaping @Sendable (ShardID) -> ShardOperation) async throws -> [ShardResult] {
+        try await onShards(shards, of: table) { id, group in try await self.shardOperation(operation(id), group: group) }
+    }
+
+    /// The same, with `run` ordering each shard's operation through the shard's group.
+    func onShards(_ shards: [UInt32], of table: CatalogTable,
+                  running run: @escaping @Sendable (ShardID, _ group: UInt32) async throws -> ShardResult) async throws -> [ShardResult] {
         try await withThrowingTaskGroup(of: (Int, ShardResult).self) { tasks in
             for (position, shard) in shards.enumerated() {
                 let id = try shardID(table.name, shard)
                 let group = try group(of: table, shard: shard)
-                tasks.addTask { (position, try await self.shardOperation(operation(id), group: group)) }
+                tasks.addTask { (position, try await run(id, group)) }
             }
             var outcomes = [ShardResult?](repeating: nil, count: shards.count)
             for try await (position, outcome) in tasks { outcomes[position] = outcome }

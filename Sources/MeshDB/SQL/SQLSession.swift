@@ -25,6 +25,10 @@ public actor SQLSession {
     var settings = SessionSettings()
     /// CREATE TEMP VIEW: views of this session only, gone when it ends (never replicated).
     var temporaryViews: [String: PlannerView] = [:]
+    /// The open transaction block (BEGIN … COMMIT), if any: `SQLSession+Transactions.swift`.
+    var transaction: GatewayTransaction?
+    /// Whether a statement of the open block failed: until ROLLBACK, statements get 25P02.
+    var transactionFailed = false
     /// Most temporary views one session may hold.
     public static let temporaryViewsMax = 1_000
     /// Tables created without SHARDS n get this many shards.
@@ -61,16 +65,27 @@ public actor SQLSession {
     }
 
     func run(_ statement: Statement, text: String, parameters: [SQLiteValue]) async throws(SQLError) -> SQLResult {
+        if case .transaction(let control) = statement { return try await runTransactionControl(control) }
+        try refuseIfTransactionFailed()
         do {
             return try await dispatch(statement, parameters: parameters)
-        } catch let error as SQLError {
-            throw error
-        } catch let error as GatewayError {
-            throw SQLError(SQLState(error.sqlState), error.message)
-        } catch let error as SQLExecutionError {
-            throw error.sqlError(settings: settings)
         } catch {
-            throw SQLError(.internalError, "\(error)")
+            let sqlError = Self.sqlError(error, settings: settings)
+            await failTransaction()
+            throw sqlError
+        }
+    }
+
+    static func sqlError(_ error: any Error, settings: SessionSettings) -> SQLError {
+        switch error {
+        case let error as SQLError:
+            error
+        case let error as GatewayError:
+            SQLError(SQLState(error.sqlState), error.message)
+        case let error as SQLExecutionError:
+            error.sqlError(settings: settings)
+        default:
+            SQLError(.internalError, "\(error)")
         }
     }
 
@@ -118,10 +133,8 @@ public actor SQLSession {
             return SQLResult(tag: "SHOW", columns: [show.name], rows: [[.text(value)]])
         case .explain(let explain):
             return try await self.explain(explain, parameters: parameters)
-        case .transaction(let transaction):
-            throw SQLError(.featureNotSupported,
-                           "transaction blocks (\(transaction.kind)) are not supported yet: each statement commits on its own",
-                           position: transaction.location.offset + 1)
+        case .transaction(let control):
+            return try await runTransactionControl(control)
         }
     }
 
@@ -151,7 +164,7 @@ public actor SQLSession {
     func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
         let plan = try await planner().plan(select)
         let executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
-                                      workMemBytes: settings.workMemBytes, parameters: parameters)
+                                      workMemBytes: settings.workMemBytes, parameters: parameters, transaction: transaction)
         return (plan, try await executor.run(plan))
     }
 

@@ -9,10 +9,15 @@ struct SelectExecutor {
     let workMemBytes: Int
     /// The statement's $1…$n; each piece of SQL binds as many as it uses.
     let parameters: [SQLiteValue]
+    /// The session's transaction block: its reads run inside it, see its writes and lock their
+    /// shards until it ends (`consistency` does not apply to them).
+    let transaction: GatewayTransaction?
     var parallelShardReads = 16
 
-    init(gateway: Gateway, consistency: Gateway.ReadConsistency, workMemBytes: Int, parameters: [SQLiteValue] = []) {
+    init(gateway: Gateway, consistency: Gateway.ReadConsistency, workMemBytes: Int, parameters: [SQLiteValue] = [],
+         transaction: GatewayTransaction? = nil) {
         self.gateway = gateway
+        self.transaction = transaction
         self.consistency = consistency
         self.workMemBytes = workMemBytes
         self.parameters = parameters
@@ -101,6 +106,7 @@ struct SelectExecutor {
             return [try gateway.systemTable(step.table)]
         }
         let stepParameters = try bound(step.parameterCount)
+        let inTransaction = try await joinTransaction(step)
         var results = [Gateway.Rows?](repeating: nil, count: step.shards.count)
         try await withThrowingTaskGroup(of: (Int, Gateway.Rows).self) { group in
             var next = 0
@@ -108,7 +114,10 @@ struct SelectExecutor {
                 let index = next, shard = step.shards[index]
                 next += 1
                 group.addTask {
-                    (index, try await gateway.read(table: step.table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, consistency: consistency))
+                    if let (transaction, table) = inTransaction {
+                        return (index, try await gateway.read(table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, in: transaction))
+                    }
+                    return (index, try await gateway.read(table: step.table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, consistency: consistency))
                 }
             }
             while next < min(parallelShardReads, step.shards.count) { launch() }
@@ -118,6 +127,14 @@ struct SelectExecutor {
             }
         }
         return results.map { $0! }
+    }
+
+    /// The session's transaction block, begun in the group of the step's shards, and the table.
+    private func joinTransaction(_ step: SelectPlan.ShardStep) async throws -> (GatewayTransaction, CatalogTable)? {
+        guard let transaction else { return nil }
+        let table = try await gateway.requireTable(step.table)
+        try await gateway.join(transaction, table: table, shards: step.shards.map(UInt32.init))
+        return (transaction, table)
     }
 
     static func window(_ rows: [[SQLiteValue]], offset: Int, limit: Int?) -> [[SQLiteValue]] {

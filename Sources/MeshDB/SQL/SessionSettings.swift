@@ -7,6 +7,9 @@ struct SessionSettings: Sendable {
     var readConsistency = Gateway.ReadConsistency.verified
     /// Most bytes of rows one statement may hold at the gateway (gathered rows, scratch tables).
     var workMemBytes = 256 << 20
+    /// How long a transaction block may wait between statements before its shard group aborts
+    /// it (PostgreSQL's idle_in_transaction_session_timeout; 0 asks for the longest allowed).
+    var idleInTransactionTimeoutMillis = SQLSession.idleInTransactionTimeoutDefaultMillis
     /// Values of settings that only echo back, by lower-cased name.
     private var others: [String: String] = [
         "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC", "application_name": "",
@@ -36,6 +39,13 @@ struct SessionSettings: Sendable {
                                hint: "Give a size between 64kB and 8GB, such as 64MB.")
             }
             workMemBytes = bytes
+        case "idle_in_transaction_session_timeout":
+            let longest = ShardTransactionTable.Limits().idleTimeoutMillisMax
+            guard let millis = Self.parseMillis(value), millis <= longest else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"idle_in_transaction_session_timeout\": \"\(value)\"",
+                               hint: "Give a duration up to 1h, such as 30s or 500ms; 0 means the longest, 1h.")
+            }
+            idleInTransactionTimeoutMillis = millis == 0 ? longest : millis
         default:
             guard others.count < 256 || others[name] != nil else {
                 throw SQLError(.configurationLimitExceeded, "a session keeps at most 256 settings")
@@ -49,6 +59,7 @@ struct SessionSettings: Sendable {
         switch name {
         case "mesh.read_consistency": return readConsistency.rawValue
         case "work_mem", "mesh.work_mem": return Self.formatBytes(workMemBytes)
+        case "idle_in_transaction_session_timeout": return "\(idleInTransactionTimeoutMillis)ms"
         case "server_version": return MeshDBVersion.postgresCompatible
         case "mesh.version": return MeshDBVersion.string
         default:
@@ -71,6 +82,19 @@ struct SessionSettings: Sendable {
         guard let kilobytes = Int(trimmed) else { return nil }
         let (bytes, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
         return overflow ? nil : bytes
+    }
+
+    /// "500ms", "30s", "5min", "1h" or a plain number of milliseconds, as PostgreSQL reads
+    /// time settings.
+    static func parseMillis(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, UInt64)] = [("ms", 1), ("min", 60_000), ("s", 1_000), ("h", 3_600_000)]
+        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
+            guard let number = UInt64(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) else { return nil }
+            let (millis, overflow) = number.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : millis
+        }
+        return UInt64(trimmed)
     }
 
     static func formatBytes(_ bytes: Int) -> String {

@@ -112,7 +112,7 @@ struct WriteExecutor {
         }
 
         // 3. Each shard's rows in ordered writes within the operation limits, all shards at once.
-        let results = try await gateway.write(table, byShard: byShard)
+        let results = try await gateway.write(table, byShard: byShard, transaction: await session.transaction)
         let changed = results.reduce(0) { $0 + $1.rowsChanged }
         let returned = results.flatMap(\.rows)
         return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
@@ -188,7 +188,8 @@ struct WriteExecutor {
         let used = Traversal.parameterCount(statement)
         guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
         let write = ShardStore.Statement(SQLiteRenderer.render(statement), Array(parameters.prefix(used)))
-        return try await gateway.writeAll(table: table.name, shards: shards.map(UInt32.init), statements: [write]).flatMap { $0 }
+        return try await gateway.writeAll(table: table.name, shards: shards.map(UInt32.init), statements: [write],
+                                          transaction: await session.transaction).flatMap { $0 }
     }
 
     /// `expression` with what must not run on the shards replaced by values computed at the

@@ -13,6 +13,13 @@ public enum ShardOperation: Sendable, Hashable {
     /// A linearizable read: ordered through PBFT, but it must not change anything, so only a
     /// single SELECT statement is accepted.
     case read(ShardID, sql: String, parameters: [SQLiteValue])
+    /// One step of a transaction block (`ShardTransactionTable`): begin, a write or read inside
+    /// it, commit or rollback.
+    case transaction(TransactionOperation)
+    /// Advances the group's ordered clock to the gateway's clock, aborting the transaction blocks
+    /// idle for longer than their timeout. A gateway sends it while a write waits on a shard that
+    /// a transaction block holds, so that an abandoned block cannot hold the shard forever.
+    case tick(clockMillis: UInt64)
 
     public struct Limits: Sendable, Hashable {
         /// Largest encoded operation. Matches Consensus's default `operationBytesMax`.
@@ -31,14 +38,17 @@ public enum ShardOperation: Sendable, Hashable {
         public init() {}
     }
 
-    public var shardID: ShardID {
+    /// The shard the operation names, if it names one.
+    public var shardID: ShardID? {
         switch self {
         case .createShard(let id, _), .dropShard(let id), .write(let id, _), .read(let id, _, _): id
+        case .transaction(let operation): operation.step.shardID
+        case .tick: nil
         }
     }
 
     private enum Tag: UInt8 {
-        case createShard = 1, dropShard = 2, write = 3, read = 4
+        case createShard = 1, dropShard = 2, write = 3, read = 4, transaction = 5, tick = 6
     }
 
     /// Version byte first, so that a later encoding can be told apart.
@@ -59,16 +69,32 @@ public enum ShardOperation: Sendable, Hashable {
         case .write(let id, let statements):
             w.write(Tag.write.rawValue)
             w.write(id)
-            w.write(UInt32(statements.count))
-            for statement in statements {
-                w.writeText(statement.sql)
-                w.write(statement.parameters)
-            }
+            w.write(statements)
         case .read(let id, let sql, let parameters):
             w.write(Tag.read.rawValue)
             w.write(id)
             w.writeText(sql)
             w.write(parameters)
+        case .transaction(let operation):
+            w.write(Tag.transaction.rawValue)
+            w.write(operation.id.rawValue)
+            w.write(operation.clockMillis)
+            w.write(operation.idleTimeoutMillis)
+            w.write(operation.step.tag)
+            switch operation.step {
+            case .begin, .commit, .rollback:
+                break
+            case .write(let id, let statements):
+                w.write(id)
+                w.write(statements)
+            case .read(let id, let sql, let parameters):
+                w.write(id)
+                w.writeText(sql)
+                w.write(parameters)
+            }
+        case .tick(let clockMillis):
+            w.write(Tag.tick.rawValue)
+            w.write(clockMillis)
         }
         return w.bytes
     }
@@ -82,28 +108,46 @@ public enum ShardOperation: Sendable, Hashable {
         try r.expectFormatVersion(Self.formatVersion, "operation format version")
         let rawTag = try r.readU8("operation")
         guard let tag = Tag(rawValue: rawTag) else { throw .unknownTag(field: "operation", tag: rawTag) }
-        let id = try r.readShardID()
         switch tag {
         case .createShard:
+            let id = try r.readShardID()
             let count = try r.readCount("DDL statement count", limit: limits.statementsPerOperationMax, bytesEach: 4)
             var ddl: [String] = []
             ddl.reserveCapacity(count)
             for _ in 0..<count { ddl.append(try r.readText("DDL statement", bytesMax: limits.sqlBytesMax)) }
             self = .createShard(id, ddl: ddl)
         case .dropShard:
-            self = .dropShard(id)
+            self = .dropShard(try r.readShardID())
         case .write:
-            let count = try r.readCount("statement count", limit: limits.statementsPerOperationMax, bytesEach: 8)
-            var statements: [ShardStore.Statement] = []
-            statements.reserveCapacity(count)
-            for _ in 0..<count {
-                let sql = try r.readText("statement SQL", bytesMax: limits.sqlBytesMax)
-                statements.append(ShardStore.Statement(sql, try r.readParameters(limits)))
-            }
-            self = .write(id, statements: statements)
+            let id = try r.readShardID()
+            self = .write(id, statements: try r.readStatements(limits))
         case .read:
+            let id = try r.readShardID()
             let sql = try r.readText("read SQL", bytesMax: limits.sqlBytesMax)
             self = .read(id, sql: sql, parameters: try r.readParameters(limits))
+        case .transaction:
+            let id = TransactionID(try r.readU64("transaction id"))
+            let clockMillis = try r.readU64("transaction clock")
+            let idleTimeoutMillis = try r.readU64("transaction idle timeout")
+            let rawStep = try r.readU8("transaction step")
+            let step: TransactionStep
+            switch rawStep {
+            case TransactionStep.beginTag: step = .begin
+            case TransactionStep.commitTag: step = .commit
+            case TransactionStep.rollbackTag: step = .rollback
+            case TransactionStep.writeTag:
+                let shard = try r.readShardID()
+                step = .write(shard, statements: try r.readStatements(limits))
+            case TransactionStep.readTag:
+                let shard = try r.readShardID()
+                let sql = try r.readText("read SQL", bytesMax: limits.sqlBytesMax)
+                step = .read(shard, sql: sql, parameters: try r.readParameters(limits))
+            default:
+                throw .unknownTag(field: "transaction step", tag: rawStep)
+            }
+            self = .transaction(TransactionOperation(id: id, clockMillis: clockMillis, idleTimeoutMillis: idleTimeoutMillis, step: step))
+        case .tick:
+            self = .tick(clockMillis: try r.readU64("clock"))
         }
         try r.finish()
     }
@@ -138,19 +182,38 @@ extension ShardOperation {
 }
 
 extension ByteWriter {
-    fileprivate mutating func write(_ id: ShardID) {
+    mutating func write(_ statements: [ShardStore.Statement]) {
+        write(UInt32(statements.count))
+        for statement in statements {
+            writeText(statement.sql)
+            write(statement.parameters)
+        }
+    }
+
+    mutating func write(_ id: ShardID) {
         writeText(id.table)
         write(id.shard)
     }
 
-    fileprivate mutating func write(_ parameters: [SQLiteValue]) {
+    mutating func write(_ parameters: [SQLiteValue]) {
         write(UInt32(parameters.count))
         for value in parameters { write(value) }
     }
 }
 
 extension ByteReader {
-    fileprivate mutating func readShardID() throws(DecodeError) -> ShardID {
+    mutating func readStatements(_ limits: ShardOperation.Limits) throws(DecodeError) -> [ShardStore.Statement] {
+        let count = try readCount("statement count", limit: limits.statementsPerOperationMax, bytesEach: 8)
+        var statements: [ShardStore.Statement] = []
+        statements.reserveCapacity(count)
+        for _ in 0..<count {
+            let sql = try readText("statement SQL", bytesMax: limits.sqlBytesMax)
+            statements.append(ShardStore.Statement(sql, try readParameters(limits)))
+        }
+        return statements
+    }
+
+    mutating func readShardID() throws(DecodeError) -> ShardID {
         let table = try readText("table name", bytesMax: ShardID.tableNameBytesMax)
         let shard = try readU32("shard number")
         do {
@@ -160,7 +223,7 @@ extension ByteReader {
         }
     }
 
-    fileprivate mutating func readParameters(_ limits: ShardOperation.Limits) throws(DecodeError) -> [SQLiteValue] {
+    mutating func readParameters(_ limits: ShardOperation.Limits) throws(DecodeError) -> [SQLiteValue] {
         let count = try readCount("parameter count", limit: limits.parametersPerStatementMax, bytesEach: 1)
         var values: [SQLiteValue] = []
         values.reserveCapacity(count)

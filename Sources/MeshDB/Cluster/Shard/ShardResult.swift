@@ -109,6 +109,10 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
         case statementRefused = 5
         /// A limit was hit; the message names it.
         case limitExceeded = 6
+        /// Another transaction block holds the shard: nothing was done; retry later.
+        case transactionBusy = 7
+        /// The transaction block is not open (aborted after an error or an idle timeout).
+        case transactionAborted = 8
 
         /// The SQLSTATE for this kind; for `.sqlite`, see `ShardFailure.sqlState`.
         public var sqlState: String {
@@ -119,6 +123,8 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
             case .shardExists: "42P07"
             case .statementRefused: "25006"
             case .limitExceeded: "53400"
+            case .transactionBusy: "55P03"      // lock_not_available
+            case .transactionAborted: "25P03"   // idle_in_transaction_session_timeout
             }
         }
     }

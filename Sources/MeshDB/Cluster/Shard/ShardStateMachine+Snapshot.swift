@@ -4,8 +4,10 @@ import Foundation
 
 /// Checkpoint digests, snapshots and state transfer (OSDI'99 §4.3, TOCS'02 §5.3).
 extension ShardStateMachine {
-    /// SHA-256 over the shards in name order, each as (table, shard, `ShardStore.logicalDigest()`):
-    /// it covers the rows and the schema, not the file's page layout.
+    /// SHA-256 over the shards in name order, each as (table, shard, `ShardStore.logicalDigest()`
+    /// of the committed rows), then the open transaction blocks (`ShardTransactionTable.encoded()`,
+    /// whose logs determine the uncommitted rows): it covers the rows and the schema, not the
+    /// file's page layout.
     public var stateDigest: Consensus.Digest {
         var hasher = SHA256()
         var w = ByteWriter(capacity: 64)
@@ -22,14 +24,17 @@ extension ShardStateMachine {
             }
             hasher.update(data: entry.bytes)
         }
+        hasher.update(data: transactions.encoded())
         return Consensus.Digest(hasher.finalize())
     }
 
     static let snapshotMagic: [UInt8] = Array("MSHS".utf8)
-    static let snapshotFormatVersion: UInt8 = 1
+    /// 2: the transaction table follows the shards.
+    static let snapshotFormatVersion: UInt8 = 2
 
     /// Every shard in name order: its table, shard number and the bytes of a consistent copy of
-    /// its database file (SQLite's online backup). A local failure to write or read the copy
+    /// its committed rows (SQLite's online backup); then the open transaction blocks with their
+    /// logs, which `restore` replays. A local failure to write or read the copy
     /// stops the process, as in `execute`.
     ///
     /// The Replica digests these bytes for its checkpoints, so replicas must produce the same
@@ -64,6 +69,7 @@ extension ShardStateMachine {
             w.write(id.shard)
             w.writeBytes(bytes)
         }
+        w.writeBytes(transactions.encoded())
         return w.bytes
     }
 
@@ -73,8 +79,9 @@ extension ShardStateMachine {
     /// malformed snapshot throws and leaves them untouched.
     public func restore(from snapshot: [UInt8]) throws(StateMachineError) {
         let entries: [(id: ShardID, file: [UInt8])]
+        let table: ShardTransactionTable
         do {
-            entries = try Self.decodeSnapshot(snapshot)
+            (entries, table) = try Self.decodeSnapshot(snapshot, transactionLimits: transactions.limits, operationLimits: limits)
         } catch {
             throw .malformedSnapshot("shard snapshot: \(error)")
         }
@@ -113,9 +120,13 @@ extension ShardStateMachine {
                 preconditionFailure("cannot install shard \(entry.id) from \(staged): \(error). Stopping; the node recovers through PBFT")
             }
         }
+        try reopenBlocks(table)
     }
 
-    static func decodeSnapshot(_ bytes: [UInt8]) throws(DecodeError) -> [(id: ShardID, file: [UInt8])] {
+    static func decodeSnapshot(
+        _ bytes: [UInt8], transactionLimits: ShardTransactionTable.Limits = ShardTransactionTable.Limits(),
+        operationLimits: ShardOperation.Limits = ShardOperation.Limits()
+    ) throws(DecodeError) -> (entries: [(id: ShardID, file: [UInt8])], transactions: ShardTransactionTable) {
         var r = ByteReader(bytes)
         for expected in snapshotMagic {
             guard try r.readU8("snapshot magic") == expected else {
@@ -143,7 +154,12 @@ extension ShardStateMachine {
             }
             entries.append((id, file))
         }
+        let table = try ShardTransactionTable(decoding: try r.readBytes("transaction table", limit: r.remaining),
+                                              limits: transactionLimits, operationLimits: operationLimits)
         try r.finish()
-        return entries
+        for shard in table.holders.keys where !entries.contains(where: { $0.id == shard }) {
+            throw .invalidValue(field: "held shard", reason: "a transaction holds \(shard), which the snapshot lacks")
+        }
+        return (entries, table)
     }
 }

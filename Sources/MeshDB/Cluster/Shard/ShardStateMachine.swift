@@ -30,6 +30,8 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     public let readResultBytesMax: Int
     public static let readResultBytesMaxDefault = 16 << 20
     var stores: [ShardID: ShardStore] = [:]
+    /// The open transaction blocks and the shards they hold (`ShardStateMachine+Transactions`).
+    var transactions: ShardTransactionTable
 
     /// Opens the shards found in `directory`, creating the directory if needed. Files that are
     /// not shards (SQLite's -wal and -shm files, a leftover staging folder) are left alone.
@@ -38,8 +40,10 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         durability: ShardStore.Durability = .fsync,
         limits: ShardOperation.Limits = ShardOperation.Limits(),
         resultBytesMax: Int = 64 * 1024,
-        readResultBytesMax: Int = ShardStateMachine.readResultBytesMaxDefault
+        readResultBytesMax: Int = ShardStateMachine.readResultBytesMaxDefault,
+        transactionLimits: ShardTransactionTable.Limits = ShardTransactionTable.Limits()
     ) throws(ShardStateMachineError) {
+        transactions = ShardTransactionTable(limits: transactionLimits)
         self.directory = directory
         self.durability = durability
         self.limits = limits
@@ -89,12 +93,13 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     /// crash-stop), because any result it could return would differ from the other replicas'.
     /// The node restarts and recovers through PBFT.
     public func execute(sequence: UInt64, requests: [Request]) -> [[UInt8]] {
-        requests.map { executeEncoded($0.operation) }
+        requests.map { executeEncoded($0.operation, client: $0.client) }
     }
 
-    /// Executes one encoded operation and returns its decoded result (for tests and tools).
-    public func execute(operation bytes: [UInt8]) -> ShardResult {
-        let encoded = executeEncoded(bytes)
+    /// Executes one encoded operation from PBFT client `client` and returns its decoded result
+    /// (for tests and tools).
+    public func execute(operation bytes: [UInt8], client: UInt64 = 0) -> ShardResult {
+        let encoded = executeEncoded(bytes, client: client)
         guard let result = try? ShardResult(decoding: encoded) else {
             preconditionFailure("a result this machine encoded always decodes")
         }
@@ -102,7 +107,7 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     }
 
     /// Executes one encoded operation; the reply is at most `resultBytesMax` bytes.
-    private func executeEncoded(_ bytes: [UInt8]) -> [UInt8] {
+    private func executeEncoded(_ bytes: [UInt8], client: UInt64) -> [UInt8] {
         let operation: ShardOperation
         do {
             operation = try ShardOperation(decoding: bytes, limits: limits)
@@ -110,25 +115,37 @@ public final class ShardStateMachine: ReplicatedStateMachine {
             let kind: ShardFailure.Kind = if case .limitExceeded = error { .limitExceeded } else { .malformedOperation }
             return ShardResult.failure(ShardFailure(kind, message: "malformed operation: \(error)")).encoded()
         }
-        let encoded = apply(operation).encoded()
+        let encoded = apply(operation, client: client).encoded()
         guard encoded.count <= resultBytesMax else {
-            let applied = if case .write = operation { "the write was applied, but " } else { "" }
+            let applied = switch operation {
+            case .write: "the write was applied, but "
+            case .transaction(let step) where step.step.shardID != nil: "the step was applied inside its transaction, but "
+            default: ""
+            }
             return ShardResult.failure(ShardFailure(.limitExceeded,
                 message: "\(applied)its result of \(encoded.count) bytes exceeds result_bytes_max = \(resultBytesMax)")).encoded()
         }
         return encoded
     }
 
-    private func apply(_ operation: ShardOperation) -> ShardResult {
+    private func apply(_ operation: ShardOperation, client: UInt64) -> ShardResult {
         switch operation {
         case .createShard(let id, let ddl):
-            createShard(id, ddl: ddl)
+            return createShard(id, ddl: ddl)
         case .dropShard(let id):
-            dropShard(id)
+            if let busy = busyFailure(id) { return busy }
+            return dropShard(id)
         case .write(let id, let statements):
-            write(id, statements: statements)
+            if let busy = busyFailure(id) { return busy }
+            return write(id, statements: statements)
         case .read(let id, let sql, let parameters):
-            read(id, sql: sql, parameters: parameters)
+            // Committed rows only: a transaction block's writes stay invisible until COMMIT.
+            return read(id, sql: sql, parameters: parameters)
+        case .transaction(let operation):
+            return execute(operation, client: client)
+        case .tick(let clockMillis):
+            advanceClock(to: clockMillis)
+            return .ok([])
         }
     }
 
@@ -137,6 +154,7 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     /// checkpoint (which replaces every shard) and re-executing what follows; when the log holds
     /// no checkpoint yet, call this first, or the shards kept on disk would get the writes twice.
     public func removeAllShards() {
+        transactions.removeAll()
         for id in shardIDs {
             stores.removeValue(forKey: id)!.close()
             removeFiles(of: id)
@@ -204,7 +222,7 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         }
     }
 
-    private func read(_ id: ShardID, sql: String, parameters: [SQLiteValue],
+    func read(_ id: ShardID, sql: String, parameters: [SQLiteValue],
                       valueBytesMax: (bytes: Int, name: String)? = nil) -> ShardResult {
         guard let store = stores[id] else { return notFound(id) }
         if let refusal = StatementGuard.refusalForRead(sql) {
@@ -217,12 +235,12 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         }
     }
 
-    private func notFound(_ id: ShardID) -> ShardResult {
+    func notFound(_ id: ShardID) -> ShardResult {
         .failure(ShardFailure(.shardNotFound, message: "shard \(id) does not exist on this group"))
     }
 
     /// The error result every replica computes alike, or a crash-stop for a local failure.
-    private func failure(from error: ShardStoreError) -> ShardFailure {
+    func failure(from error: ShardStoreError) -> ShardFailure {
         switch error {
         case .statementFailed(let index, let sqlite):
             return ShardFailure(.sqlite, sqliteExtendedCode: checkedDeterministic(sqlite),

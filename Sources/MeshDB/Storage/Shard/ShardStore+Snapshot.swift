@@ -14,7 +14,7 @@ extension ShardStore {
             let target = try SQLiteConnection(path: destination)
             defer { target.close() }
             try target.execute("PRAGMA synchronous=FULL")
-            try copyPages(from: try connection.openHandle(), to: try target.openHandle(), describing: "snapshot to \(destination)")
+            try copyPages(from: try committedConnection().openHandle(), to: try target.openHandle(), describing: "snapshot to \(destination)")
             // The backup leaves the copy in the source's journal mode; a snapshot is one file.
             try target.execute("PRAGMA journal_mode=DELETE")
             target.close()
@@ -79,6 +79,8 @@ extension ShardStore {
             // Empty the WAL into the old file and close: no old WAL frame may outlive the swap,
             // or SQLite would replay it onto the new file at the next open.
             try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            committedReader?.close()
+            committedReader = nil
             connection.close()
             for suffix in ["-wal", "-shm"] where DurableFile.exists(path + suffix) {
                 try DurableFile.remove(path + suffix)

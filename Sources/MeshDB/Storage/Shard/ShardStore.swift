@@ -50,6 +50,9 @@ public final class ShardStore {
     public let durability: Durability
     public let limits: Limits
     var connection: SQLiteConnection
+    /// A second connection that sees only committed rows while `connection` holds an open
+    /// transaction block (`ShardStore+Transaction.swift`); opened on first use.
+    var committedReader: SQLiteConnection?
 
     /// Opens (creating if needed) the shard database at `path`.
     public init(path: String, durability: Durability = .fsync, limits: Limits = Limits()) throws(ShardStoreError) {
@@ -80,7 +83,11 @@ public final class ShardStore {
         }
     }
 
-    public func close() { connection.close() }
+    public func close() {
+        committedReader?.close()
+        committedReader = nil
+        connection.close()
+    }
 
     /// Applies `batch` in one transaction: every statement or none. On failure the transaction
     /// is rolled back and the error names the statement (0-based) that failed.
@@ -99,6 +106,25 @@ public final class ShardStore {
         } catch {
             throw .sqlite(error)
         }
+        let results: [StatementResult]
+        do {
+            results = try runInOpenTransaction(batch)
+        } catch {
+            rollBack()
+            throw error
+        }
+        do {
+            try connection.execute("COMMIT")
+        } catch {
+            rollBack()
+            throw .sqlite(error)
+        }
+        return results
+    }
+
+    /// Runs `batch` inside the transaction open on the connection, in order; the error names the
+    /// statement (0-based) that failed and the caller decides what to roll back.
+    func runInOpenTransaction(_ batch: [Statement]) throws(ShardStoreError) -> [StatementResult] {
         var results: [StatementResult] = []
         results.reserveCapacity(batch.count)
         for (index, statement) in batch.enumerated() {
@@ -109,15 +135,8 @@ public final class ShardStore {
                 }
                 results.append(StatementResult(rowsChanged: outcome.rowsChanged, columns: outcome.columns, rows: outcome.rows))
             } catch {
-                rollBack()
                 throw .statementFailed(index: index, error)
             }
-        }
-        do {
-            try connection.execute("COMMIT")
-        } catch {
-            rollBack()
-            throw .sqlite(error)
         }
         return results
     }
@@ -130,7 +149,8 @@ public final class ShardStore {
     public func query(_ sql: String, _ parameters: [SQLiteValue] = [],
                       valueBytesMax: (bytes: Int, name: String)? = nil) throws(ShardStoreError) -> StatementResult {
         do {
-            let outcome = try connection.run(
+            // Committed rows only, even while a transaction block is open.
+            let outcome = try committedConnection().run(
                 sql, parameters, access: .readOnly, rowsMax: valueBytesMax == nil ? limits.resultRowsMax : .max,
                 valueBytes: valueBytesMax.map { SQLiteConnection.ValueBytesLimit(bytesMax: $0.bytes, name: $0.name) })
             return StatementResult(rowsChanged: outcome.rowsChanged, columns: outcome.columns, rows: outcome.rows)
@@ -148,7 +168,7 @@ public final class ShardStore {
         }
     }
 
-    private func rollBack() {
+    func rollBack() {
         // ROLLBACK fails only when SQLite already rolled back on its own (after SQLITE_FULL, say);
         // either way no transaction remains, which is what the precondition in apply checks.
         try? connection.execute("ROLLBACK")
@@ -162,7 +182,7 @@ extension ShardStore {
     /// soon as one value, rowid or schema entry differs. Cost: a full scan.
     public func logicalDigest() throws(ShardStoreError) -> [UInt8] {
         do {
-            return try connection.logicalDigest()
+            return try committedConnection().logicalDigest()
         } catch {
             throw .sqlite(error)
         }

@@ -1,0 +1,137 @@
+import Consensus
+import Foundation
+import Synchronization
+
+/// Transaction blocks as the gateway drives them (docs/wire.md, "Transactions"). A session's
+/// block lives in one shard group: the first statement that touches a shard begins it there, every
+/// read and write of the block then runs inside it as an ordered step, and COMMIT or ROLLBACK
+/// ends it. A block that would touch a second group is refused (0A000): an atomic commit across
+/// groups needs two-phase commit, which is not built yet.
+extension Gateway {
+    /// How long an operation waits for a shard that another transaction block holds before it
+    /// fails with 55P03. Longer than the default idle timeout
+    /// (`SQLSession.idleInTransactionTimeoutDefault`), so that a write waiting on an abandoned
+    /// block outlives the block.
+    public static let lockWaitTimeout = Duration.seconds(90)
+    /// The longest pause between two attempts of a waiting operation.
+    static let lockRetryPauseMax = Duration.milliseconds(20)
+
+    /// This gateway's clock in milliseconds since 1970: what a transaction step or tick carries.
+    /// The group orders these values and keeps the largest, so replicas never read their own
+    /// clocks (`ShardTransactionTable.clockMillis`).
+    static func clockMillis() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// A new transaction block, not yet begun in any group. `idleTimeoutMillis`: how long it may
+    /// wait between statements before the group aborts it.
+    public func newTransaction(idleTimeoutMillis: UInt64) -> GatewayTransaction {
+        GatewayTransaction(id: TransactionID(UInt64.random(in: 1...UInt64.max)), idleTimeoutMillis: idleTimeoutMillis)
+    }
+
+    /// Begins `transaction` in the group of `shards` of `table` if it has not begun anywhere; 0A000
+    /// when they span groups or lie in another group than the block's. Call before running a
+    /// statement's steps on those shards (the steps of one statement run concurrently).
+    public func join(_ transaction: GatewayTransaction, table: CatalogTable, shards: [UInt32]) async throws {
+        let groups = Set(try shards.map { try group(of: table, shard: $0) })
+        guard let target = groups.min() else { return }
+        guard groups.count == 1 else {
+            throw GatewayError(sqlState: "0A000", message: "a transaction block reaches one shard group; table \"\(table.name)\" spreads these shards over groups \(groups.sorted()) (multi-group transactions need two-phase commit, not supported yet)")
+        }
+        if let current = transaction.group {
+            guard current == target else {
+                throw GatewayError(sqlState: "0A000", message: "this transaction block runs in shard group \(current); table \"\(table.name)\" lives in group \(target) (multi-group transactions need two-phase commit, not supported yet)")
+            }
+            return
+        }
+        _ = try applied(try await transactionStep(.begin, of: transaction, group: target))
+        transaction.began(in: target)
+    }
+
+    /// Runs `statements` on shard `shard` of `table` inside `transaction` (joined already).
+    func write(_ statements: [ShardStore.Statement], table: CatalogTable, shard: UInt32,
+               in transaction: GatewayTransaction) async throws -> [ShardStore.StatementResult] {
+        let id = try shardID(table.name, shard)
+        return try applied(try await transactionStep(.write(id, statements: statements), of: transaction, group: try joinedGroup(transaction, table, shard)))
+    }
+
+    /// Runs the SELECT `sql` on shard `shard` of `table` inside `transaction` (joined already):
+    /// it sees the block's writes, and locks the shard until the block ends.
+    func read(_ table: CatalogTable, shard: UInt32, sql: String, parameters: [SQLiteValue],
+              in transaction: GatewayTransaction) async throws -> Rows {
+        let id = try shardID(table.name, shard)
+        let outcome = try await transactionStep(.read(id, sql: sql, parameters: parameters), of: transaction, group: try joinedGroup(transaction, table, shard))
+        guard let result = try applied(outcome).first else { return Rows(columns: [], rows: []) }
+        return Rows(columns: result.columns, rows: result.rows)
+    }
+
+    /// Commits `transaction`: all its writes at once, or none when it was aborted (25P03).
+    public func commit(_ transaction: GatewayTransaction) async throws {
+        guard let group = transaction.group else { return }
+        _ = try applied(try await transactionStep(.commit, of: transaction, group: group))
+    }
+
+    /// Rolls `transaction` back; a block already aborted rolls back to nothing.
+    public func rollBack(_ transaction: GatewayTransaction) async throws {
+        guard let group = transaction.group else { return }
+        _ = try applied(try await transactionStep(.rollback, of: transaction, group: group))
+    }
+
+    private func joinedGroup(_ transaction: GatewayTransaction, _ table: CatalogTable, _ shard: UInt32) throws -> UInt32 {
+        let target = try group(of: table, shard: shard)
+        guard transaction.group == target else {
+            preconditionFailure("join(_:table:shards:) runs before a statement's steps")
+        }
+        return target
+    }
+
+    func transactionStep(_ step: TransactionStep, of transaction: GatewayTransaction, group: UInt32) async throws -> ShardResult {
+        try await waitingWhileBusy(group: group) {
+            .transaction(TransactionOperation(id: transaction.id, clockMillis: Self.clockMillis(),
+                                              idleTimeoutMillis: transaction.idleTimeoutMillis, step: step))
+        }
+    }
+
+    /// Orders `operation()` through `group`, again after a pause while a transaction block holds
+    /// its shard, for up to `lockWaitTimeout` (55P03 beyond). Between attempts the group's clock
+    /// moves on: a transaction step carries the clock itself, any other operation is preceded by
+    /// a tick, so an abandoned block's idle timeout passes and its shards come free.
+    func waitingWhileBusy(group: UInt32, _ operation: () -> ShardOperation) async throws -> ShardResult {
+        let start = ContinuousClock.now
+        var pause = Duration.milliseconds(1)
+        while true {
+            let attempt = operation()
+            let outcome = try await submitOnce(attempt, group: group)
+            guard case .failure(let failure) = outcome, failure.kind == .transactionBusy else { return outcome }
+            guard ContinuousClock.now - start < Self.lockWaitTimeout else {
+                throw GatewayError(sqlState: "55P03", message: "\(failure.message); waited longer than lock_wait_timeout = \(Self.lockWaitTimeout)")
+            }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, Self.lockRetryPauseMax)
+            if case .transaction = attempt { continue }
+            _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
+        }
+    }
+}
+
+/// One session's transaction block: its id, the idle timeout it asked for and the shard group it
+/// began in. A class because the executors that run a statement's steps share it; the session
+/// runs one statement at a time, and `Gateway.join` sets the group before a statement's steps
+/// start, so the lock only guards against misuse.
+public final class GatewayTransaction: Sendable {
+    public let id: TransactionID
+    public let idleTimeoutMillis: UInt64
+    private let joined = Mutex<UInt32?>(nil)
+
+    init(id: TransactionID, idleTimeoutMillis: UInt64) {
+        self.id = id
+        self.idleTimeoutMillis = idleTimeoutMillis
+    }
+
+    /// The shard group the block began in; nil until it touches a shard.
+    public var group: UInt32? { joined.withLock { $0 } }
+
+    fileprivate func began(in group: UInt32) {
+        joined.withLock { $0 = group }
+    }
+}
