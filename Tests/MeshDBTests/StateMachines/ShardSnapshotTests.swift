@@ -62,7 +62,7 @@ import Testing
         let good = source.snapshot()
         var corruptions: [[UInt8]] = [[], Array(good.prefix(good.count / 2)), good + [0], Array("MSHS".utf8) + [9]]
         // Damaged database files inside a well-framed snapshot.
-        let entries = try ShardStateMachine.decodeSnapshot(good)
+        let entries = try ShardStateMachine.decodeSnapshot(good).entries
         let pageBytes = 4096
         for (victim, damage) in [(0, "truncated"), (1, "schema page"), (1, "table page")] {
             var files = entries
@@ -105,13 +105,14 @@ import Testing
     static func encode(_ entries: [(id: ShardID, file: [UInt8])]) -> [UInt8] {
         var w = ByteWriter()
         w.writeRaw(Array("MSHS".utf8))
-        w.write(UInt8(1))
+        w.write(ShardStateMachine.snapshotFormatVersion)
         w.write(UInt32(entries.count))
         for entry in entries {
             w.writeBytes(Array(entry.id.table.utf8))
             w.write(entry.id.shard)
             w.writeBytes(entry.file)
         }
+        w.writeBytes(ShardTransactionTable().encoded())
         return w.bytes
     }
 

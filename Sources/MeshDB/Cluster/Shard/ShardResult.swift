@@ -113,6 +113,9 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
         case transactionBusy = 7
         /// The transaction block is not open (aborted after an error or an idle timeout).
         case transactionAborted = 8
+        /// Waiting for the shard would have closed a cycle of waiting blocks: this block was
+        /// aborted instead.
+        case transactionDeadlock = 9
 
         /// The SQLSTATE for this kind; for `.sqlite`, see `ShardFailure.sqlState`.
         public var sqlState: String {
@@ -125,6 +128,7 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
             case .limitExceeded: "53400"
             case .transactionBusy: "55P03"      // lock_not_available
             case .transactionAborted: "25P03"   // idle_in_transaction_session_timeout
+            case .transactionDeadlock: "40P01"  // deadlock_detected
             }
         }
     }

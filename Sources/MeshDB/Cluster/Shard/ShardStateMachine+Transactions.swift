@@ -12,6 +12,7 @@ extension ShardStateMachine {
     func execute(_ operation: TransactionOperation, client: UInt64) -> ShardResult {
         advanceClock(to: operation.clockMillis)
         let id = operation.id
+        let client = ShardTransactionTable.owner(ofClient: client)
         switch operation.step {
         case .begin:
             if let failure = transactions.begin(id, owner: client, idleTimeoutMillis: operation.idleTimeoutMillis) {
@@ -74,7 +75,11 @@ extension ShardStateMachine {
     /// The refusal for an operation outside any block on a shard a block holds.
     func busyFailure(_ shard: ShardID) -> ShardResult? {
         guard let holder = transactions.holder(of: shard) else { return nil }
-        return .failure(ShardFailure(.transactionBusy, message: "shard \(shard) is held by \(holder) until it ends"))
+        return busy(shard, holder)
+    }
+
+    private func busy(_ shard: ShardID, _ holder: TransactionID) -> ShardResult {
+        .failure(ShardFailure(.transactionBusy, message: "shard \(shard) is held by \(holder) until it ends"))
     }
 
     /// Locks `shard` for block `id` (opening a SQLite transaction on it if new) and runs `body`
@@ -84,7 +89,10 @@ extension ShardStateMachine {
         guard let store = stores[shard] else { return abort(id, notFound(shard)) }
         switch transactions.lock(shard, for: id) {
         case .busy(let holder):
-            return .failure(ShardFailure(.transactionBusy, message: "shard \(shard) is held by \(holder) until it ends"))
+            return busy(shard, holder)
+        case .deadlock(let holder):
+            return abort(id, .failure(ShardFailure(.transactionDeadlock,
+                message: "deadlock detected: \(id) waits for shard \(shard), held by \(holder), which waits for \(id); \(id) was aborted (retry it)")))
         case .acquired:
             do {
                 try store.beginTransactionBlock()

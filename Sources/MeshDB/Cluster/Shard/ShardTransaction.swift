@@ -76,7 +76,9 @@ public struct TransactionOperation: Sendable, Hashable {
 /// Design (docs/wire.md, "Transactions"): strict two-phase locking at shard granularity. A block
 /// locks each shard it reads or writes, in the order its steps arrive, and keeps the locks until
 /// COMMIT or ROLLBACK; a write or block step that needs a shard another block holds is refused
-/// as busy (`ShardFailure.Kind.transactionBusy`) and the gateway retries it. Every replica
+/// as busy (`ShardFailure.Kind.transactionBusy`) and the gateway retries it. A refused block
+/// waits for the holder (`waitsFor`); a refusal that would close a cycle of waiting blocks aborts
+/// the block asking (40P01) instead, so blocks never wait on each other forever. Every replica
 /// executes the same ordered steps against the same table, so every replica makes the same
 /// decisions. Reads outside any block see the committed rows.
 
@@ -92,9 +94,16 @@ public struct ShardTransactionTable: Sendable, Hashable {
         public init() {}
     }
 
+    /// The gateway a PBFT client belongs to: a node's gateway submits through a block of
+    /// `ClusterLayout.gatewayClientsPerNode` client ids (one per concurrent request), any of
+    /// which may carry a block's next step.
+    public static func owner(ofClient client: UInt64) -> UInt64 {
+        client / ClusterLayout.gatewayClientsPerNode
+    }
+
     /// One open block.
     public struct Block: Sendable, Hashable {
-        /// The PBFT client (gateway) that began the block; only it may step it.
+        /// The gateway that began the block (`owner(ofClient:)`); only it may step it.
         public var owner: UInt64
         public var idleTimeoutMillis: UInt64
         /// The group clock at the block's latest step.
@@ -118,6 +127,9 @@ public struct ShardTransactionTable: Sendable, Hashable {
     public private(set) var blocks: [TransactionID: Block] = [:]
     /// Which block holds each locked shard.
     public private(set) var holders: [ShardID: TransactionID] = [:]
+    /// The block each refused block waits for, until its next step succeeds or it ends. A block
+    /// holds its shards until it ends, so an entry naming a block still open is never stale.
+    public private(set) var waitsFor: [TransactionID: TransactionID] = [:]
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -171,20 +183,41 @@ public struct ShardTransactionTable: Sendable, Hashable {
         case acquired
         /// Another block holds it: refused, retry later.
         case busy(TransactionID)
+        /// Another block holds it, and that block waits, directly or through others, for this
+        /// one: waiting would never end. The caller aborts this block.
+        case deadlock(TransactionID)
     }
 
     /// Locks `shard` for the open block `id` and records its step time.
     public mutating func lock(_ shard: ShardID, for id: TransactionID) -> LockOutcome {
         precondition(blocks[id] != nil, "checkOpen first")
         if let holder = holders[shard] {
-            guard holder == id else { return .busy(holder) }
+            guard holder == id else {
+                if waitChain(from: holder).contains(id) { return .deadlock(holder) }
+                waitsFor[id] = holder
+                return .busy(holder)
+            }
+            waitsFor[id] = nil
             blocks[id]!.lastStepMillis = clockMillis
             return .held
         }
+        waitsFor[id] = nil
         holders[shard] = id
         blocks[id]!.shards.append(shard)
         blocks[id]!.lastStepMillis = clockMillis
         return .acquired
+    }
+
+    /// The blocks `start` waits for, transitively, in order (at most one per open block: the
+    /// chain stops at a block that waits for none, or where it would repeat).
+    func waitChain(from start: TransactionID) -> [TransactionID] {
+        var chain: [TransactionID] = []
+        var current = start
+        while let next = waitsFor[current], blocks[next] != nil, !chain.contains(next), chain.count < blocks.count {
+            chain.append(next)
+            current = next
+        }
+        return chain
     }
 
     /// Nil when block `id` may add `count` statements to its log.
@@ -207,6 +240,7 @@ public struct ShardTransactionTable: Sendable, Hashable {
     @discardableResult
     public mutating func remove(_ id: TransactionID) -> Block {
         let block = blocks.removeValue(forKey: id)!
+        waitsFor[id] = nil
         for shard in block.shards {
             precondition(holders[shard] == id, "a block's shards are held by it")
             holders[shard] = nil
@@ -218,6 +252,7 @@ public struct ShardTransactionTable: Sendable, Hashable {
     public mutating func removeAll() {
         blocks = [:]
         holders = [:]
+        waitsFor = [:]
     }
 
     // MARK: Encoding (checkpoint digests and snapshots)
@@ -243,6 +278,8 @@ public struct ShardTransactionTable: Sendable, Hashable {
                 w.write(entry.shard)
                 w.write(entry.statements)
             }
+            // 0: waits for none (ids are drawn from 1...).
+            w.write(waitsFor[id]?.rawValue ?? 0)
         }
         return w.bytes
     }
@@ -254,7 +291,7 @@ public struct ShardTransactionTable: Sendable, Hashable {
         var r = ByteReader(bytes)
         try r.expectFormatVersion(Self.formatVersion, "transaction table format version")
         clockMillis = try r.readU64("transaction clock")
-        let count = try r.readCount("open transaction count", limit: limits.openTransactionsMax, bytesEach: 44)
+        let count = try r.readCount("open transaction count", limit: limits.openTransactionsMax, bytesEach: 48)
         var previous: TransactionID?
         for _ in 0..<count {
             let id = TransactionID(try r.readU64("transaction id"))
@@ -286,6 +323,8 @@ public struct ShardTransactionTable: Sendable, Hashable {
                 }
                 block.log.append(LoggedWrite(shard: shard, statements: statements))
             }
+            let waited = try r.readU64("waits for")
+            if waited != 0 { waitsFor[id] = TransactionID(waited) }
             blocks[id] = block
         }
         try r.finish()
