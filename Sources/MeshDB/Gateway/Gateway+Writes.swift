@@ -10,8 +10,10 @@ extension Gateway {
     /// grouped by shard and each shard's rows go in ordered writes within `rowsPerWriteMax` rows
     /// and the operation size limit. A table with a hidden row id gets a fresh id per row
     /// (`allocateRowIDs`), stored as the SQLite rowid and routing the row.
+    /// Inside `transaction` (a session's open block, `SQLSession.currentTransaction`: COPY in a
+    /// block) the rows are written as the block's steps.
     @discardableResult
-    public func insert(into tableName: String, rows: [[SQLiteValue]]) async throws -> Int {
+    public func insert(into tableName: String, rows: [[SQLiteValue]], transaction: GatewayTransaction? = nil) async throws -> Int {
         let table = try await requireTable(tableName)
         let columns = table.spec.columns.map(\.name)
         if let bad = rows.first(where: { $0.count != columns.count }) {
@@ -34,7 +36,7 @@ extension Gateway {
                     .append(ShardStore.Statement(sql, row))
             }
         }
-        return try await write(table, byShard: byShard).reduce(0) { $0 + $1.rowsChanged }
+        return try await write(table, byShard: byShard, transaction: transaction).reduce(0) { $0 + $1.rowsChanged }
     }
 
     /// Runs each shard's `statements` in ordered writes that keep within `rowsPerWriteMax`

@@ -1,4 +1,4 @@
-import QueryPlanner
+public import QueryPlanner
 
 /// Transaction blocks: BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT, with
 /// PostgreSQL's semantics at SERIALIZABLE (docs/wire.md, "Transactions"). Inside a block every
@@ -28,6 +28,11 @@ extension SQLSession {
     /// live client makes between statements, short enough that a vanished gateway's blocks free
     /// their shards soon. Shorter than `Gateway.lockWaitTimeout`.
     public static let idleInTransactionTimeoutDefaultMillis: UInt64 = 60_000
+
+    /// The open block, for work the wire server does itself through the gateway (COPY FROM
+    /// passes it to `Gateway.insert(into:rows:transaction:)`); nil outside a block. Check
+    /// `transactionStatus` first: a failed block takes no more work (`refuseIfTransactionFailed`).
+    public var currentTransaction: GatewayTransaction? { transaction }
 
     public var transactionStatus: TransactionStatus {
         guard transaction != nil else { return .idle }
@@ -81,7 +86,7 @@ extension SQLSession {
         }
     }
 
-    func refuseIfTransactionFailed() throws(SQLError) {
+    public func refuseIfTransactionFailed() throws(SQLError) {
         guard transaction != nil, transactionFailed else { return }
         throw SQLError(.init("25P02"), "current transaction is aborted, commands ignored until end of transaction block")
     }
@@ -90,7 +95,7 @@ extension SQLSession {
     /// now (the group already rolled the block back when a shard refused the statement; an error
     /// at the gateway leaves it open until this rollback), and the session answers 25P02 until
     /// ROLLBACK.
-    func failTransaction() async {
+    public func failTransaction() async {
         guard let transaction, !transactionFailed else { return }
         transactionFailed = true
         try? await gateway.rollBack(transaction)

@@ -16,6 +16,8 @@ extension ShardStore {
         guard connection.isInTransaction else { return connection }
         if let committedReader { return committedReader }
         let reader = try SQLiteConnection(path: path, readOnly: true)
+        // As the writer: wait out a checkpoint briefly rather than fail (a local condition).
+        try reader.execute("PRAGMA busy_timeout=5000")
         committedReader = reader
         return reader
     }
