@@ -92,25 +92,61 @@ extension Gateway {
         }
     }
 
-    /// Orders `operation()` through `group`, again after a pause while a transaction block holds
-    /// its shard, for up to `lockWaitTimeout` (55P03 beyond). Between attempts the group's clock
-    /// moves on: a transaction step carries the clock itself, any other operation is preceded by
-    /// a tick, so an abandoned block's idle timeout passes and its shards come free.
+    /// Orders `operation()` through `group`, again once the transaction block that holds its
+    /// shard has ended, for up to `lockWaitTimeout` (55P03 beyond). While it waits the gateway
+    /// watches its own replica of the group (`ShardTransactionTable`), which costs no ordering;
+    /// when the holder is gone it tries again, and when the holder has been idle for longer than
+    /// its timeout by this gateway's clock it first orders a tick, so the group aborts the
+    /// abandoned block in ordered time. A gateway without a replica of the group tries again
+    /// after each pause instead, preceded by a tick.
     func waitingWhileBusy(group: UInt32, _ operation: () -> ShardOperation) async throws -> ShardResult {
         let start = ContinuousClock.now
-        var pause = Duration.milliseconds(1)
         while true {
             let attempt = operation()
             let outcome = try await submitOnce(attempt, group: group)
-            guard case .failure(let failure) = outcome, failure.kind == .transactionBusy else { return outcome }
-            guard ContinuousClock.now - start < Self.lockWaitTimeout else {
-                throw GatewayError(sqlState: "55P03", message: "\(failure.message); waited longer than lock_wait_timeout = \(Self.lockWaitTimeout)")
+            guard case .failure(let failure) = outcome, failure.kind == .transactionBusy, let shard = attempt.shardID else { return outcome }
+            var pause = Duration.milliseconds(1)
+            waiting: while true {
+                guard ContinuousClock.now - start < Self.lockWaitTimeout else {
+                    throw GatewayError(sqlState: "55P03", message: "\(failure.message); waited longer than lock_wait_timeout = \(Self.lockWaitTimeout)")
+                }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, Self.lockRetryPauseMax)
+                switch await localHolder(of: shard, group: group) {
+                case .free:
+                    break waiting
+                case .held(let idleSinceMillis) where idleSinceMillis < Self.clockMillis():
+                    _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
+                    break waiting
+                case .held:
+                    continue waiting
+                case .unknown:
+                    if case .transaction = attempt { break waiting }
+                    _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
+                    break waiting
+                }
             }
-            try await Task.sleep(for: pause)
-            pause = min(pause * 2, Self.lockRetryPauseMax)
-            if case .transaction = attempt { continue }
-            _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
         }
+    }
+
+    private enum LocalHolder: Sendable {
+        /// No block holds the shard in this node's replica.
+        case free
+        /// A block holds it; it is past its idle timeout once the group clock exceeds `idleSinceMillis`.
+        case held(idleSinceMillis: UInt64)
+        /// This node holds no replica of the group.
+        case unknown
+    }
+
+    /// Who holds `shard` in this node's replica of `group`, which may trail the group by a few
+    /// operations: a stale answer costs one refused attempt or one tick, never a wrong result.
+    private func localHolder(of shard: ShardID, group: UInt32) async -> LocalHolder {
+        let holder = try? await runtime.readStateMachine(group: group) { machine -> LocalHolder in
+            guard let table = (machine as? ShardStateMachine)?.transactionTable else { return .unknown }
+            guard let id = table.holder(of: shard), let block = table.blocks[id] else { return .free }
+            return .held(idleSinceMillis: block.lastStepMillis &+ block.idleTimeoutMillis)
+        }
+        return holder ?? .unknown
     }
 }
 

@@ -52,6 +52,7 @@ extension SQLSession {
     func runTransactionControl(_ control: TransactionStatement) async throws(SQLError) -> SQLResult {
         switch control.kind {
         case .begin:
+            try refuseIfTransactionFailed()
             // PostgreSQL warns and carries on when a block is already open.
             if transaction == nil {
                 transaction = gateway.newTransaction(idleTimeoutMillis: settings.idleInTransactionTimeoutMillis)
