@@ -13,8 +13,12 @@ extension Gateway {
     /// (`SQLSession.idleInTransactionTimeoutDefault`), so that a write waiting on an abandoned
     /// block outlives the block.
     public static let lockWaitTimeout = Duration.seconds(90)
-    /// The longest pause between two attempts of a waiting operation.
+    /// The longest pause between two looks at the local replica while an operation waits.
     static let lockRetryPauseMax = Duration.milliseconds(20)
+    /// A waiting operation is ordered again at least this often even when the local replica
+    /// still shows the shard held: that replica may trail the group (it may even wait for the
+    /// next checkpoint to catch up, which a quiet group does not reach).
+    static let lockRetryAttemptInterval = Duration.milliseconds(100)
 
     /// This gateway's clock in milliseconds since 1970: what a transaction step or tick carries.
     /// The group orders these values and keeps the largest, so replicas never read their own
@@ -97,8 +101,9 @@ extension Gateway {
     /// watches its own replica of the group (`ShardTransactionTable`), which costs no ordering;
     /// when the holder is gone it tries again, and when the holder has been idle for longer than
     /// its timeout by this gateway's clock it first orders a tick, so the group aborts the
-    /// abandoned block in ordered time. A gateway without a replica of the group tries again
-    /// after each pause instead, preceded by a tick.
+    /// abandoned block in ordered time. Every `lockRetryAttemptInterval` it tries again anyway,
+    /// in case its replica trails. A gateway without a replica of the group tries again after
+    /// each pause instead, preceded by a tick.
     func waitingWhileBusy(group: UInt32, _ operation: () -> ShardOperation) async throws -> ShardResult {
         let start = ContinuousClock.now
         while true {
@@ -106,6 +111,7 @@ extension Gateway {
             let outcome = try await submitOnce(attempt, group: group)
             guard case .failure(let failure) = outcome, failure.kind == .transactionBusy, let shard = attempt.shardID else { return outcome }
             var pause = Duration.milliseconds(1)
+            let refusedAt = ContinuousClock.now
             waiting: while true {
                 guard ContinuousClock.now - start < Self.lockWaitTimeout else {
                     throw GatewayError(sqlState: "55P03", message: "\(failure.message); waited longer than lock_wait_timeout = \(Self.lockWaitTimeout)")
@@ -119,7 +125,7 @@ extension Gateway {
                     _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
                     break waiting
                 case .held:
-                    continue waiting
+                    if ContinuousClock.now - refusedAt >= Self.lockRetryAttemptInterval { break waiting }
                 case .unknown:
                     if case .transaction = attempt { break waiting }
                     _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
