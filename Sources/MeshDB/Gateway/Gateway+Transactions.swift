@@ -14,7 +14,7 @@ extension Gateway {
     /// block outlives the block.
     public static let lockWaitTimeout = Duration.seconds(90)
     /// The longest pause between two looks at the local replica while an operation waits.
-    static let lockRetryPauseMax = Duration.milliseconds(20)
+    static let lockRetryPauseMax = Duration.milliseconds(5)
     /// A waiting operation is ordered again at least this often even when the local replica
     /// still shows the shard held: that replica may trail the group (it may even wait for the
     /// next checkpoint to catch up, which a quiet group does not reach).

@@ -234,4 +234,52 @@ import Testing
             #expect(try await Self.openBlocks(demo) == [0, 0, 0, 0])
         }
     }
+
+    /// pgbench's TPC-B-like script (BEGIN … END with an INSERT into a table without a primary
+    /// key) from concurrent sessions: every balance adds up to the history afterwards.
+    @Test func tpcbLikeBlocksFromConcurrentSessionsAddUp() async throws {
+        try await Self.withCluster { demo in
+            let setup = SQLSession(gateway: demo.nodes[0].gateway)
+            _ = try await setup.execute("""
+                CREATE TABLE pgbench_branches (bid INTEGER PRIMARY KEY, bbalance INTEGER NOT NULL) SHARDS 2;
+                CREATE TABLE pgbench_tellers (tid INTEGER PRIMARY KEY, bid INTEGER, tbalance INTEGER NOT NULL) SHARDS 4;
+                CREATE TABLE pgbench_accounts (aid INTEGER PRIMARY KEY, bid INTEGER, abalance INTEGER NOT NULL) SHARDS 8;
+                CREATE TABLE pgbench_history (tid INTEGER, bid INTEGER, aid INTEGER, delta INTEGER, mtime TIMESTAMP) SHARDS 2;
+                INSERT INTO pgbench_branches VALUES (1, 0);
+                INSERT INTO pgbench_tellers VALUES (1, 1, 0), (2, 1, 0), (3, 1, 0), (4, 1, 0);
+                INSERT INTO pgbench_accounts VALUES \((1...16).map { "(\($0), 1, 0)" }.joined(separator: ", "))
+                """)
+            let gateways = demo.nodes.map(\.gateway)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in 0..<4 {
+                    group.addTask {
+                        let session = SQLSession(gateway: gateways[client])
+                        var generator = SeededBytes(seed: UInt64(100 + client))
+                        for _ in 0..<5 {
+                            let aid = generator.next() % 16 + 1, tid = generator.next() % 4 + 1
+                            let delta = Int64(generator.next() % 10_001) - 5_000
+                            let tags = try await session.execute("""
+                                BEGIN;
+                                UPDATE pgbench_accounts SET abalance = abalance + \(delta) WHERE aid = \(aid);
+                                SELECT abalance FROM pgbench_accounts WHERE aid = \(aid);
+                                UPDATE pgbench_tellers SET tbalance = tbalance + \(delta) WHERE tid = \(tid);
+                                UPDATE pgbench_branches SET bbalance = bbalance + \(delta) WHERE bid = 1;
+                                INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (\(tid), 1, \(aid), \(delta), CURRENT_TIMESTAMP);
+                                END
+                                """).map(\.tag)
+                            #expect(tags == ["BEGIN", "UPDATE 1", "SELECT 1", "UPDATE 1", "UPDATE 1", "INSERT 0 1", "COMMIT"])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let sums = try await setup.execute("""
+                SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(tbalance) FROM pgbench_tellers),
+                       (SELECT sum(bbalance) FROM pgbench_branches), (SELECT sum(delta) FROM pgbench_history),
+                       (SELECT count(*) FROM pgbench_history)
+                """)[0].rows[0]
+            #expect(sums[4] == .integer(20))
+            #expect(Set(sums.prefix(4)).count == 1, "balances \(sums)")
+        }
+    }
 }

@@ -259,4 +259,58 @@ import Testing
         #expect(Self.kind(tooLong) == .limitExceeded)
         #expect(T.failure(tooLong)?.message.contains("idle_timeout_millis_max") == true)
     }
+
+    /// A waiter's recorded wait names the block it was refused by; once that block ends and a
+    /// third takes the shard, the record is stale until the waiter's next attempt (the gateway
+    /// retries at least every `lockRetryAttemptInterval`), which records the new holder and lets
+    /// the cycle be seen.
+    @Test func aRetriedStepRecordsItsNewHolderSoALaterCycleIsFound() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let machine = try Self.prepared(directory)
+        let other = try ShardID(table: "users", shard: 4)
+        _ = Self.run(machine, [.createShard(other, ddl: T.ddl)])
+        let write = { (id: UInt64, shard: ShardID, key: Int64) in Self.step(id, .write(shard, statements: [T.insert(key, "n\(id)-\(key)")])) }
+        let results = Self.run(machine, [
+            Self.step(1, .begin), Self.step(2, .begin), Self.step(3, .begin),
+            write(1, T.users, 10),  // 1 holds users
+            write(2, other, 20),    // 2 holds other
+            write(1, other, 11),    // 1 waits for 2
+            Self.step(2, .commit),  // 2 ends: other is free, 1 has not retried yet
+            write(3, other, 30),    // 3 takes other first
+            write(3, T.users, 31),  // 3 waits for 1; 1's record still names 2, so no cycle yet
+            write(1, other, 11),    // 1 retries, waits for 3: the cycle 1 → 3 → 1 closes here
+        ])
+        #expect(Array(results[3...7].map { T.failure($0) == nil }) == [true, true, false, true, true])
+        #expect(Self.kind(results[5]) == .transactionBusy)
+        #expect(Self.kind(results[8]) == .transactionBusy)
+        #expect(Self.kind(results[9]) == .transactionDeadlock)
+        #expect(machine.transactionTable.blocks.keys.sorted() == [TransactionID(3)])
+    }
+
+    @Test func transactionDecodersNeverTrap() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let machine = try Self.prepared(directory)
+        let operations: [ShardOperation] = [
+            Self.step(1, .begin), Self.step(1, .write(T.users, statements: [T.insert(2, "grace")])),
+            Self.step(2, .begin), Self.step(2, .read(T.users, sql: "SELECT 1", parameters: [.integer(1)])),
+        ]
+        _ = Self.run(machine, operations)
+        let table = machine.transactionTable.encoded()
+        var decodedTables = 0
+        for bytes in StateMachineCodecFuzzTests.mutations(of: [table], seed: 11, count: 2_000) {
+            if let decoded = try? ShardTransactionTable(decoding: bytes) {
+                decodedTables += 1
+                #expect(decoded.encoded() == bytes, "a decoded table has exactly one encoding")
+            }
+        }
+        #expect(decodedTables < 2_000)
+        for bytes in StateMachineCodecFuzzTests.mutations(of: operations.map { $0.encoded() } + [ShardOperation.tick(clockMillis: 5).encoded()],
+                                                          seed: 12, count: 3_000) {
+            if let operation = try? ShardOperation(decoding: bytes) {
+                #expect(operation.encoded() == bytes, "a decoded operation has exactly one encoding")
+            }
+        }
+    }
 }
