@@ -232,6 +232,25 @@ import Testing
         #expect(target.stateDigest == source.stateDigest)
     }
 
+    @Test func aSnapshotWhoseOpenBlockDoesNotReplayIsRefusedAndTheStateIsUntouched() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = try Self.prepared(directory, "source")
+        _ = Self.run(source, [Self.step(1, .begin), Self.step(1, .write(T.users, statements: [T.insert(2, "xyz")]))])
+        var snapshot = source.snapshot()
+        // The uncommitted name lives only in the block's log; make it collide with a committed row.
+        let needle = Array("xyz".utf8)
+        let at = try #require(snapshot.indices.dropLast(2).first { Array(snapshot[$0..<($0 + 3)]) == needle })
+        snapshot.replaceSubrange(at..<(at + 3), with: Array("ada".utf8))
+        let target = try Self.prepared(directory, "target")
+        _ = Self.run(target, [.write(T.users, statements: [T.insert(7, "kept")])])
+        let before = target.stateDigest
+        #expect(throws: StateMachineError.self) { try target.restore(from: snapshot) }
+        #expect(target.stateDigest == before)
+        #expect(Self.committed(target) == [[1, "ada"], [7, "kept"]])
+        #expect(target.transactionTable.blocks.isEmpty)
+    }
+
     @Test func transactionOperationsRoundTripAndMalformedTablesAreRefused() throws {
         let operations: [ShardOperation] = [
             Self.step(.max, .begin, at: .max, idle: 1),

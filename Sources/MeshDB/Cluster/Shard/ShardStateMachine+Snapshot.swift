@@ -105,8 +105,16 @@ extension ShardStateMachine {
                     throw ShardStoreError.snapshotFailed("integrity_check failed")
                 }
                 _ = try store.logicalDigest()
+                // The open blocks' writes on this shard must replay (each shard has one holder,
+                // so its log entries replay alone); rolled back here, replayed for real below.
+                let logged = table.blocks.keys.sorted().flatMap { id in table.blocks[id]!.log.filter { $0.shard == entry.id } }
+                if !logged.isEmpty {
+                    try store.beginTransactionBlock()
+                    defer { store.rollBackTransactionBlock() }
+                    for write in logged { _ = try store.applyInTransactionBlock(write.statements) }
+                }
             } catch {
-                throw .malformedSnapshot("shard snapshot: shard \(entry.id) is not a sound database: \(error)")
+                throw .malformedSnapshot("shard snapshot: shard \(entry.id) is not a sound database, or its open transaction blocks do not replay: \(error)")
             }
         }
         // Validated: replace the current shards. A failure from here on is this node's disk.

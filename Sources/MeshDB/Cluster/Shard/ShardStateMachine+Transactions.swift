@@ -121,8 +121,9 @@ extension ShardStateMachine {
 
     /// Reopens the blocks of a restored transaction table on the restored shard files: each held
     /// shard gets its SQLite transaction again and the block's logged writes run in order, which
-    /// gives the rows the block had, because execution is deterministic. Throws when the log does
-    /// not replay (the snapshot was not one a correct replica took); nothing stays open then.
+    /// gives the rows the block had, because execution is deterministic. `restore` has replayed
+    /// the logs on the staged files already, so a failure here is this node's own (its disk); it
+    /// throws, and nothing stays open then.
     func reopenBlocks(_ table: ShardTransactionTable) throws(StateMachineError) {
         transactions = table
         for id in table.blocks.keys.sorted() {

@@ -188,12 +188,15 @@ public struct ShardTransactionTable: Sendable, Hashable {
         case deadlock(TransactionID)
     }
 
-    /// Locks `shard` for the open block `id` and records its step time.
+    /// Locks `shard` for the open block `id` and records its step time (a refusal counts as a
+    /// step: the block's client is waiting, not idle).
     public mutating func lock(_ shard: ShardID, for id: TransactionID) -> LockOutcome {
         precondition(blocks[id] != nil, "checkOpen first")
         if let holder = holders[shard] {
             guard holder == id else {
                 if waitChain(from: holder).contains(id) { return .deadlock(holder) }
+                // A refused step still shows the client is there: waiting is not idling.
+                blocks[id]!.lastStepMillis = clockMillis
                 waitsFor[id] = holder
                 return .busy(holder)
             }
@@ -248,8 +251,9 @@ public struct ShardTransactionTable: Sendable, Hashable {
         return block
     }
 
-    /// Forgets everything (the shards were all removed).
+    /// Back to the state before the first operation (the shards were all removed).
     public mutating func removeAll() {
+        clockMillis = 0
         blocks = [:]
         holders = [:]
         waitsFor = [:]
