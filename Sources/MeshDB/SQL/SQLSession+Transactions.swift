@@ -87,6 +87,21 @@ extension SQLSession {
         }
     }
 
+    /// DDL inside a block runs at once, through the metadata group, and ROLLBACK does not undo it
+    /// (docs/wire.md). Once the block holds shards, DDL could need one of them (DROP of a table
+    /// the block wrote) and would wait for the block itself, so it is refused then.
+    func refuseDDLInBusyBlock(_ statement: Statement) throws(SQLError) {
+        guard let transaction, transaction.group != nil else { return }
+        switch statement {
+        case .createTable, .createIndex, .createView, .drop, .reindex, .alterTable:
+            throw SQLError(.featureNotSupported,
+                           "DDL inside a transaction block that has already read or written is not supported: run it before the block's first query, or outside the block",
+                           position: statement.location.offset + 1)
+        default:
+            return
+        }
+    }
+
     public func refuseIfTransactionFailed() throws(SQLError) {
         guard transaction != nil, transactionFailed else { return }
         throw SQLError(.init("25P02"), "current transaction is aborted, commands ignored until end of transaction block")

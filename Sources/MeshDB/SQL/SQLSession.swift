@@ -68,6 +68,7 @@ public actor SQLSession {
         if case .transaction(let control) = statement { return try await runTransactionControl(control) }
         try refuseIfTransactionFailed()
         do {
+            try refuseDDLInBusyBlock(statement)
             return try await dispatch(statement, parameters: parameters)
         } catch {
             let sqlError = Self.sqlError(error, settings: settings)

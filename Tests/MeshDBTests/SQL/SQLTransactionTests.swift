@@ -131,6 +131,19 @@ import Testing
         }
     }
 
+    /// psycopg2 with autocommit off opens a block before CREATE TABLE too: DDL first in a block runs
+    /// at once (ROLLBACK does not undo it); after the block has touched shards it is refused.
+    @Test func ddlRunsAtOnceFirstInABlockAndIsRefusedAfterItsFirstQuery() async throws {
+        try await Self.withCluster { demo in
+            let session = SQLSession(gateway: demo.nodes[0].gateway)
+            _ = try await session.execute("BEGIN; CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL) SHARDS 4; INSERT INTO items VALUES (1, 'a')")
+            await #expect { try await session.execute("DROP TABLE items") } throws: { Self.state($0) == "0A000" }
+            #expect(await session.transactionStatus == .failed)
+            _ = try await session.execute("ROLLBACK")
+            #expect(try await Self.count(session) == 0, "the table stays, its rows went with the block")
+        }
+    }
+
     @Test func closingASessionRollsItsBlockBack() async throws {
         try await Self.withCluster { demo in
             let session = SQLSession(gateway: demo.nodes[0].gateway)
