@@ -251,6 +251,23 @@ import Testing
         #expect(target.transactionTable.blocks.isEmpty)
     }
 
+    @Test func aStepWhoseResultIsTooLargeForAReplySaysWhetherItWasApplied() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let machine = try ShardStateMachine(directory: directory.file("small"), durability: .os, resultBytesMax: 200)
+        let long = String(repeating: "x", count: 300)
+        let results = Self.run(machine, [
+            .createShard(T.users, ddl: T.ddl),
+            Self.step(1, .begin),
+            Self.step(1, .write(T.users, statements: [ShardStore.Statement("INSERT INTO users VALUES (1, ?1) RETURNING name", [.text(long)])])),
+            Self.step(1, .read(T.users, sql: "SELECT name FROM users", parameters: [])),
+            Self.step(1, .read(T.users, sql: "SELECT count(*) FROM users", parameters: [])),
+        ])
+        #expect(T.failure(results[2])?.message.hasPrefix("the write was applied inside its transaction block, but its result of") == true)
+        #expect(T.failure(results[3])?.message.hasPrefix("its result of") == true)
+        #expect(T.rows(results[4]) == [[1]], "the block is still open, with its write")
+    }
+
     @Test func transactionOperationsRoundTripAndMalformedTablesAreRefused() throws {
         let operations: [ShardOperation] = [
             Self.step(.max, .begin, at: .max, idle: 1),

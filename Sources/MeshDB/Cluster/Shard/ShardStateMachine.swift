@@ -119,7 +119,8 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         guard encoded.count <= resultBytesMax else {
             let applied = switch operation {
             case .write: "the write was applied, but "
-            case .transaction(let step) where step.step.shardID != nil: "the step was applied inside its transaction, but "
+            case .transaction(let operation) where operation.step.tag == TransactionStep.writeTag:
+                "the write was applied inside its transaction block, but "
             default: ""
             }
             return ShardResult.failure(ShardFailure(.limitExceeded,
