@@ -20,6 +20,25 @@ extension Gateway {
     /// next checkpoint to catch up, which a quiet group does not reach).
     static let lockRetryAttemptInterval = Duration.milliseconds(100)
 
+    /// How often a node looks for abandoned blocks in the groups it replicates (`sweepIdleBlocks`).
+    public static let idleBlockSweepInterval = Duration.seconds(1)
+
+    /// Orders a tick in each shard group this node replicates where a block has been idle past
+    /// its timeout by this node's clock, so that a block whose gateway vanished is aborted about
+    /// when its timeout passes even if no one else uses the group. Each node's `MeshNode` runs
+    /// this every `idleBlockSweepInterval`; the decision is still the group's, in ordered time.
+    public func sweepIdleBlocks() async {
+        let groups = (try? catalogSnapshot().sortedGroups.map(\.id)) ?? []
+        for group in groups where group != Self.metadataGroup {
+            let now = Self.clockMillis()
+            let overdue = try? await runtime.readStateMachine(group: group) { machine -> Bool in
+                guard let table = (machine as? ShardStateMachine)?.transactionTable else { return false }
+                return table.blocks.values.contains { now > $0.lastStepMillis &+ $0.idleTimeoutMillis }
+            }
+            if overdue == true { _ = try? await submitOnce(.tick(clockMillis: now), group: group) }
+        }
+    }
+
     /// This gateway's clock in milliseconds since 1970: what a transaction step or tick carries.
     /// The group orders these values and keeps the largest, so replicas never read their own
     /// clocks (`ShardTransactionTable.clockMillis`).

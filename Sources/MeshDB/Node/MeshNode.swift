@@ -13,6 +13,8 @@ public final class MeshNode: Sendable {
     public let transport: TCPTransport
     public let layout: ClusterLayout
     let logger: Logger
+    /// Aborts abandoned transaction blocks in ordered time (`Gateway.sweepIdleBlocks`).
+    private let idleBlockSweeper: Task<Void, Never>
 
     /// Starts the node: opens its logs and stores, binds its port, then registers the cluster's
     /// members and shard groups in the catalog in the background (idempotent on every node;
@@ -56,12 +58,21 @@ public final class MeshNode: Sendable {
             try runtime.start(transport: transport)
         }
         try await transport.start(host: config.node.host, port: config.node.port)
-        let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout, logger: logger)
+        let sweeper = Task { [gateway] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Gateway.idleBlockSweepInterval)
+                await gateway.sweepIdleBlocks()
+            }
+        }
+        let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout,
+                            logger: logger, idleBlockSweeper: sweeper)
         Task { await node.bootstrapCatalog() }
         return node
     }
 
-    private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout, logger: Logger) {
+    private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout, logger: Logger,
+                 idleBlockSweeper: Task<Void, Never>) {
+        self.idleBlockSweeper = idleBlockSweeper
         self.index = index
         self.runtime = runtime
         self.gateway = gateway
@@ -71,6 +82,7 @@ public final class MeshNode: Sendable {
     }
 
     public func stop() async {
+        idleBlockSweeper.cancel()
         runtime.stop()
         await transport.shutdown()
     }

@@ -144,6 +144,21 @@ import Testing
         }
     }
 
+    /// No one else uses the group: the nodes' sweep orders a tick once the timeout has passed.
+    @Test func anAbandonedBlockInAQuietGroupIsAbortedBySweep() async throws {
+        try await Self.withCluster { demo in
+            let abandoned = SQLSession(gateway: demo.nodes[1].gateway)
+            _ = try await abandoned.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL) SHARDS 4")
+            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = 200; BEGIN; INSERT INTO items VALUES (1, 'ghost')")
+            #expect(try await Self.openBlocks(demo).contains(1))
+            let start = ContinuousClock.now
+            try await GatewayTests.eventually { try await Self.openBlocks(demo) == [0, 0, 0, 0] }
+            #expect(try await Self.openBlocks(demo) == [0, 0, 0, 0])
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(try await Self.count(SQLSession(gateway: demo.nodes[0].gateway)) == 0)
+        }
+    }
+
     @Test func closingASessionRollsItsBlockBack() async throws {
         try await Self.withCluster { demo in
             let session = SQLSession(gateway: demo.nodes[0].gateway)
