@@ -16,9 +16,9 @@ extension Gateway {
     /// The longest pause between two looks at the local replica while an operation waits.
     static let lockRetryPauseMax = Duration.milliseconds(5)
     /// A waiting operation is ordered again at least this often even when the local replica
-    /// still shows the shard held: that replica may trail the group (it may even wait for the
-    /// next checkpoint to catch up, which a quiet group does not reach).
-    static let lockRetryAttemptInterval = Duration.milliseconds(100)
+    /// still shows the shard held by the same block: that replica may trail the group (it may
+    /// even wait for the next checkpoint to catch up, which a quiet group does not reach).
+    static let lockRetryAttemptInterval = Duration.seconds(1)
 
     /// How often a node looks for abandoned blocks in the groups it replicates (`sweepIdleBlocks`).
     public static let idleBlockSweepInterval = Duration.seconds(1)
@@ -118,7 +118,9 @@ extension Gateway {
     /// Orders `operation()` through `group`, again once the transaction block that holds its
     /// shard has ended, for up to `lockWaitTimeout` (55P03 beyond). While it waits the gateway
     /// watches its own replica of the group (`ShardTransactionTable`), which costs no ordering;
-    /// when the holder is gone it tries again, and when the holder has been idle for longer than
+    /// when the holder is gone or another block took the shard over it tries again (a waiting
+    /// block's retry records whom it waits for now, which deadlock detection relies on), and when
+    /// the holder has been idle for longer than
     /// its timeout by this gateway's clock it first orders a tick, so the group aborts the
     /// abandoned block in ordered time. Every `lockRetryAttemptInterval` it tries again anyway,
     /// in case its replica trails. A gateway without a replica of the group tries again after
@@ -131,6 +133,7 @@ extension Gateway {
             guard case .failure(let failure) = outcome, failure.kind == .transactionBusy, let shard = attempt.shardID else { return outcome }
             var pause = Duration.milliseconds(1)
             let refusedAt = ContinuousClock.now
+            var firstHolder: TransactionID?
             waiting: while true {
                 guard ContinuousClock.now - start < Self.lockWaitTimeout else {
                     throw GatewayError(sqlState: "55P03", message: "\(failure.message); waited longer than lock_wait_timeout = \(Self.lockWaitTimeout)")
@@ -140,11 +143,12 @@ extension Gateway {
                 switch await localHolder(of: shard, group: group) {
                 case .free:
                     break waiting
-                case .held(let idleSinceMillis) where idleSinceMillis < Self.clockMillis():
+                case .held(_, let idleSinceMillis) where idleSinceMillis < Self.clockMillis():
                     _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
                     break waiting
-                case .held:
-                    if ContinuousClock.now - refusedAt >= Self.lockRetryAttemptInterval { break waiting }
+                case .held(let holder, _):
+                    if firstHolder == nil { firstHolder = holder }
+                    if holder != firstHolder || ContinuousClock.now - refusedAt >= Self.lockRetryAttemptInterval { break waiting }
                 case .unknown:
                     if case .transaction = attempt { break waiting }
                     _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
@@ -157,8 +161,8 @@ extension Gateway {
     private enum LocalHolder: Sendable {
         /// No block holds the shard in this node's replica.
         case free
-        /// A block holds it; it is past its idle timeout once the group clock exceeds `idleSinceMillis`.
-        case held(idleSinceMillis: UInt64)
+        /// `holder` holds it; it is past its idle timeout once the group clock exceeds `idleSinceMillis`.
+        case held(TransactionID, idleSinceMillis: UInt64)
         /// This node holds no replica of the group.
         case unknown
     }
@@ -169,7 +173,7 @@ extension Gateway {
         let holder = try? await runtime.readStateMachine(group: group) { machine -> LocalHolder in
             guard let table = (machine as? ShardStateMachine)?.transactionTable else { return .unknown }
             guard let id = table.holder(of: shard), let block = table.blocks[id] else { return .free }
-            return .held(idleSinceMillis: block.lastStepMillis &+ block.idleTimeoutMillis)
+            return .held(id, idleSinceMillis: block.lastStepMillis &+ block.idleTimeoutMillis)
         }
         return holder ?? .unknown
     }
