@@ -33,7 +33,7 @@ extension Gateway {
             let now = Self.clockMillis()
             let overdue = try? await runtime.readStateMachine(group: group) { machine -> Bool in
                 guard let table = (machine as? ShardStateMachine)?.transactionTable else { return false }
-                return table.blocks.values.contains { now > $0.lastStepMillis &+ $0.idleTimeoutMillis }
+                return table.blocks.values.contains { now > $0.idleDeadlineMillis }
             }
             if overdue == true { _ = try? await submitOnce(.tick(clockMillis: now), group: group) }
         }
@@ -173,7 +173,7 @@ extension Gateway {
         let holder = try? await runtime.readStateMachine(group: group) { machine -> LocalHolder in
             guard let table = (machine as? ShardStateMachine)?.transactionTable else { return .unknown }
             guard let id = table.holder(of: shard), let block = table.blocks[id] else { return .free }
-            return .held(id, idleSinceMillis: block.lastStepMillis &+ block.idleTimeoutMillis)
+            return .held(id, idleSinceMillis: block.idleDeadlineMillis)
         }
         return holder ?? .unknown
     }

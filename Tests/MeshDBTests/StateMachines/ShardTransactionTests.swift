@@ -137,6 +137,10 @@ import Testing
         #expect(machine.transactionTable.blocks.isEmpty)
         #expect(Self.committed(machine) == [[1, "ada"]])
         let late = Self.run(machine, [Self.step(1, .commit, at: 1_700)])[0]
+        // A clock at the top of its range expires what is idle, not what began at that instant.
+        let top = Self.run(machine, [Self.step(2, .begin, at: .max), Self.step(2, .write(T.users, statements: [T.insert(5, "top")]), at: .max)])
+        #expect(top[1] == .ok([ShardStore.StatementResult(rowsChanged: 1, columns: [], rows: [])]))
+        #expect(machine.transactionTable.blocks[TransactionID(2)] != nil)
         #expect(Self.kind(late) == .transactionAborted)
         #expect(T.failure(late)?.sqlState == "25P03")
     }

@@ -165,7 +165,7 @@ extension ShardStateMachine {
         let table = try ShardTransactionTable(decoding: try r.readBytes("transaction table", limit: r.remaining),
                                               limits: transactionLimits, operationLimits: operationLimits)
         try r.finish()
-        for shard in table.holders.keys where !entries.contains(where: { $0.id == shard }) {
+        for shard in table.holders.keys.sorted() where !entries.contains(where: { $0.id == shard }) {
             throw .invalidValue(field: "held shard", reason: "a transaction holds \(shard), which the snapshot lacks")
         }
         return (entries, table)

@@ -114,6 +114,13 @@ public struct ShardTransactionTable: Sendable, Hashable {
         /// from it reopens the block exactly (`ShardStateMachine.restore`).
         public var log: [LoggedWrite]
         public var statementCount: Int
+
+        /// The group clock past which the block counts as abandoned. Saturates: a clock near
+        /// the top of its range (a faulty gateway's) must not wrap around and expire every block.
+        public var idleDeadlineMillis: UInt64 {
+            let (sum, overflow) = lastStepMillis.addingReportingOverflow(idleTimeoutMillis)
+            return overflow ? .max : sum
+        }
     }
 
     public struct LoggedWrite: Sendable, Hashable {
@@ -142,7 +149,7 @@ public struct ShardTransactionTable: Sendable, Hashable {
         let now = self.clockMillis
         let expired = blocks.keys.sorted().filter { id in
             let block = blocks[id]!
-            return now > block.lastStepMillis &+ block.idleTimeoutMillis
+            return now > block.idleDeadlineMillis
         }
         return expired.map { ($0, remove($0)) }
     }
