@@ -44,10 +44,18 @@ public actor SQLSession {
     /// first error (statements before it have taken effect, as in PostgreSQL's simple query
     /// outside a transaction block). `parameters` bind `$1`, `$2`…
     public func execute(_ sql: String, parameters: [SQLiteValue] = []) async throws(SQLError) -> [SQLResult] {
-        guard sql.utf8.count <= Self.statementBytesMax else {
-            throw SQLError(.programLimitExceeded, "statement of \(sql.utf8.count) bytes exceeds statement_bytes_max = \(Self.statementBytesMax)")
+        let statements: [Statement]
+        do throws(SQLError) {
+            guard sql.utf8.count <= Self.statementBytesMax else {
+                throw SQLError(.programLimitExceeded, "statement of \(sql.utf8.count) bytes exceeds statement_bytes_max = \(Self.statementBytesMax)")
+            }
+            statements = try Parser.parseStatements(sql)
+        } catch {
+            // As in PostgreSQL, a statement that does not even parse aborts the open block.
+            try refuseIfTransactionFailed()
+            await failTransaction()
+            throw error
         }
-        let statements = try Parser.parseStatements(sql)
         var results: [SQLResult] = []
         for statement in statements {
             results.append(try await run(statement, text: sql, parameters: parameters))

@@ -96,6 +96,9 @@ import Testing
             _ = try await session.execute("BEGIN; INSERT INTO items VALUES (3, 'c')")
             await #expect { try await session.execute("SELECT nope FROM items") } throws: { Self.state($0) == "42703" }
             await #expect { try await session.execute("INSERT INTO items VALUES (4, 'd')") } throws: { Self.state($0) == "25P02" }
+            _ = try await session.execute("ROLLBACK; BEGIN; INSERT INTO items VALUES (3, 'c')")
+            await #expect { try await session.execute("SELEC 1") } throws: { Self.state($0) == "42601" }
+            #expect(await session.transactionStatus == .failed, "a syntax error aborts the block too")
             // COMMIT of a failed block rolls it back and says so.
             #expect(try await session.execute("COMMIT").map(\.tag) == ["ROLLBACK"])
             #expect(await session.transactionStatus == .idle)
