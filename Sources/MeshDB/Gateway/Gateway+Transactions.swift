@@ -10,7 +10,7 @@ import Synchronization
 extension Gateway {
     /// How long an operation waits for a shard that another transaction block holds before it
     /// fails with 55P03. Longer than the default idle timeout
-    /// (`SQLSession.idleInTransactionTimeoutDefault`), so that a write waiting on an abandoned
+    /// (`SQLSession.idleInTransactionTimeoutDefaultMillis`), so that a write waiting on an abandoned
     /// block outlives the block.
     public static let lockWaitTimeout = Duration.seconds(90)
     /// The longest pause between two looks at the local replica while an operation waits.
@@ -19,6 +19,9 @@ extension Gateway {
     /// still shows the shard held by the same block: that replica may trail the group (it may
     /// even wait for the next checkpoint to catch up, which a quiet group does not reach).
     static let lockRetryAttemptInterval = Duration.seconds(1)
+    /// How often a gateway that holds no replica of the group, and so cannot watch the holder,
+    /// orders a waiting operation again.
+    static let lockRetryBlindInterval = Duration.milliseconds(50)
 
     /// How often a node looks for abandoned blocks in the groups it replicates (`sweepIdleBlocks`).
     public static let idleBlockSweepInterval = Duration.seconds(1)
@@ -120,11 +123,11 @@ extension Gateway {
     /// watches its own replica of the group (`ShardTransactionTable`), which costs no ordering;
     /// when the holder is gone or another block took the shard over it tries again (a waiting
     /// block's retry records whom it waits for now, which deadlock detection relies on), and when
-    /// the holder has been idle for longer than
-    /// its timeout by this gateway's clock it first orders a tick, so the group aborts the
-    /// abandoned block in ordered time. Every `lockRetryAttemptInterval` it tries again anyway,
-    /// in case its replica trails. A gateway without a replica of the group tries again after
-    /// each pause instead, preceded by a tick.
+    /// the holder has been idle for longer than its timeout by this gateway's clock it first
+    /// orders a tick, so the group aborts the abandoned block in ordered time. Every
+    /// `lockRetryAttemptInterval` it tries again anyway, in case its replica trails. A gateway
+    /// without a replica of the group tries again every `lockRetryBlindInterval`, preceded by a
+    /// tick unless the operation is a block's step (which carries the clock itself).
     func waitingWhileBusy(group: UInt32, _ operation: () -> ShardOperation) async throws -> ShardResult {
         let start = ContinuousClock.now
         while true {
@@ -143,13 +146,16 @@ extension Gateway {
                 switch await localHolder(of: shard, group: group) {
                 case .free:
                     break waiting
-                case .held(_, let idleSinceMillis) where idleSinceMillis < Self.clockMillis():
+                case .held(_, let idleSinceMillis)
+                    where idleSinceMillis < Self.clockMillis() && ContinuousClock.now - refusedAt >= Self.lockRetryBlindInterval:
+                    // (Not at once: a trailing replica may show an active holder as idle.)
                     _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
                     break waiting
                 case .held(let holder, _):
                     if firstHolder == nil { firstHolder = holder }
                     if holder != firstHolder || ContinuousClock.now - refusedAt >= Self.lockRetryAttemptInterval { break waiting }
                 case .unknown:
+                    guard ContinuousClock.now - refusedAt >= Self.lockRetryBlindInterval else { continue waiting }
                     if case .transaction = attempt { break waiting }
                     _ = try await submitOnce(.tick(clockMillis: Self.clockMillis()), group: group)
                     break waiting
