@@ -31,7 +31,8 @@ extension Gateway {
     /// when its timeout passes even if no one else uses the group. Each node's `MeshNode` runs
     /// this every `idleBlockSweepInterval`; the decision is still the group's, in ordered time.
     public func sweepIdleBlocks() async {
-        let groups = (try? catalogSnapshot().sortedGroups.map(\.id)) ?? []
+        // The async catalog read: the sweep must never block a concurrency thread on the node's queue.
+        let groups = (try? await catalog().sortedGroups.map(\.id)) ?? []
         for group in groups where group != Self.metadataGroup {
             let now = Self.clockMillis()
             let overdue = try? await runtime.readStateMachine(group: group) { machine -> Bool in

@@ -12,15 +12,15 @@ extension ShardStateMachine {
     func execute(_ operation: TransactionOperation, client: UInt64) -> ShardResult {
         advanceClock(to: operation.clockMillis)
         let id = operation.id
-        let client = ShardTransactionTable.owner(ofClient: client)
+        let owner = ShardTransactionTable.owner(ofClient: client)
         switch operation.step {
         case .begin:
-            if let failure = transactions.begin(id, owner: client, idleTimeoutMillis: operation.idleTimeoutMillis) {
+            if let failure = transactions.begin(id, owner: owner, idleTimeoutMillis: operation.idleTimeoutMillis) {
                 return .failure(failure)
             }
             return .ok([])
         case .write(let shard, let statements):
-            if let failure = transactions.checkOpen(id, owner: client) { return .failure(failure) }
+            if let failure = transactions.checkOpen(id, owner: owner) { return .failure(failure) }
             for (index, statement) in statements.enumerated() {
                 if let refusal = StatementGuard.refusalForWrite(statement.sql) {
                     return abort(id, .failure(ShardFailure(.statementRefused, message: refusal, statementIndex: index)))
@@ -35,7 +35,7 @@ extension ShardStateMachine {
                 return results
             }
         case .read(let shard, let sql, let parameters):
-            if let failure = transactions.checkOpen(id, owner: client) { return .failure(failure) }
+            if let failure = transactions.checkOpen(id, owner: owner) { return .failure(failure) }
             if let refusal = StatementGuard.refusalForRead(sql) {
                 return abort(id, .failure(ShardFailure(.statementRefused, message: refusal, statementIndex: 0)))
             }
@@ -43,7 +43,7 @@ extension ShardStateMachine {
                 [try store.queryInTransactionBlock(sql, parameters)]
             }
         case .commit:
-            if let failure = transactions.checkOpen(id, owner: client) { return .failure(failure) }
+            if let failure = transactions.checkOpen(id, owner: owner) { return .failure(failure) }
             let block = transactions.remove(id)
             for (position, shard) in block.shards.enumerated() {
                 do {
@@ -59,7 +59,7 @@ extension ShardStateMachine {
             return .ok([])
         case .rollback:
             guard transactions.blocks[id] != nil else { return .ok([]) }
-            if let failure = transactions.checkOpen(id, owner: client) { return .failure(failure) }
+            if let failure = transactions.checkOpen(id, owner: owner) { return .failure(failure) }
             rollBack(transactions.remove(id))
             return .ok([])
         }
