@@ -40,13 +40,14 @@ extension SQLSession {
     }
 
     /// Ends the session: an open block is rolled back at once rather than left to its idle
-    /// timeout. The wire server calls this when the client goes away.
+    /// timeout. The wire server calls this when the client goes away. The block stays the
+    /// session's, failed: a statement still running (actor calls interleave at each await) then
+    /// ends in the rolled-back block, or begins one nobody commits and the idle timeout aborts,
+    /// and never falls back to committing on its own.
     public func close() async {
-        if let transaction {
-            self.transaction = nil
-            transactionFailed = false
-            try? await gateway.rollBack(transaction)
-        }
+        guard let transaction else { return }
+        transactionFailed = true
+        try? await gateway.rollBack(transaction)
     }
 
     func runTransactionControl(_ control: TransactionStatement) async throws(SQLError) -> SQLResult {

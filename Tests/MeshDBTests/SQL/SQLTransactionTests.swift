@@ -168,6 +168,8 @@ import Testing
             _ = try await session.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL) SHARDS 4")
             _ = try await session.execute("BEGIN; INSERT INTO items VALUES (1, 'gone')")
             await session.close()
+            // A statement that reaches the closed session later never commits on its own.
+            await #expect { try await session.execute("INSERT INTO items VALUES (2, 'late')") } throws: { Self.state($0) == "25P02" }
             let other = SQLSession(gateway: demo.nodes[1].gateway)
             let start = ContinuousClock.now
             _ = try await other.execute("INSERT INTO items VALUES (1, 'here')")
