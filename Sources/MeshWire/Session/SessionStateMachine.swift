@@ -216,6 +216,7 @@ public struct SessionStateMachine: Sendable {
             guard case .simpleQuery(let pieces, let next) = state else { preconditionFailure("COPY TO outside a simple query") }
             let columns = Self.columns(of: result, described: nil)
             var messages: [BackendMessage] = [.copyOutResponse(.init(columnCount: columns.count))]
+            if statement.format.header { messages.append(.copyData(statement.format.line(result.columns))) }
             for row in result.rows {
                 let fields = zip(row, columns).map { value, column -> String? in
                     if case .null = value { return nil }
