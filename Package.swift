@@ -164,6 +164,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Clients"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -121,8 +121,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     let results = try await session.execute(sql, parameters: parameters)
                     return .completed(results.last ?? SQLResult(tag: ""))
                 }
-            case .describe(let sql, let parameterCount):
-                run { session in .described(try await Self.describe(sql, parameterCount: parameterCount, session: session)) }
+            case .describe(let sql, let parameterTypes):
+                run { session in try await Self.describe(sql, parameterTypes: parameterTypes, session: session) }
             case .prepareCopyIn(let statement):
                 let gateway = session.gateway
                 run { _ in .copyColumns(try await Self.copyColumnTypes(statement, gateway: gateway)) }
@@ -158,7 +158,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     private enum Outcome: Sendable {
         case completed(SQLResult)
-        case described([SessionStateMachine.ResultColumn]?)
+        case described(parameterTypes: [WireType], columns: [SessionStateMachine.ResultColumn]?)
         case copyColumns([WireType])
     }
 
@@ -199,7 +199,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let status: BackendMessage.TransactionStatus = .idle
         switch outcome {
         case .success(.completed(let result)): perform(machine.statementCompleted(result, transactionStatus: status))
-        case .success(.described(let columns)): perform(machine.statementDescribed(columns))
+        case .success(.described(let parameterTypes, let columns)):
+            perform(machine.statementDescribed(parameterTypes: parameterTypes, columns: columns))
         case .success(.copyColumns(let types)): perform(machine.copyInPrepared(columnTypes: types))
         case .failure(let error): perform(machine.statementFailed(error, transactionStatus: status))
         }
@@ -235,13 +236,32 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     // MARK: SQL for the protocol
 
-    /// The columns a prepared statement returns: a SELECT is run with NULL parameters (no side
-    /// effects) and its columns taken; other statements return none.
-    static func describe(_ sql: String, parameterCount: Int, session: SQLSession) async throws(SQLError) -> [SessionStateMachine.ResultColumn]? {
+    /// A prepared statement's parameter types (see `ParameterTypeInference`) and the columns it
+    /// returns: a SELECT is run with NULL parameters (no side effects) and its columns taken, typed
+    /// from the catalog where it can; other statements return none.
+    private static func describe(_ sql: String, parameterTypes given: [Int32], session: SQLSession) async throws(SQLError) -> Outcome {
         let statements = try Parser.parseStatements(sql)
+        let catalog = try? await session.gateway.catalog()
+        let inferred = statements.count == 1 && catalog != nil ? ParameterTypeInference.types(of: statements[0], catalog: catalog!) : [:]
+        let parameterTypes = given.enumerated().map { index, oid in oid != 0 ? WireType(oid: oid) : inferred[index + 1] ?? .text }
+        let columns = try await describeColumns(statements, sql: sql, parameterCount: given.count, session: session)
+        return .described(parameterTypes: parameterTypes, columns: columns)
+    }
+
+    private static func describeColumns(_ statements: [Statement], sql: String, parameterCount: Int,
+                                        session: SQLSession) async throws(SQLError) -> [SessionStateMachine.ResultColumn]? {
         guard statements.count == 1 else { return nil }
         switch statements[0] {
-        case .select, .show, .explain:
+        case .select(let select):
+            let results = try await session.execute(sql, parameters: Array(repeating: .null, count: parameterCount))
+            guard let result = results.last, !result.columns.isEmpty else { return nil }
+            let inferred = SessionStateMachine.columns(of: result, described: nil)
+            guard let catalog = try? await session.gateway.catalog(),
+                  let types = CatalogResultTypes.types(of: select, catalog: catalog), types.count == inferred.count else { return inferred }
+            return zip(inferred, types).map { column, type in
+                SessionStateMachine.ResultColumn(name: column.name, type: type ?? column.type)
+            }
+        case .show, .explain:
             let results = try await session.execute(sql, parameters: Array(repeating: .null, count: parameterCount))
             guard let result = results.last, !result.columns.isEmpty else { return nil }
             return SessionStateMachine.columns(of: result, described: nil)

@@ -68,9 +68,9 @@ public struct SessionStateMachine: Sendable {
         case startTLS
         /// Run one statement (no COPY, no semicolon-separated list) with its parameters.
         case execute(sql: String, parameters: [SQLiteValue])
-        /// Say which columns `sql` (with `parameterCount` parameters) would return, without side
-        /// effects: `statementDescribed`.
-        case describe(sql: String, parameterCount: Int)
+        /// Say which types the parameters of `sql` have (those given are nonzero OIDs; resolve
+        /// the others) and which columns it returns, without side effects: `statementDescribed`.
+        case describe(sql: String, parameterTypes: [Int32])
         /// Find the table of a COPY FROM and its column types: `copyInPrepared`.
         case prepareCopyIn(CopyStatement)
         /// Insert rows of a COPY FROM, already converted to the column types: `statementCompleted`.
@@ -266,18 +266,24 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
-    /// The answer to `Action.describe`: the result columns, nil when the statement returns none.
-    public mutating func statementDescribed(_ columns: [ResultColumn]?) -> [Action] {
+    /// The answer to `Action.describe`: the parameter types (the given ones unchanged, the others
+    /// resolved, text when nothing tells) and the result columns, nil when the statement returns none.
+    public mutating func statementDescribed(parameterTypes: [WireType], columns: [ResultColumn]?) -> [Action] {
         guard !isClosed else { return [] }
-        guard case .describeStatement(let name) = work else { preconditionFailure("statementDescribed without a Describe running") }
+        guard case .describeStatement(let name) = work, var statement = statements[name] else {
+            preconditionFailure("statementDescribed without a Describe running")
+        }
         work = nil
-        statements[name]?.columns = columns ?? []
+        precondition(parameterTypes.count == statement.parameterTypes.count, "one type per parameter")
+        statement.parameterTypes = parameterTypes
+        statement.columns = columns ?? []
+        statements[name] = statement
         let message: BackendMessage = if let columns, !columns.isEmpty {
             .rowDescription(columns.map { .init(name: $0.name, type: $0.type) })
         } else {
             .noData
         }
-        return [.send([message])] + processFrames()
+        return [.send([.parameterDescription(parameterTypes.map(\.oid)), message])] + processFrames()
     }
 
     /// The answer to `Action.prepareCopyIn`: the types of the columns the COPY fills, in order.
@@ -431,7 +437,7 @@ public struct SessionStateMachine: Sendable {
             }
             guard !statement.query.isEmpty else { return [.send([parameters, .noData])] }
             work = .describeStatement(name: name)
-            return [.send([parameters]), .describe(sql: statement.query, parameterCount: statement.parameterTypes.count)]
+            return [.describe(sql: statement.query, parameterTypes: statement.parameterTypes.map { $0 == .unknown ? 0 : $0.oid })]
         case .describe(.portal, let name):
             guard portals[name] != nil else { return extendedError(Self.noPortal(name)) }
             return continuePortal(name, .describe)
@@ -588,7 +594,7 @@ public struct SessionStateMachine: Sendable {
             return extendedError(SQLError(.programLimitExceeded, "more than \(Int16.max) parameters"))
         }
         let parameterTypes = (0..<count).map { index in
-            index < types.count && types[index] != 0 ? WireType(oid: types[index]) : WireType.text
+            index < types.count && types[index] != 0 ? WireType(oid: types[index]) : WireType.unknown
         }
         statements[name] = PreparedStatement(query: pieces.first?.text ?? "", parameterTypes: parameterTypes, columns: nil)
         return [.send([.parseComplete])]
