@@ -4,6 +4,7 @@ import MeshDB
 import MeshWire
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A 4-node in-process cluster with a PostgreSQL server on node 0, on a free port of 127.0.0.1.
 struct WireTestCluster {
@@ -39,8 +40,11 @@ struct ClientRun {
 }
 
 /// Runs a client program (python3, psql) to completion with a time limit; nil when it is not
-/// installed, so the test can say what to install.
-func runClient(_ executable: String, _ arguments: [String], input: String? = nil, seconds: Double = 120) async throws -> ClientRun? {
+/// installed, so the test can say what to install. `interruptAfter` sends it SIGINT once (psql
+/// then sends a CancelRequest). The program is watched from a thread of its own, never from
+/// Swift's cooperative pool, which a cluster under test may keep busy.
+func runClient(_ executable: String, _ arguments: [String], input: String? = nil, seconds: Double = 120,
+               interruptAfter: Duration? = nil) async throws -> ClientRun? {
     let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
     guard let path = paths.map({ "\($0)/\(executable)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         return nil
@@ -56,13 +60,41 @@ func runClient(_ executable: String, _ arguments: [String], input: String? = nil
     try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try? stdin.fileHandleForWriting.close()
-    let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    let data = await reader.value
-    return ClientRun(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    let collected = OutputCollector()
+    let watcher = Thread {
+        if let interruptAfter {
+            Thread.sleep(forTimeInterval: Double(interruptAfter.components.seconds) + Double(interruptAfter.components.attoseconds) / 1e18)
+            if process.isRunning { process.interrupt() }
+        }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { process.terminate() }
+    }
+    watcher.start()
+    let reader = Thread {
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        collected.finish(data, status: process.terminationStatus)
+    }
+    reader.start()
+    let (data, status) = await collected.value()
+    return ClientRun(status: status, output: String(decoding: data, as: UTF8.self))
+}
+
+/// The output and exit status of a client, handed from its reader thread to the test.
+final class OutputCollector: Sendable {
+    private let result = Mutex<(Data, Int32)?>(nil)
+
+    func finish(_ data: Data, status: Int32) {
+        result.withLock { $0 = (data, status) }
+    }
+
+    func value() async -> (Data, Int32) {
+        while true {
+            if let result = result.withLock({ $0 }) { return result }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
 }
 
 /// The folder of the Python client scripts next to this file.
