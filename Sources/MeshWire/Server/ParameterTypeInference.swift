@@ -8,33 +8,15 @@ import QueryPlanner
 /// be routed as its column's type (the integer 2, not the text '2').
 enum ParameterTypeInference {
     static func types(of statement: Statement, catalog: CatalogStateMachine) -> [Int: WireType] {
-        var tables: [(alias: String, table: CatalogTable)] = []
-        func addTable(_ name: Identifier, alias: Identifier?) {
-            if let table = catalog.table(named: name.name) { tables.append(((alias ?? name).name, table)) }
-        }
-        func addFrom(_ select: Select) {
-            for term in [select.body.first] + select.body.compounds.map(\.term) {
-                guard case .select(let core) = term, let from = core.from else { continue }
-                for reference in [from.first] + from.joins.map(\.table) {
-                    if case .table(let named) = reference { addTable(named.name, alias: named.alias) }
-                }
-            }
-        }
-        statement.forEachQuery { addFrom($0) }
+        var scope = CatalogScope(catalog: catalog)
+        statement.forEachQuery { scope.addFrom($0) }
         switch statement {
-        case .insert(let insert): addTable(insert.table, alias: insert.alias)
-        case .update(let update): addTable(update.table, alias: update.alias)
-        case .delete(let delete): addTable(delete.table, alias: delete.alias)
+        case .insert(let insert): scope.add(insert.table, alias: insert.alias)
+        case .update(let update): scope.add(update.table, alias: update.alias)
+        case .delete(let delete): scope.add(delete.table, alias: delete.alias)
         default: break
         }
-        func columnType(_ reference: ColumnReference) -> WireType? {
-            for candidate in tables where reference.table == nil || candidate.alias == reference.table?.name {
-                if let column = candidate.table.spec.columns.first(where: { $0.name == reference.column.name }) {
-                    return PostgresConnectionHandler.wireType(column.type)
-                }
-            }
-            return nil
-        }
+        let columnType = scope.type(of:)
         var types: [Int: WireType] = [:]
         func note(_ expression: Expression, _ type: WireType?) {
             guard case .parameter(let number) = expression.kind, let type, types[number] == nil else { return }
@@ -57,7 +39,7 @@ enum ParameterTypeInference {
             })
         switch statement {
         case .insert(let insert):
-            guard let table = tables.last?.table, case .query(let select) = insert.source,
+            guard let table = scope.tables.last?.table, case .query(let select) = insert.source,
                   case .values(let values) = select.body.first else { break }
             let columns = insert.columns.isEmpty ? table.spec.columns.map(\.name) : insert.columns.map(\.name)
             for row in values.rows {

@@ -172,7 +172,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let session = self.session
         idleTimer?.cancel()
         if let timeout = options.statementTimeout {
-            statementTimer = loop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+            statementTimer = loop.scheduleTask(in: Self.timeAmount(timeout)) {
                 bound.value.interruptStatement(SQLError(.queryCanceled, "canceling statement due to statement timeout (statement_timeout = \(timeout))"))
             }
         }
@@ -225,13 +225,17 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         idleTimer = nil
         guard let timeout = options.idleSessionTimeout, let context else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+        idleTimer = context.eventLoop.scheduleTask(in: Self.timeAmount(timeout)) {
             let handler = bound.value
             guard !handler.machine.isBusy, let context = handler.context else { return }
             handler.write([.errorResponse(SQLError(SQLState("57P05"), "terminating connection due to idle-session timeout (idle_session_timeout = \(timeout))"))])
             context.flush()
             context.close(promise: nil)
         }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     // MARK: SQL for the protocol
@@ -284,21 +288,9 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             guard let spec = table.spec.columns.first(where: { $0.name == column }) else {
                 throw SQLError(.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
             }
-            types.append(wireType(spec.type))
+            types.append(CatalogScope.wireType(spec.type))
         }
         return types
-    }
-
-    static func wireType(_ type: CatalogColumnType) -> WireType {
-        switch type {
-        case .integer: .int8
-        case .real: .float8
-        case .text: .text
-        case .blob: .bytea
-        case .boolean: .bool
-        case .numeric: .numeric
-        case .timestamp: .timestamp
-        }
     }
 
     /// A name as written in SQL to the name stored: quoted names keep their case, others fold to
