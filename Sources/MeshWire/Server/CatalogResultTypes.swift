@@ -30,4 +30,42 @@ enum CatalogResultTypes {
         }
         return types
     }
+
+    /// The columns of an INSERT, UPDATE or DELETE ... RETURNING, which cannot be dry-run: named
+    /// as the SQL layer names them (alias, else column name, else ?column?) and typed from the
+    /// target table, text where the catalog cannot tell. Nil for a statement without RETURNING.
+    static func returningColumns(of statement: Statement, catalog: CatalogStateMachine) -> [SessionStateMachine.ResultColumn]? {
+        var scope = CatalogScope(catalog: catalog)
+        let items: [SelectItem]
+        switch statement {
+        case .insert(let insert):
+            scope.add(insert.table, alias: insert.alias)
+            items = insert.returning
+        case .update(let update):
+            scope.add(update.table, alias: update.alias)
+            items = update.returning
+        case .delete(let delete):
+            scope.add(delete.table, alias: delete.alias)
+            items = delete.returning
+        default:
+            return nil
+        }
+        guard !items.isEmpty else { return nil }
+        var columns: [SessionStateMachine.ResultColumn] = []
+        for item in items {
+            switch item {
+            case .wildcard, .tableWildcard:
+                for (_, table) in scope.tables {
+                    columns += table.spec.columns.map { .init(name: $0.name, type: CatalogScope.wireType($0.type)) }
+                }
+            case .expression(let expression, let alias):
+                if case .column(let reference) = expression.kind {
+                    columns.append(.init(name: alias?.name ?? reference.column.name, type: scope.type(of: reference) ?? .text))
+                } else {
+                    columns.append(.init(name: alias?.name ?? "?column?", type: .text))
+                }
+            }
+        }
+        return columns
+    }
 }

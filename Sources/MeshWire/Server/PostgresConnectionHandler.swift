@@ -248,7 +248,12 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let catalog = try? await session.gateway.catalog()
         let inferred = statements.count == 1 && catalog != nil ? ParameterTypeInference.types(of: statements[0], catalog: catalog!) : [:]
         let parameterTypes = given.enumerated().map { index, oid in oid != 0 ? WireType(oid: oid) : inferred[index + 1] ?? .text }
-        let columns = try await describeColumns(statements, sql: sql, parameterCount: given.count, session: session)
+        let columns: [SessionStateMachine.ResultColumn]?
+        if statements.count == 1, let catalog, let returning = CatalogResultTypes.returningColumns(of: statements[0], catalog: catalog) {
+            columns = returning
+        } else {
+            columns = try await describeColumns(statements, sql: sql, parameterCount: given.count, session: session)
+        }
         return .described(parameterTypes: parameterTypes, columns: columns)
     }
 

@@ -19,6 +19,9 @@ async def main(port, table):
     assert await statement.fetchval(2) == "two"
     assert await statement.fetchval(3) == "three"
     assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 3
+    new_id = await conn.fetchval(f"INSERT INTO {table} (id, name) VALUES ($1, $2) RETURNING id", 10, "ten")
+    assert new_id == 10, new_id
+    assert await conn.fetchval(f"DELETE FROM {table} WHERE id = $1 RETURNING name", 10) == "ten"
     status = await conn.execute(f"UPDATE {table} SET score = $1 WHERE id = $2", 9.0, 3)
     assert status == "UPDATE 1", status
     try:
