@@ -39,7 +39,7 @@ func work(_ actions: [SessionStateMachine.Action]) -> [SessionStateMachine.Actio
 
 func errorState(_ messages: [BackendMessage]) -> String? {
     for message in messages {
-        if case .errorResponse(let error) = message { return error.state.code }
+        if case .errorResponse(let error, _) = message { return error.state.code }
     }
     return nil
 }

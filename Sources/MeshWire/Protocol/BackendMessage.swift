@@ -11,7 +11,8 @@ public enum BackendMessage: Sendable, Equatable {
     case dataRow([[UInt8]?])
     case commandComplete(tag: String)
     case emptyQueryResponse
-    case errorResponse(SQLError)
+    /// `fatal`: the server closes the connection after it (severity FATAL rather than ERROR).
+    case errorResponse(SQLError, fatal: Bool = false)
     case noticeResponse(SQLError)
     case parseComplete
     case bindComplete
@@ -131,9 +132,16 @@ public enum BackendMessage: Sendable, Equatable {
             type = "C"
             body.cString(tag)
         case .emptyQueryResponse: type = "I"
-        case .errorResponse(let error), .noticeResponse(let error):
-            if case .errorResponse = self { type = "E" } else { type = "N" }
-            let severity = type == "E" ? "ERROR" : "NOTICE"
+        case .errorResponse(let error, _), .noticeResponse(let error):
+            let severity: String
+            switch self {
+            case .errorResponse(_, let fatal):
+                type = "E"
+                severity = fatal ? "FATAL" : "ERROR"
+            default:
+                type = "N"
+                severity = "NOTICE"
+            }
             body.uint8(UInt8(ascii: "S")); body.cString(severity)
             body.uint8(UInt8(ascii: "V")); body.cString(severity)
             body.uint8(UInt8(ascii: "C")); body.cString(error.state.code)

@@ -60,8 +60,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             close: { loop.execute { bound.value.context?.close(promise: nil) } })
         guard let processID else {
             let error = SQLError(SQLState("53300"), "sorry, too many clients already (max_connections = \(options.maxConnections))")
-            write([.errorResponse(error)])
-            context.writeAndFlush(NIOAny(ByteBuffer()), promise: nil)
+            write([.errorResponse(error, fatal: true)])
+            context.flush()
             context.close(promise: nil)
             return
         }
@@ -228,7 +228,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         idleTimer = context.eventLoop.scheduleTask(in: Self.timeAmount(timeout)) {
             let handler = bound.value
             guard !handler.machine.isBusy, let context = handler.context else { return }
-            handler.write([.errorResponse(SQLError(SQLState("57P05"), "terminating connection due to idle-session timeout (idle_session_timeout = \(timeout))"))])
+            handler.write([.errorResponse(SQLError(SQLState("57P05"), "terminating connection due to idle-session timeout (idle_session_timeout = \(timeout))"), fatal: true)])
             context.flush()
             context.close(promise: nil)
         }

@@ -682,7 +682,7 @@ public struct SessionStateMachine: Sendable {
     private mutating func fatal(_ error: SQLError) -> [Action] {
         state = .closed
         work = nil
-        return [.send([.errorResponse(SQLError(error.state, error.message, position: nil, hint: error.hint))]), .close]
+        return [.send([.errorResponse(SQLError(error.state, error.message, position: nil, hint: error.hint), fatal: true)]), .close]
     }
 
     private static func noStatement(_ name: String) -> SQLError {
