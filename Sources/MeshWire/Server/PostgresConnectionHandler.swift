@@ -218,6 +218,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         statementTimer?.cancel()
         statementTimer = nil
         perform(machine.statementFailed(error, transactionStatus: .idle))
+        if !machine.isBusy { armIdleTimer() }
     }
 
     private func armIdleTimer() {
