@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -64,7 +66,15 @@ let package = Package(
         ),
         .target(
             name: "MeshWire",
-            dependencies: ["MeshDB"],
+            dependencies: [
+                "MeshDB", "QueryPlanner",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -145,7 +155,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MeshWireTests", dependencies: ["MeshWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshWireTests",
+            dependencies: [
+                "MeshWire", "MeshDB", "QueryPlanner",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Clients"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SQLLogicTestKitTests",
             dependencies: ["SQLLogicTestKit", "MeshDB"],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshDB
+import MeshWire
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,8 +11,9 @@ struct DemoCommand: AsyncParsableCommand {
             Starts N nodes (default 4, tolerating one faulty node) in one process, ordering every \
             write with PBFT and keeping the shards on SQLite under --data. The first run writes keys \
             and configurations there; later runs find the data again. Node i serves native clients on \
-            7400+i (try `meshdb status`). Runs until SIGINT or SIGTERM. The interactive SQL shell and \
-            the PostgreSQL port come with later releases; --no-repl is accepted for scripts today.
+            7400+i (try `meshdb status`) and PostgreSQL clients on --port+i (any driver, psql, pgbench). \
+            Runs until SIGINT or SIGTERM. The interactive SQL shell comes with a later release; --no-repl \
+            is accepted for scripts today.
             """)
 
     @Option(name: .long, help: "Number of nodes (3f+1: 4 tolerates 1 faulty node, 7 tolerates 2).")
@@ -20,7 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory (default ~/.meshdb/demo).")
     var data: String?
 
-    @Option(name: .long, help: "PostgreSQL port of node 0 (node i uses port+i) once the wire protocol is there.")
+    @Option(name: .long, help: "PostgreSQL port of node 0 (node i uses port+i).")
     var port = 5433
 
     @Option(name: .long, help: "Native port of node 0 (node i uses base-port+i).")
@@ -28,6 +30,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Run without the interactive shell until SIGINT/SIGTERM.")
     var noRepl = false
+
+    @OptionGroup var wire: WireOptions
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -43,11 +47,18 @@ struct DemoCommand: AsyncParsableCommand {
             print("initialized a \(nodes)-node cluster in \(directory)")
         }
         let configs = try (0..<nodes).map { try NodeConfig.load(path: cluster.configPath(node: $0)) }
+        var servers: [PostgresServer] = []
+        let serverOptions = try wire.serverOptions()
+        for (index, node) in cluster.nodes.enumerated() {
+            servers.append(try await PostgresServer.start(gateway: node.gateway, host: configs[index].node.host,
+                                                          port: configs[index].node.pgPort, options: serverOptions))
+        }
         let elapsed = ContinuousClock.now - started
         let tables = (try? cluster.gateway.catalogSnapshot().sortedTables.count) ?? 0
         print("""
             MeshDB demo ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): \
             \(nodes) nodes tolerating \((nodes - 1) / 3) faulty, data in \(directory), \(tables) table\(tables == 1 ? "" : "s")
+            connect: postgres://meshdb@127.0.0.1:\(servers[0].port)/meshdb (psql -h 127.0.0.1 -p \(servers[0].port) -U meshdb meshdb)
             native endpoints: \(configs.map { "\($0.node.host):\($0.node.port)" }.joined(separator: " "))
             try: meshdb status --node 127.0.0.1:\(basePort)
             stop with Ctrl-C
@@ -55,6 +66,7 @@ struct DemoCommand: AsyncParsableCommand {
         fflush(nil)
         _ = await waitForTerminationSignal()
         print("stopping the demo")
+        for server in servers { await server.stop() }
         await cluster.stop()
     }
 }

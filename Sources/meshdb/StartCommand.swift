@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MeshDB
+import MeshWire
 import NIOPosix
 
 struct StartCommand: AsyncParsableCommand {
@@ -17,13 +18,18 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The node's configuration file (from `meshdb init`).")
     var config: String
 
+    @OptionGroup var wire: WireOptions
+
     func run() async throws {
         let nodeConfig = try NodeConfig.load(path: config)
         let node = try await MeshNode.start(config: nodeConfig, group: MultiThreadedEventLoopGroup.singleton)
-        print("meshdb node \(node.index) listening on \(nodeConfig.node.host):\(nodeConfig.node.port) (data in \(nodeConfig.dataDirectoryPath))")
+        let server = try await PostgresServer.start(gateway: node.gateway, host: nodeConfig.node.host, port: nodeConfig.node.pgPort,
+                                                    options: wire.serverOptions())
+        print("meshdb node \(node.index) listening on \(nodeConfig.node.host):\(nodeConfig.node.port), PostgreSQL on port \(server.port) (data in \(nodeConfig.dataDirectoryPath))")
         fflush(nil)
         let signal = await waitForTerminationSignal()
         print("meshdb node \(node.index): signal \(signal), stopping")
+        await server.stop()
         await node.stop()
     }
 }

@@ -18,6 +18,7 @@ public struct FrontendFrameReader: Sendable {
     public private(set) var phase: Phase = .startup
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    var bufferedCount: Int { buffer.count - readIndex }
 
     public init(messageBytesMax: Int = 1 << 30) {
         precondition(messageBytesMax >= 8, "a message needs at least its 8-byte header")
@@ -56,4 +57,9 @@ public struct FrontendFrameReader: Sendable {
         readIndex += totalBytes
         return Frame(type: type, body: body)
     }
+}
+
+extension FrontendFrameReader {
+    /// Bytes received and not yet taken as frames.
+    public var bufferedBytes: Int { bufferedCount }
 }

@@ -1,0 +1,334 @@
+import Foundation
+import Logging
+import MeshDB
+import NIOCore
+import NIOSSL
+import NIOTLS
+import QueryPlanner
+
+/// The shell around one connection's `SessionStateMachine`: feeds it the bytes read, carries out
+/// its actions (writes, TLS, SQL on a Task, close) and reports the SQL's outcome back on the event
+/// loop. Everything here runs on the channel's event loop except the SQL itself.
+final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Bytes the reader may hold while a statement runs before the handler stops reading.
+    static let bufferedBytesHighWater = 1 << 20
+
+    private let session: SQLSession
+    private let options: PostgresServer.Options
+    private let registry: ConnectionRegistry
+    private let sslContext: NIOSSLContext?
+    private var machine: SessionStateMachine
+    private var context: ChannelHandlerContext?
+    private var processID: Int32?
+    /// Identifies the running statement: a result that arrives after its statement was canceled
+    /// or timed out carries an old number and is dropped.
+    private var workGeneration = 0
+    private var runningTask: Task<Void, Never>?
+    private var statementTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var reading = true
+
+    init(gateway: Gateway, options: PostgresServer.Options, registry: ConnectionRegistry, sslContext: NIOSSLContext?) {
+        self.session = SQLSession(gateway: gateway)
+        self.options = options
+        self.registry = registry
+        self.sslContext = sslContext
+        var generator = SystemRandomNumberGenerator()
+        var configuration = SessionStateMachine.Configuration()
+        configuration.authentication = options.authentication
+        configuration.users = options.users
+        configuration.tlsAvailable = sslContext != nil
+        configuration.secretKey = Int32.random(in: .min ... .max, using: &generator)
+        configuration.scramServerNonce = Data((0..<18).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
+        configuration.messageBytesMax = options.messageBytesMax
+        self.machine = SessionStateMachine(configuration: configuration)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        processID = registry.register(
+            limit: options.maxConnections, secretKey: machine.configuration.secretKey,
+            cancel: { loop.execute { bound.value.interruptStatement(SQLError(.queryCanceled, "canceling statement due to user request")) } },
+            close: { loop.execute { bound.value.context?.close(promise: nil) } })
+        guard let processID else {
+            let error = SQLError(SQLState("53300"), "sorry, too many clients already (max_connections = \(options.maxConnections))")
+            write([.errorResponse(error, fatal: true)])
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
+        var configuration = machine.configuration
+        configuration.processID = processID
+        machine = SessionStateMachine(configuration: configuration)
+        armIdleTimer()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let processID { registry.unregister(processID) }
+        processID = nil
+        runningTask?.cancel()
+        statementTimer?.cancel()
+        idleTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard processID != nil else { return }
+        let buffer = unwrapInboundIn(data)
+        armIdleTimer()
+        perform(machine.bytesReceived(buffer.readableBytesView))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            perform(machine.processFrames())
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        options.logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [SessionStateMachine.Action]) {
+        guard let context else { return }
+        for action in actions {
+            switch action {
+            case .send(let messages):
+                write(messages)
+            case .startTLS:
+                context.flush()
+                guard let sslContext else { preconditionFailure("the machine offers TLS only when it is configured") }
+                do {
+                    try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
+                } catch {
+                    context.close(promise: nil)
+                }
+            case .execute(let sql, let parameters):
+                run { session in
+                    let results = try await session.execute(sql, parameters: parameters)
+                    return .completed(results.last ?? SQLResult(tag: ""))
+                }
+            case .describe(let sql, let parameterTypes):
+                run { session in try await Self.describe(sql, parameterTypes: parameterTypes, session: session) }
+            case .prepareCopyIn(let statement):
+                let gateway = session.gateway
+                run { _ in .copyColumns(try await Self.copyColumnTypes(statement, gateway: gateway)) }
+            case .insertCopyRows(let statement, let rows):
+                run { session in
+                    let (sql, parameters) = Self.insertStatement(statement, rows: rows)
+                    let results = try await session.execute(sql, parameters: parameters)
+                    return .completed(results.last ?? SQLResult(tag: ""))
+                }
+            case .cancel(let processID, let secretKey):
+                registry.cancel(processID: processID, secretKey: secretKey)
+            case .authenticated(let user, let database):
+                options.logger.debug("session \(processID ?? 0): user \(user), database \(database)")
+            case .close:
+                context.flush()
+                context.close(promise: nil)
+            }
+        }
+        context.flush()
+        let shouldRead = !(machine.isBusy && machine.bufferedBytes > Self.bufferedBytesHighWater)
+        if shouldRead != reading {
+            reading = shouldRead
+            context.channel.setOption(.autoRead, value: shouldRead).whenFailure { _ in }
+        }
+    }
+
+    private func write(_ messages: [BackendMessage]) {
+        guard let context else { return }
+        var bytes: [UInt8] = []
+        for message in messages { message.encode(into: &bytes) }
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    private enum Outcome: Sendable {
+        case completed(SQLResult)
+        case described(parameterTypes: [WireType], columns: [SessionStateMachine.ResultColumn]?)
+        case copyColumns([WireType])
+    }
+
+    /// Runs one piece of SQL work on a Task and reports it back on the event loop.
+    private func run(_ body: @escaping @Sendable (SQLSession) async throws -> Outcome) {
+        guard let context else { return }
+        workGeneration += 1
+        let generation = workGeneration
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let session = self.session
+        idleTimer?.cancel()
+        if let timeout = options.statementTimeout {
+            statementTimer = loop.scheduleTask(in: Self.timeAmount(timeout)) {
+                bound.value.interruptStatement(SQLError(.queryCanceled, "canceling statement due to statement timeout (statement_timeout = \(timeout))"))
+            }
+        }
+        runningTask = Task {
+            let outcome: Result<Outcome, SQLError>
+            do {
+                outcome = .success(try await body(session))
+            } catch let error as SQLError {
+                outcome = .failure(error)
+            } catch {
+                outcome = .failure(SQLError(.internalError, "\(error)"))
+            }
+            loop.execute { bound.value.finish(generation: generation, outcome) }
+        }
+    }
+
+    private func finish(generation: Int, _ outcome: Result<Outcome, SQLError>) {
+        guard generation == workGeneration, machine.isBusy else { return }
+        statementTimer?.cancel()
+        statementTimer = nil
+        runningTask = nil
+        // MeshDB's SQL session runs every statement on its own (no transaction blocks yet), so the
+        // session is always idle between statements.
+        let status: BackendMessage.TransactionStatus = .idle
+        switch outcome {
+        case .success(.completed(let result)): perform(machine.statementCompleted(result, transactionStatus: status))
+        case .success(.described(let parameterTypes, let columns)):
+            perform(machine.statementDescribed(parameterTypes: parameterTypes, columns: columns))
+        case .success(.copyColumns(let types)): perform(machine.copyInPrepared(columnTypes: types))
+        case .failure(let error): perform(machine.statementFailed(error, transactionStatus: status))
+        }
+        if !machine.isBusy { armIdleTimer() }
+    }
+
+    /// Ends the running statement with `error` now (cancel or timeout); its Task is told to stop,
+    /// and whatever it returns later is dropped. A write already ordered by the cluster may still
+    /// take effect, as a PostgreSQL cancel that arrives too late does not undo a commit.
+    private func interruptStatement(_ error: SQLError) {
+        guard machine.isBusy else { return }
+        workGeneration += 1
+        runningTask?.cancel()
+        runningTask = nil
+        statementTimer?.cancel()
+        statementTimer = nil
+        perform(machine.statementFailed(error, transactionStatus: .idle))
+        if !machine.isBusy { armIdleTimer() }
+    }
+
+    private func armIdleTimer() {
+        idleTimer?.cancel()
+        idleTimer = nil
+        guard let timeout = options.idleSessionTimeout, let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: Self.timeAmount(timeout)) {
+            let handler = bound.value
+            guard !handler.machine.isBusy, let context = handler.context else { return }
+            handler.write([.errorResponse(SQLError(SQLState("57P05"), "terminating connection due to idle-session timeout (idle_session_timeout = \(timeout))"), fatal: true)])
+            context.flush()
+            context.close(promise: nil)
+        }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    // MARK: SQL for the protocol
+
+    /// A prepared statement's parameter types (see `ParameterTypeInference`) and the columns it
+    /// returns: a SELECT is run with NULL parameters (no side effects) and its columns taken, typed
+    /// from the catalog where it can; other statements return none.
+    private static func describe(_ sql: String, parameterTypes given: [Int32], session: SQLSession) async throws(SQLError) -> Outcome {
+        let statements = try Parser.parseStatements(sql)
+        let catalog = try? await session.gateway.catalog()
+        let inferred = statements.count == 1 && catalog != nil ? ParameterTypeInference.types(of: statements[0], catalog: catalog!) : [:]
+        let parameterTypes = given.enumerated().map { index, oid in oid != 0 ? WireType(oid: oid) : inferred[index + 1] ?? .text }
+        let columns: [SessionStateMachine.ResultColumn]?
+        if statements.count == 1, let catalog, let returning = CatalogResultTypes.returningColumns(of: statements[0], catalog: catalog) {
+            columns = returning
+        } else {
+            columns = try await describeColumns(statements, sql: sql, parameterCount: given.count, session: session)
+        }
+        return .described(parameterTypes: parameterTypes, columns: columns)
+    }
+
+    private static func describeColumns(_ statements: [Statement], sql: String, parameterCount: Int,
+                                        session: SQLSession) async throws(SQLError) -> [SessionStateMachine.ResultColumn]? {
+        guard statements.count == 1 else { return nil }
+        switch statements[0] {
+        case .select(let select):
+            let results = try await session.execute(sql, parameters: Array(repeating: .null, count: parameterCount))
+            guard let result = results.last, !result.columns.isEmpty else { return nil }
+            let inferred = SessionStateMachine.columns(of: result, described: nil)
+            guard let catalog = try? await session.gateway.catalog(),
+                  let types = CatalogResultTypes.types(of: select, catalog: catalog), types.count == inferred.count else { return inferred }
+            return zip(inferred, types).map { column, type in
+                SessionStateMachine.ResultColumn(name: column.name, type: type ?? column.type)
+            }
+        case .show, .explain:
+            let results = try await session.execute(sql, parameters: Array(repeating: .null, count: parameterCount))
+            guard let result = results.last, !result.columns.isEmpty else { return nil }
+            return SessionStateMachine.columns(of: result, described: nil)
+        default:
+            return nil
+        }
+    }
+
+    /// The wire types of the columns a COPY FROM fills, from the table in the catalog.
+    static func copyColumnTypes(_ statement: CopyStatement, gateway: Gateway) async throws -> [WireType] {
+        guard case .table(let written, let columns) = statement.source else { preconditionFailure("COPY FROM has a table") }
+        let name = identifier(written)
+        let catalog = try await gateway.catalog()
+        guard let table = catalog.table(named: name) else {
+            throw SQLError(.undefinedTable, "relation \"\(name)\" does not exist")
+        }
+        let chosen = columns.isEmpty ? table.spec.columns.map(\.name) : columns.map(identifier)
+        var types: [WireType] = []
+        for column in chosen {
+            guard let spec = table.spec.columns.first(where: { $0.name == column }) else {
+                throw SQLError(.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
+            }
+            types.append(CatalogScope.wireType(spec.type))
+        }
+        return types
+    }
+
+    /// A name as written in SQL to the name stored: quoted names keep their case, others fold to
+    /// lower case; a schema prefix (public., pg_temp.) is dropped.
+    static func identifier(_ written: String) -> String {
+        var name = written
+        if let dot = name.lastIndex(of: "."), !name.hasSuffix("\"") || name[name.index(after: dot)] == "\"" {
+            name = String(name[name.index(after: dot)...])
+        }
+        if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 {
+            return String(name.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+        }
+        return name.lowercased()
+    }
+
+    /// One multi-row INSERT for a batch of COPY rows, the values as parameters.
+    static func insertStatement(_ statement: CopyStatement, rows: [[SQLiteValue]]) -> (String, [SQLiteValue]) {
+        guard case .table(let name, let columns) = statement.source else { preconditionFailure("COPY FROM has a table") }
+        var sql = "INSERT INTO \(name)"
+        if !columns.isEmpty { sql += " (\(columns.joined(separator: ", ")))" }
+        sql += " VALUES "
+        var parameters: [SQLiteValue] = []
+        parameters.reserveCapacity(rows.count * (rows.first?.count ?? 0))
+        for (rowIndex, row) in rows.enumerated() {
+            if rowIndex > 0 { sql += ", " }
+            sql += "("
+            for (columnIndex, value) in row.enumerated() {
+                parameters.append(value)
+                sql += (columnIndex > 0 ? ", $" : "$") + String(parameters.count)
+            }
+            sql += ")"
+        }
+        return (sql, parameters)
+    }
+}

@@ -1,0 +1,777 @@
+public import MeshDB
+public import QueryPlanner
+
+/// One PostgreSQL connection as a pure state machine (after postgres-nio's ConnectionStateMachine,
+/// seen from the server side): bytes and the shell's results go in, actions come out. It frames and
+/// decodes messages, authenticates, keeps prepared statements and portals, and turns results into
+/// backend messages; it never touches a socket, a clock or the SQL engine. The shell runs at most one
+/// piece of work (`Action.execute`, `.describe`, `.prepareCopyIn`, `.insertCopyRows`) at a time and
+/// reports it back with `statementCompleted`, `statementFailed`, `statementDescribed` or
+/// `copyInPrepared`; messages that arrive meanwhile wait in the frame reader, in order.
+public struct SessionStateMachine: Sendable {
+    public enum AuthenticationMethod: Sendable, Equatable {
+        case trust
+        case cleartextPassword
+        case scramSHA256
+    }
+
+    public struct Configuration: Sendable {
+        public var authentication: AuthenticationMethod = .trust
+        /// Password verifiers by user name, for the password methods.
+        public var users: [String: SCRAMVerifier] = [:]
+        /// Whether SSLRequest is answered 'S' (the shell then starts TLS).
+        public var tlsAvailable = false
+        /// BackendKeyData: what a CancelRequest for this connection must carry.
+        public var processID: Int32 = 0
+        public var secretKey: Int32 = 0
+        /// The server's half of the SCRAM nonce: random, from the shell.
+        public var scramServerNonce = ""
+        public var messageBytesMax = 1 << 30
+        /// Most rows of COPY FROM handed to the shell per insert. Each insert is one ordered write
+        /// of the cluster, but the SQL layer's cost per row grows with the statement: 100,000
+        /// pgbench_accounts rows took 94 s in batches of 500 and 362 s in batches of 5,000.
+        public var copyBatchRows = 500
+        /// Most values per COPY insert: the shell binds each as a parameter, and the SQL parser
+        /// accepts parameters up to $32766 (`Parser.Limits.parameterNumberMax`).
+        public var copyBatchValuesMax = 32_766
+        /// Longest COPY FROM row, in bytes.
+        public var copyRowBytesMax = 1 << 26
+        /// Most prepared statements and portals one session may hold at once, each.
+        public var preparedStatementsMax = 10_000
+        /// Sent as ParameterStatus after authentication, in this order.
+        public var serverParameters: [(String, String)] = [
+            ("server_version", MeshDBVersion.postgresCompatible),
+            ("meshdb_version", MeshDBVersion.string),
+            ("server_encoding", "UTF8"),
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("IntervalStyle", "postgres"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+            ("TimeZone", "UTC"),
+            ("is_superuser", "on"),
+            ("session_authorization", ""),
+        ]
+
+        public init() {}
+    }
+
+    /// A column of a result as described to the client.
+    public struct ResultColumn: Sendable, Equatable {
+        public var name: String
+        public var type: WireType
+
+        public init(name: String, type: WireType) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public enum Action: Sendable, Equatable {
+        case send([BackendMessage])
+        /// After sending 'S': wrap the connection in TLS before reading on.
+        case startTLS
+        /// Run one statement (no COPY, no semicolon-separated list) with its parameters.
+        case execute(sql: String, parameters: [SQLiteValue])
+        /// Say which types the parameters of `sql` have (those given are nonzero OIDs; resolve
+        /// the others) and which columns it returns, without side effects: `statementDescribed`.
+        case describe(sql: String, parameterTypes: [Int32])
+        /// Find the table of a COPY FROM and its column types: `copyInPrepared`.
+        case prepareCopyIn(CopyStatement)
+        /// Insert rows of a COPY FROM, already converted to the column types: `statementCompleted`.
+        case insertCopyRows(CopyStatement, rows: [[SQLiteValue]])
+        /// A CancelRequest: cancel the running statement of the connection with this key, then close.
+        case cancel(processID: Int32, secretKey: Int32)
+        /// The startup packet named this user (and database): the shell may log it.
+        case authenticated(user: String, database: String)
+        case close
+    }
+
+    public let configuration: Configuration
+    private var reader: FrontendFrameReader
+    private var state: State = .startup
+    public private(set) var transactionStatus: BackendMessage.TransactionStatus = .idle
+    /// Startup parameters, for application_name and the like.
+    public private(set) var startupParameters: [String: String] = [:]
+    private var statements: [String: PreparedStatement] = [:]
+    private var portals: [String: Portal] = [:]
+    /// After an error in the extended protocol, messages up to Sync are discarded.
+    private var skippingUntilSync = false
+    /// What the outstanding work is for, nil when none.
+    private var work: Work?
+
+    enum State: Sendable {
+        case startup
+        case authenticating(user: String, database: String, step: AuthenticationStep)
+        case ready
+        case simpleQuery(pieces: [StatementSplitter.Piece], next: Int)
+        case copyIn(CopyIn, pieces: [StatementSplitter.Piece], next: Int)
+        case closed
+    }
+
+    enum AuthenticationStep: Sendable {
+        case password(SCRAMVerifier?)
+        case saslInitial(SCRAMVerifier?)
+        case saslFinal(SCRAM?)
+    }
+
+    enum Work: Sendable {
+        case simpleStatement(StatementSplitter.Piece)
+        case copyOut(CopyStatement, StatementSplitter.Piece)
+        case copyInPrepare(CopyStatement, StatementSplitter.Piece)
+        case copyInInsert(rows: Int)
+        case describeStatement(name: String)
+        case portal(name: String, then: PortalStep)
+    }
+
+    /// What to do with a portal once its statement has run.
+    enum PortalStep: Sendable { case describe, execute(rowLimit: Int32) }
+
+    struct PreparedStatement: Sendable {
+        var query: String
+        var parameterTypes: [WireType]
+        /// Known once described: Describe (statement) then Bind must describe the portal alike.
+        var columns: [ResultColumn]?
+    }
+
+    struct Portal: Sendable {
+        var statementName: String
+        var statement: PreparedStatement
+        var parameters: [SQLiteValue]
+        var resultFormats: [Int16]
+        var result: SQLResult?
+        var columns: [ResultColumn]?
+        var rowsSent = 0
+    }
+
+    struct CopyIn: Sendable {
+        var statement: CopyStatement
+        var decoder: CopyFormat.Decoder
+        var columnTypes: [WireType]
+        var buffered: [[SQLiteValue]] = []
+        var rowsInserted = 0
+        var done = false
+    }
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.reader = FrontendFrameReader(messageBytesMax: configuration.messageBytesMax)
+    }
+
+    /// Whether a piece of work is out with the shell (new bytes are only buffered meanwhile).
+    public var isBusy: Bool { work != nil }
+    public var isClosed: Bool { if case .closed = state { true } else { false } }
+    public var bufferedBytes: Int { reader.bufferedBytes }
+
+    // MARK: Events
+
+    /// Bytes from the client.
+    public mutating func bytesReceived(_ bytes: some Sequence<UInt8>) -> [Action] {
+        guard !isClosed else { return [] }
+        reader.append(bytes)
+        return processFrames()
+    }
+
+    /// The connection's TLS handshake finished (or it was plain all along): nothing to do but read on.
+    public mutating func processFrames() -> [Action] {
+        var actions: [Action] = []
+        while work == nil, !isClosed {
+            let frame: FrontendFrameReader.Frame?
+            do {
+                frame = try reader.next()
+            } catch {
+                actions += fatal(error)
+                break
+            }
+            guard let frame else { break }
+            let message: FrontendMessage
+            do {
+                message = try FrontendMessage.decode(frame, authentication: authenticationExpectation)
+            } catch {
+                actions += fatal(error)
+                break
+            }
+            actions += receive(message)
+            if case .startTLS = actions.last { break }
+        }
+        return actions
+    }
+
+    /// The statement of `Action.execute` or `.insertCopyRows` succeeded; `transactionStatus` is the
+    /// session's after it.
+    public mutating func statementCompleted(_ result: SQLResult, transactionStatus: BackendMessage.TransactionStatus) -> [Action] {
+        guard !isClosed else { return [] }
+        self.transactionStatus = transactionStatus
+        guard let current = work else { preconditionFailure("statementCompleted with no statement running") }
+        work = nil
+        var actions: [Action]
+        switch current {
+        case .simpleStatement(let piece):
+            guard case .simpleQuery(let pieces, let next) = state else { preconditionFailure("simple statement outside a simple query") }
+            _ = piece
+            let columns = Self.columns(of: result, described: nil)
+            var messages: [BackendMessage] = []
+            if !result.columns.isEmpty {
+                messages.append(.rowDescription(columns.map { BackendMessage.ColumnDescription(name: $0.name, type: $0.type) }))
+                messages += Self.dataRows(result.rows[...], columns: columns, formats: [])
+            }
+            messages.append(.commandComplete(tag: result.tag))
+            actions = [.send(messages)] + runPiece(pieces, next)
+        case .copyOut(let statement, _):
+            guard case .simpleQuery(let pieces, let next) = state else { preconditionFailure("COPY TO outside a simple query") }
+            let columns = Self.columns(of: result, described: nil)
+            var messages: [BackendMessage] = [.copyOutResponse(.init(columnCount: columns.count))]
+            if statement.format.header { messages.append(.copyData(statement.format.line(result.columns))) }
+            for row in result.rows {
+                let fields = zip(row, columns).map { value, column -> String? in
+                    if case .null = value { return nil }
+                    return WireValueCodec.text(value, as: column.type)
+                }
+                messages.append(.copyData(statement.format.line(fields)))
+            }
+            messages += [.copyDone, .commandComplete(tag: "COPY \(result.rows.count)")]
+            actions = [.send(messages)] + runPiece(pieces, next)
+        case .copyInInsert(let rows):
+            guard case .copyIn(var copy, let pieces, let next) = state else { preconditionFailure("COPY rows inserted outside COPY FROM") }
+            copy.rowsInserted += rows
+            state = .copyIn(copy, pieces: pieces, next: next)
+            actions = flushCopyIn()
+        case .portal(let name, let step):
+            guard var portal = portals[name] else { preconditionFailure("portal \(name) ran but is gone") }
+            portal.result = result
+            portal.columns = Self.columns(of: result, described: portal.columns)
+            portals[name] = portal
+            actions = continuePortal(name, step)
+        case .describeStatement, .copyInPrepare:
+            preconditionFailure("\(current) is answered by its own event")
+        }
+        return actions + processFrames()
+    }
+
+    /// The outstanding statement failed.
+    public mutating func statementFailed(_ error: SQLError, transactionStatus: BackendMessage.TransactionStatus) -> [Action] {
+        guard !isClosed else { return [] }
+        self.transactionStatus = transactionStatus
+        guard let current = work else { preconditionFailure("statementFailed with no statement running") }
+        work = nil
+        var shown = error
+        switch current {
+        case .simpleStatement(let piece), .copyOut(_, let piece), .copyInPrepare(_, let piece):
+            if let position = error.position {
+                shown = SQLError(error.state, error.message, position: position + piece.characterOffset, hint: error.hint)
+            }
+            state = .ready
+            return [.send([.errorResponse(shown), .readyForQuery(transactionStatus)])] + processFrames()
+        case .copyInInsert:
+            // The client may still be sending CopyData: "ready" drops it (protocol "COPY Operations").
+            state = .ready
+            return [.send([.errorResponse(error), .readyForQuery(transactionStatus)])] + processFrames()
+        case .describeStatement, .portal:
+            return extendedError(error) + processFrames()
+        }
+    }
+
+    /// The answer to `Action.describe`: the parameter types (the given ones unchanged, the others
+    /// resolved, text when nothing tells) and the result columns, nil when the statement returns none.
+    public mutating func statementDescribed(parameterTypes: [WireType], columns: [ResultColumn]?) -> [Action] {
+        guard !isClosed else { return [] }
+        guard case .describeStatement(let name) = work, var statement = statements[name] else {
+            preconditionFailure("statementDescribed without a Describe running")
+        }
+        work = nil
+        precondition(parameterTypes.count == statement.parameterTypes.count, "one type per parameter")
+        statement.parameterTypes = parameterTypes
+        statement.columns = columns ?? []
+        statements[name] = statement
+        let message: BackendMessage = if let columns, !columns.isEmpty {
+            .rowDescription(columns.map { .init(name: $0.name, type: $0.type) })
+        } else {
+            .noData
+        }
+        return [.send([.parameterDescription(parameterTypes.map(\.oid)), message])] + processFrames()
+    }
+
+    /// The answer to `Action.prepareCopyIn`: the types of the columns the COPY fills, in order.
+    public mutating func copyInPrepared(columnTypes: [WireType]) -> [Action] {
+        guard !isClosed else { return [] }
+        guard case .copyInPrepare(let statement, _) = work, case .simpleQuery(let pieces, let next) = state else {
+            preconditionFailure("copyInPrepared without a COPY FROM being prepared")
+        }
+        work = nil
+        let decoder = CopyFormat.Decoder(format: statement.format, rowBytesMax: configuration.copyRowBytesMax)
+        state = .copyIn(CopyIn(statement: statement, decoder: decoder, columnTypes: columnTypes), pieces: pieces, next: next)
+        return [.send([.copyInResponse(.init(columnCount: columnTypes.count))])] + processFrames()
+    }
+
+    // MARK: Messages
+
+    private var authenticationExpectation: FrontendMessage.AuthenticationExpectation? {
+        guard case .authenticating(_, _, let step) = state else { return nil }
+        switch step {
+        case .password: return .password
+        case .saslInitial: return .saslInitialResponse
+        case .saslFinal: return .saslResponse
+        }
+    }
+
+    private mutating func receive(_ message: FrontendMessage) -> [Action] {
+        if case .terminate = message {
+            state = .closed
+            return [.close]
+        }
+        switch state {
+        case .startup:
+            return receiveStartup(message)
+        case .authenticating(let user, let database, let step):
+            return receiveAuthentication(message, user: user, database: database, step: step)
+        case .ready:
+            return receiveReady(message)
+        case .copyIn:
+            return receiveCopyIn(message)
+        case .simpleQuery:
+            preconditionFailure("a simple query always has work out with the shell")
+        case .closed:
+            return []
+        }
+    }
+
+    private mutating func receiveStartup(_ message: FrontendMessage) -> [Action] {
+        switch message {
+        case .sslRequest:
+            return configuration.tlsAvailable
+                ? [.send([.encryptionResponse(accepted: true)]), .startTLS]
+                : [.send([.encryptionResponse(accepted: false)])]
+        case .gssEncryptionRequest:
+            return [.send([.encryptionResponse(accepted: false)])]
+        case .cancelRequest(let processID, let secretKey):
+            state = .closed
+            return [.cancel(processID: processID, secretKey: secretKey), .close]
+        case .startup(let parameters):
+            for (name, value) in parameters where startupParameters[name] == nil { startupParameters[name] = value }
+            guard let user = startupParameters["user"], !user.isEmpty else {
+                return fatal(SQLError(SQLState("28000"), "no PostgreSQL user name specified in startup packet"))
+            }
+            let database = startupParameters["database"] ?? user
+            reader.startupCompleted()
+            switch configuration.authentication {
+            case .trust:
+                return authenticationSucceeded(user: user, database: database, final: nil)
+            case .cleartextPassword:
+                state = .authenticating(user: user, database: database, step: .password(configuration.users[user]))
+                return [.send([.authentication(.cleartextPassword)])]
+            case .scramSHA256:
+                state = .authenticating(user: user, database: database, step: .saslInitial(configuration.users[user]))
+                return [.send([.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"]))])]
+            }
+        default:
+            return fatal(SQLError(.protocolViolation, "expected a startup message, got \(Self.name(of: message))"))
+        }
+    }
+
+    private mutating func receiveAuthentication(_ message: FrontendMessage, user: String, database: String,
+                                                step: AuthenticationStep) -> [Action] {
+        let wrongPassword = SQLError(SQLState("28P01"), "password authentication failed for user \"\(user)\"")
+        switch (step, message) {
+        case (.password(let verifier), .password(let password)):
+            guard let verifier, verifier.matches(password: password) else { return fatal(wrongPassword) }
+            return authenticationSucceeded(user: user, database: database, final: nil)
+        case (.saslInitial(let verifier), .saslInitialResponse(let mechanism, let data)):
+            guard mechanism == "SCRAM-SHA-256" else {
+                return fatal(SQLError(.protocolViolation, "SASL mechanism \(mechanism) is not supported: use SCRAM-SHA-256"))
+            }
+            // An unknown user goes through the exchange with a verifier nobody knows the password
+            // of and fails at the proof, so the answer does not tell which user names exist.
+            var scram = SCRAM(verifier: verifier ?? SCRAMVerifier(password: configuration.scramServerNonce + "\u{0}",
+                                                                  salt: Array(user.utf8), iterations: 1),
+                              serverNonce: configuration.scramServerNonce)
+            do {
+                let serverFirst = try scram.receiveClientFirst(data ?? [])
+                state = .authenticating(user: user, database: database, step: .saslFinal(verifier == nil ? nil : scram))
+                return [.send([.authentication(.saslContinue(serverFirst))])]
+            } catch {
+                return fatal(error)
+            }
+        case (.saslFinal(let scram), .saslResponse(let data)):
+            guard let scram else { return fatal(wrongPassword) }
+            do {
+                let serverFinal = try scram.receiveClientFinal(data, user: user)
+                return authenticationSucceeded(user: user, database: database, final: serverFinal)
+            } catch {
+                return fatal(error)
+            }
+        default:
+            return fatal(SQLError(.protocolViolation, "expected an authentication response, got \(Self.name(of: message))"))
+        }
+    }
+
+    private mutating func authenticationSucceeded(user: String, database: String, final: [UInt8]?) -> [Action] {
+        state = .ready
+        var messages: [BackendMessage] = []
+        if let final { messages.append(.authentication(.saslFinal(final))) }
+        messages.append(.authentication(.ok))
+        for (name, value) in configuration.serverParameters {
+            messages.append(.parameterStatus(name: name, value: name == "session_authorization" ? user : value))
+        }
+        messages.append(.parameterStatus(name: "application_name", value: startupParameters["application_name"] ?? ""))
+        messages.append(.backendKeyData(processID: configuration.processID, secretKey: configuration.secretKey))
+        messages.append(.readyForQuery(transactionStatus))
+        return [.authenticated(user: user, database: database), .send(messages)]
+    }
+
+    private mutating func receiveReady(_ message: FrontendMessage) -> [Action] {
+        if skippingUntilSync {
+            guard case .sync = message else { return [] }
+            skippingUntilSync = false
+            return [.send([.readyForQuery(transactionStatus)])]
+        }
+        switch message {
+        case .query(let sql):
+            let pieces = StatementSplitter.split(sql)
+            guard !pieces.isEmpty else { return [.send([.emptyQueryResponse, .readyForQuery(transactionStatus)])] }
+            portals[""] = nil
+            return runPiece(pieces, 0)
+        case .parse(let name, let query, let types):
+            return parse(name: name, query: query, types: types)
+        case .bind(let bind):
+            return self.bind(bind)
+        case .describe(.statement, let name):
+            guard let statement = statements[name] else { return extendedError(Self.noStatement(name)) }
+            let parameters: BackendMessage = .parameterDescription(statement.parameterTypes.map(\.oid))
+            if let columns = statement.columns {
+                return [.send([parameters, columns.isEmpty ? .noData : .rowDescription(columns.map { .init(name: $0.name, type: $0.type) })])]
+            }
+            guard !statement.query.isEmpty else { return [.send([parameters, .noData])] }
+            work = .describeStatement(name: name)
+            return [.describe(sql: statement.query, parameterTypes: statement.parameterTypes.map { $0 == .unknown ? 0 : $0.oid })]
+        case .describe(.portal, let name):
+            guard portals[name] != nil else { return extendedError(Self.noPortal(name)) }
+            return continuePortal(name, .describe)
+        case .execute(let name, let rowLimit):
+            guard portals[name] != nil else { return extendedError(Self.noPortal(name)) }
+            return continuePortal(name, .execute(rowLimit: rowLimit))
+        case .sync:
+            return [.send([.readyForQuery(transactionStatus)])]
+        case .flush:
+            return []
+        case .close(let target, let name):
+            if target == .statement {
+                statements[name] = nil
+                for portal in portals.keys.sorted() where portals[portal]?.statementName == name { portals[portal] = nil }
+            } else {
+                portals[name] = nil
+            }
+            return [.send([.closeComplete])]
+        case .copyData, .copyDone, .copyFail:
+            // Left over from a COPY FROM that failed: PostgreSQL drops them too.
+            return []
+        case .startup, .sslRequest, .gssEncryptionRequest, .cancelRequest:
+            return fatal(SQLError(.protocolViolation, "\(Self.name(of: message)) is only valid as the first message of a connection"))
+        case .password, .saslInitialResponse, .saslResponse, .terminate:
+            return fatal(SQLError(.protocolViolation, "unexpected \(Self.name(of: message)) message"))
+        }
+    }
+
+    // MARK: Simple query
+
+    /// Starts statement `next` of a simple query, or ends the query with ReadyForQuery.
+    private mutating func runPiece(_ pieces: [StatementSplitter.Piece], _ next: Int) -> [Action] {
+        guard next < pieces.count else {
+            state = .ready
+            return [.send([.readyForQuery(transactionStatus)])]
+        }
+        let piece = pieces[next]
+        state = .simpleQuery(pieces: pieces, next: next + 1)
+        guard CopyStatement.isCopy(piece.text) else {
+            work = .simpleStatement(piece)
+            return [.execute(sql: piece.text, parameters: [])]
+        }
+        let statement: CopyStatement
+        do {
+            statement = try CopyStatement(parsing: piece.text)
+        } catch {
+            work = .simpleStatement(piece)
+            return statementFailed(error, transactionStatus: transactionStatus)
+        }
+        switch (statement.direction, statement.source) {
+        case (.fromStdin, _):
+            work = .copyInPrepare(statement, piece)
+            return [.prepareCopyIn(statement)]
+        case (.toStdout, .query(let query)):
+            work = .copyOut(statement, piece)
+            return [.execute(sql: query, parameters: [])]
+        case (.toStdout, .table(let name, let columns)):
+            work = .copyOut(statement, piece)
+            return [.execute(sql: "SELECT \(columns.isEmpty ? "*" : columns.joined(separator: ", ")) FROM \(name)", parameters: [])]
+        }
+    }
+
+    // MARK: COPY FROM STDIN
+
+    private mutating func receiveCopyIn(_ message: FrontendMessage) -> [Action] {
+        guard case .copyIn(var copy, let pieces, let next) = state else { preconditionFailure("not in COPY FROM") }
+        switch message {
+        case .copyData(let data):
+            do {
+                let rows = try copy.decoder.append(data)
+                for row in rows { copy.buffered.append(try convert(row, copy: copy)) }
+            } catch {
+                return copyInFailed(error)
+            }
+            state = .copyIn(copy, pieces: pieces, next: next)
+            return copy.buffered.count >= copyBatchRows(copy) ? flushCopyIn() : []
+        case .copyDone:
+            do {
+                for row in try copy.decoder.finish() { copy.buffered.append(try convert(row, copy: copy)) }
+            } catch {
+                return copyInFailed(error)
+            }
+            copy.done = true
+            state = .copyIn(copy, pieces: pieces, next: next)
+            return flushCopyIn()
+        case .copyFail(let reason):
+            return copyInFailed(SQLError(.queryCanceled, "COPY from stdin failed: \(reason)"))
+        case .flush, .sync:
+            // Allowed during COPY by the protocol, and meaningless there.
+            return []
+        default:
+            return copyInFailed(SQLError(.protocolViolation, "unexpected \(Self.name(of: message)) message during COPY from stdin"))
+        }
+    }
+
+    /// The field strings of one COPY row as values of the column types.
+    private func convert(_ fields: [String?], copy: CopyIn) throws(SQLError) -> [SQLiteValue] {
+        let line = copy.decoder.lineNumber
+        guard fields.count <= copy.columnTypes.count else {
+            throw SQLError(SQLState("22P04"), "extra data after last expected column (COPY line \(line))")
+        }
+        guard fields.count == copy.columnTypes.count else {
+            throw SQLError(SQLState("22P04"), "missing data for column \(fields.count + 1) (COPY line \(line))")
+        }
+        var values: [SQLiteValue] = []
+        for (index, field) in fields.enumerated() {
+            guard let field else {
+                values.append(.null)
+                continue
+            }
+            values.append(try WireValueCodec.decode(Array(field.utf8), as: copy.columnTypes[index], format: 0, parameter: index + 1))
+        }
+        return values
+    }
+
+    /// Sends a full batch to the shell, or ends the COPY when the client is done and all is inserted.
+    private mutating func flushCopyIn() -> [Action] {
+        guard case .copyIn(var copy, let pieces, let next) = state else { preconditionFailure("not in COPY FROM") }
+        let batchRows = copyBatchRows(copy)
+        if !copy.buffered.isEmpty, copy.buffered.count >= batchRows || copy.done {
+            let batch = Array(copy.buffered.prefix(batchRows))
+            copy.buffered.removeFirst(batch.count)
+            state = .copyIn(copy, pieces: pieces, next: next)
+            work = .copyInInsert(rows: batch.count)
+            return [.insertCopyRows(copy.statement, rows: batch)]
+        }
+        guard copy.done else { return [] }
+        return [.send([.commandComplete(tag: "COPY \(copy.rowsInserted)")])] + runPiece(pieces, next)
+    }
+
+    /// Rows per COPY insert: `copyBatchRows`, fewer for wide tables so the values fit one statement.
+    private func copyBatchRows(_ copy: CopyIn) -> Int {
+        max(1, min(configuration.copyBatchRows, configuration.copyBatchValuesMax / max(copy.columnTypes.count, 1)))
+    }
+
+    private mutating func copyInFailed(_ error: SQLError) -> [Action] {
+        state = .ready
+        return [.send([.errorResponse(error), .readyForQuery(transactionStatus)])]
+    }
+
+    // MARK: Extended query
+
+    private mutating func parse(name: String, query: String, types: [Int32]) -> [Action] {
+        if !name.isEmpty, statements[name] != nil {
+            return extendedError(SQLError(SQLState("42P05"), "prepared statement \"\(name)\" already exists"))
+        }
+        guard statements.count < configuration.preparedStatementsMax || statements[name] != nil else {
+            return extendedError(SQLError(.configurationLimitExceeded,
+                                          "session holds prepared_statements_max = \(configuration.preparedStatementsMax) prepared statements: close some"))
+        }
+        let pieces = StatementSplitter.split(query)
+        guard pieces.count <= 1 else {
+            return extendedError(SQLError(.syntaxError, "cannot insert multiple commands into a prepared statement"))
+        }
+        if let piece = pieces.first, CopyStatement.isCopy(piece.text) {
+            return extendedError(SQLError(.featureNotSupported, "COPY is supported in the simple query protocol only"))
+        }
+        let count = max(types.count, Self.highestParameter(in: query))
+        guard count <= Int(Int16.max) else {
+            return extendedError(SQLError(.programLimitExceeded, "more than \(Int16.max) parameters"))
+        }
+        let parameterTypes = (0..<count).map { index in
+            index < types.count && types[index] != 0 ? WireType(oid: types[index]) : WireType.unknown
+        }
+        statements[name] = PreparedStatement(query: pieces.first?.text ?? "", parameterTypes: parameterTypes, columns: nil)
+        return [.send([.parseComplete])]
+    }
+
+    private mutating func bind(_ bind: FrontendMessage.Bind) -> [Action] {
+        guard let statement = statements[bind.statement] else { return extendedError(Self.noStatement(bind.statement)) }
+        if !bind.portal.isEmpty, portals[bind.portal] != nil {
+            return extendedError(SQLError(SQLState("42P03"), "portal \"\(bind.portal)\" already exists"))
+        }
+        guard portals.count < configuration.preparedStatementsMax || portals[bind.portal] != nil else {
+            return extendedError(SQLError(.configurationLimitExceeded,
+                                          "session holds prepared_statements_max = \(configuration.preparedStatementsMax) portals: close some"))
+        }
+        guard bind.parameters.count == statement.parameterTypes.count else {
+            return extendedError(SQLError(.protocolViolation,
+                                          "bind message supplies \(bind.parameters.count) parameters, but prepared statement \"\(bind.statement)\" requires \(statement.parameterTypes.count)"))
+        }
+        var values: [SQLiteValue] = []
+        for (index, bytes) in bind.parameters.enumerated() {
+            guard let bytes else {
+                values.append(.null)
+                continue
+            }
+            let format = bind.parameterFormats.isEmpty ? 0 : bind.parameterFormats[bind.parameterFormats.count == 1 ? 0 : index]
+            do {
+                values.append(try WireValueCodec.decode(bytes, as: statement.parameterTypes[index], format: format, parameter: index + 1))
+            } catch {
+                return extendedError(error)
+            }
+        }
+        portals[bind.portal] = Portal(statementName: bind.statement, statement: statement, parameters: values,
+                                      resultFormats: bind.resultFormats, result: nil, columns: statement.columns)
+        return [.send([.bindComplete])]
+    }
+
+    /// Describes or executes a portal, running its statement first if it has not run yet (a
+    /// portal's rows are computed once; Execute with a row limit then hands them out in pieces).
+    private mutating func continuePortal(_ name: String, _ step: PortalStep) -> [Action] {
+        guard var portal = portals[name] else { preconditionFailure("portal \(name) checked before") }
+        if portal.statement.query.isEmpty {
+            if case .describe = step { return [.send([.noData])] }
+            return [.send([.emptyQueryResponse])]
+        }
+        guard let result = portal.result else {
+            work = .portal(name: name, then: step)
+            return [.execute(sql: portal.statement.query, parameters: portal.parameters)]
+        }
+        let columns = portal.columns ?? []
+        let formats = Self.formats(portal.resultFormats, count: columns.count)
+        switch step {
+        case .describe:
+            guard !result.columns.isEmpty else { return [.send([.noData])] }
+            return [.send([.rowDescription(zip(columns, formats).map { .init(name: $0.name, type: $0.type, format: $1) })])]
+        case .execute(let rowLimit):
+            let end = rowLimit > 0 ? min(result.rows.count, portal.rowsSent + Int(rowLimit)) : result.rows.count
+            var messages = Self.dataRows(result.rows[portal.rowsSent..<end], columns: columns, formats: formats)
+            portal.rowsSent = end
+            portals[name] = portal
+            messages.append(end < result.rows.count ? .portalSuspended : .commandComplete(tag: result.tag))
+            return [.send(messages)]
+        }
+    }
+
+    /// An error in the extended protocol: report it, then discard messages until Sync.
+    private mutating func extendedError(_ error: SQLError) -> [Action] {
+        skippingUntilSync = true
+        return [.send([.errorResponse(error)])]
+    }
+
+    // MARK: Helpers
+
+    /// An error that ends the connection (malformed message, failed authentication).
+    private mutating func fatal(_ error: SQLError) -> [Action] {
+        state = .closed
+        work = nil
+        return [.send([.errorResponse(SQLError(error.state, error.message, position: nil, hint: error.hint), fatal: true)]), .close]
+    }
+
+    private static func noStatement(_ name: String) -> SQLError {
+        SQLError(SQLState("26000"), "prepared statement \"\(name)\" does not exist")
+    }
+
+    private static func noPortal(_ name: String) -> SQLError {
+        SQLError(SQLState("34000"), "portal \"\(name)\" does not exist")
+    }
+
+    /// The columns of a result: the described ones when the client was told them, else the SQL
+    /// layer's types, else inferred from the values.
+    static func columns(of result: SQLResult, described: [ResultColumn]?) -> [ResultColumn] {
+        if let described, described.count == result.columns.count { return described }
+        return result.columns.enumerated().map { index, name in
+            ResultColumn(name: name, type: WireValueCodec.inferType(column: index, rows: result.rows))
+        }
+    }
+
+    /// Bind's result format codes spread over `count` columns (none: text; one: for all).
+    static func formats(_ codes: [Int16], count: Int) -> [Int16] {
+        switch codes.count {
+        case 0: Array(repeating: 0, count: count)
+        case 1: Array(repeating: codes[0], count: count)
+        default: (0..<count).map { $0 < codes.count ? codes[$0] : 0 }
+        }
+    }
+
+    static func dataRows(_ rows: ArraySlice<[SQLiteValue]>, columns: [ResultColumn], formats: [Int16]) -> [BackendMessage] {
+        rows.map { row in
+            .dataRow(row.enumerated().map { index, value in
+                let type = index < columns.count ? columns[index].type : .text
+                return WireValueCodec.encode(value, as: type, format: index < formats.count ? formats[index] : 0)
+            })
+        }
+    }
+
+    /// The highest `$n` in `sql` outside quotes and comments: the statement's parameter count.
+    static func highestParameter(in sql: String) -> Int {
+        let bytes = Array(sql.utf8)
+        var highest = 0
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "'"), UInt8(ascii: "\""):
+                let quote = bytes[index]
+                index += 1
+                while index < bytes.count, bytes[index] != quote { index += 1 }
+                index += 1
+            case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "-"):
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+            case UInt8(ascii: "$"):
+                index += 1
+                var number = 0
+                var digits = 0
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]), digits < 6 {
+                    number = number * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                    digits += 1
+                    index += 1
+                }
+                highest = max(highest, number)
+            default:
+                index += 1
+            }
+        }
+        return highest
+    }
+
+    static func name(of message: FrontendMessage) -> String {
+        switch message {
+        case .startup: "StartupMessage"
+        case .sslRequest: "SSLRequest"
+        case .gssEncryptionRequest: "GSSENCRequest"
+        case .cancelRequest: "CancelRequest"
+        case .query: "Query"
+        case .parse: "Parse"
+        case .bind: "Bind"
+        case .describe: "Describe"
+        case .execute: "Execute"
+        case .sync: "Sync"
+        case .flush: "Flush"
+        case .close: "Close"
+        case .terminate: "Terminate"
+        case .password: "PasswordMessage"
+        case .saslInitialResponse: "SASLInitialResponse"
+        case .saslResponse: "SASLResponse"
+        case .copyData: "CopyData"
+        case .copyDone: "CopyDone"
+        case .copyFail: "CopyFail"
+        }
+    }
+}

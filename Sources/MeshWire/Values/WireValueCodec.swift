@@ -1,0 +1,386 @@
+import Foundation
+public import MeshDB
+public import QueryPlanner
+
+/// Converts between MeshDB's stored values (`SQLiteValue`) and the text (format 0) and binary
+/// (format 1) forms of PostgreSQL types on the wire. Results are encoded as the type their column
+/// was described with, converting when the stored value has another storage class (an integer in a
+/// text column is sent as its digits), so a RowDescription and its DataRows always agree.
+public enum WireValueCodec {
+    /// 2000-01-01 00:00:00, PostgreSQL's epoch for binary timestamps, in days after 1970-01-01.
+    static let postgresEpochDays: Int64 = 10_957
+    static let microsecondsPerDay: Int64 = 86_400_000_000
+
+    /// The type a result column is described with when the SQL layer gives none: that of its first
+    /// non-NULL value (integer → int8, real → float8, text → text, blob → bytea), text if all are NULL.
+    public static func inferType(column: Int, rows: [[SQLiteValue]]) -> WireType {
+        for row in rows where column < row.count {
+            switch row[column] {
+            case .null: continue
+            case .integer: return .int8
+            case .real: return .float8
+            case .text: return .text
+            case .blob: return .bytea
+            }
+        }
+        return .text
+    }
+
+    // MARK: Results
+
+    /// The bytes of `value` in a column of `type`, nil for NULL.
+    public static func encode(_ value: SQLiteValue, as type: WireType, format: Int16) -> [UInt8]? {
+        if case .null = value { return nil }
+        if format == 0 { return Array(text(value, as: type).utf8) }
+        switch type.oid {
+        case WireType.int2.oid: return bigEndian(Int16(truncatingIfNeeded: integer(value)))
+        case WireType.int4.oid: return bigEndian(Int32(truncatingIfNeeded: integer(value)))
+        case WireType.int8.oid: return bigEndian(integer(value))
+        case WireType.float4.oid: return bigEndian(Float(real(value)).bitPattern)
+        case WireType.float8.oid: return bigEndian(real(value).bitPattern)
+        case WireType.bool.oid: return [integer(value) != 0 ? 1 : 0]
+        case WireType.bytea.oid:
+            if case .blob(let bytes) = value { return bytes }
+            return Array(text(value, as: .text).utf8)
+        case WireType.numeric.oid: return binaryNumeric(text(value, as: .numeric))
+        case WireType.timestamp.oid:
+            if let micros = timestampMicroseconds(text(value, as: .text)) { return bigEndian(micros) }
+            return Array(text(value, as: .text).utf8)
+        default: return Array(text(value, as: type).utf8)
+        }
+    }
+
+    /// The text form PostgreSQL would print for `value` as `type`.
+    public static func text(_ value: SQLiteValue, as type: WireType) -> String {
+        switch value {
+        case .null: return ""
+        case .integer(let integer):
+            if type.oid == WireType.bool.oid { return integer != 0 ? "t" : "f" }
+            return String(integer)
+        case .real(let real): return floatText(real)
+        case .text(let text):
+            if type.oid == WireType.bool.oid, let flag = boolean(text) { return flag ? "t" : "f" }
+            return text
+        case .blob(let bytes):
+            return "\\x" + bytes.map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 0xF)] }.joined()
+        }
+    }
+
+    private static let hexDigits = (0..<16).map { String($0, radix: 16) }
+
+    /// float8out: integral values without a fraction ("3", not "3.0"), Infinity and NaN spelled as
+    /// PostgreSQL does, otherwise the shortest text that reads back to the same double.
+    static func floatText(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+
+    private static func integer(_ value: SQLiteValue) -> Int64 {
+        switch value {
+        case .integer(let integer): integer
+        case .real(let real): real.isFinite ? Int64(exactly: real.rounded()) ?? 0 : 0
+        case .text(let text): Int64(text) ?? (boolean(text).map { $0 ? 1 : 0 } ?? 0)
+        case .blob, .null: 0
+        }
+    }
+
+    private static func real(_ value: SQLiteValue) -> Double {
+        switch value {
+        case .integer(let integer): Double(integer)
+        case .real(let real): real
+        case .text(let text): Double(text) ?? 0
+        case .blob, .null: 0
+        }
+    }
+
+    private static func boolean(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "t", "true", "yes", "on", "1", "y": true
+        case "f", "false", "no", "off", "0", "n": false
+        default: nil
+        }
+    }
+
+    static func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    // MARK: Parameters
+
+    /// A Bind parameter as a value for SQLite, read by its declared type (OID 0 or unknown: text).
+    public static func decode(_ bytes: [UInt8], as type: WireType, format: Int16, parameter: Int) throws(SQLError) -> SQLiteValue {
+        func invalid(_ what: String) -> SQLError {
+            SQLError(SQLState("22P02"), "invalid \(format == 0 ? "text" : "binary") value for parameter $\(parameter) of type \(type.name): \(what)")
+        }
+        if format == 1 {
+            func fixed(_ size: Int) throws(SQLError) -> UInt64 {
+                guard bytes.count == size else { throw invalid("\(bytes.count) bytes, expected \(size)") }
+                return bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            }
+            switch type.oid {
+            case WireType.int2.oid: return .integer(Int64(Int16(truncatingIfNeeded: try fixed(2))))
+            case WireType.int4.oid: return .integer(Int64(Int32(truncatingIfNeeded: try fixed(4))))
+            case WireType.int8.oid: return .integer(Int64(bitPattern: try fixed(8)))
+            case WireType.float4.oid: return .real(Double(Float(bitPattern: UInt32(try fixed(4)))))
+            case WireType.float8.oid: return .real(Double(bitPattern: try fixed(8)))
+            case WireType.bool.oid: return .integer(try fixed(1) == 0 ? 0 : 1)
+            case WireType.bytea.oid: return .blob(bytes)
+            case WireType.timestamp.oid: return .text(timestampText(Int64(bitPattern: try fixed(8))))
+            case WireType.numeric.oid:
+                guard let text = numericText(binary: bytes) else { throw invalid("not a binary numeric") }
+                return numericValue(text)
+            default:
+                guard let text = String(validating: bytes, as: UTF8.self) else { throw invalid("not valid UTF-8") }
+                return .text(text)
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw invalid("not valid UTF-8") }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch type.oid {
+        case WireType.int2.oid, WireType.int4.oid, WireType.int8.oid:
+            guard let integer = Int64(trimmed) else { throw invalid("\"\(text)\" is not an integer") }
+            return .integer(integer)
+        case WireType.float4.oid, WireType.float8.oid:
+            switch trimmed.lowercased() {
+            case "nan": return .real(.nan)
+            case "infinity", "+infinity", "inf": return .real(.infinity)
+            case "-infinity", "-inf": return .real(-.infinity)
+            default:
+                guard let real = Double(trimmed) else { throw invalid("\"\(text)\" is not a number") }
+                return .real(real)
+            }
+        case WireType.numeric.oid:
+            guard Double(trimmed) != nil else { throw invalid("\"\(text)\" is not a number") }
+            return numericValue(trimmed)
+        case WireType.bool.oid:
+            guard let flag = boolean(trimmed) else { throw invalid("\"\(text)\" is not a boolean") }
+            return .integer(flag ? 1 : 0)
+        case WireType.bytea.oid:
+            guard let blob = byteaBytes(text) else { throw invalid("bytea text must be \\x followed by hex digits") }
+            return .blob(blob)
+        default:
+            return .text(text)
+        }
+    }
+
+    /// A numeric kept exact where SQLite can: an integer when it is one and fits, else a double.
+    private static func numericValue(_ text: String) -> SQLiteValue {
+        if let integer = Int64(text) { return .integer(integer) }
+        return .real(Double(text) ?? .nan)
+    }
+
+    /// bytea's hex text form ("\x0aff"); the legacy escape form is accepted for printable bytes.
+    static func byteaBytes(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x") else {
+            return utf8.contains(UInt8(ascii: "\\")) ? nil : utf8
+        }
+        let digits = utf8.dropFirst(2).filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var high: UInt8?
+        for digit in digits {
+            guard let nibble = hexValue(digit) else { return nil }
+            if let h = high {
+                bytes.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    // MARK: numeric
+
+    /// numeric_send: sign, weight and dscale, then the digits in base 10000 (most significant first),
+    /// the integer part grouped from the decimal point leftwards and the fraction rightwards.
+    static func binaryNumeric(_ text: String) -> [UInt8] {
+        var writer = WireWriter()
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard Double(trimmed) != nil, !trimmed.lowercased().contains("n"), !trimmed.lowercased().contains("e") else {
+            if let double = Double(trimmed), double.isFinite {
+                return binaryNumeric(plainDecimal(double))
+            }
+            writer.int16(0); writer.int16(0); writer.int16(Int16(bitPattern: 0xC000)); writer.int16(0)
+            return writer.bytes  // NaN
+        }
+        let negative = trimmed.hasPrefix("-")
+        let unsigned = trimmed.drop { $0 == "-" || $0 == "+" }
+        let parts = unsigned.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        var integerDigits = String(parts[0]).drop { $0 == "0" }
+        let fraction = parts.count > 1 ? String(parts[1]) : ""
+        let dscale = fraction.count
+        let integerPad = (4 - integerDigits.count % 4) % 4
+        integerDigits = Substring(String(repeating: "0", count: integerPad) + integerDigits)
+        let fractionPadded = fraction + String(repeating: "0", count: (4 - fraction.count % 4) % 4)
+        var groups: [Int16] = []
+        var index = integerDigits.startIndex
+        while index < integerDigits.endIndex {
+            let end = integerDigits.index(index, offsetBy: 4)
+            groups.append(Int16(integerDigits[index..<end])!)
+            index = end
+        }
+        var weight = groups.count - 1
+        var fractionIndex = fractionPadded.startIndex
+        while fractionIndex < fractionPadded.endIndex {
+            let end = fractionPadded.index(fractionIndex, offsetBy: 4)
+            groups.append(Int16(fractionPadded[fractionIndex..<end])!)
+            fractionIndex = end
+        }
+        while let first = groups.first, first == 0 {
+            groups.removeFirst()
+            weight -= 1
+        }
+        while let last = groups.last, last == 0 { groups.removeLast() }
+        if groups.isEmpty { weight = 0 }
+        writer.int16(Int16(groups.count))
+        writer.int16(Int16(weight))
+        writer.int16(negative && !groups.isEmpty ? 0x4000 : 0)
+        writer.int16(Int16(dscale))
+        for group in groups { writer.int16(group) }
+        return writer.bytes
+    }
+
+    /// A double without exponent notation, for numeric's digit groups.
+    private static func plainDecimal(_ value: Double) -> String {
+        var digits = String(value)
+        guard let e = digits.firstIndex(where: { $0 == "e" || $0 == "E" }), let exponent = Int(digits[digits.index(after: e)...]) else {
+            return digits
+        }
+        let negative = value < 0
+        digits = String(digits[..<e]).replacingOccurrences(of: "-", with: "")
+        let point = digits.firstIndex(of: ".").map { digits.distance(from: digits.startIndex, to: $0) } ?? digits.count
+        let bare = digits.replacingOccurrences(of: ".", with: "")
+        let newPoint = point + exponent
+        let result: String
+        if newPoint <= 0 {
+            result = "0." + String(repeating: "0", count: -newPoint) + bare
+        } else if newPoint >= bare.count {
+            result = bare + String(repeating: "0", count: newPoint - bare.count)
+        } else {
+            result = String(bare.prefix(newPoint)) + "." + String(bare.dropFirst(newPoint))
+        }
+        return (negative ? "-" : "") + result
+    }
+
+    /// numeric_recv's input back to decimal text; nil when the header or a digit is out of range.
+    static func numericText(binary bytes: [UInt8]) -> String? {
+        var reader = WireReader(bytes, message: "numeric")
+        guard let count = try? reader.count16("ndigits"), let weight = try? reader.int16("weight"),
+              let sign = try? reader.int16("sign"), let dscale = try? reader.count16("dscale") else { return nil }
+        if UInt16(bitPattern: sign) == 0xC000 { return "NaN" }
+        guard sign == 0 || sign == 0x4000 else { return nil }
+        var groups: [Int] = []
+        for _ in 0..<count {
+            guard let group = try? reader.int16("digit"), (0..<10_000).contains(group) else { return nil }
+            groups.append(Int(group))
+        }
+        guard reader.remaining == 0 else { return nil }
+        var integerPart = ""
+        var fractionPart = ""
+        for position in 0...max(Int(weight), 0) {
+            let group = position < groups.count && Int(weight) >= 0 ? groups[position] : 0
+            let digits = String(group)
+            integerPart += position == 0 ? digits : String(repeating: "0", count: 4 - digits.count) + digits
+        }
+        if weight < 0 { integerPart = "0" }
+        let fractionStart = Int(weight) + 1
+        for position in fractionStart..<max(groups.count, fractionStart) {
+            let group = position >= 0 ? groups[position] : 0
+            let digits = String(group)
+            fractionPart += String(repeating: "0", count: 4 - digits.count) + digits
+        }
+        fractionPart = String(fractionPart.prefix(dscale))
+        fractionPart += String(repeating: "0", count: max(0, dscale - fractionPart.count))
+        let text = integerPart + (dscale > 0 ? "." + fractionPart : "")
+        return (sign == 0x4000 ? "-" : "") + text
+    }
+
+    // MARK: timestamp
+
+    /// "YYYY-MM-DD HH:MM:SS[.ffffff]" (or with 'T') as microseconds since 2000-01-01; nil otherwise.
+    static func timestampMicroseconds(_ text: String) -> Int64? {
+        let characters = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= characters.count else { return nil }
+            var value: Int64 = 0
+            for index in range {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(characters[index]) else { return nil }
+                value = value * 10 + Int64(characters[index] - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard characters.count >= 10, characters[4] == UInt8(ascii: "-"), characters[7] == UInt8(ascii: "-"),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var micros: Int64 = 0
+        if characters.count > 10 {
+            guard characters.count >= 19, characters[10] == UInt8(ascii: " ") || characters[10] == UInt8(ascii: "T"),
+                  let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+                  hour < 24, minute < 60, second < 61 else { return nil }
+            micros = ((hour * 60 + minute) * 60 + second) * 1_000_000
+            if characters.count > 19 {
+                guard characters[19] == UInt8(ascii: "."), characters.count <= 26,
+                      let fraction = number(20..<characters.count) else { return nil }
+                micros += fraction * Int64(pow10(6 - (characters.count - 20)))
+            }
+        }
+        return (daysFromCivil(year: year, month: month, day: day) - postgresEpochDays) * microsecondsPerDay + micros
+    }
+
+    private static func pow10(_ exponent: Int) -> Int { (0..<exponent).reduce(1) { value, _ in value * 10 } }
+
+    /// Microseconds since 2000-01-01 as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+    static func timestampText(_ micros: Int64) -> String {
+        let days = micros >= 0 ? micros / microsecondsPerDay : (micros - microsecondsPerDay + 1) / microsecondsPerDay
+        var rest = micros - days * microsecondsPerDay
+        let (year, month, day) = civilFromDays(days + postgresEpochDays)
+        let fraction = rest % 1_000_000
+        rest /= 1_000_000
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var text = "\(String(repeating: "0", count: max(0, 4 - String(year).count)))\(year)-\(two(month))-\(two(day)) "
+            + "\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
+        if fraction != 0 {
+            var digits = String(fraction)
+            digits = String(repeating: "0", count: 6 - digits.count) + digits
+            while digits.last == "0" { digits.removeLast() }
+            text += "." + digits
+        }
+        return text
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import MeshDB
+import MeshWire
+import PostgresNIO
+import Testing
+
+/// Timeouts, cancel and TLS: the limits of issue 6 on a real server.
+@Suite(.serialized) struct ServerLimitTests {
+    let logger = Logger(label: "meshwire.limits")
+
+    func connect(port: Int) async throws -> PostgresConnection {
+        let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "meshdb",
+                                                              password: nil, database: "meshdb", tls: .disable)
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    }
+
+    /// With two of four nodes down no write can reach its quorum of three, so an INSERT waits:
+    /// the statement timeout ends it with 57014 and the session goes on.
+    @Test func statementTimeoutEndsAWriteThatCannotCommit() async throws {
+        let wire = try await WireTestCluster.start { $0.statementTimeout = .seconds(1) }
+        do {
+            let connection = try await connect(port: wire.port)
+            try await connection.query("CREATE TABLE slow (id bigint PRIMARY KEY)", logger: logger)
+            await wire.cluster.nodes[2].stop()
+            await wire.cluster.nodes[3].stop()
+            let started = ContinuousClock.now
+            do {
+                try await connection.query("INSERT INTO slow VALUES (1)", logger: logger)
+                Issue.record("a write without quorum succeeded")
+            } catch let error as PSQLError {
+                #expect(error.serverInfo?[.sqlState] == "57014")
+                #expect(error.serverInfo?[.message]?.contains("statement_timeout") == true)
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            let rows = try await connection.query("SELECT 7", logger: logger)
+            for try await value in rows.decode(Int.self) { #expect(value == 7) }
+            try await connection.close()
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    /// psql sends a CancelRequest on SIGINT; the running statement ends with 57014.
+    @Test func cancelRequestFromPsqlCancelsTheRunningStatement() async throws {
+        let wire = try await WireTestCluster.start()
+        do {
+            let connection = try await connect(port: wire.port)
+            try await connection.query("CREATE TABLE stuck (id bigint PRIMARY KEY)", logger: logger)
+            try await connection.close()
+            await wire.cluster.nodes[2].stop()
+            await wire.cluster.nodes[3].stop()
+            // The test process may hold SIGINT blocked or ignored, and a child inherits both: the
+            // wrapper gives psql the default disposition so that it installs its cancel handler.
+            let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM}); "
+                + "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+            guard let run = try await runClient("python3", ["-c", unblock, "psql", "-X", "-h", "127.0.0.1", "-p", String(wire.port),
+                                                            "-U", "meshdb", "-c", "INSERT INTO stuck VALUES (1)", "meshdb"],
+                                                seconds: 30, interruptAfter: .seconds(2)) else {
+                Issue.record("python3 and psql are needed: apt-get install postgresql-client python3")
+                await wire.stop()
+                return
+            }
+            #expect(run.output.contains("canceling statement due to user request"), "\(run.output)")
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    @Test func idleSessionTimeoutClosesTheSession() async throws {
+        let wire = try await WireTestCluster.start { $0.idleSessionTimeout = .milliseconds(300) }
+        do {
+            let connection = try await connect(port: wire.port)
+            try await Task.sleep(for: .seconds(1))
+            #expect(connection.isClosed)
+            #expect(wire.server.connectionCount == 0)
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    @Test func tlsWithPsqlSslmodeRequire() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshwire-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        guard let made = try await runClient("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                                                         "-keyout", "\(directory)/key.pem", "-out", "\(directory)/cert.pem"]) else {
+            Issue.record("openssl is not installed: apt-get install openssl")
+            return
+        }
+        #expect(made.status == 0, "\(made.output)")
+        let wire = try await WireTestCluster.start {
+            $0.tlsCertificatePath = "\(directory)/cert.pem"
+            $0.tlsPrivateKeyPath = "\(directory)/key.pem"
+        }
+        do {
+            guard let run = try await runClient("psql", ["-X", "-At", "-c", "SELECT 'over tls'",
+                                                         "host=127.0.0.1 port=\(wire.port) user=meshdb dbname=meshdb sslmode=require"]) else {
+                Issue.record("psql is not installed: apt-get install postgresql-client")
+                await wire.stop()
+                return
+            }
+            #expect(run.status == 0 && run.output.contains("over tls"), "\(run.output)")
+            // A client that does not ask for TLS still gets in.
+            let plain = try await runClient("psql", ["-X", "-At", "-c", "SELECT 'plain'",
+                                                     "host=127.0.0.1 port=\(wire.port) user=meshdb dbname=meshdb sslmode=disable"])
+            #expect(plain?.output.contains("plain") == true, "\(plain?.output ?? "")")
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import MeshDB
+import MeshWire
+import PostgresNIO
+import Testing
+
+/// The server end to end: a 4-node cluster, real sockets, real drivers.
+@Suite(.serialized) struct ServerTests {
+    let logger = Logger(label: "meshwire.tests")
+
+    func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {
+        let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user,
+                                                              password: password, database: "meshdb", tls: .disable)
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    }
+
+    @Test func postgresNIOCrud() async throws {
+        let wire = try await WireTestCluster.start()
+        do {
+            let connection = try await connect(port: wire.port)
+            try await connection.query("CREATE TABLE nio (id bigint PRIMARY KEY, name text, score double precision)", logger: logger)
+            for id in 1...5 {
+                try await connection.query("INSERT INTO nio VALUES (\(id), \("name \(id)"), \(Double(id) / 2))", logger: logger)
+            }
+            let rows = try await connection.query("SELECT id, name, score FROM nio WHERE id >= \(2) ORDER BY id", logger: logger)
+            var seen: [(Int, String, Double)] = []
+            for try await row in rows.decode((Int, String, Double).self) { seen.append(row) }
+            #expect(seen.map(\.0) == [2, 3, 4, 5])
+            #expect(seen.first?.1 == "name 2" && seen.first?.2 == 1.0)
+            try await connection.query("UPDATE nio SET name = \("renamed") WHERE id = \(1)", logger: logger)
+            try await connection.query("DELETE FROM nio WHERE id = \(5)", logger: logger)
+            let count = try await connection.query("SELECT count(*) FROM nio", logger: logger)
+            for try await (value) in count.decode(Int.self) { #expect(value == 4) }
+            let renamed = try await connection.query("SELECT name FROM nio WHERE id = \(1)", logger: logger)
+            for try await (name) in renamed.decode(String.self) { #expect(name == "renamed") }
+            await #expect(throws: PSQLError.self) { try await connection.query("SELECT * FROM missing_table", logger: self.logger) }
+            // The session survives the error.
+            let again = try await connection.query("SELECT count(*) FROM nio", logger: logger)
+            for try await (value) in again.decode(Int.self) { #expect(value == 4) }
+            try await connection.close()
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    @Test func scramSHA256RightPasswordInWrongPasswordOut() async throws {
+        let wire = try await WireTestCluster.start { options in
+            options.authentication = .scramSHA256
+            options.addUser("alice", password: "correct horse")
+        }
+        do {
+            let connection = try await connect(port: wire.port, user: "alice", password: "correct horse")
+            let rows = try await connection.query("SELECT 1", logger: logger)
+            for try await value in rows.decode(Int.self) { #expect(value == 1) }
+            try await connection.close()
+            do {
+                _ = try await connect(port: wire.port, user: "alice", password: "wrong")
+                Issue.record("a wrong password was accepted")
+            } catch let error as PSQLError {
+                #expect(error.serverInfo?[.sqlState] == "28P01")
+            }
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    @Test func connectionLimitAnswers53300() async throws {
+        let wire = try await WireTestCluster.start { $0.maxConnections = 1 }
+        do {
+            let first = try await connect(port: wire.port)
+            do {
+                _ = try await connect(port: wire.port)
+                Issue.record("a connection over max_connections was accepted")
+            } catch let error as PSQLError {
+                #expect(error.serverInfo?[.sqlState] == "53300")
+            }
+            try await first.close()
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    @Test func pythonDrivers() async throws {
+        let wire = try await WireTestCluster.start()
+        let drivers = [("psycopg2_crud.py", "psycopg2-binary"), ("psycopg3_crud.py", "psycopg"), ("asyncpg_crud.py", "asyncpg")]
+        for (index, (script, package)) in drivers.enumerated() {
+            guard let run = (try? await runClient("python3", ["\(clientScripts)/\(script)", String(wire.port), "py\(index)"])) ?? nil else {
+                Issue.record("python3 is not installed (or did not start): install python3 and pip install \(package)")
+                continue
+            }
+            if run.status == 3 {
+                Issue.record("\(script) needs a Python package: pip install \(package)\n\(run.output)")
+            } else {
+                #expect(run.status == 0 && run.output.contains("OK"), "\(script):\n\(run.output)")
+            }
+        }
+        await wire.stop()
+    }
+
+    @Test func psqlCreateInsertSelectCopyAndErrors() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshwire-psql-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "3,c\n4,\"d,e\"\n".write(toFile: "\(directory)/in.csv", atomically: true, encoding: .utf8)
+        let wire = try await WireTestCluster.start()
+        let script = """
+            CREATE TABLE ps (id int PRIMARY KEY, name text);
+            INSERT INTO ps VALUES (1, 'a'), (2, 'b');
+            \\copy ps from '\(directory)/in.csv' csv
+            SELECT id, name FROM ps ORDER BY id;
+            \\copy (SELECT id, name FROM ps ORDER BY id) to '\(directory)/out.csv' csv header
+            \\set VERBOSITY verbose
+            SELECT nope FROM ps;
+            """
+        let psql = try? await runClient("psql", ["-X", "-h", "127.0.0.1", "-p", String(wire.port), "-U", "meshdb", "meshdb"],
+                                        input: script)
+        await wire.stop()
+        guard let run = psql ?? nil else {
+            Issue.record("psql is not installed (or did not start): apt-get install postgresql-client")
+            return
+        }
+        #expect(run.output.contains("COPY 2"), "\(run.output)")
+        #expect(run.output.contains("d,e"), "\(run.output)")
+        #expect(run.output.contains("(4 rows)"), "\(run.output)")
+        #expect(run.output.contains("42703"), "\(run.output)")
+        #expect(run.output.contains("LINE 1: SELECT nope FROM ps"), "\(run.output)")
+        let exported = try String(contentsOfFile: "\(directory)/out.csv", encoding: .utf8)
+        #expect(exported == "id,name\n1,a\n2,b\n3,c\n4,\"d,e\"\n")
+    }
+}

@@ -1,0 +1,170 @@
+import MeshDB
+import QueryPlanner
+import Testing
+@testable import MeshWire
+
+/// Simple and extended query flows ("Message Flow: Simple Query / Extended Query").
+@Suite struct SessionQueryTests {
+    @Test func simpleQueryRunsStatementsInOrderAndStopsAtTheFirstError() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let query = "CREATE TABLE t (a int); SELECT nope FROM t; SELECT 1"
+        #expect(driver.send(.query(query)) == [.execute(sql: "CREATE TABLE t (a int)", parameters: [])])
+        #expect(driver.machine.statementCompleted(SQLResult(tag: "CREATE TABLE"), transactionStatus: .idle)
+            == [.send([.commandComplete(tag: "CREATE TABLE")]), .execute(sql: " SELECT nope FROM t", parameters: [])])
+        // The error's position (8 within " SELECT nope FROM t") becomes one within the whole query.
+        let error = SQLError(.undefinedColumn, "column \"nope\" does not exist", position: 9)
+        let actions = driver.machine.statementFailed(error, transactionStatus: .idle)
+        let shown = SQLError(.undefinedColumn, "column \"nope\" does not exist", position: 9 + 23)
+        #expect(actions == [.send([.errorResponse(shown), .readyForQuery(.idle)])])
+        #expect(Array(query)[9 + 23 - 1] == "n")
+        #expect(!driver.machine.isBusy)
+    }
+
+    @Test func simpleQueryResultsCarryDescriptionRowsAndTag() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("SELECT a, b FROM t"))
+        let result = SQLResult(tag: "SELECT 2", columns: ["a", "b"], rows: [[.integer(1), .text("x")], [.null, .real(2.5)]])
+        let messages = sent(driver.machine.statementCompleted(result, transactionStatus: .idle))
+        #expect(messages == [
+            .rowDescription([.init(name: "a", type: .int8), .init(name: "b", type: .text)]),
+            .dataRow([Array("1".utf8), Array("x".utf8)]),
+            .dataRow([nil, Array("2.5".utf8)]),
+            .commandComplete(tag: "SELECT 2"),
+            .readyForQuery(.idle),
+        ])
+    }
+
+    @Test func emptyQueryGetsEmptyQueryResponse() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        #expect(sent(driver.send(.query(" ; -- nothing\n"))) == [.emptyQueryResponse, .readyForQuery(.idle)])
+    }
+
+    @Test func messagesArrivingDuringAStatementWaitTheirTurn() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        #expect(work(driver.send(.query("SELECT 1"), .query("SELECT 2"))) == [.execute(sql: "SELECT 1", parameters: [])])
+        let actions = driver.machine.statementCompleted(SQLResult(tag: "SELECT 0", columns: ["x"]), transactionStatus: .inTransaction)
+        #expect(work(actions) == [.execute(sql: "SELECT 2", parameters: [])])
+        #expect(sent(actions).contains(.readyForQuery(.inTransaction)))
+    }
+
+    @Test func extendedQueryWithNamedPortalAndRowLimit() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let bind = FrontendMessage.Bind(portal: "p", statement: "s", parameterFormats: [1],
+                                        parameters: [[0, 0, 0, 5]], resultFormats: [1])
+        let actions = driver.send(.parse(statement: "s", query: "SELECT a FROM t WHERE a < $1", parameterTypes: [23]),
+                                  .bind(bind), .describe(.portal, name: "p"), .execute(portal: "p", rowLimit: 2),
+                                  .execute(portal: "p", rowLimit: 2), .sync)
+        #expect(sent(actions) == [.parseComplete, .bindComplete])
+        #expect(work(actions) == [.execute(sql: "SELECT a FROM t WHERE a < $1", parameters: [.integer(5)])])
+        let rows: [[SQLiteValue]] = [[.integer(1)], [.integer(2)], [.integer(3)]]
+        let result = SQLResult(tag: "SELECT 3", columns: ["a"], rows: rows)
+        let messages = sent(driver.machine.statementCompleted(result, transactionStatus: .idle))
+        let eight = { (value: Int64) in WireValueCodec.bigEndian(value) }
+        #expect(messages == [
+            .rowDescription([.init(name: "a", type: .int8, format: 1)]),
+            .dataRow([eight(1)]), .dataRow([eight(2)]), .portalSuspended,
+            .dataRow([eight(3)]), .commandComplete(tag: "SELECT 3"),
+            .readyForQuery(.idle),
+        ])
+    }
+
+    @Test func describeStatementReportsParameterTypesAndColumns() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let actions = driver.send(.parse(statement: "", query: "SELECT a FROM t WHERE a = $1 AND b = $2", parameterTypes: [20]),
+                                  .describe(.statement, name: ""), .sync)
+        #expect(sent(actions) == [.parseComplete])
+        #expect(work(actions) == [.describe(sql: "SELECT a FROM t WHERE a = $1 AND b = $2", parameterTypes: [20, 0])])
+        let messages = sent(driver.machine.statementDescribed(parameterTypes: [.int8, .text], columns: [.init(name: "a", type: .int8)]))
+        #expect(messages == [.parameterDescription([20, 25]), .rowDescription([.init(name: "a", type: .int8)]), .readyForQuery(.idle)])
+        // Bind now reads $1 by the described type: binary int8.
+        let bind = driver.send(.bind(.init(portal: "", statement: "", parameterFormats: [1, 0],
+                                           parameters: [WireValueCodec.bigEndian(Int64(9)), Array("x".utf8)], resultFormats: [])),
+                               .execute(portal: "", rowLimit: 0))
+        #expect(work(bind) == [.execute(sql: "SELECT a FROM t WHERE a = $1 AND b = $2", parameters: [.integer(9), .text("x")])])
+    }
+
+    @Test func anErrorDiscardsMessagesUntilSync() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let bind = FrontendMessage.Bind(portal: "", statement: "missing", parameterFormats: [], parameters: [], resultFormats: [])
+        let actions = driver.send(.bind(bind), .execute(portal: "", rowLimit: 0), .parse(statement: "x", query: "SELECT 1", parameterTypes: []),
+                                  .sync, .query("SELECT 2"))
+        #expect(sent(actions) == [
+            .errorResponse(SQLError(SQLState("26000"), "prepared statement \"missing\" does not exist")),
+            .readyForQuery(.idle),
+        ])
+        #expect(work(actions) == [.execute(sql: "SELECT 2", parameters: [])])
+    }
+
+    @Test func aFailedStatementInTheExtendedProtocolSkipsToSync() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.parse(statement: "", query: "SELECT x", parameterTypes: []),
+                        .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                        .execute(portal: "", rowLimit: 0), .execute(portal: "", rowLimit: 0), .sync)
+        let error = SQLError(.undefinedColumn, "column \"x\" does not exist", position: 8)
+        #expect(sent(driver.machine.statementFailed(error, transactionStatus: .idle)) == [.errorResponse(error), .readyForQuery(.idle)])
+    }
+
+    @Test func bindChecksParameterCountAndValues() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.parse(statement: "s", query: "SELECT $1", parameterTypes: [23]))
+        let wrongCount = driver.send(.bind(.init(portal: "", statement: "s", parameterFormats: [], parameters: [], resultFormats: [])), .sync)
+        #expect(errorState(sent(wrongCount)) == "08P01")
+        #expect(!driver.machine.isClosed)
+        let badValue = driver.send(.bind(.init(portal: "", statement: "s", parameterFormats: [0], parameters: [Array("x1".utf8)], resultFormats: [])), .sync)
+        #expect(errorState(sent(badValue)) == "22P02")
+        let duplicate = driver.send(.parse(statement: "s", query: "SELECT 2", parameterTypes: []), .sync)
+        #expect(errorState(sent(duplicate)) == "42P05")
+    }
+
+    @Test func closeDropsStatementsAndTheirPortals() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.parse(statement: "s", query: "SELECT 1", parameterTypes: []),
+                        .bind(.init(portal: "p", statement: "s", parameterFormats: [], parameters: [], resultFormats: [])))
+        #expect(sent(driver.send(.close(.statement, name: "s"))) == [.closeComplete])
+        #expect(errorState(sent(driver.send(.execute(portal: "p", rowLimit: 0), .sync))) == "34000")
+    }
+
+    @Test func emptyPreparedStatementExecutesAsEmptyQuery() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let actions = driver.send(.parse(statement: "", query: "", parameterTypes: []),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .describe(.portal, name: ""), .execute(portal: "", rowLimit: 0), .sync)
+        #expect(sent(actions) == [.parseComplete, .bindComplete, .noData, .emptyQueryResponse, .readyForQuery(.idle)])
+    }
+
+    @Test func malformedMessagesAreProtocolViolations() {
+        let cases: [[UInt8]] = [
+            [UInt8(ascii: "B"), 0, 0, 0, 12, 0, 0, 0, 0, 0, 1, 0, 9],  // Bind: a parameter of 9 bytes... never sent
+            [UInt8(ascii: "Q"), 0, 0, 0, 6, UInt8(ascii: "x"), UInt8(ascii: "y")],  // Query without NUL
+            [UInt8(ascii: "D"), 0, 0, 0, 6, UInt8(ascii: "Z"), 0],  // Describe of neither S nor P
+            [UInt8(ascii: "E"), 0, 0, 0, 6, 0, 1],  // Execute with a 2-byte row limit
+            [UInt8(ascii: "?"), 0, 0, 0, 4],  // no such message
+            [UInt8(ascii: "Q"), 0, 0, 0, 2],  // a length shorter than itself
+            [UInt8(ascii: "p"), 0, 0, 0, 5, 0],  // password while trust needs none
+        ]
+        for bytes in cases {
+            var driver = SessionDriver()
+            _ = driver.connect()
+            let actions = driver.machine.bytesReceived(bytes)
+            #expect(errorState(sent(actions)) == "08P01", "\(bytes)")
+            #expect(actions.last == .close)
+            #expect(driver.machine.bytesReceived(FrontendMessage.query("SELECT 1").encoded).isEmpty)
+        }
+    }
+
+    @Test func highestParameterSkipsQuotesAndComments() {
+        #expect(SessionStateMachine.highestParameter(in: "SELECT $1, '$9', \"$8\" -- $7\n, $3") == 3)
+        #expect(SessionStateMachine.highestParameter(in: "SELECT 1") == 0)
+    }
+}

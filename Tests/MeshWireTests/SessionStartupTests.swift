@@ -1,0 +1,121 @@
+import Foundation
+import MeshDB
+import QueryPlanner
+import Testing
+@testable import MeshWire
+
+/// Startup and authentication ("Message Flow: Start-up" in the PostgreSQL documentation).
+@Suite struct SessionStartupTests {
+    @Test func trustStartupSendsParametersKeyDataAndReady() {
+        var driver = SessionDriver()
+        let messages = sent(driver.connect())
+        #expect(messages.first == .authentication(.ok))
+        #expect(messages.contains(.parameterStatus(name: "server_version", value: MeshDBVersion.postgresCompatible)))
+        #expect(messages.contains(.parameterStatus(name: "meshdb_version", value: MeshDBVersion.string)))
+        #expect(messages.contains(.parameterStatus(name: "client_encoding", value: "UTF8")))
+        #expect(messages.contains(.parameterStatus(name: "DateStyle", value: "ISO, MDY")))
+        #expect(messages.contains(.parameterStatus(name: "integer_datetimes", value: "on")))
+        #expect(messages.contains(.parameterStatus(name: "standard_conforming_strings", value: "on")))
+        #expect(messages.contains(.parameterStatus(name: "TimeZone", value: "UTC")))
+        #expect(messages.contains(.parameterStatus(name: "application_name", value: "tests")))
+        #expect(Array(messages.suffix(2)) == [.backendKeyData(processID: 7, secretKey: 99), .readyForQuery(.idle)])
+    }
+
+    @Test func sslRequestIsRefusedWithoutTLSAndStartupFollows() {
+        var driver = SessionDriver()
+        #expect(driver.send(.sslRequest) == [.send([.encryptionResponse(accepted: false)])])
+        #expect(driver.send(.gssEncryptionRequest) == [.send([.encryptionResponse(accepted: false)])])
+        #expect(sent(driver.connect()).last == .readyForQuery(.idle))
+    }
+
+    @Test func sslRequestStartsTLSWhenConfigured() {
+        var driver = SessionDriver { $0.tlsAvailable = true }
+        #expect(driver.send(.sslRequest) == [.send([.encryptionResponse(accepted: true)]), .startTLS])
+        #expect(sent(driver.connect()).last == .readyForQuery(.idle))
+    }
+
+    @Test func cancelRequestCarriesTheKeyAndCloses() {
+        var driver = SessionDriver()
+        #expect(driver.send(.cancelRequest(processID: 12, secretKey: -5)) == [.cancel(processID: 12, secretKey: -5), .close])
+        #expect(driver.machine.isClosed)
+    }
+
+    @Test func protocolTwoIsRefusedWith08P01() {
+        var driver = SessionDriver()
+        let actions = driver.machine.bytesReceived([0, 0, 0, 8, 0, 2, 0, 0])
+        #expect(errorState(sent(actions)) == "08P01")
+        #expect(actions.last == .close)
+    }
+
+    @Test func startupWithoutUserIsRefused() {
+        var driver = SessionDriver()
+        let actions = driver.send(.startup(parameters: [("database", "x")]))
+        #expect(errorState(sent(actions)) == "28000")
+        #expect(actions.last == .close)
+    }
+
+    @Test func cleartextPasswordRightAndWrong() {
+        let verifier = SCRAMVerifier(password: "secret", salt: Array("salty".utf8))
+        var good = SessionDriver {
+            $0.authentication = .cleartextPassword
+            $0.users = ["alice": verifier]
+        }
+        #expect(sent(good.connect(user: "alice")) == [.authentication(.cleartextPassword)])
+        #expect(sent(good.send(.password("secret"))).last == .readyForQuery(.idle))
+
+        var bad = SessionDriver {
+            $0.authentication = .cleartextPassword
+            $0.users = ["alice": verifier]
+        }
+        _ = bad.connect(user: "alice")
+        let actions = bad.send(.password("guess"))
+        #expect(errorState(sent(actions)) == "28P01")
+        #expect(actions.last == .close)
+
+        var unknown = SessionDriver { $0.authentication = .cleartextPassword }
+        _ = unknown.connect(user: "mallory")
+        #expect(errorState(sent(unknown.send(.password("secret")))) == "28P01")
+    }
+
+    /// RFC 7677 §3: the SCRAM-SHA-256 example exchange, user "user", password "pencil".
+    @Test func scramSHA256ExchangeOfRFC7677() {
+        let salt = Array(Data(base64Encoded: "W22ZaJ0SNY7soEsUEjb6gQ==")!)
+        let serverNonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+        var driver = SessionDriver {
+            $0.authentication = .scramSHA256
+            $0.users = ["user": SCRAMVerifier(password: "pencil", salt: salt, iterations: 4096)]
+            $0.scramServerNonce = serverNonce
+        }
+        #expect(sent(driver.connect(user: "user")) == [.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"]))])
+        let first = sent(driver.send(.saslInitialResponse(mechanism: "SCRAM-SHA-256", data: Array("n,,n=user,r=rOprNGfwEbeRWgbNEkqO".utf8))))
+        let expectedFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        #expect(first == [.authentication(.saslContinue(Array(expectedFirst.utf8)))])
+        let final = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        let messages = sent(driver.send(.saslResponse(Array(final.utf8))))
+        #expect(messages.first == .authentication(.saslFinal(Array("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=".utf8))))
+        #expect(messages.dropFirst().first == .authentication(.ok))
+        #expect(messages.last == .readyForQuery(.idle))
+    }
+
+    @Test func scramWithAWrongProofFailsWith28P01() {
+        var driver = SessionDriver {
+            $0.authentication = .scramSHA256
+            $0.users = ["user": SCRAMVerifier(password: "pencil", salt: Array("0123456789abcdef".utf8))]
+            $0.scramServerNonce = "server"
+        }
+        _ = driver.connect(user: "user")
+        _ = driver.send(.saslInitialResponse(mechanism: "SCRAM-SHA-256", data: Array("n,,n=user,r=client".utf8)))
+        let proof = Data(repeating: 1, count: 32).base64EncodedString()
+        let actions = driver.send(.saslResponse(Array("c=biws,r=clientserver,p=\(proof)".utf8)))
+        #expect(errorState(sent(actions)) == "28P01")
+        #expect(actions.last == .close)
+    }
+
+    @Test func messagesBeforeStartupAreProtocolViolations() {
+        var driver = SessionDriver()
+        // A typed message where the startup packet belongs reads as a bogus protocol version.
+        let actions = driver.machine.bytesReceived(FrontendMessage.query("SELECT 1").encoded)
+        #expect(errorState(sent(actions)) == "08P01")
+        #expect(driver.machine.isClosed)
+    }
+}
