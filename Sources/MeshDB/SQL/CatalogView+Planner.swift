@@ -14,7 +14,7 @@ struct PlannerCatalogSnapshot: PlannerCatalog {
         return PlannerTable(
             name: table.name,
             columns: table.spec.columns.map { column in
-                PlannerColumn(name: column.name, declaredType: column.type.name, sqliteType: column.type.sqliteType,
+                PlannerColumn(name: column.name, declaredType: column.declaredType, sqliteType: column.type.sqliteType,
                               isBlob: column.type == .blob, notNull: column.notNull)
             },
             primaryKey: table.spec.primaryKey, shardKey: table.spec.shardKey, shardCount: Int(table.spec.shardCount))

@@ -5,11 +5,16 @@ public import QueryPlanner
 public struct SQLResult: Sendable, Hashable {
     public var tag: String
     public var columns: [String]
+    /// The PostgreSQL type of each column, as RowDescription should name it: one per column, nil
+    /// where it is not known statically (the wire server then infers it from the values).
+    public var columnTypes: [PostgresType?]
     public var rows: [[SQLiteValue]]
 
-    public init(tag: String, columns: [String] = [], rows: [[SQLiteValue]] = []) {
+    /// `columnTypes` of a count other than `columns`' is taken as unknown.
+    public init(tag: String, columns: [String] = [], columnTypes: [PostgresType?] = [], rows: [[SQLiteValue]] = []) {
         self.tag = tag
         self.columns = columns
+        self.columnTypes = columnTypes.count == columns.count ? columnTypes : Array(repeating: nil, count: columns.count)
         self.rows = rows
     }
 }
@@ -78,7 +83,9 @@ public actor SQLSession {
         switch statement {
         case .select(let select):
             let output = try await runSelect(select, parameters: parameters, analyze: false).output
-            return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns), rows: output.rows)
+            let types = ResultTypes(catalog: try await catalogSnapshot()).types(of: select) ?? []
+            return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns),
+                             columnTypes: types, rows: output.rows)
         case .insert(let insert):
             return try await WriteExecutor(session: self).insert(insert, parameters: parameters)
         case .update(let update):
@@ -115,7 +122,7 @@ public actor SQLSession {
             return SQLResult(tag: "SET")
         case .show(let show):
             let value = try settings.show(show.name)
-            return SQLResult(tag: "SHOW", columns: [show.name], rows: [[.text(value)]])
+            return SQLResult(tag: "SHOW", columns: [show.name], columnTypes: [.text], rows: [[.text(value)]])
         case .explain(let explain):
             return try await self.explain(explain, parameters: parameters)
         case .transaction(let transaction):
@@ -172,7 +179,7 @@ public actor SQLSession {
         default:
             lines = ["Utility statement: runs through the metadata group"]
         }
-        return SQLResult(tag: "EXPLAIN", columns: ["QUERY PLAN"], rows: lines.map { [.text($0)] })
+        return SQLResult(tag: "EXPLAIN", columns: ["QUERY PLAN"], columnTypes: [.text], rows: lines.map { [.text($0)] })
     }
 
     /// PostgreSQL's names for output columns: the alias, else the column's name, else the

@@ -85,6 +85,25 @@ extension Parser {
         case .symbol("::"):
             advance()
             return Expression(.cast(left, try typeName()), at: token.location)
+        case .word("collate"):
+            advance()
+            try collation()
+            return left
+        case .word("operator") where isSymbol("(", ahead: 1):
+            // `OPERATOR(pg_catalog.~)`: psql spells its operators so that no search_path can
+            // redirect them; the operator is the one written.
+            let qualified = isWord("pg_catalog", ahead: 2) && isSymbol(".", ahead: 3)
+            let symbolAhead = qualified ? 4 : 2
+            guard case .symbol(let symbol) = peek(symbolAhead), isSymbol(")", ahead: symbolAhead + 1) else {
+                throw syntaxError()
+            }
+            guard try precedence(ofOperator: symbol) >= minimum else { return nil }
+            for _ in 0...(symbolAhead + 1) { advance() }
+            return try binaryOperation(symbol, after: left, at: token.location)
+        case .symbol(let symbol) where Self.regexSymbols[symbol] != nil:
+            guard try precedence(ofOperator: symbol) >= minimum else { return nil }
+            advance()
+            return try binaryOperation(symbol, after: left, at: token.location)
         case .symbol(let symbol):
             guard let (binary, precedence) = Self.binarySymbols[symbol], precedence >= minimum else { return nil }
             advance()
@@ -100,6 +119,51 @@ extension Parser {
             return try equalityLevelExpression(after: left, word: word)
         default:
             return nil
+        }
+    }
+
+    /// PostgreSQL's POSIX regular-expression operators: (negated, case-insensitive). They bind at
+    /// the comparison level, as PostgreSQL's other operators bind above `=`.
+    static let regexSymbols: [String: (negated: Bool, caseInsensitive: Bool)] = [
+        "~": (false, false), "~*": (false, true), "!~": (true, false), "!~*": (true, true),
+    ]
+
+    /// The function a regex operator becomes: evaluated at the gateway only (SQLite has no
+    /// regular expressions of its own; the gateway registers it, and the planner never sends
+    /// a statement using it to the shards).
+    public static let regexFunctionName = "mesh_regex_match"
+
+    /// How tightly operator `symbol` binds; an error for a symbol that is no binary operator.
+    private func precedence(ofOperator symbol: String) throws(SQLError) -> Precedence {
+        if Self.regexSymbols[symbol] != nil { return .comparison }
+        guard let (_, precedence) = Self.binarySymbols[symbol] else { throw unsupported("operator \(symbol)") }
+        return precedence
+    }
+
+    /// `left symbol right`, the operator already consumed.
+    private mutating func binaryOperation(_ symbol: String, after left: Expression, at location: SourceLocation) throws(SQLError) -> Expression {
+        let precedence = try precedence(ofOperator: symbol)
+        let right = try expression(precedence.next)
+        if let regex = Self.regexSymbols[symbol] {
+            let flag = Expression.literal(.integer(regex.caseInsensitive ? 1 : 0), at: location)
+            let match = Expression(.function(FunctionCall(Identifier(Self.regexFunctionName, at: location), .list([left, right, flag]))),
+                                   at: location)
+            return regex.negated ? Expression(.unary(.not, match), at: location) : match
+        }
+        guard let (binary, _) = Self.binarySymbols[symbol] else { throw unsupported("operator \(symbol)") }
+        return Expression(.binary(binary, left, right), at: location)
+    }
+
+    /// `COLLATE name` after an expression: the collations that mean byte order (SQLite's BINARY,
+    /// which every shard uses) are accepted and change nothing; any other is refused, since
+    /// the shards could not honor it.
+    private mutating func collation() throws(SQLError) {
+        let token = current
+        var name = try label()
+        if name.name == "pg_catalog", consumeSymbol(".") { name = try label() }
+        guard ["default", "C", "c", "POSIX", "posix", "binary"].contains(name.name) else {
+            throw SQLError(.featureNotSupported, "collation \"\(name.name)\" is not supported: MeshDB compares text by bytes (COLLATE \"C\")",
+                           position: position(of: token.location))
         }
     }
 
@@ -246,6 +310,8 @@ extension Parser {
         if isSymbol("(", ahead: 1) { return try functionCall() }
         let first = try identifier()
         guard consumeSymbol(".") else { return Expression(.column(ColumnReference(first)), at: first.location) }
+        // `pg_catalog.version()`: PostgreSQL's built-in functions live in pg_catalog.
+        if first.name == "pg_catalog", isSymbol("(", ahead: 1) { return try functionCall() }
         let column = try label()
         if isSymbol(".") { throw unsupported("a name qualified by a schema or database") }
         return Expression(.column(ColumnReference(table: first, column)), at: first.location)
@@ -302,6 +368,10 @@ extension Parser {
     /// A type name as written, its words joined (`double precision`), with `(n)` or `(p, s)`.
     /// Only names with a known SQLite affinity are accepted.
     mutating func typeName() throws(SQLError) -> TypeName {
+        if isWord("pg_catalog") && isSymbol(".", ahead: 1) {
+            advance()
+            advance()
+        }
         let token = current
         guard case .word(let first) = token.kind else { throw syntaxError() }
         advance()

@@ -223,10 +223,13 @@ extension Parser {
             try expectSymbol(")")
             return .nested(nested, location: token.location)
         }
-        let name = try identifier()
-        if isSymbol(".") { throw unsupported("a name qualified by a schema or database") }
+        var name = try identifier()
+        var implicitAlias: Identifier?
+        if consumeSymbol(".") {
+            (name, implicitAlias) = try schemaQualified(schema: name, name: try label())
+        }
         if isSymbol("(") { throw unsupported("a table-valued function") }
-        var table = NamedTable(name, alias: try optionalAlias())
+        var table = NamedTable(name, alias: try optionalAlias() ?? implicitAlias)
         if consumeWord("indexed") {
             try expectWord("by")
             table.indexHint = .indexedBy(try identifier())
@@ -236,5 +239,22 @@ extension Parser {
             table.indexHint = .notIndexed
         }
         return .table(table)
+    }
+
+    /// `schema.name` as the one name MeshDB's catalog knows it by: pg_catalog and public need no
+    /// schema (their relations are the system relations and the user tables, whose names do not
+    /// collide: user tables may not start with `pg_`); an information_schema view is named
+    /// "information_schema.<name>" and keeps `<name>` as its alias, so that `tables.table_name`
+    /// still resolves. Any other schema does not exist (3F000).
+    mutating func schemaQualified(schema: Identifier, name: Identifier) throws(SQLError) -> (Identifier, alias: Identifier?) {
+        if isSymbol(".") { throw unsupported("a name qualified by a database") }
+        switch schema.name {
+        case "pg_catalog", "public":
+            return (name, nil)
+        case "information_schema":
+            return (Identifier("information_schema.\(name.name)", at: name.location), name)
+        default:
+            throw SQLError(.init("3F000"), "schema \"\(schema.name)\" does not exist", position: position(of: schema.location))
+        }
     }
 }

@@ -31,6 +31,10 @@ public struct TypeName: Sendable, Hashable, CustomStringConvertible {
         "text": .text, "varchar": .text, "char": .text, "character": .text, "character varying": .text,
         "timestamp": .text,
         "blob": .blob, "bytea": .blob,
+        // PostgreSQL's object identifier types, which catalog queries cast to: an OID is an
+        // integer; a name is text.
+        "oid": .integer, "regclass": .integer, "regtype": .integer, "regnamespace": .integer, "regproc": .integer,
+        "name": .text,
     ]
 
     /// Nil for a name the parser would not have accepted.
