@@ -37,8 +37,15 @@ public actor SQLSession {
     /// Longest statement text accepted.
     public static let statementBytesMax = 1 << 20
 
-    public init(gateway: Gateway) {
+    /// pg_backend_pid(): the wire server's id for this session (BackendKeyData's process id).
+    public nonisolated let backendPID: Int32
+    /// current_user and session_user: the role the session authenticated as.
+    public nonisolated let user: String
+
+    public init(gateway: Gateway, backendPID: Int32 = 0, user: String = PostgresCatalog.ownerName) {
         self.gateway = gateway
+        self.backendPID = backendPID
+        self.user = user
     }
 
     /// Runs every statement of `sql` in order and returns one result per statement; stops at the
@@ -156,9 +163,13 @@ public actor SQLSession {
     }
 
     func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
-        let plan = try await planner().plan(select)
-        let executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
+        let planner = try await planner()
+        let plan = try planner.plan(select)
+        var executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters)
+        if let snapshot = planner.catalog as? PlannerCatalogSnapshot {
+            executor.functions = PostgresFunctions(user: user, backendPID: backendPID, settings: settings.all, catalog: snapshot.catalog)
+        }
         return (plan, try await executor.run(plan))
     }
 

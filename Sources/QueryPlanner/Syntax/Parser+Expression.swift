@@ -261,6 +261,10 @@ extension Parser {
             case "current_timestamp": advance(); return Expression(.currentTime(.timestamp), at: location)
             case "current_date": advance(); return Expression(.currentTime(.date), at: location)
             case "current_time": advance(); return Expression(.currentTime(.time), at: location)
+            case _ where ["current_user", "session_user", "current_role", "current_catalog"].contains(word) && !isSymbol("(", ahead: 1):
+                // SQL's niladic functions, written without parentheses.
+                advance()
+                return Expression(.function(FunctionCall(Identifier(word, at: location), .list([]))), at: location)
             case "case": return try caseExpression()
             case "cast": return try castExpression()
             case "exists":
