@@ -254,7 +254,7 @@ extension Parser {
         case "information_schema":
             return (Identifier("information_schema.\(name.name)", at: name.location), name)
         default:
-            throw SQLError(.init("3F000"), "schema \"\(schema.name)\" does not exist", position: position(of: schema.location))
+            throw SQLError(.invalidSchemaName, "schema \"\(schema.name)\" does not exist", position: position(of: schema.location))
         }
     }
 }
