@@ -149,6 +149,7 @@ extension PostgresCatalog {
     /// The bootstrap owner, then the catalog's users by name.
     static func roles(_ catalog: CatalogStateMachine) -> [Role] {
         [Role(oid: ownerOID, name: ownerName, superuser: true)]
+            + catalog.sortedUsers.map { Role(oid: oid("u", $0.name), name: $0.name, superuser: false) }
     }
 
     private static func classRows(_ catalog: CatalogStateMachine) -> [[SQLiteValue]] {

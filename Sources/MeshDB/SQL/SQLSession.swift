@@ -132,6 +132,13 @@ public actor SQLSession {
             return SQLResult(tag: "SHOW", columns: [show.name], columnTypes: [.text], rows: [[.text(value)]])
         case .explain(let explain):
             return try await self.explain(explain, parameters: parameters)
+        case .user(let user):
+            let name = user.name.name
+            switch user.action {
+            case .create(let password): return SQLResult(tag: try await gateway.createUser(name: name, password: password).tag)
+            case .alter(let password): return SQLResult(tag: try await gateway.alterUser(name: name, password: password).tag)
+            case .drop(let ifExists): return SQLResult(tag: try await gateway.dropUser(name: name, ifExists: ifExists).tag)
+            }
         case .transaction(let transaction):
             throw SQLError(.featureNotSupported,
                            "transaction blocks (\(transaction.kind)) are not supported yet: each statement commits on its own",

@@ -72,6 +72,8 @@ public indirect enum Statement: Sendable, Hashable {
     case show(Show)
     case explain(Explain)
     case transaction(TransactionStatement)
+    /// CREATE / ALTER / DROP USER.
+    case user(UserStatement)
 
     /// Where the statement's first keyword is.
     public var location: SourceLocation {
@@ -90,6 +92,7 @@ public indirect enum Statement: Sendable, Hashable {
         case .show(let node): node.location
         case .explain(let node): node.location
         case .transaction(let node): node.location
+        case .user(let node): node.location
         }
     }
 }
@@ -619,6 +622,27 @@ public struct Drop: Sendable, Hashable {
 
 /// `REINDEX [TABLE | INDEX] name`: rebuilds a table's indexes, or one index, on every shard.
 /// Without TABLE or INDEX the name may be either (SQLite's form).
+/// `CREATE USER name [WITH] PASSWORD 'p'`, `ALTER USER name [WITH] PASSWORD 'p'`,
+/// `DROP USER [IF EXISTS] name`. The password is the client's cleartext; the gateway turns it
+/// into a SCRAM-SHA-256 verifier before anything is stored or replicated.
+public struct UserStatement: Sendable, Hashable {
+    public enum Action: Sendable, Hashable {
+        case create(password: String)
+        case alter(password: String)
+        case drop(ifExists: Bool)
+    }
+
+    public var action: Action
+    public var name: Identifier
+    public var location: SourceLocation
+
+    public init(_ action: Action, name: Identifier, at location: SourceLocation = .synthesized) {
+        self.action = action
+        self.name = name
+        self.location = location
+    }
+}
+
 public struct Reindex: Sendable, Hashable {
     public var objectKind: SchemaObjectKind?
     public var name: Identifier

@@ -64,7 +64,7 @@ extension Statement: SyntaxContainer {
         case .explain(var node):
             node.statement = try node.statement.mappingParts(expression: expression, query: query)
             return .explain(node)
-        case .drop, .reindex, .set, .show, .transaction:
+        case .drop, .reindex, .set, .show, .transaction, .user:
             return self
         }
     }

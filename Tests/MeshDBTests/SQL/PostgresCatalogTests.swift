@@ -122,4 +122,37 @@ import Testing
             #expect(catalog.columnTypes == [.oidType, .name, .char])
         }
     }
+
+    @Test func usersAreCreatedAlteredAndDroppedWithVerifiersOnly() async throws {
+        let demo = try await GatewayTests.startDemo()
+        do {
+            let session = SQLSession(gateway: demo.nodes[0].gateway)
+            let tags = try await session.execute("CREATE USER alice WITH PASSWORD 'pencil'; CREATE USER bob PASSWORD 'b'").map(\.tag)
+            #expect(tags == ["CREATE ROLE", "CREATE ROLE"])
+            await #expect(throws: SQLError.self) { try await session.execute("CREATE USER alice PASSWORD 'again'") }
+            let roles = try await session.execute("SELECT rolname, rolpassword, rolsuper FROM pg_catalog.pg_roles ORDER BY 1")[0].rows
+            #expect(roles == [[.text("alice"), .text("********"), .integer(0)], [.text("bob"), .text("********"), .integer(0)],
+                              [.text("meshdb"), .text("********"), .integer(1)]])
+
+            // Another node's replica holds the same verifier, which checks out against the password.
+            let verifier = try await demo.nodes[0].gateway.userVerifier(name: "alice")
+            let elsewhere = try await demo.nodes[2].gateway.userVerifier(name: "alice")
+            #expect(verifier != nil && verifier == elsewhere)
+            if let verifier {
+                #expect(ScramVerifier(password: "pencil", salt: verifier.salt, iterations: verifier.iterations) == verifier)
+            }
+            _ = try await session.execute("ALTER USER alice WITH PASSWORD 'new'")
+            let changed = try await demo.nodes[0].gateway.userVerifier(name: "alice")
+            if let changed {
+                #expect(ScramVerifier(password: "new", salt: changed.salt, iterations: changed.iterations) == changed)
+            }
+            #expect(try await session.execute("DROP USER bob; DROP USER IF EXISTS bob").map(\.tag) == ["DROP ROLE", "DROP ROLE"])
+            #expect(try await demo.nodes[0].gateway.userVerifier(name: "bob") == nil)
+            await #expect(throws: SQLError.self) { try await session.execute("DROP USER bob") }
+        } catch {
+            await demo.stop()
+            throw error
+        }
+        await demo.stop()
+    }
 }
