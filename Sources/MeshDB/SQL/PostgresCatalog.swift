@@ -116,6 +116,9 @@ public enum PostgresCatalog {
             """),
         Relation("pg_inherits", "inhrelid:oid inhparent:oid inhseqno:int4 inhdetachpending:bool"),
         Relation("pg_policy", "oid:oid polname:name polrelid:oid polcmd:char polpermissive:bool polroles:text polqual:text polwithcheck:text"),
+        Relation("pg_statistic_ext", """
+            oid:oid stxrelid:oid stxname:name stxnamespace:oid stxowner:oid stxstattarget:int4 stxkeys:text stxkind:text
+            """),
         Relation("pg_settings", "name:text setting:text unit:text category:text short_desc:text context:text vartype:text source:text"),
         Relation("information_schema.schemata", "catalog_name:name schema_name:name schema_owner:name"),
         Relation("information_schema.tables", """

@@ -89,6 +89,21 @@ struct PostgresFunctions {
             let inner = array.hasPrefix("{") && array.hasSuffix("}") ? String(array.dropFirst().dropLast()) : array
             return .text(inner.split(separator: ",", omittingEmptySubsequences: true).joined(separator: separator))
         }
+        try connection.register(function: Parser.arrayContainsFunctionName, argumentCount: 2) { arguments in
+            // `x = ANY(array)` over an array's text form: NULL for a NULL array or element, as in
+            // PostgreSQL when nothing matches.
+            guard case .text(let array) = arguments[0], arguments[1] != .null else { return .null }
+            let needle: String = switch arguments[1] {
+            case .integer(let number): String(number)
+            case .real(let number): String(number)
+            case .text(let text): text
+            default: ""
+            }
+            let inner = array.hasPrefix("{") && array.hasSuffix("}") ? array.dropFirst().dropLast() : Substring(array)
+            return .integer(inner.split(separator: ",").contains { $0 == needle } ? 1 : 0)
+        }
+        // MeshDB has no extended statistics objects (pg_statistic_ext is empty).
+        try connection.register(function: "pg_get_statisticsobjdef_columns", argumentCount: 1) { _ in .null }
         let cache = RegexCache()
         try connection.register(function: Parser.regexFunctionName, argumentCount: 3) { arguments throws(SQLiteFunctionError) in
             guard case .text(let subject) = arguments[0], case .text(let pattern) = arguments[1] else {

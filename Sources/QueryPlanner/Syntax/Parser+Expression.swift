@@ -107,6 +107,9 @@ extension Parser {
         case .symbol(let symbol):
             guard let (binary, precedence) = Self.binarySymbols[symbol], precedence >= minimum else { return nil }
             advance()
+            if binary == .equal, isWord("any") || isWord("some"), isSymbol("(", ahead: 1) {
+                return try equalsAny(left, at: token.location)
+            }
             let right = try expression(precedence.next)
             return Expression(.binary(binary, left, right), at: token.location)
         case .word("or"), .word("and"):
@@ -132,6 +135,49 @@ extension Parser {
     /// regular expressions of its own; the gateway registers it, and the planner never sends
     /// a statement using it to the shards).
     public static let regexFunctionName = "mesh_regex_match"
+
+    /// The function `x = ANY(array)` becomes: PostgreSQL arrays reach SQLite as their text form
+    /// (`{a,b}`), which the gateway searches (SQLite has no arrays).
+    public static let arrayContainsFunctionName = "mesh_array_contains"
+
+    /// `x = ANY (subquery)` is `x IN (subquery)`; `x = ANY (array)` tests membership.
+    private mutating func equalsAny(_ left: Expression, at location: SourceLocation) throws(SQLError) -> Expression {
+        advance()
+        try expectSymbol("(")
+        if atQueryStart() {
+            let query = try select()
+            try expectSymbol(")")
+            return Expression(.inSubquery(left, query, negated: false), at: location)
+        }
+        let array = try expression()
+        try expectSymbol(")")
+        return Expression(.function(FunctionCall(Identifier(Self.arrayContainsFunctionName, at: location), .list([array, left]))), at: location)
+    }
+
+    /// `ARRAY(query)`: the query's one column as a PostgreSQL array in text form, `{a,b}`, built
+    /// by group_concat over the query's rows in their order: `(SELECT '{' ||
+    /// coalesce(group_concat(mesh_element, ','), '') || '}' FROM (query))`.
+    private mutating func arrayConstructor() throws(SQLError) -> Expression {
+        let start = try expectWord("array")
+        try expectSymbol("(")
+        var query = try select()
+        try expectSymbol(")")
+        guard query.body.compounds.isEmpty, case .select(var core) = query.body.first, core.items.count == 1,
+              case .expression(let element, _) = core.items[0] else {
+            throw SQLError(.featureNotSupported, "ARRAY(query) is supported for a query of one column without set operations",
+                           position: position(of: start))
+        }
+        core.items = [.expression(element, alias: Identifier("mesh_element"))]
+        query.body = SelectBody(.select(core))
+        func call(_ name: String, _ arguments: [Expression]) -> Expression {
+            Expression(.function(FunctionCall(Identifier(name), .list(arguments))), at: start)
+        }
+        let joined = call("coalesce", [call("group_concat", [.column("mesh_element"), .literal(.string(","))]), .literal(.string(""))])
+        let text = Expression(.binary(.concatenate, Expression(.binary(.concatenate, .literal(.string("{")), joined)), .literal(.string("}"))))
+        let outer = SelectCore(items: [.expression(text, alias: nil)],
+                               from: FromClause(.subquery(query, alias: Identifier("mesh_array"), location: start)))
+        return Expression(.subquery(Select(body: SelectBody(.select(outer)))), at: start)
+    }
 
     /// How tightly operator `symbol` binds; an error for a symbol that is no binary operator.
     private func precedence(ofOperator symbol: String) throws(SQLError) -> Precedence {
@@ -266,6 +312,7 @@ extension Parser {
                 advance()
                 return Expression(.function(FunctionCall(Identifier(word, at: location), .list([]))), at: location)
             case "case": return try caseExpression()
+            case "array" where isSymbol("(", ahead: 1) && atQueryStart(ahead: 2): return try arrayConstructor()
             case "cast": return try castExpression()
             case "exists":
                 advance()

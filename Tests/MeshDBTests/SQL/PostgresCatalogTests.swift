@@ -59,6 +59,15 @@ import Testing
                 .text("t_pkey"), .integer(1), .integer(1), .integer(0), .integer(1),
                 .text("CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)"), .text("PRIMARY KEY (id)"), .text("p"),
             ])
+            // MeshDB has no policies, extended statistics, inheritance or partitions: psql's
+            // queries for them run and find nothing.
+            for query in [PostgresClientQueries.describePolicies(oid), PostgresClientQueries.describeStatistics(oid),
+                          PostgresClientQueries.describeParents(oid), PostgresClientQueries.describePartitions(oid)] {
+                #expect(try await Self.rows(session, query) == [])
+            }
+            let roles = try await Self.rows(session, PostgresClientQueries.listRoles)
+            #expect(roles == [[.text("meshdb"), .integer(1), .integer(1), .integer(1), .integer(1), .integer(1), .integer(-1), .null,
+                               .text("{}"), .integer(0), .integer(1)]])
         }
     }
 

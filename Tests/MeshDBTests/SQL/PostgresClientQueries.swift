@@ -86,4 +86,106 @@ enum PostgresClientQueries {
         FROM pg_catalog.pg_database d
         ORDER BY 1;
         """
+
+    /// `\\d t`: policies (row-level security).
+    static func describePolicies(_ oid: Int64) -> String {
+        #"""
+        SELECT pol.polname, pol.polpermissive,
+          CASE WHEN pol.polroles = '{0}' THEN NULL ELSE pg_catalog.array_to_string(array(select rolname from pg_catalog.pg_roles where oid = any (pol.polroles) order by 1),',') END,
+          pg_catalog.pg_get_expr(pol.polqual, pol.polrelid),
+          pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid),
+          CASE pol.polcmd
+            WHEN 'r' THEN 'SELECT'
+            WHEN 'a' THEN 'INSERT'
+            WHEN 'w' THEN 'UPDATE'
+            WHEN 'd' THEN 'DELETE'
+            END AS cmd
+        FROM pg_catalog.pg_policy pol
+        WHERE pol.polrelid = '\(oid)' ORDER BY 1;
+        """#.replacingOccurrences(of: "\\(oid)", with: "\(oid)")
+    }
+
+    /// `\\d t`: extended statistics objects.
+    static func describeStatistics(_ oid: Int64) -> String {
+        #"""
+        SELECT oid, stxrelid::pg_catalog.regclass, stxnamespace::pg_catalog.regnamespace::pg_catalog.text AS nsp, stxname,
+        pg_catalog.pg_get_statisticsobjdef_columns(oid) AS columns,
+          'd' = any(stxkind) AS ndist_enabled,
+          'f' = any(stxkind) AS deps_enabled,
+          'm' = any(stxkind) AS mcv_enabled,
+        stxstattarget
+        FROM pg_catalog.pg_statistic_ext
+        WHERE stxrelid = '\(oid)'
+        ORDER BY nsp, stxname;
+        """#.replacingOccurrences(of: "\\(oid)", with: "\(oid)")
+    }
+
+    /// `\\d t`: the publications it is in.
+    static func describePublications(_ oid: Int64) -> String {
+        #"""
+        SELECT pubname
+             , NULL
+             , NULL
+        FROM pg_catalog.pg_publication p
+             JOIN pg_catalog.pg_publication_namespace pn ON p.oid = pn.pnpubid
+             JOIN pg_catalog.pg_class pc ON pc.relnamespace = pn.pnnspid
+        WHERE pc.oid ='\(oid)' and pg_catalog.pg_relation_is_publishable('\(oid)')
+        UNION
+        SELECT pubname
+             , pg_get_expr(pr.prqual, c.oid)
+             , (CASE WHEN pr.prattrs IS NOT NULL THEN
+                 (SELECT string_agg(attname, ', ')
+                   FROM pg_catalog.generate_series(0, pg_catalog.array_upper(pr.prattrs::pg_catalog.int2[], 1)) s,
+                        pg_catalog.pg_attribute
+                  WHERE attrelid = pr.prrelid AND attnum = prattrs[s])
+                ELSE NULL END) FROM pg_catalog.pg_publication p
+             JOIN pg_catalog.pg_publication_rel pr ON p.oid = pr.prpubid
+             JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
+        WHERE pr.prrelid = '\(oid)'
+        UNION
+        SELECT pubname
+             , NULL
+             , NULL
+        FROM pg_catalog.pg_publication p
+        WHERE p.puballtables AND pg_catalog.pg_relation_is_publishable('\(oid)')
+        ORDER BY 1;
+        """#.replacingOccurrences(of: "\\(oid)", with: "\(oid)")
+    }
+
+    /// `\\d t`: the tables it inherits from.
+    static func describeParents(_ oid: Int64) -> String {
+        #"""
+        SELECT c.oid::pg_catalog.regclass
+        FROM pg_catalog.pg_class c, pg_catalog.pg_inherits i
+        WHERE c.oid = i.inhparent AND i.inhrelid = '\(oid)'
+          AND c.relkind != 'p' AND c.relkind != 'I'
+        ORDER BY inhseqno;
+        """#.replacingOccurrences(of: "\\(oid)", with: "\(oid)")
+    }
+
+    /// `\\d t`: its partitions.
+    static func describePartitions(_ oid: Int64) -> String {
+        #"""
+        SELECT c.oid::pg_catalog.regclass, c.relkind, inhdetachpending, pg_catalog.pg_get_expr(c.relpartbound, c.oid)
+        FROM pg_catalog.pg_class c, pg_catalog.pg_inherits i
+        WHERE c.oid = i.inhrelid AND i.inhparent = '\(oid)'
+        ORDER BY pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', c.oid::pg_catalog.regclass::pg_catalog.text;
+        """#.replacingOccurrences(of: "\\(oid)", with: "\(oid)")
+    }
+
+    /// `\\du`
+    static let listRoles = #"""
+        SELECT r.rolname, r.rolsuper, r.rolinherit,
+          r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
+          r.rolconnlimit, r.rolvaliduntil,
+          ARRAY(SELECT b.rolname
+                FROM pg_catalog.pg_auth_members m
+                JOIN pg_catalog.pg_roles b ON (m.roleid = b.oid)
+                WHERE m.member = r.oid) as memberof
+        , r.rolreplication
+        , r.rolbypassrls
+        FROM pg_catalog.pg_roles r
+        WHERE r.rolname !~ '^pg_'
+        ORDER BY 1;
+        """#
 }

@@ -66,3 +66,35 @@ import QueryPlanner
         }
     }
 }
+
+/// PostgreSQL statements and array forms beyond expressions.
+@Suite struct PostgresStatementTests {
+    @Test(arguments: [
+        ("CREATE USER alice WITH PASSWORD 'p''q'", "CREATE USER alice WITH PASSWORD 'p''q'"),
+        ("create user alice password 'x'", "CREATE USER alice WITH PASSWORD 'x'"),
+        ("ALTER USER alice PASSWORD 'y'", "ALTER USER alice WITH PASSWORD 'y'"),
+        ("DROP USER IF EXISTS alice", "DROP USER IF EXISTS alice"),
+        ("DROP USER alice", "DROP USER alice"),
+    ])
+    func userStatements(text: String, rendered: String) throws {
+        let result = SQLiteRenderer.render(try Parser.parseStatement(text))
+        #expect(result.replacingOccurrences(of: "\"", with: "") == rendered)
+        #expect(try Parser.parseStatement(result) == Parser.parseStatement(text))
+    }
+
+    @Test func userOptionsOtherThanPasswordAreRefusedByName() {
+        #expect { try Parser.parseStatement("CREATE USER a SUPERUSER") } throws: { error in
+            (error as? SQLError)?.message == "user option SUPERUSER is not supported"
+        }
+    }
+
+    @Test func arrayConstructorsAndAnyBecomeGatewaySQL() throws {
+        let array = SQLiteRenderer.render(try Parser.parseExpression("ARRAY(SELECT b.rolname FROM r b ORDER BY 1)"))
+        #expect(array.replacingOccurrences(of: "\"", with: "")
+                == "(SELECT ('{' || coalesce(group_concat(mesh_element, ','), '')) || '}' FROM (SELECT b.rolname AS mesh_element FROM r AS b ORDER BY 1) AS mesh_array)")
+        let any = SQLiteRenderer.render(try Parser.parseExpression("oid = any (pol.polroles)"))
+        #expect(any.replacingOccurrences(of: "\"", with: "") == "mesh_array_contains(pol.polroles, oid)")
+        let subquery = SQLiteRenderer.render(try Parser.parseExpression("x = ANY (SELECT y FROM t)"))
+        #expect(subquery.replacingOccurrences(of: "\"", with: "") == "x IN (SELECT y FROM t)")
+    }
+}
