@@ -133,8 +133,8 @@ extension PostgresCatalog {
                 }
             }
         default:
-            // pg_attrdef, pg_description, pg_auth_members, pg_inherits, pg_policy, pg_statistic_ext:
-            // MeshDB has no
+            // pg_attrdef, pg_description, pg_auth_members, pg_inherits, pg_policy, pg_statistic_ext,
+            // pg_publication*: MeshDB has no
             // such objects (column defaults live in the shards' DDL, not as expressions in the
             // catalog), so these relations exist and are empty.
             return []

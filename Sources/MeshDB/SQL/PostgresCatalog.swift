@@ -119,6 +119,12 @@ public enum PostgresCatalog {
         Relation("pg_statistic_ext", """
             oid:oid stxrelid:oid stxname:name stxnamespace:oid stxowner:oid stxstattarget:int4 stxkeys:text stxkind:text
             """),
+        Relation("pg_publication", """
+            oid:oid pubname:name pubowner:oid puballtables:bool pubinsert:bool pubupdate:bool pubdelete:bool pubtruncate:bool \
+            pubviaroot:bool
+            """),
+        Relation("pg_publication_namespace", "oid:oid pnpubid:oid pnnspid:oid"),
+        Relation("pg_publication_rel", "oid:oid prpubid:oid prrelid:oid prqual:text prattrs:text"),
         Relation("pg_settings", "name:text setting:text unit:text category:text short_desc:text context:text vartype:text source:text"),
         Relation("information_schema.schemata", "catalog_name:name schema_name:name schema_owner:name"),
         Relation("information_schema.tables", """

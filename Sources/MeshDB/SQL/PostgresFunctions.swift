@@ -102,6 +102,24 @@ struct PostgresFunctions {
             let inner = array.hasPrefix("{") && array.hasSuffix("}") ? array.dropFirst().dropLast() : Substring(array)
             return .integer(inner.split(separator: ",").contains { $0 == needle } ? 1 : 0)
         }
+        try connection.register(function: Parser.arrayElementFunctionName, argumentCount: 2) { arguments in
+            guard case .integer(let index) = arguments[1], let elements = Self.arrayElements(arguments[0]),
+                  index >= 1, index <= elements.count else { return .null }
+            return .text(String(elements[Int(index) - 1]))
+        }
+        try connection.register(function: Parser.seriesGuardFunctionName, argumentCount: 1) { arguments throws(SQLiteFunctionError) in
+            guard case .integer(let produced) = arguments[0], produced >= Parser.seriesRowsMax else { return .integer(1) }
+            throw SQLiteFunctionError("generate_series of more than \(Parser.seriesRowsMax) rows exceeds series_rows_max = \(Parser.seriesRowsMax)")
+        }
+        try connection.register(function: "array_upper", argumentCount: 2) { arguments in
+            guard arguments[1] == .integer(1), let elements = Self.arrayElements(arguments[0]), !elements.isEmpty else { return .null }
+            return .integer(Int64(elements.count))
+        }
+        try connection.register(function: "pg_relation_is_publishable", argumentCount: 1) { arguments in
+            // An ordinary user table could be published, as in PostgreSQL; MeshDB has no publications.
+            guard case .integer(let oid) = arguments[0] else { return .null }
+            return .integer(catalog.sortedTables.contains { PostgresCatalog.oid("r", $0.name) == oid } ? 1 : 0)
+        }
         // MeshDB has no extended statistics objects (pg_statistic_ext is empty).
         try connection.register(function: "pg_get_statisticsobjdef_columns", argumentCount: 1) { _ in .null }
         let cache = RegexCache()
@@ -113,6 +131,13 @@ struct PostgresFunctions {
             let regex = try cache.regex(pattern, caseInsensitive: Self.truth(arguments[2]))
             return .integer(subject.contains(regex) ? 1 : 0)
         }
+    }
+
+    /// The elements of a one-dimensional array in text form (`{a,b}`); nil for NULL or a value
+    /// that is not an array.
+    static func arrayElements(_ value: SQLiteValue) -> [Substring]? {
+        guard case .text(let text) = value, text.hasPrefix("{"), text.hasSuffix("}") else { return nil }
+        return text.dropFirst().dropLast().split(separator: ",")
     }
 
     /// The modifiers a typmod stands for (the inverse of `PostgresCatalog.typeModifier`).

@@ -35,7 +35,8 @@ public struct SelectPlanner: Sendable {
     /// operators' function): a statement calling one runs in the gateway's scratch database, with
     /// only its tables' rows gathered from the shards.
     public static let gatewayFunctions: Set<String> = [
-        Parser.regexFunctionName, Parser.arrayContainsFunctionName, "pg_get_statisticsobjdef_columns", "version", "current_database", "current_catalog", "current_schema", "current_schemas",
+        Parser.regexFunctionName, Parser.arrayContainsFunctionName, Parser.arrayElementFunctionName, Parser.seriesGuardFunctionName, "array_upper",
+        "pg_relation_is_publishable", "pg_get_statisticsobjdef_columns", "version", "current_database", "current_catalog", "current_schema", "current_schemas",
         "current_user", "session_user", "current_role", "user", "pg_backend_pid", "current_setting", "pg_table_is_visible",
         "pg_is_in_recovery", "pg_get_userbyid", "format_type", "pg_get_expr", "pg_get_indexdef", "pg_get_constraintdef",
         "obj_description", "col_description", "shobj_description", "has_table_privilege", "has_schema_privilege",

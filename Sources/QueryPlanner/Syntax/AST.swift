@@ -174,11 +174,15 @@ public struct CommonTableExpression: Sendable, Hashable {
     public var name: Identifier
     public var columns: [Identifier]
     public var query: Select
+    /// Whether its query may read itself: only the parser's own rewrite of generate_series
+    /// (a bounded recursion) sets it; SQLite needs no keyword for it.
+    public var recursive: Bool
 
-    public init(name: Identifier, columns: [Identifier] = [], query: Select) {
+    public init(name: Identifier, columns: [Identifier] = [], query: Select, recursive: Bool = false) {
         self.name = name
         self.columns = columns
         self.query = query
+        self.recursive = recursive
     }
 }
 

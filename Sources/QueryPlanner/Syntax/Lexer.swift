@@ -313,6 +313,8 @@ struct Lexer {
         case UInt8(ascii: "&"): "&"
         case UInt8(ascii: "|"): "|"
         case UInt8(ascii: "~"): "~"
+        case UInt8(ascii: "["): "["
+        case UInt8(ascii: "]"): "]"
         default: nil
         }
         guard let single else {

@@ -85,6 +85,13 @@ extension Parser {
         case .symbol("::"):
             advance()
             return Expression(.cast(left, try typeName()), at: token.location)
+        case .symbol("["):
+            // `array[i]`: PostgreSQL's subscript, over an array's text form at the gateway.
+            advance()
+            let index = try expression()
+            try expectSymbol("]")
+            return Expression(.function(FunctionCall(Identifier(Self.arrayElementFunctionName, at: token.location), .list([left, index]))),
+                              at: token.location)
         case .word("collate"):
             advance()
             try collation()
@@ -139,6 +146,8 @@ extension Parser {
     /// The function `x = ANY(array)` becomes: PostgreSQL arrays reach SQLite as their text form
     /// (`{a,b}`), which the gateway searches (SQLite has no arrays).
     public static let arrayContainsFunctionName = "mesh_array_contains"
+    /// The function `array[i]` becomes (1-based, NULL out of range, as in PostgreSQL).
+    public static let arrayElementFunctionName = "mesh_array_element"
 
     /// `x = ANY (subquery)` is `x IN (subquery)`; `x = ANY (array)` tests membership.
     private mutating func equalsAny(_ left: Expression, at location: SourceLocation) throws(SQLError) -> Expression {
@@ -382,6 +391,11 @@ extension Parser {
             if isWord("order") { throw unsupported("ORDER BY inside an aggregate call") }
         }
         try expectSymbol(")")
+        // PostgreSQL's string_agg(x, separator) is SQLite's group_concat(x, separator), which
+        // every SQLite has (string_agg only from 3.44).
+        if call.name.name == "string_agg", case .list(let arguments) = call.arguments, arguments.count == 2 {
+            call.name = Identifier("group_concat", at: name.location)
+        }
         if isWord("filter") && isSymbol("(", ahead: 1) { throw unsupported("FILTER on an aggregate call") }
         if isWord("over") { throw unsupported("a window function (OVER)") }
         return Expression(.function(call), at: name.location)
@@ -450,6 +464,10 @@ extension Parser {
         if consumeSymbol("(") {
             modifiers = try commaSeparated { (parser: inout Parser) throws(SQLError) in try parser.typeModifier() }
             try expectSymbol(")")
+        }
+        if consumeSymbol("[") {
+            try expectSymbol("]")
+            name += "[]"
         }
         return TypeName(name, modifiers: modifiers, at: token.location)
     }

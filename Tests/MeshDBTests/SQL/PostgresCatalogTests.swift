@@ -59,9 +59,10 @@ import Testing
                 .text("t_pkey"), .integer(1), .integer(1), .integer(0), .integer(1),
                 .text("CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)"), .text("PRIMARY KEY (id)"), .text("p"),
             ])
-            // MeshDB has no policies, extended statistics, inheritance or partitions: psql's
+            // MeshDB has no policies, extended statistics, publications, inheritance or partitions: psql's
             // queries for them run and find nothing.
             for query in [PostgresClientQueries.describePolicies(oid), PostgresClientQueries.describeStatistics(oid),
+                          PostgresClientQueries.describePublications(oid),
                           PostgresClientQueries.describeParents(oid), PostgresClientQueries.describePartitions(oid)] {
                 #expect(try await Self.rows(session, query) == [])
             }
@@ -108,6 +109,12 @@ import Testing
             #expect(try await Self.rows(session, "SELECT id FROM people WHERE name ~ '^[A-Z]' ORDER BY id") == [[.integer(1)], [.integer(3)]])
             #expect(try await Self.rows(session, "SELECT id FROM people WHERE name ~* '^b' ORDER BY id") == [[.integer(2)]])
             #expect(try await Self.rows(session, "SELECT id FROM people WHERE name !~ 'n$' ORDER BY id") == [[.integer(2)], [.integer(3)]])
+            #expect(try await Self.rows(session, "SELECT s, '{5,6,7}'::int2[][s] FROM pg_catalog.generate_series(1, 4) s")
+                    == [[.integer(1), .text("5")], [.integer(2), .text("6")], [.integer(3), .text("7")], [.integer(4), .null]])
+            #expect(try await Self.rows(session, "SELECT string_agg(name, '+') FROM (SELECT name FROM people ORDER BY id)") == [[.text("Ann+bob+Cy")]])
+            #expect(try await Self.rows(session, "SELECT 2 = ANY('{1,2}'), 3 = ANY('{1,2}'), ARRAY(SELECT id FROM people ORDER BY id)")
+                    == [[.integer(1), .integer(0), .text("{1,2,3}")]])
+            await #expect(throws: SQLError.self) { try await session.execute("SELECT count(*) FROM generate_series(1, 2000000)") }
             let long = String(repeating: "a", count: PostgresFunctions.regexPatternBytesMax + 1)
             await #expect(throws: SQLError.self) { try await session.execute("SELECT 1 WHERE 'a' ~ '\(long)'") }
             await #expect(throws: SQLError.self) { try await session.execute("SELECT name COLLATE \"de_DE\" FROM people") }
