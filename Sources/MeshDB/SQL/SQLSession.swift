@@ -175,9 +175,15 @@ public actor SQLSession {
         var executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters)
         if let snapshot = planner.catalog as? PlannerCatalogSnapshot {
-            executor.functions = PostgresFunctions(user: user, backendPID: backendPID, settings: settings.all, catalog: snapshot.catalog)
+            executor.functions = try await postgresFunctions(catalog: snapshot.catalog)
         }
         return (plan, try await executor.run(plan))
+    }
+
+    /// The PostgreSQL functions as this session sees them (user, pid, settings), over `catalog`.
+    func postgresFunctions(catalog: CatalogStateMachine? = nil) async throws -> PostgresFunctions {
+        let catalog = if let catalog { catalog } else { try await gateway.catalog() }
+        return PostgresFunctions(user: user, backendPID: backendPID, settings: settings.all, catalog: catalog)
     }
 
     private func explain(_ explain: Explain, parameters: [SQLiteValue]) async throws -> SQLResult {

@@ -115,6 +115,10 @@ import Testing
             #expect(try await Self.rows(session, "SELECT 2 = ANY('{1,2}'), 3 = ANY('{1,2}'), ARRAY(SELECT id FROM people ORDER BY id)")
                     == [[.integer(1), .integer(0), .text("{1,2,3}")]])
             await #expect(throws: SQLError.self) { try await session.execute("SELECT count(*) FROM generate_series(1, 2000000)") }
+            // In a write, a gateway function of constants is a value; over the row it is refused.
+            _ = try await session.execute("UPDATE people SET name = current_user WHERE id = 2")
+            #expect(try await Self.rows(session, "SELECT name FROM people WHERE id = 2") == [[.text("meshdb")]])
+            await #expect(throws: SQLError.self) { try await session.execute("DELETE FROM people WHERE name ~ '^A'") }
             let long = String(repeating: "a", count: PostgresFunctions.regexPatternBytesMax + 1)
             await #expect(throws: SQLError.self) { try await session.execute("SELECT 1 WHERE 'a' ~ '\(long)'") }
             await #expect(throws: SQLError.self) { try await session.execute("SELECT name COLLATE \"de_DE\" FROM people") }
