@@ -1,4 +1,4 @@
-public import Consensus
+import Consensus
 import Crypto
 
 /// A SCRAM-SHA-256 password verifier (RFC 5802 §3, RFC 7677): what a server needs to check a
