@@ -65,6 +65,13 @@ struct PostgresFunctions {
             }
         }
         for count: Int32 in [1, 2] {
+            // psql's \d of a view shows its query: MeshDB keeps it as SQL text.
+            try connection.register(function: "pg_get_viewdef", argumentCount: count) { arguments in
+                guard case .integer(let oid) = arguments[0] else { return .null }
+                return catalog.sortedViews.first { PostgresCatalog.oid("r", $0.name) == oid }.map { .text($0.sql) } ?? .null
+            }
+        }
+        for count: Int32 in [1, 2] {
             try connection.register(function: "pg_get_constraintdef", argumentCount: count) { arguments in
                 guard case .integer(let oid) = arguments[0],
                       let index = PostgresCatalog.indexes(catalog).first(where: { $0.constraintOID == oid }) else { return .null }

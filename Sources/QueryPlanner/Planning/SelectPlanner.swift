@@ -38,7 +38,7 @@ public struct SelectPlanner: Sendable {
         Parser.regexFunctionName, Parser.arrayContainsFunctionName, Parser.arrayElementFunctionName, Parser.seriesGuardFunctionName, "array_upper",
         "pg_relation_is_publishable", "pg_get_statisticsobjdef_columns", "version", "current_database", "current_catalog", "current_schema", "current_schemas",
         "current_user", "session_user", "current_role", "user", "pg_backend_pid", "current_setting", "pg_table_is_visible",
-        "pg_is_in_recovery", "pg_get_userbyid", "format_type", "pg_get_expr", "pg_get_indexdef", "pg_get_constraintdef",
+        "pg_is_in_recovery", "pg_get_userbyid", "format_type", "pg_get_expr", "pg_get_indexdef", "pg_get_constraintdef", "pg_get_viewdef",
         "obj_description", "col_description", "shobj_description", "has_table_privilege", "has_schema_privilege",
         "has_database_privilege", "has_column_privilege", "has_function_privilege", "has_any_column_privilege",
         "pg_encoding_to_char", "array_to_string",

@@ -66,6 +66,9 @@ import Testing
                           PostgresClientQueries.describeParents(oid), PostgresClientQueries.describePartitions(oid)] {
                 #expect(try await Self.rows(session, query) == [])
             }
+            // \d of a view shows its query.
+            let view = try await Self.rows(session, "SELECT pg_catalog.pg_get_viewdef('\(PostgresCatalog.oid("r", "rich"))'::pg_catalog.oid, true)")
+            #expect(view.count == 1 && view[0][0] != .null)
             let roles = try await Self.rows(session, PostgresClientQueries.listRoles)
             #expect(roles == [[.text("meshdb"), .integer(1), .integer(1), .integer(1), .integer(1), .integer(1), .integer(-1), .null,
                                .text("{}"), .integer(0), .integer(1)]])
