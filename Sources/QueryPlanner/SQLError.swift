@@ -23,6 +23,7 @@ public struct SQLState: Sendable, Hashable, CustomStringConvertible {
     public static let programLimitExceeded = SQLState("54000")
     public static let statementTooComplex = SQLState("54001")
     public static let undefinedObject = SQLState("42704")
+    public static let invalidSchemaName = SQLState("3F000")
     public static let invalidParameterValue = SQLState("22023")
     public static let protocolViolation = SQLState("08P01")
     public static let queryCanceled = SQLState("57014")

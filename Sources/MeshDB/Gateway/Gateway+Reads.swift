@@ -65,9 +65,14 @@ extension Gateway {
     }
 
     /// A system table (`CatalogStateMachine.systemTableNames`: mesh_nodes, mesh_tables,
-    /// mesh_columns, mesh_indexes, mesh_views, mesh_shards, mesh_groups) from this node's catalog replica.
+    /// mesh_columns, mesh_indexes, mesh_views, mesh_shards, mesh_groups) or a PostgreSQL system
+    /// relation (`PostgresCatalog.relations`) from this node's catalog replica.
     public func systemTable(_ name: String) throws -> Rows {
-        guard let rows = try catalogSnapshot().systemTable(named: name) else {
+        let catalog = try catalogSnapshot()
+        if let relation = PostgresCatalog.relation(named: name) {
+            return Rows(columns: relation.columns.map(\.name), rows: PostgresCatalog.rows(of: relation, catalog: catalog))
+        }
+        guard let rows = catalog.systemTable(named: name) else {
             throw GatewayError(sqlState: "42P01", message: "relation \"\(name)\" does not exist")
         }
         return Rows(columns: rows.columns, rows: rows.rows)

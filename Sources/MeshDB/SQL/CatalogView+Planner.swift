@@ -6,18 +6,25 @@ public import QueryPlanner
 struct PlannerCatalogSnapshot: PlannerCatalog {
     let catalog: CatalogStateMachine
     var temporaryViews: [String: PlannerView] = [:]
-    /// System tables (`mesh_nodes`…) are served by the gateway from its catalog replica.
-    static let systemTableNames: Set<String> = ["mesh_nodes", "mesh_tables", "mesh_shards", "mesh_groups"]
 
     func table(named name: String) -> PlannerTable? {
-        guard let table = catalog.table(named: name) else { return nil }
+        guard let table = catalog.table(named: name) else { return systemTable(named: name) }
         return PlannerTable(
             name: table.name,
             columns: table.spec.columns.map { column in
-                PlannerColumn(name: column.name, declaredType: column.type.name, sqliteType: column.type.sqliteType,
+                PlannerColumn(name: column.name, declaredType: column.declaredType, sqliteType: column.type.sqliteType,
                               isBlob: column.type == .blob, notNull: column.notNull)
             },
             primaryKey: table.spec.primaryKey, shardKey: table.spec.shardKey, shardCount: Int(table.spec.shardCount))
+    }
+
+    /// pg_catalog and information_schema relations, and the `mesh_*` tables (whose values
+    /// have no declared type: they keep the SQLite storage class they are served with).
+    func systemTable(named name: String) -> PlannerTable? {
+        if let relation = PostgresCatalog.relation(named: name) { return relation.plannerTable }
+        guard let rows = catalog.systemTable(named: name) else { return nil }
+        return PlannerTable(name: name, columns: rows.columns.map { PlannerColumn(name: $0, declaredType: "", sqliteType: "", isBlob: false, notNull: false) },
+                            primaryKey: [], shardKey: [], shardCount: 0, isSystem: true)
     }
 
     func view(named name: String) -> PlannerView? {

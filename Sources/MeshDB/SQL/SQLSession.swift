@@ -5,11 +5,16 @@ public import QueryPlanner
 public struct SQLResult: Sendable, Hashable {
     public var tag: String
     public var columns: [String]
+    /// The PostgreSQL type of each column, as RowDescription should name it: one per column, nil
+    /// where it is not known statically (the wire server then infers it from the values).
+    public var columnTypes: [PostgresType?]
     public var rows: [[SQLiteValue]]
 
-    public init(tag: String, columns: [String] = [], rows: [[SQLiteValue]] = []) {
+    /// `columnTypes` of a count other than `columns`' is taken as unknown.
+    public init(tag: String, columns: [String] = [], columnTypes: [PostgresType?] = [], rows: [[SQLiteValue]] = []) {
         self.tag = tag
         self.columns = columns
+        self.columnTypes = columnTypes.count == columns.count ? columnTypes : Array(repeating: nil, count: columns.count)
         self.rows = rows
     }
 }
@@ -36,8 +41,15 @@ public actor SQLSession {
     /// Longest statement text accepted.
     public static let statementBytesMax = 1 << 20
 
-    public init(gateway: Gateway) {
+    /// pg_backend_pid(): the wire server's id for this session (BackendKeyData's process id).
+    public nonisolated let backendPID: Int32
+    /// current_user and session_user: the role the session authenticated as.
+    public nonisolated let user: String
+
+    public init(gateway: Gateway, backendPID: Int32 = 0, user: String = PostgresCatalog.ownerName) {
         self.gateway = gateway
+        self.backendPID = backendPID
+        self.user = user
     }
 
     /// Runs every statement of `sql` in order and returns one result per statement; stops at the
@@ -102,7 +114,9 @@ public actor SQLSession {
         switch statement {
         case .select(let select):
             let output = try await runSelect(select, parameters: parameters, analyze: false).output
-            return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns), rows: output.rows)
+            let types = ResultTypes(catalog: try await catalogSnapshot()).types(of: select) ?? []
+            return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns),
+                             columnTypes: types, rows: output.rows)
         case .insert(let insert):
             return try await WriteExecutor(session: self).insert(insert, parameters: parameters)
         case .update(let update):
@@ -139,9 +153,16 @@ public actor SQLSession {
             return SQLResult(tag: "SET")
         case .show(let show):
             let value = try settings.show(show.name)
-            return SQLResult(tag: "SHOW", columns: [show.name], rows: [[.text(value)]])
+            return SQLResult(tag: "SHOW", columns: [show.name], columnTypes: [.text], rows: [[.text(value)]])
         case .explain(let explain):
             return try await self.explain(explain, parameters: parameters)
+        case .user(let user):
+            let name = user.name.name
+            switch user.action {
+            case .create(let password): return SQLResult(tag: try await gateway.createUser(name: name, password: password).tag)
+            case .alter(let password): return SQLResult(tag: try await gateway.alterUser(name: name, password: password).tag)
+            case .drop(let ifExists): return SQLResult(tag: try await gateway.dropUser(name: name, ifExists: ifExists).tag)
+            }
         case .transaction(let control):
             return try await runTransactionControl(control)
         }
@@ -171,10 +192,20 @@ public actor SQLSession {
     }
 
     func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
-        let plan = try await planner().plan(select)
-        let executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
+        let planner = try await planner()
+        let plan = try planner.plan(select)
+        var executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters, transaction: transaction)
+        if let snapshot = planner.catalog as? PlannerCatalogSnapshot {
+            executor.functions = try await postgresFunctions(catalog: snapshot.catalog)
+        }
         return (plan, try await executor.run(plan))
+    }
+
+    /// The PostgreSQL functions as this session sees them (user, pid, settings), over `catalog`.
+    func postgresFunctions(catalog: CatalogStateMachine? = nil) async throws -> PostgresFunctions {
+        let catalog = if let catalog { catalog } else { try await gateway.catalog() }
+        return PostgresFunctions(user: user, backendPID: backendPID, settings: settings.all, catalog: catalog)
     }
 
     private func explain(_ explain: Explain, parameters: [SQLiteValue]) async throws -> SQLResult {
@@ -194,7 +225,7 @@ public actor SQLSession {
         default:
             lines = ["Utility statement: runs through the metadata group"]
         }
-        return SQLResult(tag: "EXPLAIN", columns: ["QUERY PLAN"], rows: lines.map { [.text($0)] })
+        return SQLResult(tag: "EXPLAIN", columns: ["QUERY PLAN"], columnTypes: [.text], rows: lines.map { [.text($0)] })
     }
 
     /// PostgreSQL's names for output columns: the alias, else the column's name, else the

@@ -30,6 +30,11 @@ final class ScratchDatabase {
         try connection.execute("CREATE TABLE \(quoteIdentifier(name)) (\(list))")
     }
 
+    /// Makes the PostgreSQL functions of `functions` callable by the statement.
+    func install(_ functions: PostgresFunctions) throws(SQLiteError) {
+        try functions.install(on: connection)
+    }
+
     /// Runs trusted DDL the planner produced (a view definition, for instance).
     func define(_ sql: String) throws(SQLiteError) {
         _ = try connection.run(sql, access: .write)

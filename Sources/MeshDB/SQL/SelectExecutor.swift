@@ -13,6 +13,8 @@ struct SelectExecutor {
     /// shards until it ends (`consistency` does not apply to them).
     let transaction: GatewayTransaction?
     var parallelShardReads = 16
+    /// The session's PostgreSQL functions, installed in the scratch database.
+    var functions: PostgresFunctions?
 
     init(gateway: Gateway, consistency: Gateway.ReadConsistency, workMemBytes: Int, parameters: [SQLiteValue] = [],
          transaction: GatewayTransaction? = nil) {
@@ -72,7 +74,10 @@ struct SelectExecutor {
             output = Output(columns: columns, rows: rows, analysis: [])
         case .scratch(let sql, _, let parameterCount):
             let scratch: ScratchDatabase
-            do { scratch = try ScratchDatabase(bytesMax: workMemBytes) } catch { throw SQLExecutionError.sqlite(error) }
+            do {
+                scratch = try ScratchDatabase(bytesMax: workMemBytes)
+                if let functions { try scratch.install(functions) }
+            } catch { throw SQLExecutionError.sqlite(error) }
             for (step, parts) in zip(plan.steps, fetched) {
                 guard let table = step.scratchTable else { continue }
                 do {

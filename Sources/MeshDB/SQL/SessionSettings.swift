@@ -70,6 +70,16 @@ struct SessionSettings: Sendable {
         }
     }
 
+    /// Every setting SHOW knows with its value, by name: pg_settings and current_setting().
+    var all: [(name: String, value: String)] {
+        let own = [("mesh.read_consistency", readConsistency.rawValue), ("mesh.version", MeshDBVersion.string),
+                   ("server_version", MeshDBVersion.postgresCompatible), ("work_mem", Self.formatBytes(workMemBytes))]
+        return (own + others.map { ($0.key, $0.value) }).sorted { $0.0 < $1.0 }
+    }
+
+    /// A new session's settings, by name.
+    static var defaults: [(name: String, value: String)] { SessionSettings().all }
+
     /// "64MB", "512kB", "1GB" or a plain number of kilobytes, as PostgreSQL reads work_mem.
     static func parseBytes(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()

@@ -199,13 +199,25 @@ struct WriteExecutor {
         // Collect first (the rewrite closure cannot await), then substitute.
         var subqueries: [Expression] = []
         var volatile: [Expression] = []
+        var rowDependent: FunctionCall?
         expression.forEach(intoSubqueries: false) { node in
             switch node.kind {
             case .subquery, .exists, .inSubquery: subqueries.append(node)
             case .function(let call) where SelectPlanner.nondeterministicFunctions.contains(call.name.name): volatile.append(node)
+            case .function(let call) where SelectPlanner.gatewayFunctions.contains(call.name.name):
+                // A gateway function of constants is a value; one of the row's columns would
+                // have to run on the shards, which do not have it.
+                var readsColumns = false
+                node.forEach(intoSubqueries: true) { if case .column = $0.kind { readsColumns = true } }
+                if readsColumns { rowDependent = call } else { volatile.append(node) }
             case .currentTime: volatile.append(node)
             default: break
             }
+        }
+        if let rowDependent {
+            let name = rowDependent.name.name == Parser.regexFunctionName ? "a regular expression match (~)" : "\(rowDependent.name.name)()"
+            throw SQLError(.featureNotSupported, "\(name) over a row's columns is not supported in INSERT, UPDATE or DELETE: the shards cannot evaluate it",
+                           position: rowDependent.name.location.offset + 1)
         }
         guard !subqueries.isEmpty || !volatile.isEmpty else { return expression }
         var replacements: [Expression: Expression] = [:]
@@ -235,6 +247,7 @@ struct WriteExecutor {
         }
         if !volatile.isEmpty {
             let scratch = try ScratchDatabase(bytesMax: 1 << 20)
+            try scratch.install(try await session.postgresFunctions())
             for node in volatile {
                 let value = try scratch.evaluate("SELECT \(SQLiteRenderer.render(node))").rows.first?.first ?? .null
                 replacements[node] = Self.literal(value)

@@ -8,7 +8,7 @@ public enum ParserFuzz {
     /// The SQLSTATEs the parser may answer with.
     public static let expectedStates: Set<SQLState> = [
         .syntaxError, .featureNotSupported, .undefinedObject, .invalidParameterValue, .programLimitExceeded,
-        .statementTooComplex,
+        .statementTooComplex, .invalidSchemaName,
     ]
 
     public struct Failure: Sendable, Hashable, CustomStringConvertible {

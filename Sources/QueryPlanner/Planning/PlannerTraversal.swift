@@ -36,7 +36,7 @@ public enum Traversal {
     public static func forEachCore(_ select: Select, ctes: Set<String> = [], _ body: (QueryTerm, Set<String>) -> Void) {
         var visible = ctes
         for cte in select.with {
-            forEachCore(cte.query, ctes: visible, body)
+            forEachCore(cte.query, ctes: cte.recursive ? visible.union([cte.name.name]) : visible, body)
             visible.insert(cte.name.name)
         }
         for term in [select.body.first] + select.body.compounds.map(\.term) {

@@ -31,6 +31,23 @@ public struct SelectPlanner: Sendable {
     public static let nondeterministicFunctions: Set<String> = ["random", "randomblob", "now", "changes", "total_changes",
                                                          "last_insert_rowid", "date", "time", "datetime", "julianday",
                                                          "unixepoch", "strftime", "timediff", "current_setting"]
+    /// Functions only the gateway defines (PostgreSQL's catalog and session functions, the regex
+    /// operators' function): a statement calling one runs in the gateway's scratch database, with
+    /// only its tables' rows gathered from the shards.
+    public static let gatewayFunctions: Set<String> = [
+        Parser.regexFunctionName, Parser.arrayContainsFunctionName, Parser.arrayElementFunctionName, Parser.seriesGuardFunctionName, "array_upper",
+        "pg_relation_is_publishable", "pg_get_statisticsobjdef_columns", "version", "current_database", "current_catalog", "current_schema", "current_schemas",
+        "current_user", "session_user", "current_role", "user", "pg_backend_pid", "current_setting", "pg_table_is_visible",
+        "pg_is_in_recovery", "pg_get_userbyid", "format_type", "pg_get_expr", "pg_get_indexdef", "pg_get_constraintdef", "pg_get_viewdef",
+        "obj_description", "col_description", "shobj_description", "has_table_privilege", "has_schema_privilege",
+        "has_database_privilege", "has_column_privilege", "has_function_privilege", "has_any_column_privilege",
+        "pg_encoding_to_char", "array_to_string",
+    ]
+
+    /// True for a function that must not run on a shard: its value varies, or only the gateway has it.
+    static func isGatewayOnly(_ name: String) -> Bool {
+        nondeterministicFunctions.contains(name) || gatewayFunctions.contains(name)
+    }
     static let aggregateFunctions: Set<String> = ["count", "sum", "avg", "min", "max", "total", "group_concat", "string_agg"]
 
     public func plan(_ select: Select) throws(SQLError) -> SelectPlan {
@@ -408,7 +425,7 @@ public struct SelectPlanner: Sendable {
                           let table = references.first(where: { $0.table.name == candidates[0].table.name.name })?.table,
                           table.column(named: reference.column.name) != nil else { ok = false; return }
                     if owner == nil { owner = table.name } else if owner != table.name { ok = false }
-                case .function(let call) where nondeterministicFunctions.contains(call.name.name) || aggregateFunctions.contains(call.name.name):
+                case .function(let call) where isGatewayOnly(call.name.name) || aggregateFunctions.contains(call.name.name):
                     ok = false
                 case .currentTime, .parameter:
                     ok = false
@@ -550,7 +567,7 @@ public struct SelectPlanner: Sendable {
     static func hasNondeterminism(_ select: Select) -> Bool {
         Traversal.contains(select) { expression in
             switch expression.kind {
-            case .function(let call): nondeterministicFunctions.contains(call.name.name)
+            case .function(let call): isGatewayOnly(call.name.name)
             case .currentTime: true
             default: false
             }

@@ -72,6 +72,8 @@ public indirect enum Statement: Sendable, Hashable {
     case show(Show)
     case explain(Explain)
     case transaction(TransactionStatement)
+    /// CREATE / ALTER / DROP USER.
+    case user(UserStatement)
 
     /// Where the statement's first keyword is.
     public var location: SourceLocation {
@@ -90,6 +92,7 @@ public indirect enum Statement: Sendable, Hashable {
         case .show(let node): node.location
         case .explain(let node): node.location
         case .transaction(let node): node.location
+        case .user(let node): node.location
         }
     }
 }
@@ -171,11 +174,15 @@ public struct CommonTableExpression: Sendable, Hashable {
     public var name: Identifier
     public var columns: [Identifier]
     public var query: Select
+    /// Whether its query may read itself: only the parser's own rewrite of generate_series
+    /// (a bounded recursion) sets it; SQLite needs no keyword for it.
+    public var recursive: Bool
 
-    public init(name: Identifier, columns: [Identifier] = [], query: Select) {
+    public init(name: Identifier, columns: [Identifier] = [], query: Select, recursive: Bool = false) {
         self.name = name
         self.columns = columns
         self.query = query
+        self.recursive = recursive
     }
 }
 
@@ -619,6 +626,27 @@ public struct Drop: Sendable, Hashable {
 
 /// `REINDEX [TABLE | INDEX] name`: rebuilds a table's indexes, or one index, on every shard.
 /// Without TABLE or INDEX the name may be either (SQLite's form).
+/// `CREATE USER name [WITH] PASSWORD 'p'`, `ALTER USER name [WITH] PASSWORD 'p'`,
+/// `DROP USER [IF EXISTS] name`. The password is the client's cleartext; the gateway turns it
+/// into a SCRAM-SHA-256 verifier before anything is stored or replicated.
+public struct UserStatement: Sendable, Hashable {
+    public enum Action: Sendable, Hashable {
+        case create(password: String)
+        case alter(password: String)
+        case drop(ifExists: Bool)
+    }
+
+    public var action: Action
+    public var name: Identifier
+    public var location: SourceLocation
+
+    public init(_ action: Action, name: Identifier, at location: SourceLocation = .synthesized) {
+        self.action = action
+        self.name = name
+        self.location = location
+    }
+}
+
 public struct Reindex: Sendable, Hashable {
     public var objectKind: SchemaObjectKind?
     public var name: Identifier

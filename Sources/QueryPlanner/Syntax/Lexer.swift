@@ -76,6 +76,9 @@ struct Lexer {
             kind = .quotedIdentifier(name)
         case UInt8(ascii: "x") where peek(1) == UInt8(ascii: "'"), UInt8(ascii: "X") where peek(1) == UInt8(ascii: "'"):
             kind = .blob(try blob(start: start))
+        case UInt8(ascii: "e") where peek(1) == UInt8(ascii: "'"), UInt8(ascii: "E") where peek(1) == UInt8(ascii: "'"):
+            index += 1
+            kind = .string(try escapedString(start: start))
         case UInt8(ascii: "0")...UInt8(ascii: "9"):
             kind = try number(start: start)
         case UInt8(ascii: ".") where peek(1).map(Self.isDigit) == true:
@@ -145,6 +148,42 @@ struct Lexer {
             content.append(byte)
         }
         throw error("unterminated \(what)", start: start)
+    }
+
+    /// PostgreSQL's escape string `E'...'` (the `E` already consumed): backslash escapes `\n`,
+    /// `\t`, `\r`, `\b`, `\f`, `\\`, `\'` and a doubled quote. Octal and Unicode escapes are
+    /// refused rather than misread (psql's catalog queries use only `E'\n'`).
+    private mutating func escapedString(start: Int) throws(SQLError) -> String {
+        index += 1
+        var content: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "'") {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "'") else {
+                    return String(decoding: content, as: UTF8.self)
+                }
+                index += 1
+                content.append(byte)
+            } else if byte == UInt8(ascii: "\\") {
+                guard index < bytes.count else { break }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "n"): content.append(0x0A)
+                case UInt8(ascii: "t"): content.append(0x09)
+                case UInt8(ascii: "r"): content.append(0x0D)
+                case UInt8(ascii: "b"): content.append(0x08)
+                case UInt8(ascii: "f"): content.append(0x0C)
+                case UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "\""): content.append(escaped)
+                default:
+                    throw error("escape \"\\\(Character(Unicode.Scalar(escaped)))\" in an E'' string is not supported", start: index - 2, length: 2)
+                }
+            } else {
+                content.append(byte)
+            }
+        }
+        throw error("unterminated quoted string", start: start)
     }
 
     private mutating func blob(start: Int) throws(SQLError) -> [UInt8] {
@@ -249,10 +288,12 @@ struct Lexer {
         case (UInt8(ascii: "<"), UInt8(ascii: "<")): "<<"
         case (UInt8(ascii: ">"), UInt8(ascii: ">")): ">>"
         case (UInt8(ascii: ":"), UInt8(ascii: ":")): "::"
+        case (UInt8(ascii: "!"), UInt8(ascii: "~")): peek(2) == UInt8(ascii: "*") ? "!~*" : "!~"
+        case (UInt8(ascii: "~"), UInt8(ascii: "*")): "~*"
         default: nil
         }
         if let pair {
-            index += 2
+            index += pair.utf8.count
             return pair
         }
         let single: String? = switch bytes[index] {
@@ -272,6 +313,8 @@ struct Lexer {
         case UInt8(ascii: "&"): "&"
         case UInt8(ascii: "|"): "|"
         case UInt8(ascii: "~"): "~"
+        case UInt8(ascii: "["): "["
+        case UInt8(ascii: "]"): "]"
         default: nil
         }
         guard let single else {

@@ -85,9 +85,38 @@ extension Parser {
         case .symbol("::"):
             advance()
             return Expression(.cast(left, try typeName()), at: token.location)
+        case .symbol("["):
+            // `array[i]`: PostgreSQL's subscript, over an array's text form at the gateway.
+            advance()
+            let index = try expression()
+            try expectSymbol("]")
+            return Expression(.function(FunctionCall(Identifier(Self.arrayElementFunctionName, at: token.location), .list([left, index]))),
+                              at: token.location)
+        case .word("collate"):
+            advance()
+            try collation()
+            return left
+        case .word("operator") where isSymbol("(", ahead: 1):
+            // `OPERATOR(pg_catalog.~)`: psql spells its operators so that no search_path can
+            // redirect them; the operator is the one written.
+            let qualified = isWord("pg_catalog", ahead: 2) && isSymbol(".", ahead: 3)
+            let symbolAhead = qualified ? 4 : 2
+            guard case .symbol(let symbol) = peek(symbolAhead), isSymbol(")", ahead: symbolAhead + 1) else {
+                throw syntaxError()
+            }
+            guard try precedence(ofOperator: symbol) >= minimum else { return nil }
+            for _ in 0...(symbolAhead + 1) { advance() }
+            return try binaryOperation(symbol, after: left, at: token.location)
+        case .symbol(let symbol) where Self.regexSymbols[symbol] != nil:
+            guard try precedence(ofOperator: symbol) >= minimum else { return nil }
+            advance()
+            return try binaryOperation(symbol, after: left, at: token.location)
         case .symbol(let symbol):
             guard let (binary, precedence) = Self.binarySymbols[symbol], precedence >= minimum else { return nil }
             advance()
+            if binary == .equal, isWord("any") || isWord("some"), isSymbol("(", ahead: 1) {
+                return try equalsAny(left, at: token.location)
+            }
             let right = try expression(precedence.next)
             return Expression(.binary(binary, left, right), at: token.location)
         case .word("or"), .word("and"):
@@ -100,6 +129,96 @@ extension Parser {
             return try equalityLevelExpression(after: left, word: word)
         default:
             return nil
+        }
+    }
+
+    /// PostgreSQL's POSIX regular-expression operators: (negated, case-insensitive). They bind at
+    /// the comparison level, as PostgreSQL's other operators bind above `=`.
+    static let regexSymbols: [String: (negated: Bool, caseInsensitive: Bool)] = [
+        "~": (false, false), "~*": (false, true), "!~": (true, false), "!~*": (true, true),
+    ]
+
+    /// The function a regex operator becomes: evaluated at the gateway only (SQLite has no
+    /// regular expressions of its own; the gateway registers it, and the planner never sends
+    /// a statement using it to the shards).
+    public static let regexFunctionName = "mesh_regex_match"
+
+    /// The function `x = ANY(array)` becomes: PostgreSQL arrays reach SQLite as their text form
+    /// (`{a,b}`), which the gateway searches (SQLite has no arrays).
+    public static let arrayContainsFunctionName = "mesh_array_contains"
+    /// The function `array[i]` becomes (1-based, NULL out of range, as in PostgreSQL).
+    public static let arrayElementFunctionName = "mesh_array_element"
+
+    /// `x = ANY (subquery)` is `x IN (subquery)`; `x = ANY (array)` tests membership.
+    private mutating func equalsAny(_ left: Expression, at location: SourceLocation) throws(SQLError) -> Expression {
+        advance()
+        try expectSymbol("(")
+        if atQueryStart() {
+            let query = try select()
+            try expectSymbol(")")
+            return Expression(.inSubquery(left, query, negated: false), at: location)
+        }
+        let array = try expression()
+        try expectSymbol(")")
+        return Expression(.function(FunctionCall(Identifier(Self.arrayContainsFunctionName, at: location), .list([array, left]))), at: location)
+    }
+
+    /// `ARRAY(query)`: the query's one column as a PostgreSQL array in text form, `{a,b}`, built
+    /// by group_concat over the query's rows in their order: `(SELECT '{' ||
+    /// coalesce(group_concat(mesh_element, ','), '') || '}' FROM (query))`.
+    private mutating func arrayConstructor() throws(SQLError) -> Expression {
+        let start = try expectWord("array")
+        try expectSymbol("(")
+        var query = try select()
+        try expectSymbol(")")
+        guard query.body.compounds.isEmpty, case .select(var core) = query.body.first, core.items.count == 1,
+              case .expression(let element, _) = core.items[0] else {
+            throw SQLError(.featureNotSupported, "ARRAY(query) is supported for a query of one column without set operations",
+                           position: position(of: start))
+        }
+        core.items = [.expression(element, alias: Identifier("mesh_element"))]
+        query.body = SelectBody(.select(core))
+        func call(_ name: String, _ arguments: [Expression]) -> Expression {
+            Expression(.function(FunctionCall(Identifier(name), .list(arguments))), at: start)
+        }
+        let joined = call("coalesce", [call("group_concat", [.column("mesh_element"), .literal(.string(","))]), .literal(.string(""))])
+        let text = Expression(.binary(.concatenate, Expression(.binary(.concatenate, .literal(.string("{")), joined)), .literal(.string("}"))))
+        let outer = SelectCore(items: [.expression(text, alias: nil)],
+                               from: FromClause(.subquery(query, alias: Identifier("mesh_array"), location: start)))
+        return Expression(.subquery(Select(body: SelectBody(.select(outer)))), at: start)
+    }
+
+    /// How tightly operator `symbol` binds; an error for a symbol that is no binary operator.
+    private func precedence(ofOperator symbol: String) throws(SQLError) -> Precedence {
+        if Self.regexSymbols[symbol] != nil { return .comparison }
+        guard let (_, precedence) = Self.binarySymbols[symbol] else { throw unsupported("operator \(symbol)") }
+        return precedence
+    }
+
+    /// `left symbol right`, the operator already consumed.
+    private mutating func binaryOperation(_ symbol: String, after left: Expression, at location: SourceLocation) throws(SQLError) -> Expression {
+        let precedence = try precedence(ofOperator: symbol)
+        let right = try expression(precedence.next)
+        if let regex = Self.regexSymbols[symbol] {
+            let flag = Expression.literal(.integer(regex.caseInsensitive ? 1 : 0), at: location)
+            let match = Expression(.function(FunctionCall(Identifier(Self.regexFunctionName, at: location), .list([left, right, flag]))),
+                                   at: location)
+            return regex.negated ? Expression(.unary(.not, match), at: location) : match
+        }
+        guard let (binary, _) = Self.binarySymbols[symbol] else { throw unsupported("operator \(symbol)") }
+        return Expression(.binary(binary, left, right), at: location)
+    }
+
+    /// `COLLATE name` after an expression: the collations that mean byte order (SQLite's BINARY,
+    /// which every shard uses) are accepted and change nothing; any other is refused, since
+    /// the shards could not honor it.
+    private mutating func collation() throws(SQLError) {
+        let token = current
+        var name = try label()
+        if name.name == "pg_catalog", consumeSymbol(".") { name = try label() }
+        guard ["default", "C", "c", "POSIX", "posix", "binary"].contains(name.name) else {
+            throw SQLError(.featureNotSupported, "collation \"\(name.name)\" is not supported: MeshDB compares text by bytes (COLLATE \"C\")",
+                           position: position(of: token.location))
         }
     }
 
@@ -197,7 +316,12 @@ extension Parser {
             case "current_timestamp": advance(); return Expression(.currentTime(.timestamp), at: location)
             case "current_date": advance(); return Expression(.currentTime(.date), at: location)
             case "current_time": advance(); return Expression(.currentTime(.time), at: location)
+            case _ where ["current_user", "session_user", "current_role", "current_catalog"].contains(word) && !isSymbol("(", ahead: 1):
+                // SQL's niladic functions, written without parentheses.
+                advance()
+                return Expression(.function(FunctionCall(Identifier(word, at: location), .list([]))), at: location)
             case "case": return try caseExpression()
+            case "array" where isSymbol("(", ahead: 1) && atQueryStart(ahead: 2): return try arrayConstructor()
             case "cast": return try castExpression()
             case "exists":
                 advance()
@@ -246,6 +370,8 @@ extension Parser {
         if isSymbol("(", ahead: 1) { return try functionCall() }
         let first = try identifier()
         guard consumeSymbol(".") else { return Expression(.column(ColumnReference(first)), at: first.location) }
+        // `pg_catalog.version()`: PostgreSQL's built-in functions live in pg_catalog.
+        if first.name == "pg_catalog", isSymbol("(", ahead: 1) { return try functionCall() }
         let column = try label()
         if isSymbol(".") { throw unsupported("a name qualified by a schema or database") }
         return Expression(.column(ColumnReference(table: first, column)), at: first.location)
@@ -265,6 +391,11 @@ extension Parser {
             if isWord("order") { throw unsupported("ORDER BY inside an aggregate call") }
         }
         try expectSymbol(")")
+        // PostgreSQL's string_agg(x, separator) is SQLite's group_concat(x, separator), which
+        // every SQLite has (string_agg only from 3.44).
+        if call.name.name == "string_agg", case .list(let arguments) = call.arguments, arguments.count == 2 {
+            call.name = Identifier("group_concat", at: name.location)
+        }
         if isWord("filter") && isSymbol("(", ahead: 1) { throw unsupported("FILTER on an aggregate call") }
         if isWord("over") { throw unsupported("a window function (OVER)") }
         return Expression(.function(call), at: name.location)
@@ -302,6 +433,10 @@ extension Parser {
     /// A type name as written, its words joined (`double precision`), with `(n)` or `(p, s)`.
     /// Only names with a known SQLite affinity are accepted.
     mutating func typeName() throws(SQLError) -> TypeName {
+        if isWord("pg_catalog") && isSymbol(".", ahead: 1) {
+            advance()
+            advance()
+        }
         let token = current
         guard case .word(let first) = token.kind else { throw syntaxError() }
         advance()
@@ -329,6 +464,10 @@ extension Parser {
         if consumeSymbol("(") {
             modifiers = try commaSeparated { (parser: inout Parser) throws(SQLError) in try parser.typeModifier() }
             try expectSymbol(")")
+        }
+        if consumeSymbol("[") {
+            try expectSymbol("]")
+            name += "[]"
         }
         return TypeName(name, modifiers: modifiers, at: token.location)
     }

@@ -223,10 +223,16 @@ extension Parser {
             try expectSymbol(")")
             return .nested(nested, location: token.location)
         }
-        let name = try identifier()
-        if isSymbol(".") { throw unsupported("a name qualified by a schema or database") }
-        if isSymbol("(") { throw unsupported("a table-valued function") }
-        var table = NamedTable(name, alias: try optionalAlias())
+        var name = try identifier()
+        var implicitAlias: Identifier?
+        if consumeSymbol(".") {
+            (name, implicitAlias) = try schemaQualified(schema: name, name: try label())
+        }
+        if isSymbol("(") {
+            guard name.name == "generate_series" else { throw unsupported("a table-valued function") }
+            return try generateSeries(at: name.location)
+        }
+        var table = NamedTable(name, alias: try optionalAlias() ?? implicitAlias)
         if consumeWord("indexed") {
             try expectWord("by")
             table.indexHint = .indexedBy(try identifier())
@@ -236,5 +242,54 @@ extension Parser {
             table.indexHint = .notIndexed
         }
         return .table(table)
+    }
+
+    /// `schema.name` as the one name MeshDB's catalog knows it by: pg_catalog and public need no
+    /// schema (their relations are the system relations and the user tables, whose names do not
+    /// collide: user tables may not start with `pg_`); an information_schema view is named
+    /// "information_schema.<name>" and keeps `<name>` as its alias, so that `tables.table_name`
+    /// still resolves. Any other schema does not exist (3F000).
+    mutating func schemaQualified(schema: Identifier, name: Identifier) throws(SQLError) -> (Identifier, alias: Identifier?) {
+        if isSymbol(".") { throw unsupported("a name qualified by a database") }
+        switch schema.name {
+        case "pg_catalog", "public":
+            return (name, nil)
+        case "information_schema":
+            return (Identifier("information_schema.\(name.name)", at: name.location), name)
+        default:
+            throw SQLError(.invalidSchemaName, "schema \"\(schema.name)\" does not exist", position: position(of: schema.location))
+        }
+    }
+
+    /// The gateway function that stops a generate_series past `seriesRowsMax` rows.
+    public static let seriesGuardFunctionName = "mesh_series_guard"
+    /// Most rows one generate_series may produce.
+    public static let seriesRowsMax: Int64 = 1_000_000
+
+    /// `generate_series(start, stop) [AS] alias` in FROM, the integers from start to stop: a
+    /// subquery over a recursive common table (SQLite has no generate_series of its own), whose
+    /// one column is named like the alias, as PostgreSQL names a function's column.
+    private mutating func generateSeries(at start: SourceLocation) throws(SQLError) -> TableReference {
+        try expectSymbol("(")
+        let low = try expression()
+        try expectSymbol(",")
+        let high = try expression()
+        if isSymbol(",") { throw unsupported("generate_series with a step") }
+        try expectSymbol(")")
+        let alias = try optionalAlias() ?? Identifier("generate_series", at: start)
+        let value = Expression.column("value")
+        // The guard fails the statement past `seriesRowsMax` rows instead of looping on.
+        let guardCall = Expression(.function(FunctionCall(Identifier(Self.seriesGuardFunctionName),
+                                                          .list([Expression(.binary(.subtract, value, low))]))))
+        let next = SelectCore(items: [.expression(Expression(.binary(.add, value, .literal(.integer(1)))), alias: nil)],
+                              from: FromClause(.table(NamedTable(Identifier("mesh_series")))),
+                              whereClause: Expression(.binary(.and, Expression(.binary(.less, value, high)), guardCall)))
+        let series = Select(body: SelectBody(.select(SelectCore(items: [.expression(low, alias: nil)])),
+                                             compounds: [CompoundTerm(.unionAll, .select(next))]))
+        let query = Select(with: [CommonTableExpression(name: Identifier("mesh_series"), columns: [Identifier("value")], query: series,
+                                                        recursive: true)],
+                           body: SelectBody(.select(SelectCore(items: [.expression(value, alias: alias)],
+                                                               from: FromClause(.table(NamedTable(Identifier("mesh_series"))))))))
+        return .subquery(query, alias: alias, location: start)
     }
 }

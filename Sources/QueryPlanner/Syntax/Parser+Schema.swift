@@ -11,6 +11,10 @@ extension Parser {
             return .createIndex(try createIndex(at: start))
         case .word("view"):
             return .createView(try createView(at: start))
+        case .word("user"):
+            advance()
+            let name = try identifier()
+            return .user(UserStatement(.create(password: try passwordClause()), name: name, at: start))
         case .word("temp"), .word("temporary"):
             advance()
             if isWord("view") { return .createView(try createView(temporary: true, at: start)) }
@@ -276,5 +280,35 @@ extension Parser {
         if isWord("if") { throw unsupported("ADD COLUMN IF NOT EXISTS") }
         if Self.tableConstraintWords.contains(current.kind) { throw unsupported("ALTER TABLE ... ADD CONSTRAINT") }
         return AlterTable(table: table, action: .addColumn(try columnDefinition()), at: start)
+    }
+
+    /// `ALTER USER name [WITH] PASSWORD 'p'` or `DROP USER [IF EXISTS] name`.
+    mutating func userStatement() throws(SQLError) -> UserStatement {
+        let start = current.location
+        let drop = consumeWord("drop")
+        if !drop { try expectWord("alter") }
+        try expectWord("user")
+        if drop {
+            var ifExists = false
+            if consumeWord("if") {
+                try expectWord("exists")
+                ifExists = true
+            }
+            return UserStatement(.drop(ifExists: ifExists), name: try identifier(), at: start)
+        }
+        let name = try identifier()
+        return UserStatement(.alter(password: try passwordClause()), name: name, at: start)
+    }
+
+    /// `[WITH] PASSWORD 'p'`: the one user option MeshDB has (no roles, no privileges yet).
+    private mutating func passwordClause() throws(SQLError) -> String {
+        _ = consumeWord("with")
+        guard consumeWord("password") else {
+            if case .word(let word) = current.kind { throw unsupported("user option \(word.uppercased())") }
+            throw syntaxError()
+        }
+        guard case .string(let password) = current.kind else { throw syntaxError() }
+        advance()
+        return password
     }
 }

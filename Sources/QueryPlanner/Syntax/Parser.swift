@@ -135,6 +135,8 @@ public struct Parser {
         case "update": return .update(try update())
         case "delete": return .delete(try delete())
         case "create": return try create()
+        case "drop" where isWord("user", ahead: 1): return .user(try userStatement())
+        case "alter" where isWord("user", ahead: 1): return .user(try userStatement())
         case "drop": return .drop(try drop())
         case "reindex": return .reindex(try reindex())
         case "alter": return .alterTable(try alterTable())

@@ -73,6 +73,21 @@ public struct SQLiteRenderer {
         case .explain(let explain):
             output += explain.analyze ? "EXPLAIN ANALYZE " : "EXPLAIN "
             write(explain.statement)
+        case .user(let user):
+            // MeshDB syntax, for round trips: SQLite has no users.
+            switch user.action {
+            case .create(let password):
+                output += "CREATE USER "
+                write(user.name)
+                output += " WITH PASSWORD \(Self.quotedString(password))"
+            case .alter(let password):
+                output += "ALTER USER "
+                write(user.name)
+                output += " WITH PASSWORD \(Self.quotedString(password))"
+            case .drop(let ifExists):
+                output += ifExists ? "DROP USER IF EXISTS " : "DROP USER "
+                write(user.name)
+            }
         case .transaction(let transaction):
             switch transaction.kind {
             case .begin: output += "BEGIN"

@@ -15,7 +15,7 @@ extension Statement: SyntaxContainer {
         }
         func mapped(_ commonTables: [CommonTableExpression]) throws(E) -> [CommonTableExpression] {
             try commonTables.map { (table) throws(E) in
-                CommonTableExpression(name: table.name, columns: table.columns, query: try query(table.query))
+                CommonTableExpression(name: table.name, columns: table.columns, query: try query(table.query), recursive: table.recursive)
             }
         }
         switch self {
@@ -64,7 +64,7 @@ extension Statement: SyntaxContainer {
         case .explain(var node):
             node.statement = try node.statement.mappingParts(expression: expression, query: query)
             return .explain(node)
-        case .drop, .reindex, .set, .show, .transaction:
+        case .drop, .reindex, .set, .show, .transaction, .user:
             return self
         }
     }

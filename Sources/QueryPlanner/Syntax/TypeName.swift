@@ -31,10 +31,17 @@ public struct TypeName: Sendable, Hashable, CustomStringConvertible {
         "text": .text, "varchar": .text, "char": .text, "character": .text, "character varying": .text,
         "timestamp": .text,
         "blob": .blob, "bytea": .blob,
+        // PostgreSQL's object identifier types, which catalog queries cast to: an OID is an
+        // integer; a name is text.
+        "oid": .integer, "regclass": .integer, "regtype": .integer, "regnamespace": .integer, "regproc": .integer,
+        "name": .text,
     ]
 
     /// Nil for a name the parser would not have accepted.
-    public var affinity: TypeAffinity? { Self.affinities[name] }
+    public var affinity: TypeAffinity? {
+        // A PostgreSQL array (`int2[]`) reaches SQLite as its text form, `{1,2}`.
+        name.hasSuffix("[]") ? .text : Self.affinities[name]
+    }
 
     /// The type to declare or CAST to in SQLite: the affinity's own name, so that every spelling
     /// of a type behaves alike on the shards (`INT PRIMARY KEY` becomes `INTEGER PRIMARY KEY`, a

@@ -27,11 +27,16 @@ public enum CatalogCommand: Sendable, Hashable {
     /// Removes a column that no key, constraint or index uses: the gateway's way back when the
     /// shards refused an ADD COLUMN the catalog had accepted.
     case dropColumn(table: String, column: String)
+    /// Adds a user (42710 if the name is taken).
+    case createUser(CatalogUser)
+    /// Replaces an existing user's verifier (42704 if there is none).
+    case alterUser(CatalogUser)
+    case dropUser(name: String, ifExists: Bool)
 
     private enum Tag: UInt8 {
         case registerNode = 1, setNodeState = 2, createTable = 3, dropTable = 4, defineGroups = 5
         case allocateRowIDs = 6, createIndex = 7, dropIndex = 8, createView = 9, dropView = 10
-        case addColumn = 11, dropColumn = 12
+        case addColumn = 11, dropColumn = 12, createUser = 13, alterUser = 14, dropUser = 15
     }
 
     /// 2: table specs with declared types, unique constraints and shard DDL; indexes, views,
@@ -84,6 +89,14 @@ public enum CatalogCommand: Sendable, Hashable {
             w.write(Tag.dropColumn.rawValue)
             w.writeText(table)
             w.writeText(column)
+        case .createUser(let user):
+            w.write(Tag.createUser.rawValue)
+            w.write(user)
+        case .alterUser(let user):
+            w.write(Tag.alterUser.rawValue)
+            w.write(user)
+        case .dropUser(let name, let ifExists):
+            w.writeNamedFlag(Tag.dropUser.rawValue, name, ifExists)
         }
         return w.bytes
     }
@@ -136,6 +149,13 @@ public enum CatalogCommand: Sendable, Hashable {
         case .dropColumn:
             let table = try r.readText("table name", bytesMax: limits.nameBytesMax)
             self = .dropColumn(table: table, column: try r.readText("column name", bytesMax: limits.nameBytesMax))
+        case .createUser:
+            self = .createUser(try r.readUser(limits))
+        case .alterUser:
+            self = .alterUser(try r.readUser(limits))
+        case .dropUser:
+            let name = try r.readText("user name", bytesMax: limits.nameBytesMax)
+            self = .dropUser(name: name, ifExists: try r.readBool("if exists"))
         }
         try r.finish()
     }
@@ -170,6 +190,11 @@ public struct CatalogLimits: Sendable, Hashable {
     /// Longest host name (DNS's limit).
     public var hostBytesMax = 253
     public var zoneBytesMax = 63
+    public var usersMax = 1_024
+    /// Most PBKDF2 iterations a SCRAM verifier may ask of a login (each costs the server one
+    /// HMAC per iteration per authentication).
+    public var scramIterationsMax: UInt32 = 1 << 20
+    public var scramSaltBytesMax = 64
 
     public init() {}
 }

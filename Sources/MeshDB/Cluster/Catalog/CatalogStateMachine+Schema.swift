@@ -105,4 +105,42 @@ extension CatalogStateMachine {
         }
         throw .undefinedTable(name)
     }
+
+    // MARK: Users
+
+    mutating func createUser(_ user: CatalogUser) throws(CatalogError) -> String {
+        try Self.validateUserName(user.name, limits)
+        // The bootstrap owner of every object (PostgresCatalog.ownerName) is not a catalog user.
+        guard users[user.name] == nil, user.name != PostgresCatalog.ownerName else {
+            throw .duplicateObject("role \"\(user.name)\" already exists")
+        }
+        guard users.count < limits.usersMax else {
+            throw .limit("cannot create user \"\(user.name)\": users_max = \(limits.usersMax) reached")
+        }
+        users[user.name] = user
+        return "CREATE ROLE"
+    }
+
+    mutating func alterUser(_ user: CatalogUser) throws(CatalogError) -> String {
+        guard users[user.name] != nil else { throw .undefinedObject("role \"\(user.name)\" does not exist") }
+        users[user.name] = user
+        return "ALTER ROLE"
+    }
+
+    mutating func dropUser(_ name: String, ifExists: Bool) throws(CatalogError) -> CatalogResult {
+        guard users[name] != nil else {
+            guard ifExists else { throw .undefinedObject("role \"\(name)\" does not exist") }
+            return .skipped("DROP ROLE", notice: "role \"\(name)\" does not exist, skipping")
+        }
+        users[name] = nil
+        return .ok("DROP ROLE")
+    }
+
+    static func validateUserName(_ name: String, _ limits: CatalogLimits) throws(CatalogError) {
+        guard !name.isEmpty, name.utf8.count <= limits.nameBytesMax else {
+            throw .invalidName("user name \"\(name)\" must be 1 to \(limits.nameBytesMax) bytes (name_bytes_max)")
+        }
+        // PostgreSQL reserves the pg_ prefix for its own roles.
+        guard !name.hasPrefix("pg_") else { throw .invalidName("role name \"\(name)\" is reserved: names starting with pg_ are") }
+    }
 }

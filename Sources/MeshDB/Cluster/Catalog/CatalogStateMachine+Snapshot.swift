@@ -5,7 +5,8 @@ public import Consensus
 extension CatalogStateMachine {
     static let snapshotMagic: [UInt8] = Array("MCAT".utf8)
     /// 2: object ids, the catalog version, row id counters, richer table specs, indexes and views.
-    static let snapshotFormatVersion: UInt8 = 2
+    /// 3: users (SCRAM verifiers).
+    static let snapshotFormatVersion: UInt8 = 3
 
     public var stateDigest: Consensus.Digest { Consensus.Digest.of(snapshot()) }
 
@@ -37,6 +38,9 @@ extension CatalogStateMachine {
         let views = sortedViews
         w.write(UInt32(views.count))
         for view in views { w.write(view) }
+        let users = sortedUsers
+        w.write(UInt32(users.count))
+        for user in users { w.write(user) }
         return w.bytes
     }
 
@@ -50,6 +54,7 @@ extension CatalogStateMachine {
             tables = decoded.tables
             indexes = decoded.indexes
             views = decoded.views
+            users = decoded.users
             nextObjectID = decoded.nextObjectID
             version = decoded.version
         } catch {
@@ -138,6 +143,13 @@ extension CatalogStateMachine {
                 let view = try r.readView(limits)
                 try checkOrder(&previous, view.name, "view")
                 _ = try catalog.createView(view, ifNotExists: false)
+            }
+            let userCount = try r.readCount("user count", limit: limits.usersMax, bytesEach: 16)
+            previous = nil
+            for _ in 0..<userCount {
+                let user = try r.readUser(limits)
+                try checkOrder(&previous, user.name, "user")
+                _ = try catalog.createUser(user)
             }
             try r.finish()
         } catch let error as DecodeError {

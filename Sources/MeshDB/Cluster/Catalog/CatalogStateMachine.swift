@@ -12,6 +12,7 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
     var groups: [UInt32: CatalogGroup] = [:]
     var indexes: [String: CatalogIndex] = [:]
     var views: [String: CatalogView] = [:]
+    var users: [String: CatalogUser] = [:]
     /// The id the next created table gets; ids are never reused.
     var nextObjectID = Self.firstObjectID
     /// How many requests this catalog has executed, refused ones included: a replica whose
@@ -41,6 +42,9 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
     public func group(id: UInt32) -> CatalogGroup? { groups[id] }
     public func index(named name: String) -> CatalogIndex? { indexes[name] }
     public func view(named name: String) -> CatalogView? { views[name] }
+    public func user(named name: String) -> CatalogUser? { users[name] }
+    /// Users by name.
+    public var sortedUsers: [CatalogUser] { users.keys.sorted(by: Self.nameOrder).map { users[$0]! } }
     /// The indexes of table `name`, by index name.
     public func indexes(on table: String) -> [CatalogIndex] { sortedIndexes.filter { $0.table == table } }
 
@@ -107,6 +111,9 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
             case .dropView(let name, let ifExists): return try dropView(name, ifExists: ifExists)
             case .addColumn(let table, let column, let shardDDL): return .ok(try addColumn(column, to: table, shardDDL: shardDDL))
             case .dropColumn(let table, let column): return .ok(try dropColumn(column, from: table))
+            case .createUser(let user): return .ok(try createUser(user))
+            case .alterUser(let user): return .ok(try alterUser(user))
+            case .dropUser(let name, let ifExists): return try dropUser(name, ifExists: ifExists)
             }
         } catch {
             return .error(error)

@@ -1,0 +1,100 @@
+import Testing
+import QueryPlanner
+
+/// The PostgreSQL spellings psql and drivers use in their catalog queries, as the parser reads
+/// them: schema-qualified names, regex operators, OPERATOR(...), COLLATE, catalog casts and
+/// E'' strings. Read through the renderer, which shows what SQLite will run.
+@Suite struct PostgresSyntaxTests {
+    func rendered(_ text: String) throws -> String {
+        SQLiteRenderer.render(try Parser.parseStatement(text))
+    }
+
+    func expression(_ text: String) throws -> String {
+        SQLiteRenderer.render(try Parser.parseExpression(text))
+    }
+
+    @Test(arguments: [
+        ("SELECT relname FROM pg_catalog.pg_class c", #"SELECT "relname" FROM "pg_class" AS "c""#),
+        ("SELECT * FROM public.t", #"SELECT * FROM "t""#),
+        ("SELECT tables.table_name FROM information_schema.tables",
+         #"SELECT "tables"."table_name" FROM "information_schema.tables" AS "tables""#),
+        ("SELECT t.x FROM information_schema.columns t", #"SELECT "t"."x" FROM "information_schema.columns" AS "t""#),
+    ])
+    func schemaQualifiedTables(text: String, sqlite: String) throws {
+        let result = try rendered(text)
+        #expect(result.replacingOccurrences(of: "\"", with: "") == sqlite.replacingOccurrences(of: "\"", with: ""), "\(text) → \(result)")
+        // The rendering parses back to itself: schema resolution is done once, at parse time.
+        #expect(try rendered(result) == result)
+    }
+
+    @Test func anUnknownSchemaDoesNotExist() {
+        #expect { try Parser.parseStatement("SELECT * FROM main.t") } throws: { error in
+            let error = error as? SQLError
+            return error?.state == .invalidSchemaName && error?.message == "schema \"main\" does not exist" && error?.position == 15
+        }
+    }
+
+    @Test(arguments: [
+        ("a ~ 'x'", "mesh_regex_match(a, 'x', 0)"),
+        ("a ~* 'x'", "mesh_regex_match(a, 'x', 1)"),
+        ("a !~ 'x'", "NOT mesh_regex_match(a, 'x', 0)"),
+        ("a !~* 'x'", "NOT mesh_regex_match(a, 'x', 1)"),
+        // A regex binds tighter than = and AND, looser than ||.
+        ("a ~ 'x' AND b", "mesh_regex_match(a, 'x', 0) AND b"),
+        ("a || b ~ c = 1", "mesh_regex_match(a || b, c, 0) = 1"),
+        ("c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default", #"mesh_regex_match("c"."relname", '^(t)$', 0)"#),
+        ("a OPERATOR(pg_catalog.=) 1", "a = 1"),
+        ("a OPERATOR(+) 1", "a + 1"),
+        ("x COLLATE \"C\" = y", "x = y"),
+        ("pg_catalog.pg_get_userbyid(c.relowner)", #"pg_get_userbyid("c"."relowner")"#),
+        ("c.oid::pg_catalog.regclass::pg_catalog.text", #"CAST(CAST("c"."oid" AS INTEGER) AS TEXT)"#),
+        ("'t'::name", "CAST('t' AS TEXT)"),
+        ("$1::int8", "CAST(?1 AS INTEGER)"),
+        ("E'a\\nb\\\\c\\'d'", "'a\nb\\c''d'"),
+        ("current_user", "current_user()"),
+        ("current_user()", "current_user()"),
+    ])
+    func postgresExpressions(text: String, sqlite: String) throws {
+        let result = try expression(text)
+        #expect(result.replacingOccurrences(of: "\"", with: "") == sqlite.replacingOccurrences(of: "\"", with: ""), "\(text) → \(result)")
+    }
+
+    @Test func unknownOperatorsAndEscapesAreRefusedByName() {
+        #expect { try Parser.parseExpression("a OPERATOR(pg_catalog.@@) b") } throws: { _ in true }
+        #expect { try Parser.parseExpression("E'\\x41'") } throws: { error in
+            (error as? SQLError)?.message.contains("is not supported") == true
+        }
+    }
+}
+
+/// PostgreSQL statements and array forms beyond expressions.
+@Suite struct PostgresStatementTests {
+    @Test(arguments: [
+        ("CREATE USER alice WITH PASSWORD 'p''q'", "CREATE USER alice WITH PASSWORD 'p''q'"),
+        ("create user alice password 'x'", "CREATE USER alice WITH PASSWORD 'x'"),
+        ("ALTER USER alice PASSWORD 'y'", "ALTER USER alice WITH PASSWORD 'y'"),
+        ("DROP USER IF EXISTS alice", "DROP USER IF EXISTS alice"),
+        ("DROP USER alice", "DROP USER alice"),
+    ])
+    func userStatements(text: String, rendered: String) throws {
+        let result = SQLiteRenderer.render(try Parser.parseStatement(text))
+        #expect(result.replacingOccurrences(of: "\"", with: "") == rendered)
+        #expect(try Parser.parseStatement(result) == Parser.parseStatement(text))
+    }
+
+    @Test func userOptionsOtherThanPasswordAreRefusedByName() {
+        #expect { try Parser.parseStatement("CREATE USER a SUPERUSER") } throws: { error in
+            (error as? SQLError)?.message == "user option SUPERUSER is not supported"
+        }
+    }
+
+    @Test func arrayConstructorsAndAnyBecomeGatewaySQL() throws {
+        let array = SQLiteRenderer.render(try Parser.parseExpression("ARRAY(SELECT b.rolname FROM r b ORDER BY 1)"))
+        #expect(array.replacingOccurrences(of: "\"", with: "")
+                == "(SELECT ('{' || coalesce(group_concat(mesh_element, ','), '')) || '}' FROM (SELECT b.rolname AS mesh_element FROM r AS b ORDER BY 1) AS mesh_array)")
+        let any = SQLiteRenderer.render(try Parser.parseExpression("oid = any (pol.polroles)"))
+        #expect(any.replacingOccurrences(of: "\"", with: "") == "mesh_array_contains(pol.polroles, oid)")
+        let subquery = SQLiteRenderer.render(try Parser.parseExpression("x = ANY (SELECT y FROM t)"))
+        #expect(subquery.replacingOccurrences(of: "\"", with: "") == "x IN (SELECT y FROM t)")
+    }
+}
