@@ -78,6 +78,10 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         runningTask?.cancel()
         statementTimer?.cancel()
         idleTimer?.cancel()
+        // A client gone inside a transaction block leaves nothing behind: roll it back now
+        // rather than at the idle-in-transaction timeout.
+        let session = self.session
+        Task { await session.close() }
         context.fireChannelInactive()
     }
 
@@ -156,6 +160,9 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
     }
 
+    /// The session's transaction status after its last statement: ReadyForQuery's byte.
+    private var transactionStatus: BackendMessage.TransactionStatus = .idle
+
     private enum Outcome: Sendable {
         case completed(SQLResult)
         case described(parameterTypes: [WireType], columns: [SessionStateMachine.ResultColumn]?)
@@ -185,18 +192,17 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             } catch {
                 outcome = .failure(SQLError(.internalError, "\(error)"))
             }
-            loop.execute { bound.value.finish(generation: generation, outcome) }
+            let status = BackendMessage.TransactionStatus(await session.transactionStatus)
+            loop.execute { bound.value.finish(generation: generation, outcome, status: status) }
         }
     }
 
-    private func finish(generation: Int, _ outcome: Result<Outcome, SQLError>) {
+    private func finish(generation: Int, _ outcome: Result<Outcome, SQLError>, status: BackendMessage.TransactionStatus) {
         guard generation == workGeneration, machine.isBusy else { return }
         statementTimer?.cancel()
         statementTimer = nil
         runningTask = nil
-        // MeshDB's SQL session runs every statement on its own (no transaction blocks yet), so the
-        // session is always idle between statements.
-        let status: BackendMessage.TransactionStatus = .idle
+        transactionStatus = status
         switch outcome {
         case .success(.completed(let result)): perform(machine.statementCompleted(result, transactionStatus: status))
         case .success(.described(let parameterTypes, let columns)):
@@ -217,7 +223,13 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         runningTask = nil
         statementTimer?.cancel()
         statementTimer = nil
-        perform(machine.statementFailed(error, transactionStatus: .idle))
+        // Inside a block the interrupted statement aborts it, as in PostgreSQL (25P02 until ROLLBACK).
+        if transactionStatus != .idle {
+            transactionStatus = .failedTransaction
+            let session = self.session
+            Task { await session.failTransaction() }
+        }
+        perform(machine.statementFailed(error, transactionStatus: transactionStatus))
         if !machine.isBusy { armIdleTimer() }
     }
 
@@ -330,5 +342,16 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             sql += ")"
         }
         return (sql, parameters)
+    }
+}
+
+extension BackendMessage.TransactionStatus {
+    /// ReadyForQuery's byte for the SQL session's transaction status.
+    init(_ status: SQLSession.TransactionStatus) {
+        switch status {
+        case .idle: self = .idle
+        case .inTransaction: self = .inTransaction
+        case .failed: self = .failedTransaction
+        }
     }
 }

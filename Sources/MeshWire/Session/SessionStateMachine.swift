@@ -698,8 +698,28 @@ public struct SessionStateMachine: Sendable {
     static func columns(of result: SQLResult, described: [ResultColumn]?) -> [ResultColumn] {
         if let described, described.count == result.columns.count { return described }
         return result.columns.enumerated().map { index, name in
-            ResultColumn(name: name, type: WireValueCodec.inferType(column: index, rows: result.rows))
+            ResultColumn(name: name, type: declaredType(of: result, column: index) ?? WireValueCodec.inferType(column: index, rows: result.rows))
         }
+    }
+
+    /// The SQL layer's type of a result column, when it knows one. SQLite stores 64-bit integers
+    /// in a column declared `integer` (int4): such a column is sent as int8 when a value would not
+    /// fit, never truncated.
+    static func declaredType(of result: SQLResult, column: Int) -> WireType? {
+        guard column < result.columnTypes.count, let type = result.columnTypes[column] else { return nil }
+        let wire = WireType(oid: Int32(bitPattern: type.oid))
+        let limit: ClosedRange<Int64>? = switch wire.oid {
+        case WireType.int2.oid: Int64(Int16.min)...Int64(Int16.max)
+        case WireType.int4.oid: Int64(Int32.min)...Int64(Int32.max)
+        default: nil
+        }
+        if let limit, result.rows.contains(where: { row in
+            if column < row.count, case .integer(let value) = row[column] { return !limit.contains(value) }
+            return false
+        }) {
+            return .int8
+        }
+        return wire
     }
 
     /// Bind's result format codes spread over `count` columns (none: text; one: for all).

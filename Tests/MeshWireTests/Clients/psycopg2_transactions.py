@@ -1,0 +1,55 @@
+"""Transaction blocks through psycopg2 with autocommit off (its default: it sends BEGIN before the
+first statement). Usage: psycopg2_transactions.py PORT TABLE"""
+import sys
+try:
+    import psycopg2
+except ImportError:
+    print("missing Python package: pip install psycopg2-binary")
+    sys.exit(3)
+
+port, table = int(sys.argv[1]), sys.argv[2]
+def connect():
+    return psycopg2.connect(host="127.0.0.1", port=port, user="meshdb", dbname="meshdb")
+
+setup = connect()
+setup.autocommit = True
+setup.cursor().execute(f"CREATE TABLE {table} (id int PRIMARY KEY, v text) SHARDS 1")
+
+writer, reader = connect(), connect()
+reader.autocommit = True
+cur, look = writer.cursor(), reader.cursor()
+
+# Inserts inside a block are seen by the block, not by another session, until COMMIT.
+cur.executemany(f"INSERT INTO {table} VALUES (%s, %s)", [(1, "one"), (2, "two"), (3, "three")])
+assert writer.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+cur.execute(f"SELECT count(*) FROM {table}")
+assert cur.fetchone() == (3,), "the block reads its own writes"
+look.execute(f"SELECT count(*) FROM {table}")
+assert look.fetchone() == (0,), "another session must not see uncommitted rows"
+writer.commit()
+look.execute(f"SELECT count(*) FROM {table}")
+assert look.fetchone() == (3,), "committed rows are visible"
+
+# ROLLBACK discards.
+cur.execute(f"INSERT INTO {table} VALUES (4, 'four')")
+writer.rollback()
+look.execute(f"SELECT count(*) FROM {table}")
+assert look.fetchone() == (3,), "rolled-back row is gone"
+
+# An error aborts the block: 25P02 until ROLLBACK.
+try:
+    cur.execute("SELECT * FROM missing_table")
+    raise AssertionError("no error")
+except psycopg2.Error as error:
+    assert error.pgcode == "42P01", error.pgcode
+assert writer.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INERROR
+try:
+    cur.execute(f"SELECT 1")
+    raise AssertionError("no 25P02")
+except psycopg2.Error as error:
+    assert error.pgcode == "25P02", error.pgcode
+writer.rollback()
+cur.execute(f"SELECT count(*) FROM {table}")
+assert cur.fetchone() == (3,)
+writer.commit()
+print("OK")
