@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test bench-micro bench-cluster bench-sql soak-sql soak-sqllogictest clean
+.PHONY: deps build release run test bench-micro bench-cluster bench-sql soak-sql soak-sqllogictest soak-wire clean
 
 deps:
 	@scripts/install-deps.sh
@@ -50,6 +50,12 @@ soak-sqllogictest:
 	for seed in $(or $(SEEDS),1 2 3 4 5 6 7 8); do \
 	  $(RELEASE_BIN)/meshdb-sqllogictest differential --engine meshdb --queries $(or $(QUERIES),5000) --seed $$seed || exit 1; \
 	done
+
+## The PostgreSQL protocol fuzz soak: 1,000,000 seeded random and mutated frontend messages into
+## the session state machine (MESHWIRE_FUZZ_SEED=n to vary).
+soak-wire:
+	$(SWIFT) build --build-tests
+	MESHWIRE_FUZZ_ITERATIONS=$(or $(ITERATIONS),1000000) $(SWIFT) test --skip-build --filter ProtocolFuzzTests
 
 clean:
 	$(SWIFT) package clean
