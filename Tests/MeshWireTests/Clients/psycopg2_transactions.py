@@ -52,4 +52,30 @@ writer.rollback()
 cur.execute(f"SELECT count(*) FROM {table}")
 assert cur.fetchone() == (3,)
 writer.commit()
+
+# A client killed (SIGKILL) inside a block leaves nothing behind: its connection closes, the block
+# rolls back, and the shard it held takes other writes again.
+import os, signal, subprocess, time
+child = subprocess.Popen([sys.executable, "-c", f"""
+import psycopg2, sys, time
+conn = psycopg2.connect(host="127.0.0.1", port={port}, user="meshdb", dbname="meshdb")
+cur = conn.cursor()
+cur.execute("INSERT INTO {table} VALUES (10, 'doomed')")
+print("inside", flush=True)
+time.sleep(600)
+"""], stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline().strip() == "inside"
+os.kill(child.pid, signal.SIGKILL)
+child.wait()
+deadline = time.time() + 60
+while True:
+    try:
+        look.execute(f"INSERT INTO {table} VALUES (11, 'after')")
+        break
+    except psycopg2.Error as error:
+        if time.time() > deadline:
+            raise AssertionError(f"the killed client's block still holds the shard: {error.pgcode} {error}")
+        time.sleep(0.2)
+look.execute(f"SELECT id FROM {table} ORDER BY id")
+assert look.fetchall() == [(1,), (2,), (3,), (11,)], "the killed client's row must be gone"
 print("OK")
