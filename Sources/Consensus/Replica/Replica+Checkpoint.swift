@@ -118,6 +118,7 @@ extension Replica {
     mutating func garbageCollect() {
         let low = lowWaterMark
         slots = slots.filter { $0.key > low }
+        lateSlots = lateSlots.filter { $0.key > low }
         ownCheckpoints = ownCheckpoints.filter { $0.key >= low }
         checkpointVotes = checkpointVotes.filter { $0.key > low }
         if let known = knownCertificate, known.sequence <= low { knownCertificate = nil }

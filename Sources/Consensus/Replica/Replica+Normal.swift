@@ -87,6 +87,7 @@ extension Replica {
     // MARK: Pre-prepare (OSDI'99 §4.2)
 
     mutating func receivePrePrepare(_ pp: PrePrepare, _ actions: inout [ReplicaAction]) {
+        if inViewChange && pp.view < view { return receiveLatePrePrepare(pp, &actions) }
         guard pp.view == view, !inViewChange else { return drop(.wrongView) }
         guard !isPrimary else { return drop(.wrongSender) }
         guard inWindow(pp.sequence) else { return drop(.outsideWaterMarks) }
@@ -137,6 +138,7 @@ extension Replica {
     }
 
     mutating func receiveCommit(_ vote: Vote, _ actions: inout [ReplicaAction]) {
+        if inViewChange && vote.view < view { return receiveLateCommit(vote, &actions) }
         guard vote.view == view, !inViewChange else { return drop(.wrongView) }
         guard inWindow(vote.sequence) else { return drop(.outsideWaterMarks) }
         guard slots[vote.sequence]?.commits[vote.replica] == nil else { return }

@@ -53,6 +53,7 @@ extension Replica {
                 send(.checkpoint(mine), to: [peer], &actions)
             }
         }
+        answerLaggingViewChanger(peerStatus, &actions)
         // A peer claiming to be at or past our high water mark needs nothing from our log (and
         // a faulty one claiming UInt64.max must not overflow the arithmetic below).
         guard peerStatus.view == view, !peerStatus.inViewChange, !inViewChange,

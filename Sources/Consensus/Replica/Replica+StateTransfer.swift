@@ -68,6 +68,7 @@ extension Replica {
             persist(.checkpoint(certificate, snapshot: state), &actions)
         }
         executeCommitted(&actions)
+        executeLateCommitted(&actions)
         issueBatches(&actions)
         restartRequestTimer(&actions)
     }

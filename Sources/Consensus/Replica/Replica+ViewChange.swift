@@ -160,6 +160,7 @@ extension Replica {
         view = nv.view
         inViewChange = false
         resetForViewChange(&actions)
+        lateSlots = [:]
         lastNewView = nv
         for vc in nv.viewChanges where (latestViewChange[vc.replica]?.newView ?? 0) < vc.newView {
             latestViewChange[vc.replica] = vc

@@ -52,6 +52,9 @@ public struct Replica {
     /// The latest VIEW-CHANGE from each replica (only views above ours are kept useful).
     var latestViewChange: [ViewChange?]
     var lastNewView: NewView?
+    /// Older views' pre-prepares and COMMITs gathered while waiting in a view change
+    /// (Replica+LateCommits.swift); emptied when a view is installed.
+    var lateSlots: [UInt64: LateSlot] = [:]
 
     // Log (OSDI'99 §4.2-§4.3).
     var slots: [UInt64: Slot] = [:]
