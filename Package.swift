@@ -38,6 +38,12 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // Line editing and history for `meshdb sql` (Debian's libedit-dev, readline-compatible API).
+        .systemLibrary(
+            name: "CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
         .target(
             name: "Consensus",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -77,12 +83,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The pure core of `meshdb sql`: statement scanner, backslash commands, result formats,
+        // completion. No I/O; the shell around it (libedit, postgres-nio, signals) is in meshdb.
+        .target(
+            name: "SQLShell",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "meshdb",
             dependencies: [
-                "MeshDB", "MeshWire", "Consensus", "Replication", "QueryPlanner",
+                "MeshDB", "MeshWire", "Consensus", "Replication", "QueryPlanner", "SQLShell", "CEditLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -144,6 +158,7 @@ let package = Package(
         ),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
+        .testTarget(name: "SQLShellTests", dependencies: ["SQLShell"], swiftSettings: swiftSettings),
         .testTarget(name: "QueryPlannerTests", dependencies: ["QueryPlanner"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshDBTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeshDB
 import MeshWire
+import SQLShell
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,8 +13,8 @@ struct DemoCommand: AsyncParsableCommand {
             write with PBFT and keeping the shards on SQLite under --data. The first run writes keys \
             and configurations there; later runs find the data again. Node i serves native clients on \
             7400+i (try `meshdb status`) and PostgreSQL clients on --port+i (any driver, psql, pgbench). \
-            Runs until SIGINT or SIGTERM. The interactive SQL shell comes with a later release; --no-repl \
-            is accepted for scripts today.
+            Then it opens the SQL shell (`meshdb sql`) on node 0's PostgreSQL port and stops the cluster \
+            when the shell exits (\\q or Ctrl-D). With --no-repl it runs until SIGINT or SIGTERM.
             """)
 
     @Option(name: .long, help: "Number of nodes (3f+1: 4 tolerates 1 faulty node, 7 tolerates 2).")
@@ -61,10 +62,16 @@ struct DemoCommand: AsyncParsableCommand {
             connect: postgres://meshdb@127.0.0.1:\(servers[0].port)/meshdb (psql -h 127.0.0.1 -p \(servers[0].port) -U meshdb meshdb)
             native endpoints: \(configs.map { "\($0.node.host):\($0.node.port)" }.joined(separator: " "))
             try: meshdb status --node 127.0.0.1:\(basePort)
-            stop with Ctrl-C
+            \(noRepl ? "stop with Ctrl-C" : "the SQL shell follows; \\q or Ctrl-D stops the demo")
             """)
         fflush(nil)
-        _ = await waitForTerminationSignal()
+        if noRepl {
+            _ = await waitForTerminationSignal()
+        } else {
+            var url = ConnectionURL.demo
+            url.port = servers[0].port
+            _ = await SQLCommand.runShell(url: url, style: .aligned)
+        }
         print("stopping the demo")
         for server in servers { await server.stop() }
         await cluster.stop()

@@ -17,6 +17,7 @@ struct MeshDBCommand: AsyncParsableCommand {
             InitCommand.self,
             StartCommand.self,
             StatusCommand.self,
+            SQLCommand.self,
             SimCommand.self,
         ]
     )

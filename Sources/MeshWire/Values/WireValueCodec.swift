@@ -372,7 +372,9 @@ public enum WireValueCodec {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+    /// (year, month, day) of a proleptic Gregorian date given as days since 1970-01-01 (public for the
+    /// SQL shell, which prints PostgreSQL dates with it).
+    public static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
