@@ -19,6 +19,8 @@ static inline void meshdb_rl_configure(const char *name, const char *word_breaks
 static inline void meshdb_rl_completion_over(void) { rl_attempted_completion_over = 1; }
 static inline const char *meshdb_rl_line_buffer(void) { return rl_line_buffer; }
 static inline int meshdb_rl_point(void) { return rl_point; }
+// Ctrl-C at the prompt: forget the half-typed line, so the next prompt starts empty.
+static inline void meshdb_rl_clear_line(void) { rl_replace_line("", 0); rl_free_line_state(); }
 static inline FILE *meshdb_stdout(void) { return stdout; }
 static inline FILE *meshdb_stderr(void) { return stderr; }
 #endif

@@ -83,6 +83,7 @@ final class LineEditor: @unchecked Sendable {
             }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 drainInterrupts()
+                meshdb_rl_clear_line()
                 fputs("\n", meshdb_stdout())
                 fflush(meshdb_stdout())
                 return .interrupted

@@ -56,7 +56,7 @@ struct SQLCommand: AsyncParsableCommand {
         do {
             connection = try await ShellConnection.connect(url)
         } catch {
-            let reason = ShellConnection.report(for: error).map { $0.rendered(statement: nil) } ?? "\(error)\n"
+            let reason = ShellConnection.report(for: error).map { $0.rendered(statement: nil) } ?? ShellConnection.describe(error) + "\n"
             fputs("meshdb sql: connection to \(url) failed: \(reason)", meshdb_stderr())
             return .connectionFailed
         }

@@ -92,6 +92,13 @@ final class ShellConnection: Sendable {
         try? await connection.close()
     }
 
+    /// What went wrong outside the server's answers (connection refused or closed, protocol trouble):
+    /// postgres-nio's plain description hides the details, so take its code and underlying error.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
+    }
+
     /// The server's error as the shell prints it, or nil when `error` did not come from the server.
     static func report(for error: any Error) -> ErrorReport? {
         guard let error = error as? PSQLError, let info = error.serverInfo, let message = info[.message] else { return nil }

@@ -188,7 +188,7 @@ final class ShellSession {
             reportFailure(error, statement: sql)
             return false
         }
-        if timing {
+        if timing && remember {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             output.write("Time: \(String(format: "%.3f", milliseconds)) ms\n")
@@ -228,7 +228,7 @@ final class ShellSession {
                 """
             return await runStatement(sql, title: "List of databases", remember: false) ? .proceed : .failed
         case .expanded(let toggle):
-            format.expanded = toggle ?? (format.expanded == .off ? .on : .off)
+            format.expanded = toggle ?? (format.expanded == .on ? .off : .on)
             switch format.expanded {
             case .on: output.write("Expanded display is on.\n")
             case .off: output.write("Expanded display is off.\n")
@@ -412,7 +412,7 @@ final class ShellSession {
         if let report = ShellConnection.report(for: error) {
             printError(report.rendered(statement: statement), newline: false)
         } else {
-            printError("\(error)")
+            printError(ShellConnection.describe(error))
         }
     }
 
