@@ -33,17 +33,20 @@ public struct Completion: Sendable {
         "TIMESTAMP", "VARCHAR",
     ]
 
+    /// The characters that end a word for completion; the line editor is given the same set.
+    public static let wordBreaks = " \t\n(),;"
+
     /// Words after which a table name goes.
     static let tableContexts: Set<String> = ["FROM", "JOIN", "INTO", "UPDATE", "TABLE", "\\D", "\\DT", "\\COPY", "EXISTS"]
 
     /// The candidates that complete `word`, the last word of `textBeforeCursor` (the statement typed
     /// so far, earlier lines included), sorted and without duplicates.
     public func candidates(textBeforeCursor: String) -> [String] {
-        let tokens = Self.words(textBeforeCursor)
-        let endsInWord = !(textBeforeCursor.last.map { $0.isWhitespace || $0 == "," || $0 == "(" } ?? true)
-        let word = endsInWord ? (tokens.last ?? "") : ""
-        let previous = (endsInWord ? tokens.dropLast().last : tokens.last)?.uppercased()
-        let isFirstWord = tokens.count <= (endsInWord ? 1 : 0)
+        // The word is what follows the last break character, as libedit cuts it (Self.wordBreaks).
+        let word = String(textBeforeCursor.reversed().prefix { !Self.wordBreaks.contains($0) }.reversed())
+        let tokens = Self.words(String(textBeforeCursor.dropLast(word.count)))
+        let previous = tokens.last?.uppercased()
+        let isFirstWord = tokens.isEmpty
 
         if word.hasPrefix("\\"), isFirstWord {
             return MetaCommand.catalog.map(\.name).filter { $0.hasPrefix(word) }.sorted()

@@ -11,6 +11,7 @@ struct CompletionTests {
         #expect(completion.candidates(textBeforeCursor: "select * from accounts a join or") == ["orders"])
         #expect(completion.candidates(textBeforeCursor: "INSERT INTO ") == ["accidents", "accounts", "orders"])
         #expect(completion.candidates(textBeforeCursor: "SELECT * FROM accounts, o") == ["orders"])
+        #expect(completion.candidates(textBeforeCursor: "SELECT * FROM accounts,o") == ["orders"])
         #expect(completion.candidates(textBeforeCursor: "\\d acco") == ["accounts"])
     }
 

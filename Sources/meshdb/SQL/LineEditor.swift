@@ -37,7 +37,7 @@ final class LineEditor: @unchecked Sendable {
         using_history()
         stifle_history(Self.historyEntriesMax)
         if let historyPath { _ = read_history(historyPath) }
-        meshdb_rl_configure("meshdb", " \t\n(),;") { text, _, _ in
+        meshdb_rl_configure("meshdb", Completion.wordBreaks) { text, _, _ in
             meshdb_rl_completion_over()
             let before = EditorState.pendingText + lineBeforeCursor()
             EditorState.matches = EditorState.completion.candidates(textBeforeCursor: before)

@@ -311,20 +311,27 @@ struct LocalPostgres {
         _ = try? run(["\(Self.binaries)/pg_ctl", "-D", dataDirectory, "-m", "immediate", "-w", "stop"])
     }
 
-    /// Runs a PostgreSQL program to completion, as `postgres` when this process is root.
+    /// Runs a PostgreSQL program to completion, as `postgres` when this process is root, its output
+    /// in a file. posix_spawn and waitpid, not Foundation's Process: Process learns of an exit through
+    /// a descriptor the child inherits, and the server pg_ctl starts inherits it too, so Process would
+    /// wait for the server to stop.
     private func run(_ command: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        let runAs = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
-        let argv = runAs + command
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        process.currentDirectoryURL = URL(fileURLWithPath: (dataDirectory as NSString).deletingLastPathComponent)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + command
+        let outputPath = (dataDirectory as NSString).deletingLastPathComponent + "/\((command[0] as NSString).lastPathComponent).out"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw ClusterTestError("cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 }
