@@ -106,6 +106,53 @@ struct REPLAcceptanceTests {
         }
     }
 
+    // MARK: Backslash commands in scripts
+
+    @Test func backslashCommandsAndStandardInputInScripts() async throws {
+        let cluster = try await ProcessCluster(nodes: 4, initialize: false)
+        try await cluster.run { cluster in
+            let url = try await startDemo(cluster)
+            let meshdb = try builtProduct("meshdb").path
+            let include = cluster.dir.file("include.sql")
+            try "SELECT 7 AS included;\n".write(toFile: include, atomically: true, encoding: .utf8)
+            let redirected = cluster.dir.file("out.txt")
+            // \e runs $EDITOR on the last statement; this "editor" renames its column.
+            let run = try await runTool(meshdb, [
+                "sql", url,
+                "-c", "CREATE TABLE repl_cmds (id int PRIMARY KEY, label text)",
+                "-c", "\\i \(include)",
+                "-c", "\\o \(redirected)", "-c", "SELECT 1 AS to_file;", "-c", "\\o",
+                "-c", "SELECT 8 AS before_edit;", "-c", "\\e",
+                "-c", "INSERT INTO repl_cmds VALUES (1, 'x'); SELECT label FROM repl_cmds WHERE id = 1;", "-c", "\\explain",
+                "-c", "\\p", "-c", "SELECT 9 AS again \\g",
+                "-c", "\\nodes", "-c", "\\groups", "-c", "\\d repl_cmds", "-c", "\\l", "-c", "\\conninfo", "-c", "\\?",
+            ], environment: ["EDITOR": "sed -i s/before_edit/after_edit/"], seconds: 120)
+            let output = run.output
+            cluster.expect(run.status == 0, "the script failed (status \(run.status)):\n\(output)")
+            cluster.expect(output.contains(" included \n----------\n        7\n(1 row)"), "\\i:\n\(output)")
+            let file = (try? String(contentsOfFile: redirected, encoding: .utf8)) ?? ""
+            cluster.expect(file.contains(" to_file \n---------\n       1\n(1 row)") && !output.contains("to_file"), "\\o:\n\(file)\n\(output)")
+            cluster.expect(output.contains(" before_edit ") && output.contains(" after_edit "), "\\e:\n\(output)")
+            cluster.expect(output.contains("QUERY PLAN") && output.contains("Strategy: point lookup"), "\\explain:\n\(output)")
+            cluster.expect(output.contains("SELECT label FROM repl_cmds WHERE id = 1;\n"), "\\p:\n\(output)")
+            cluster.expect(output.contains(" again \n-------\n     9"), "\\g:\n\(output)")
+            cluster.expect(output.contains("node_index") && output.contains("\(cluster.pgBasePort + 3)"), "\\nodes:\n\(output)")
+            cluster.expect(output.contains(" group_id | members | epoch"), "\\groups:\n\(output)")
+            cluster.expect(output.contains("Table \"public.repl_cmds\"") && output.contains(" id     | integer | not null"), "\\d:\n\(output)")
+            cluster.expect(output.contains(" meshdb | meshdb | UTF8"), "\\l:\n\(output)")
+            cluster.expect(output.contains("\\copy") && output.contains("\\explain"), "\\?:\n\(output)")
+
+            // Statements on stdin (not a terminal), as JSON; the first error stops them with status 3.
+            let piped = try await runTool(meshdb, ["sql", url, "--json"],
+                                          input: "SELECT id, label FROM repl_cmds;\nSELECT nope;\nSELECT 'not reached';\n", seconds: 60)
+            cluster.expect(piped.status == 3, "stdin with an error: status \(piped.status)")
+            cluster.expect(piped.output.contains(#"[{"id":1,"label":"x"}]"#) && piped.output.contains("ERROR:  42703")
+                           && !piped.output.contains("not reached"), "stdin:\n\(piped.output)")
+            let unknown = try await runTool(meshdb, ["sql", url, "-c", "\\frobnicate"], seconds: 60)
+            cluster.expect(unknown.status == 3 && unknown.output.contains("invalid command \\frobnicate"), "an unknown command:\n\(unknown.output)")
+        }
+    }
+
     // MARK: Support
 
     /// Starts `meshdb demo --no-repl` on the cluster's ports and waits until it takes tables.
@@ -125,19 +172,25 @@ struct REPLAcceptanceTests {
     /// Runs a program to completion (killed after `seconds`), stdout and stderr together, stdin
     /// empty; `history` is passed as MESHDB_HISTORY. Watched from threads of its own, never from
     /// Swift's cooperative pool.
-    private func runTool(_ path: String, _ arguments: [String], history: String? = nil,
-                         seconds: Double) async throws -> (status: Int32, output: String) {
+    private func runTool(_ path: String, _ arguments: [String], history: String? = nil, environment extra: [String: String] = [:],
+                         input: String? = nil, seconds: Double) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         if let history { environment["MESHDB_HISTORY"] = history }
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
         let done = Locked<RunResult?>(nil)
         Thread {
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
