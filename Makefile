@@ -13,7 +13,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product meshdb
 
-## Builds a release binary and runs `meshdb demo`: a 4-node cluster in one process (Ctrl-C stops it).
+## Builds a release binary and runs `meshdb demo`: a 4-node cluster in one process, then its SQL shell (\q or Ctrl-D stops it).
 run: release
 	$(RELEASE_BIN)/meshdb demo $(DEMO_ARGS)
 

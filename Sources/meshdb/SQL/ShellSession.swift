@@ -176,8 +176,12 @@ final class ShellSession {
                     printError(emptyMessage)
                 } else {
                     table.title = title
-                    format.terminalWidth = Self.terminalWidth()
-                    output.write(ResultFormatter.render(table, as: format))
+                    let terminal = output.isStandardOutput ? TerminalSize.ofStandardOutput() : nil
+                    format.terminalWidth = terminal?.columns
+                    let text = ResultFormatter.render(table, as: format)
+                    if editor == nil || !Pager.fromEnvironment().show(text, terminal: terminal) {
+                        output.write(text)
+                    }
                 }
             } else if let tag = outcome.commandTag {
                 output.write(tag + "\n")
@@ -251,13 +255,5 @@ final class ShellSession {
             }
         }
         return regex
-    }
-
-    /// The terminal's width when stdout is one.
-    static func terminalWidth() -> Int? {
-        guard isatty(STDOUT_FILENO) != 0 else { return nil }
-        var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
-        return Int(size.ws_col)
     }
 }

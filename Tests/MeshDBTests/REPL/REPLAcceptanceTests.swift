@@ -21,7 +21,9 @@ struct REPLAcceptanceTests {
             let history = cluster.dir.file("history")
             let meshdb = try builtProduct("meshdb").path
 
-            let first = try await runTool("/usr/bin/env", ["python3", driver, "session", meshdb, url], history: history, seconds: 240)
+            // The pager is a sed that marks what it shows; the terminal is 40 rows high.
+            let first = try await runTool("/usr/bin/env", ["python3", driver, "session", meshdb, url], history: history,
+                                          environment: ["MESHDB_PAGER": "sed s/^/paged:/"], seconds: 240)
             cluster.expect(first.status == 0, "the terminal session failed (status \(first.status)):\n\(first.output)")
             let transcript = first.output
             // A multi-line statement: continuation prompts, then one INSERT of both rows.
@@ -42,6 +44,9 @@ struct REPLAcceptanceTests {
                            "Ctrl-C during the long query:\n\(transcript)")
             cluster.expect(transcript.contains(" still_here \r\n------------\r\n          1"), "the session after the cancel:\n\(transcript)")
             cluster.expect(transcript.contains(" after_interrupt \r\n-----------------\r\n fresh"), "Ctrl-C at the prompt did not clear the line:\n\(transcript)")
+
+            cluster.expect(transcript.contains("paged:(60 rows)") && !transcript.contains("paged: label"),
+                           "only the result taller than the terminal goes through the pager:\n\(transcript)")
 
             let saved = (try? String(contentsOfFile: history, encoding: .utf8)) ?? ""
             cluster.expect(saved.contains("repl_items\\040\\040ORDER\\040BY") || saved.contains("repl_items  ORDER BY"),
@@ -310,6 +315,7 @@ struct REPLAcceptanceTests {
             # Ctrl-C at the prompt abandons the half-typed line.
             send(fd, "SELECT 'aband"); time.sleep(0.3); send(fd, '\x03'); expect(fd, 'meshdb=> ')
             send(fd, "SELECT 'fresh' AS after_interrupt;\r"); expect(fd, '(1 row)'); expect(fd, 'meshdb=> ')
+            send(fd, 'SELECT * FROM generate_series(1, 60) AS g;\r'); expect(fd, 'paged:(60 rows)'); expect(fd, 'meshdb=> ')
             send(fd, "SELECT 'history-marker-' || 7 AS marker;\r"); expect(fd, '(1 row)'); expect(fd, 'meshdb=> ')
             send(fd, '\x04')
             finish(pid)
