@@ -90,3 +90,13 @@ struct InputScannerTests {
         #expect(scanner.buffer == "SELECT\n2")
     }
 }
+
+struct PromptTests {
+    @Test func promptsSayWhatTheShellWaitsForAndTheTransactionState() {
+        #expect(Prompt.render(database: "meshdb", continuation: .none, transaction: .idle) == "meshdb=> ")
+        #expect(Prompt.render(database: "meshdb", continuation: .statement, transaction: nil) == "meshdb-> ")
+        #expect(Prompt.render(database: "sales", continuation: .singleQuote, transaction: .inTransaction) == "sales'*> ")
+        #expect(Prompt.render(database: "meshdb", continuation: .none, transaction: .failed) == "meshdb=!> ")
+        #expect(Prompt.render(database: "meshdb", continuation: .parenthesis, transaction: .idle) == "meshdb(> ")
+    }
+}

@@ -9,8 +9,9 @@ import Synchronization
 
 /// The REPL's PostgreSQL connection: postgres-nio does the protocol. Two things postgres-nio does not
 /// hand out (1.33) are read by `BackendTap`, a pass-through handler in front of postgres-nio's on the
-/// same channel: BackendKeyData (process ID and secret key, which a CancelRequest needs) and each
-/// statement's CommandComplete tag ("INSERT 0 2"; the async query API returns rows and columns only).
+/// same channel: BackendKeyData (process ID and secret key, which a CancelRequest needs), each
+/// statement's CommandComplete tag ("INSERT 0 2"; the async query API returns rows and columns only)
+/// and ReadyForQuery's transaction status (for the prompt).
 final class ShellConnection: Sendable {
     /// One statement's outcome.
     struct Outcome: Sendable {
@@ -55,6 +56,11 @@ final class ShellConnection: Sendable {
             throw error
         }
         return ShellConnection(url: url, connection: connection, tap: tap, logger: logger)
+    }
+
+    /// The transaction status of the last ReadyForQuery (idle, in a block, in a failed block).
+    var transactionStatus: Prompt.TransactionStatus? {
+        tap.transactionStatus.flatMap { Prompt.TransactionStatus(rawValue: Character(Unicode.Scalar($0))) }
     }
 
     /// Runs one statement and collects its rows as text.
@@ -113,9 +119,10 @@ struct ShellError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Watches the backend's messages as they pass to postgres-nio and keeps BackendKeyData and the last
-/// CommandComplete tag. Only the 5-byte headers are buffered; bodies are skipped, except the two kinds
-/// it keeps (a tag is bounded by the server's message size limit).
+/// Watches the backend's messages as they pass to postgres-nio and keeps BackendKeyData, the last
+/// CommandComplete tag and the last ReadyForQuery status. Only the 5-byte headers are buffered;
+/// bodies are skipped, except those of the kinds it keeps (a tag is bounded by the server's message
+/// size limit).
 final class BackendTap: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -132,12 +139,14 @@ final class BackendTap: ChannelInboundHandler, Sendable {
         var body: [UInt8] = []
         var keyData: KeyData?
         var lastCommandTag: String?
+        var transactionStatus: UInt8?
     }
 
     private let state = Mutex(State())
 
     var keyData: KeyData? { state.withLock { $0.keyData } }
     var lastCommandTag: String? { state.withLock { $0.lastCommandTag } }
+    var transactionStatus: UInt8? { state.withLock { $0.transactionStatus } }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
@@ -157,7 +166,7 @@ final class BackendTap: ChannelInboundHandler, Sendable {
                     continue
                 }
                 let take = min(state.remaining, bytes.count)
-                if state.kind == UInt8(ascii: "K") || state.kind == UInt8(ascii: "C") {
+                if state.kind == UInt8(ascii: "K") || state.kind == UInt8(ascii: "C") || state.kind == UInt8(ascii: "Z") {
                     state.body += bytes.prefix(take)
                 }
                 bytes = bytes.dropFirst(take)
@@ -177,6 +186,8 @@ final class BackendTap: ChannelInboundHandler, Sendable {
             state.keyData = KeyData(processID: int32(0), secretKey: int32(4))
         case UInt8(ascii: "C"):
             state.lastCommandTag = String(decoding: state.body.prefix { $0 != 0 }, as: UTF8.self)
+        case UInt8(ascii: "Z") where state.body.count == 1:
+            state.transactionStatus = state.body[0]
         default:
             break
         }

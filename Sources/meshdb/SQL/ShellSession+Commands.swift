@@ -31,7 +31,7 @@ extension ShellSession {
                 ORDER BY ordinal_position
                 """
             return await runStatement(sql, title: "Table \"public.\(name)\"", remember: false,
-                                      emptyMessage: "Did not find any relation named \"\(name)\".") ? .proceed : .failed
+                                      emptyMessage: "Did not find any relation named \"\(name)\".", emptyIsError: true) ? .proceed : .failed
         case .listDatabases:
             let sql = """
                 SELECT d.datname AS "Name", pg_catalog.pg_get_userbyid(d.datdba) AS "Owner", \

@@ -61,7 +61,8 @@ final class ShellSession {
         await refreshCatalog()
         var historyLines: [String] = []
         while true {
-            let prompt = "\(connection.url.database)\(scanner.continuation.rawValue)> "
+            let prompt = Prompt.render(database: connection.url.database, continuation: scanner.continuation,
+                                       transaction: connection.transactionStatus)
             let pending = scanner.buffer
             let completion = self.completion
             let input = await withCheckedContinuation { (continuation: CheckedContinuation<LineEditor.Input, Never>) in
@@ -162,9 +163,12 @@ final class ShellSession {
         }
     }
 
-    /// Sends one statement, prints its rows or tag, and `Time:` with `\timing`.
+    /// Sends one statement, prints its rows or tag, and `Time:` with `\timing`. `emptyMessage` is
+    /// printed instead of an empty table (`\dt`, `\d NAME`), and fails the command when
+    /// `emptyIsError`, as psql's `\d` of a missing relation does.
     @discardableResult
-    func runStatement(_ sql: String, title: String? = nil, remember: Bool = true, emptyMessage: String? = nil) async -> Bool {
+    func runStatement(_ sql: String, title: String? = nil, remember: Bool = true, emptyMessage: String? = nil,
+                      emptyIsError: Bool = false) async -> Bool {
         if remember { lastStatement = sql }
         let started = ContinuousClock.now
         interrupts.statementStarted()
@@ -174,6 +178,7 @@ final class ShellSession {
             if var table = outcome.table {
                 if table.rows.isEmpty, let emptyMessage {
                     printError(emptyMessage)
+                    if emptyIsError { return false }
                 } else {
                     table.title = title
                     let terminal = output.isStandardOutput ? TerminalSize.ofStandardOutput() : nil

@@ -45,6 +45,8 @@ struct REPLAcceptanceTests {
             cluster.expect(transcript.contains(" still_here \r\n------------\r\n          1"), "the session after the cancel:\n\(transcript)")
             cluster.expect(transcript.contains(" after_interrupt \r\n-----------------\r\n fresh"), "Ctrl-C at the prompt did not clear the line:\n\(transcript)")
 
+            cluster.expect(transcript.contains("BEGIN\r\nmeshdb=*> ") && transcript.contains("meshdb=!> ROLLBACK;"),
+                           "the prompt in a transaction block:\n\(transcript)")
             cluster.expect(transcript.contains("paged:(60 rows)") && !transcript.contains("paged: label"),
                            "only the result taller than the terminal goes through the pager:\n\(transcript)")
 
@@ -315,6 +317,10 @@ struct REPLAcceptanceTests {
             # Ctrl-C at the prompt abandons the half-typed line.
             send(fd, "SELECT 'aband"); time.sleep(0.3); send(fd, '\x03'); expect(fd, 'meshdb=> ')
             send(fd, "SELECT 'fresh' AS after_interrupt;\r"); expect(fd, '(1 row)'); expect(fd, 'meshdb=> ')
+            # The prompt shows the transaction block and its failure, as psql's %x.
+            send(fd, 'BEGIN;\r'); expect(fd, 'meshdb=*> ')
+            send(fd, 'SELECT nope;\r'); expect(fd, '42703'); expect(fd, 'meshdb=!> ')
+            send(fd, 'ROLLBACK;\r'); expect(fd, 'ROLLBACK'); expect(fd, 'meshdb=> ')
             send(fd, 'SELECT * FROM generate_series(1, 60) AS g;\r'); expect(fd, 'paged:(60 rows)'); expect(fd, 'meshdb=> ')
             send(fd, "SELECT 'history-marker-' || 7 AS marker;\r"); expect(fd, '(1 row)'); expect(fd, 'meshdb=> ')
             send(fd, '\x04')
