@@ -58,13 +58,13 @@ public enum ResultFormatter {
             case .on: useExpanded = true
             case .off: useExpanded = false
             case .auto:
-                let width = aligned.split(separator: "\n").map(\.count).max() ?? 0
+                let width = aligned.split(separator: "\n").map { displayWidth(String($0)) }.max() ?? 0
                 useExpanded = format.terminalWidth.map { width > $0 } ?? false
             }
             if let title = table.title {
                 // psql centers the title over an aligned table.
-                let width = useExpanded ? 0 : aligned.prefix { $0 != "\n" }.count
-                output += String(repeating: " ", count: max(0, (width - title.count) / 2)) + title + "\n"
+                let width = useExpanded ? 0 : displayWidth(String(aligned.prefix { $0 != "\n" }))
+                output += String(repeating: " ", count: max(0, (width - displayWidth(title)) / 2)) + title + "\n"
             }
             output += useExpanded ? expanded(table, nullDisplay: format.nullDisplay) : aligned
         }
@@ -75,17 +75,17 @@ public enum ResultFormatter {
 
     static func aligned(_ table: ResultTable, nullDisplay: String) -> String {
         let cells = table.rows.map { row in row.map { ($0 ?? nullDisplay).split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } }
-        var widths = table.columns.map(\.name.count)
+        var widths = table.columns.map { displayWidth($0.name) }
         for row in cells {
             for (column, lines) in row.enumerated() where column < widths.count {
-                widths[column] = max(widths[column], lines.map(\.count).max() ?? 0)
+                widths[column] = max(widths[column], lines.map(displayWidth).max() ?? 0)
             }
         }
         let last = table.columns.count - 1
         var output = ""
         // Header: centered names, every column padded, as psql prints it.
         output += table.columns.enumerated().map { index, column in
-            let room = widths[index] - column.name.count
+            let room = widths[index] - displayWidth(column.name)
             return " " + String(repeating: " ", count: room / 2) + column.name + String(repeating: " ", count: room - room / 2) + " "
         }.joined(separator: "|") + "\n"
         output += widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "\n"
@@ -96,7 +96,7 @@ public enum ResultFormatter {
                 for (column, lines) in row.enumerated() where column <= last {
                     let text = lineIndex < lines.count ? lines[lineIndex] : ""
                     let continues = lineIndex < lines.count - 1
-                    let padding = String(repeating: " ", count: widths[column] - text.count)
+                    let padding = String(repeating: " ", count: widths[column] - displayWidth(text))
                     line += column == 0 ? " " : ""
                     let numeric = table.columns[column].isNumeric
                     if column == last {
@@ -118,9 +118,9 @@ public enum ResultFormatter {
 
     static func expanded(_ table: ResultTable, nullDisplay: String) -> String {
         guard !table.rows.isEmpty else { return "(0 rows)\n\n" }
-        let nameWidth = table.columns.map(\.name.count).max() ?? 0
+        let nameWidth = table.columns.map { displayWidth($0.name) }.max() ?? 0
         let valueLines = table.rows.map { row in row.map { ($0 ?? nullDisplay).split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } }
-        let valueWidth = valueLines.flatMap { $0.flatMap { $0.map(\.count) } }.max() ?? 0
+        let valueWidth = valueLines.flatMap { $0.flatMap { $0.map(displayWidth) } }.max() ?? 0
         var output = ""
         for (index, row) in valueLines.enumerated() {
             let label = "-[ RECORD \(index + 1) ]"
@@ -129,15 +129,37 @@ public enum ResultFormatter {
             for (column, lines) in row.enumerated() where column < table.columns.count {
                 for (lineIndex, text) in lines.enumerated() {
                     let name = lineIndex == 0 ? table.columns[column].name : ""
-                    var line = name + String(repeating: " ", count: nameWidth - name.count) + " | " + text
+                    var line = name + String(repeating: " ", count: nameWidth - displayWidth(name)) + " | " + text
                     if lineIndex < lines.count - 1 {
-                        line += String(repeating: " ", count: max(0, total - nameWidth - 4 - text.count)) + "+"
+                        line += String(repeating: " ", count: max(0, total - nameWidth - 4 - displayWidth(text))) + "+"
                     }
                     output += line + "\n"
                 }
             }
         }
         return output + "\n"
+    }
+
+    // MARK: Display width
+
+    /// Terminal columns `text` takes: East Asian wide and fullwidth characters and emoji take two,
+    /// as in psql (which uses wcwidth); a grapheme cluster counts once, so combining marks add nothing.
+    static func displayWidth(_ text: String) -> Int {
+        text.reduce(0) { width, character in
+            width + (character.unicodeScalars.first.map { isWide($0.value) } == true ? 2 : 1)
+        }
+    }
+
+    /// Unicode's East_Asian_Width W and F ranges (the blocks that matter in practice).
+    private static func isWide(_ scalar: UInt32) -> Bool {
+        switch scalar {
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
+             0xA000...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60,
+             0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return true
+        default:
+            return false
+        }
     }
 
     // MARK: CSV and JSON

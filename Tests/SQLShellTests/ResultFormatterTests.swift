@@ -80,6 +80,15 @@ struct ResultFormatterTests {
         #expect(text.hasPrefix(" List of relations\n Schema |   Name   \n"))
     }
 
+    @Test func wideCharactersTakeTwoColumns() {
+        let table = ResultTable(columns: [.init("name"), .init("n", isNumeric: true)], rows: [["東京", "1"], ["café", "22"]])
+        var format = OutputFormat()
+        format.nullDisplay = ""
+        // psql 15: ` name | n  ` / `------+----` / ` 東京 |  1` / ` café | 22`
+        #expect(ResultFormatter.render(table, as: format) == " name | n  \n------+----\n 東京 |  1\n café | 22\n(2 rows)\n\n")
+        #expect(ResultFormatter.displayWidth("e\u{301}") == 1)
+    }
+
     @Test func csvMatchesPsql() {
         let table = ResultTable(columns: [.init("id"), .init("name"), .init("n"), .init("e"), .init("s")],
                                 rows: [["1", "a,b", nil, "", " x"], ["2", "say \"hi\"", "l1\nl2", "", ""]])
