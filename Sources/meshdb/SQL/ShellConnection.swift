@@ -3,6 +3,8 @@ import Logging
 import MeshWire
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import PostgresNIO
 import SQLShell
 import Synchronization
@@ -33,29 +35,44 @@ final class ShellConnection: Sendable {
     }
 
     static func connect(_ url: ConnectionURL) async throws -> ShellConnection {
-        guard url.sslMode != .require else {
-            throw ShellError("sslmode=require is not supported by meshdb sql yet: the CancelRequest key is read from the plain connection")
-        }
         var logger = Logger(label: "meshdb.sql")
         logger.logLevel = .critical
         let tap = BackendTap()
-        let group = MultiThreadedEventLoopGroup.singleton
-        let channel = try await ClientBootstrap(group: group)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(tap) }
-            }
             .connect(host: url.host, port: url.port).get()
-        let configuration = PostgresConnection.Configuration(
-            establishedChannel: channel, username: url.user, password: url.password, database: url.database)
-        let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(on: channel.eventLoop, configuration: configuration, id: 1, logger: logger).get()
+            // TLS is negotiated here rather than by postgres-nio, so that the tap sits inside the
+            // encryption and still reads the backend's messages.
+            if url.sslMode != .disable {
+                let accepted = try await SSLRequestHandler.negotiate(on: channel)
+                if accepted {
+                    var tls = TLSConfiguration.makeClientConfiguration()
+                    // libpq's require and prefer encrypt without checking the certificate.
+                    tls.certificateVerification = .none
+                    let context = try NIOSSLContext(configuration: tls)
+                    let hostname = url.host.contains(where: \.isLetter) && !url.host.contains(":") ? url.host : nil
+                    // postgres-nio must not see the handshake's event (it would take it for its own
+                    // TLS), so the handshake ends before its handler joins the pipeline.
+                    let handshake = channel.eventLoop.makePromise(of: Void.self)
+                    try await channel.eventLoop.submit {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: hostname))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(done: handshake))
+                    }.get()
+                    try await handshake.futureResult.get()
+                } else if url.sslMode == .require {
+                    throw ShellError("the server does not offer TLS (it answered the SSLRequest with N), and sslmode=require")
+                }
+            }
+            try await channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(tap) }.get()
+            let configuration = PostgresConnection.Configuration(
+                establishedChannel: channel, username: url.user, password: url.password, database: url.database)
+            let connection = try await PostgresConnection.connect(on: channel.eventLoop, configuration: configuration, id: 1, logger: logger).get()
+            return ShellConnection(url: url, connection: connection, tap: tap, logger: logger)
         } catch {
             try? await channel.close()
             throw error
         }
-        return ShellConnection(url: url, connection: connection, tap: tap, logger: logger)
     }
 
     /// The transaction status of the last ReadyForQuery (idle, in a block, in a failed block).
@@ -117,6 +134,83 @@ final class ShellConnection: Sendable {
 struct ShellError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Sends the SSLRequest (length 8, code 80877103) and reads the server's one-byte answer: `S`, go on
+/// in TLS; `N`, go on in the clear. Bytes after the `S` before the TLS handshake would be a
+/// man-in-the-middle's injection (CVE-2021-23222), so they end the connection.
+final class SSLRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let answer: EventLoopPromise<Bool>
+
+    private init(answer: EventLoopPromise<Bool>) {
+        self.answer = answer
+    }
+
+    /// Whether the server accepted TLS.
+    static func negotiate(on channel: any Channel) async throws -> Bool {
+        let answer = channel.eventLoop.makePromise(of: Bool.self)
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(SSLRequestHandler(answer: answer))
+            var request = channel.allocator.buffer(capacity: 8)
+            request.writeInteger(Int32(8))
+            request.writeInteger(Int32(80_877_103))
+            channel.writeAndFlush(request, promise: nil)
+        }.get()
+        return try await answer.futureResult.get()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard let byte = buffer.readInteger(as: UInt8.self) else { return }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        switch byte {
+        case UInt8(ascii: "S") where buffer.readableBytes == 0: answer.succeed(true)
+        case UInt8(ascii: "N") where buffer.readableBytes == 0: answer.succeed(false)
+        default: answer.fail(ShellError("the server answered the SSLRequest with unexpected bytes"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        answer.fail(ShellError("the server closed the connection during the SSLRequest"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        answer.fail(error)
+        context.close(promise: nil)
+    }
+}
+
+/// Waits for the TLS handshake, keeps its completion event to itself and leaves the pipeline.
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let done: EventLoopPromise<Void>
+
+    init(done: EventLoopPromise<Void>) {
+        self.done = done
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case TLSUserEvent.handshakeCompleted = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        done.succeed()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        done.fail(ShellError("the server closed the connection during the TLS handshake"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        done.fail(error)
+        context.close(promise: nil)
+    }
 }
 
 /// Watches the backend's messages as they pass to postgres-nio and keeps BackendKeyData, the last

@@ -110,6 +110,9 @@ struct REPLAcceptanceTests {
             // -c exits non-zero at an error, and names it.
             let failing = try await runTool(meshdb, ["sql", postgres.url, "-c", "SELECT nope"], seconds: 60)
             cluster.expect(failing.status == 3 && failing.output.contains("ERROR:  42703"), "-c with an error: \(failing.status)\n\(failing.output)")
+            let plain = try await runTool(meshdb, ["sql", postgres.url + "?sslmode=require", "-c", "SELECT 1"], seconds: 60)
+            cluster.expect(plain.status == 2 && plain.output.contains("answered the SSLRequest with N"),
+                           "sslmode=require against a server without TLS: \(plain.status)\n\(plain.output)")
         }
     }
 
@@ -160,12 +163,48 @@ struct REPLAcceptanceTests {
         }
     }
 
+    // MARK: TLS
+
+    @Test func sslModeRequireEncryptsAndKeepsTagsAndCancel() async throws {
+        let cluster = try await ProcessCluster(nodes: 4, initialize: false)
+        try await cluster.run { cluster in
+            let certificate = cluster.dir.file("cert.pem"), key = cluster.dir.file("key.pem")
+            let made = try await runTool("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                                          "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", certificate], seconds: 60)
+            guard made.status == 0 else {
+                Issue.record("openssl could not make a certificate (apt-get install openssl):\n\(made.output)")
+                return
+            }
+            let url = try await startDemo(cluster, extraArguments: ["--tls-cert", certificate, "--tls-key", key]) + "?sslmode=require"
+            let meshdb = try builtProduct("meshdb").path
+            let run = try await runTool(meshdb, ["sql", url, "-c", "CREATE TABLE repl_tls (id int PRIMARY KEY)",
+                                                 "-c", "INSERT INTO repl_tls VALUES (1), (2)", "-c", "SELECT count(*) AS encrypted FROM repl_tls"],
+                                        seconds: 60)
+            cluster.expect(run.status == 0 && run.output.contains("CREATE TABLE\nINSERT 0 2\n encrypted \n-----------\n         2"),
+                           "sslmode=require (status \(run.status)):\n\(run.output)")
+            // The CancelRequest still finds the session: its key was read inside the encryption.
+            let canceled = try await runTool("/usr/bin/env", ["python3", "-c", Self.interruptAfterOneSecond, meshdb, "sql", url, "-c",
+                                                              "SELECT count(*) FROM generate_series(1, 20000) a, generate_series(1, 20000) b"],
+                                             seconds: 90)
+            cluster.expect(canceled.output.contains("ERROR:  57014"), "Ctrl-C over TLS:\n\(canceled.output)")
+        }
+    }
+
+    /// Runs argv[1:] and sends it SIGINT after a second, as Ctrl-C would; exits with its status.
+    static let interruptAfterOneSecond = """
+        import signal, subprocess, sys, time
+        child = subprocess.Popen(sys.argv[1:])
+        time.sleep(1.5)
+        child.send_signal(signal.SIGINT)
+        sys.exit(child.wait())
+        """
+
     // MARK: Support
 
     /// Starts `meshdb demo --no-repl` on the cluster's ports and waits until it takes tables.
-    private func startDemo(_ cluster: ProcessCluster) async throws -> String {
+    private func startDemo(_ cluster: ProcessCluster, extraArguments: [String] = []) async throws -> String {
         let demo = try cluster.spawn("demo", ["demo", "--data", cluster.dir.file("demo"), "--base-port", "\(cluster.basePort)",
-                                              "--port", "\(cluster.pgBasePort)", "--no-repl"])
+                                              "--port", "\(cluster.pgBasePort)", "--no-repl"] + extraArguments)
         try await demo.waitForOutput("MeshDB demo ready in", within: 60)
         let client = try await cluster.client(0)
         defer { Task { await client.close() } }
