@@ -14,7 +14,8 @@ struct DemoCommand: AsyncParsableCommand {
             and configurations there; later runs find the data again. Node i serves native clients on \
             7400+i (try `meshdb status`) and PostgreSQL clients on --port+i (any driver, psql, pgbench). \
             Then it opens the SQL shell (`meshdb sql`) on node 0's PostgreSQL port and stops the cluster \
-            when the shell exits (\\q or Ctrl-D). With --no-repl it runs until SIGINT or SIGTERM.
+            when the shell exits (\\q or Ctrl-D); when stdin is not a terminal, the shell runs the statements \
+            read there. With --no-repl it runs until SIGINT or SIGTERM.
             """)
 
     @Option(name: .long, help: "Number of nodes (3f+1: 4 tolerates 1 faulty node, 7 tolerates 2).")
@@ -70,6 +71,12 @@ struct DemoCommand: AsyncParsableCommand {
         } else {
             var url = ConnectionURL.demo
             url.port = servers[0].port
+            // With --pg-auth the shell signs in as the first --pg-user (WireOptions checked its form).
+            if wire.authentication != "trust", let user = wire.users.first, let colon = user.firstIndex(of: ":") {
+                url.user = String(user[..<colon])
+                url.password = String(user[user.index(after: colon)...])
+            }
+            if wire.tlsCertificate != nil { url.sslMode = .require }
             _ = await SQLCommand.runShell(url: url, style: .aligned)
         }
         print("stopping the demo")
