@@ -10,9 +10,7 @@ import Testing
     let logger = Logger(label: "meshwire.tests")
 
     func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {
-        let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user,
-                                                              password: password, database: "meshdb", tls: .disable)
-        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        try await connectPostgres(port: port, user: user, password: password, logger: logger)
     }
 
     @Test func postgresNIOCrud() async throws {

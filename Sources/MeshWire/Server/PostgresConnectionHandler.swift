@@ -280,8 +280,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         guard statements.count == 1 else { return nil }
         switch statements[0] {
         case .select(let select):
-            let results = try await session.execute(sql, parameters: Array(repeating: .null, count: parameterCount))
-            guard let result = results.last, !result.columns.isEmpty else { return nil }
+            let result = try await session.describeSelect(select, parameterCount: parameterCount)
+            guard !result.columns.isEmpty else { return nil }
             let inferred = SessionStateMachine.columns(of: result, described: nil)
             guard let catalog = try? await session.gateway.catalog(),
                   let types = CatalogResultTypes.types(of: select, catalog: catalog), types.count == inferred.count else { return inferred }
