@@ -1,6 +1,7 @@
 import Consensus
 import Foundation
 import Histogram
+import MeshDB
 import NIOCore
 import PostgresNIO
 import Synchronization
@@ -105,26 +106,39 @@ struct BenchRunner {
     var setUp = true
 
     func run() async throws -> BenchReport {
-        var connections: [PostgresConnection] = []
+        var connections: [any BenchConnection] = []
         do {
             for index in 0..<clients { connections.append(try await target.connect(id: index + 1)) }
         } catch {
-            for connection in connections { try? await connection.close() }
+            for connection in connections { await connection.close() }
             throw BenchError("cannot connect to \(target): \(Self.describe(error))")
         }
-        defer { for connection in connections { Task { try? await connection.close() } } }
         do {
-            if setUp { try await workload.setUp(connections[0], settings) }
+            if setUp {
+                for sql in workload.setupSQL(settings, dialect: target.dialect) {
+                    try await connections[0].run(Workload.Operation(steps: [Workload.Step(sql: sql)]))
+                }
+                for step in workload.setupRows(settings) {
+                    try await connections[0].run(Workload.Operation(steps: [step]))
+                }
+            }
         } catch {
+            for connection in connections { await connection.close() }
             throw BenchError("setting up \(workload.rawValue) on \(target) failed: \(Self.describe(error))")
         }
+        let report = await measure(connections)
+        for connection in connections { await connection.close() }
+        return report
+    }
+
+    private func measure(_ connections: [any BenchConnection]) async -> BenchReport {
 
         let stats = (0..<clients).map { _ in ClientRecorder() }
         let started = ContinuousClock.now
         let deadline = started + duration
         // A fixed seed: the same payload every run, and not compressible.
         var generator = SplitMix64(seed: 0x6d65_7368_6462)
-        let payload = workload == .blobPut ? Workload.randomBytes(settings.valueBytes, &generator) : ByteBuffer()
+        let payload = workload == .blobPut ? Workload.randomBytes(settings.valueBytes, &generator) : []
         let ticker = Task { [stats, progress] in
             var last = ContinuousClock.now
             var second = 0
@@ -163,8 +177,9 @@ struct BenchRunner {
                     while ContinuousClock.now < deadline {
                         let begin = ContinuousClock.now
                         do {
-                            try await workload.runOnce(connection, client: index, sequence: sequence, settings: settings,
-                                                       random: &random, payload: payload)
+                            let operation = workload.operation(client: index, sequence: sequence, settings: settings,
+                                                               random: &random, payload: payload)
+                            try await connection.run(operation)
                             let micros = Self.microseconds(ContinuousClock.now - begin)
                             clientStats.stats.withLock {
                                 _ = $0.total.record(micros)
@@ -222,6 +237,9 @@ struct BenchRunner {
             default:
                 return ("client", "\(error.code)")
             }
+        }
+        if let error = error as? SQLiteError {
+            return ("sqlite", "\(error)")
         }
         return ("client", "\(error)")
     }

@@ -3,9 +3,12 @@ import NIOSSL
 import PostgresNIO
 
 /// Where `meshdb bench` sends its load: a PostgreSQL URL, so one client measures MeshDB and
-/// PostgreSQL alike. `postgresql://[user[:password]@]host[:port][/database][?sslmode=disable|require]`
-/// (also `postgres://`); defaults: user `meshdb`, port 5433 (the demo), database = user.
+/// PostgreSQL alike — `postgresql://[user[:password]@]host[:port][/database][?sslmode=disable|require]`
+/// (also `postgres://`; defaults: user `meshdb`, port 5433 (the demo), database = user) — or
+/// `sqlite:PATH` for raw SQLite in this process, the single-node baseline.
 struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
+    /// Set for an SQLite target: the database file.
+    var sqlitePath: String?
     var host: String
     var port: Int
     var user: String
@@ -16,6 +19,19 @@ struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
     static let defaultURL = "postgresql://meshdb@127.0.0.1:5433/meshdb"
 
     init(url text: String) throws(BenchError) {
+        if text.hasPrefix("sqlite:") {
+            var path = String(text.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
+            guard !path.isEmpty else { throw BenchError("an SQLite target names its file: sqlite:PATH, got \"\(text)\"") }
+            sqlitePath = path
+            host = ""
+            port = 0
+            user = ""
+            password = nil
+            database = path
+            requireTLS = false
+            return
+        }
         guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgresql", "postgres"].contains(scheme) else {
             throw BenchError("the target must be a URL postgresql://[user[:password]@]host[:port][/database], got \"\(text)\"")
         }
@@ -34,9 +50,19 @@ struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    var description: String { "\(user)@\(host):\(port)/\(database)" }
+    var description: String {
+        if let sqlitePath { return "sqlite:\(sqlitePath)" }
+        return "\(user)@\(host):\(port)/\(database)"
+    }
 
-    func connect(id: Int) async throws -> PostgresConnection {
+    var dialect: Workload.Dialect { sqlitePath == nil ? .postgres : .sqlite }
+
+    func connect(id: Int) async throws -> any BenchConnection {
+        if let sqlitePath { return try SQLiteBenchConnection(path: sqlitePath, client: id) }
+        return PostgresBenchConnection(connection: try await connectPostgres(id: id))
+    }
+
+    func connectPostgres(id: Int) async throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS
         if requireTLS {
             var configuration = TLSConfiguration.makeClientConfiguration()
