@@ -19,6 +19,7 @@ struct MeshDBCommand: AsyncParsableCommand {
             StatusCommand.self,
             SQLCommand.self,
             SimCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -9,10 +9,8 @@ import Testing
 @Suite(.serialized) struct ServerLimitTests {
     let logger = Logger(label: "meshwire.limits")
 
-    func connect(port: Int) async throws -> PostgresConnection {
-        let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "meshdb",
-                                                              password: nil, database: "meshdb", tls: .disable)
-        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {
+        try await connectPostgres(port: port, user: user, password: password, logger: logger)
     }
 
     /// With two of four nodes down no write can reach its quorum of three, so an INSERT waits:

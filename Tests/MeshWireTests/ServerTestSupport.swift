@@ -4,6 +4,7 @@ import MeshDB
 import MeshWire
 import NIOCore
 import NIOPosix
+import PostgresNIO
 import Synchronization
 
 /// A 4-node in-process cluster with a PostgreSQL server on node 0, on a free port of 127.0.0.1.
@@ -106,4 +107,12 @@ func sendRaw(_ bytes: [UInt8], port: Int, group: any EventLoopGroup = MultiThrea
     try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
     try await Task.sleep(for: .milliseconds(5))
     try? await channel.close()
+}
+
+/// A postgres-nio connection to a test server on 127.0.0.1, as `user` (trust unless a password
+/// is given), without TLS.
+func connectPostgres(port: Int, user: String = "meshdb", password: String? = nil, logger: Logger) async throws -> PostgresConnection {
+    let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user,
+                                                         password: password, database: "meshdb", tls: .disable)
+    return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
 }

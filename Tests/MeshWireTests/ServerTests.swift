@@ -10,9 +10,7 @@ import Testing
     let logger = Logger(label: "meshwire.tests")
 
     func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {
-        let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user,
-                                                              password: password, database: "meshdb", tls: .disable)
-        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        try await connectPostgres(port: port, user: user, password: password, logger: logger)
     }
 
     @Test func postgresNIOCrud() async throws {
@@ -62,6 +60,43 @@ import Testing
             } catch let error as PSQLError {
                 #expect(error.serverInfo?[.sqlState] == "28P01")
             }
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
+    /// Logins are checked against the users of the catalog (CREATE / ALTER / DROP USER), not
+    /// only against the server's `--pg-user` list.
+    @Test func scramLoginsAgainstCatalogUsers() async throws {
+        let wire = try await WireTestCluster.start { options in
+            options.authentication = .scramSHA256
+            options.addUser("admin", password: "admin secret")
+        }
+        func logsIn(_ user: String, _ password: String) async throws -> Bool {
+            do {
+                let connection = try await connect(port: wire.port, user: user, password: password)
+                let rows = try await connection.query("SELECT 1", logger: logger)
+                for try await value in rows.decode(Int.self) { #expect(value == 1) }
+                try await connection.close()
+                return true
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "28P01" {
+                return false
+            }
+        }
+        do {
+            let admin = try await connect(port: wire.port, user: "admin", password: "admin secret")
+            #expect(try await !logsIn("bob", "b0b"), "a user that does not exist yet logged in")
+            try await admin.query("CREATE USER bob PASSWORD 'b0b'", logger: logger)
+            #expect(try await logsIn("bob", "b0b"))
+            #expect(try await !logsIn("bob", "wrong"))
+            try await admin.query("ALTER USER bob PASSWORD 'n3w'", logger: logger)
+            #expect(try await !logsIn("bob", "b0b"), "the old password still works after ALTER USER")
+            #expect(try await logsIn("bob", "n3w"))
+            try await admin.query("DROP USER bob", logger: logger)
+            #expect(try await !logsIn("bob", "n3w"), "a dropped user still logs in")
+            try await admin.close()
         } catch {
             await wire.stop()
             throw error

@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func cleartextPasswordRightAndWrong() {
-        let verifier = SCRAMVerifier(password: "secret", salt: Array("salty".utf8))
+        let verifier = ScramVerifier(password: "secret", salt: Array("salty".utf8))
         var good = SessionDriver {
             $0.authentication = .cleartextPassword
             $0.users = ["alice": verifier]
@@ -73,7 +73,8 @@ import Testing
         #expect(actions.last == .close)
 
         var unknown = SessionDriver { $0.authentication = .cleartextPassword }
-        _ = unknown.connect(user: "mallory")
+        #expect(unknown.connect(user: "mallory") == [.lookUpUser("mallory")])
+        #expect(sent(unknown.machine.userLookedUp(nil)) == [.authentication(.cleartextPassword)])
         #expect(errorState(sent(unknown.send(.password("secret")))) == "28P01")
     }
 
@@ -83,7 +84,7 @@ import Testing
         let serverNonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
         var driver = SessionDriver {
             $0.authentication = .scramSHA256
-            $0.users = ["user": SCRAMVerifier(password: "pencil", salt: salt, iterations: 4096)]
+            $0.users = ["user": ScramVerifier(password: "pencil", salt: salt, iterations: 4096)]
             $0.scramServerNonce = serverNonce
         }
         #expect(sent(driver.connect(user: "user")) == [.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"]))])
@@ -97,10 +98,37 @@ import Testing
         #expect(messages.last == .readyForQuery(.idle))
     }
 
+    /// A user the configuration does not hold is looked up (in the catalog, by the shell) before
+    /// the exchange starts; a message the client sends meanwhile waits its turn.
+    @Test func scramAgainstALookedUpUserRunsTheSameExchange() {
+        let salt = Array(Data(base64Encoded: "W22ZaJ0SNY7soEsUEjb6gQ==")!)
+        var driver = SessionDriver {
+            $0.authentication = .scramSHA256
+            $0.scramServerNonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+        }
+        #expect(driver.connect(user: "user") == [.lookUpUser("user")])
+        #expect(driver.machine.isBusy)
+        let early = driver.send(.saslInitialResponse(mechanism: "SCRAM-SHA-256", data: Array("n,,n=user,r=rOprNGfwEbeRWgbNEkqO".utf8)))
+        #expect(early.isEmpty)
+        let answered = sent(driver.machine.userLookedUp(ScramVerifier(password: "pencil", salt: salt, iterations: 4096)))
+        let expectedFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        #expect(answered == [.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"])), .authentication(.saslContinue(Array(expectedFirst.utf8)))])
+        let final = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        #expect(sent(driver.send(.saslResponse(Array(final.utf8)))).last == .readyForQuery(.idle))
+    }
+
+    @Test func aFailedUserLookupRefusesTheLogin() {
+        var driver = SessionDriver { $0.authentication = .scramSHA256 }
+        #expect(driver.connect(user: "user") == [.lookUpUser("user")])
+        let actions = driver.machine.statementFailed(SQLError(.internalError, "catalog unavailable"), transactionStatus: .idle)
+        #expect(errorState(sent(actions)) == "XX000")
+        #expect(actions.last == .close)
+    }
+
     @Test func scramWithAWrongProofFailsWith28P01() {
         var driver = SessionDriver {
             $0.authentication = .scramSHA256
-            $0.users = ["user": SCRAMVerifier(password: "pencil", salt: Array("0123456789abcdef".utf8))]
+            $0.users = ["user": ScramVerifier(password: "pencil", salt: Array("0123456789abcdef".utf8))]
             $0.scramServerNonce = "server"
         }
         _ = driver.connect(user: "user")

@@ -113,10 +113,7 @@ public actor SQLSession {
     private func dispatch(_ statement: Statement, parameters: [SQLiteValue]) async throws -> SQLResult {
         switch statement {
         case .select(let select):
-            let output = try await runSelect(select, parameters: parameters, analyze: false).output
-            let types = ResultTypes(catalog: try await catalogSnapshot()).types(of: select) ?? []
-            return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns),
-                             columnTypes: types, rows: output.rows)
+            return try await selectResult(select, parameters: parameters)
         case .insert(let insert):
             return try await WriteExecutor(session: self).insert(insert, parameters: parameters)
         case .update(let update):
@@ -191,11 +188,36 @@ public actor SQLSession {
         PlannerCatalogSnapshot(catalog: try await gateway.catalog(), temporaryViews: temporaryViews)
     }
 
-    func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
-        let planner = try await planner()
+    private func selectResult(_ select: Select, parameters: [SQLiteValue], describeOnly: Bool = false) async throws -> SQLResult {
+        let output = try await runSelect(select, parameters: parameters, analyze: false, describeOnly: describeOnly).output
+        let types = ResultTypes(catalog: try await catalogSnapshot()).types(of: select) ?? []
+        return SQLResult(tag: "SELECT \(output.rows.count)", columns: Self.columnNames(select, fallback: output.columns),
+                         columnTypes: types, rows: output.rows)
+    }
+
+    /// The columns `select` returns, for the PostgreSQL extended protocol's Describe: it runs with
+    /// NULL parameters on this node's own replica (`local`), outside the session's transaction
+    /// block, so it takes no lock and orders nothing — only the column names and types are
+    /// wanted. (Run inside the block, a Describe read-locked the shard a NULL key prunes to, and
+    /// two TPC-B clients describing their SELECT deadlocked on it: `DescribeTests`.)
+    public func describeSelect(_ select: Select, parameterCount: Int) async throws(SQLError) -> SQLResult {
+        do {
+            return try await selectResult(select, parameters: Array(repeating: .null, count: parameterCount), describeOnly: true)
+        } catch {
+            throw Self.sqlError(error, settings: settings)
+        }
+    }
+
+    func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool,
+                   describeOnly: Bool = false) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
+        var planner = try await planner()
+        // Bound values prune like literals: `WHERE id = $1` reads one shard, not all (and inside a
+        // block read-locks one shard, not all — which deadlocked TPC-B clients: `DescribeTests`).
+        planner.parameters = parameters.map(\.plannerValue)
         let plan = try planner.plan(select)
-        var executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
-                                      workMemBytes: settings.workMemBytes, parameters: parameters, transaction: transaction)
+        var executor = SelectExecutor(gateway: gateway, consistency: describeOnly ? .local : settings.readConsistency,
+                                      workMemBytes: settings.workMemBytes, parameters: parameters,
+                                      transaction: describeOnly ? nil : transaction)
         if let snapshot = planner.catalog as? PlannerCatalogSnapshot {
             executor.functions = try await postgresFunctions(catalog: snapshot.catalog)
         }
@@ -218,7 +240,9 @@ public actor SQLSession {
                 lines = plan.explain(analysis: output.analysis)
                 lines.append("Execution time: \(format3(SelectExecutor.milliseconds(since: start))) ms")
             } else {
-                lines = try await planner().plan(select).explain()
+                var planner = try await planner()
+                planner.parameters = parameters.map(\.plannerValue)
+                lines = try planner.plan(select).explain()
             }
         case .insert, .update, .delete:
             lines = try await WriteExecutor(session: self).explain(explain.statement, parameters: parameters, analyze: explain.analyze)

@@ -136,6 +136,9 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     let results = try await session.execute(sql, parameters: parameters)
                     return .completed(results.last ?? SQLResult(tag: ""))
                 }
+            case .lookUpUser(let name):
+                let gateway = session.gateway
+                run { _ in .userVerifier(try await gateway.userVerifier(name: name)) }
             case .cancel(let processID, let secretKey):
                 registry.cancel(processID: processID, secretKey: secretKey)
             case .authenticated(let user, let database):
@@ -167,6 +170,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case completed(SQLResult)
         case described(parameterTypes: [WireType], columns: [SessionStateMachine.ResultColumn]?)
         case copyColumns([WireType])
+        case userVerifier(ScramVerifier?)
     }
 
     /// Runs one piece of SQL work on a Task and reports it back on the event loop.
@@ -208,6 +212,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         case .success(.described(let parameterTypes, let columns)):
             perform(machine.statementDescribed(parameterTypes: parameterTypes, columns: columns))
         case .success(.copyColumns(let types)): perform(machine.copyInPrepared(columnTypes: types))
+        case .success(.userVerifier(let verifier)): perform(machine.userLookedUp(verifier))
         case .failure(let error): perform(machine.statementFailed(error, transactionStatus: status))
         }
         if !machine.isBusy { armIdleTimer() }
@@ -275,8 +280,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         guard statements.count == 1 else { return nil }
         switch statements[0] {
         case .select(let select):
-            let results = try await session.execute(sql, parameters: Array(repeating: .null, count: parameterCount))
-            guard let result = results.last, !result.columns.isEmpty else { return nil }
+            let result = try await session.describeSelect(select, parameterCount: parameterCount)
+            guard !result.columns.isEmpty else { return nil }
             let inferred = SessionStateMachine.columns(of: result, described: nil)
             guard let catalog = try? await session.gateway.catalog(),
                   let types = CatalogResultTypes.types(of: select, catalog: catalog), types.count == inferred.count else { return inferred }

@@ -13,8 +13,9 @@ import Synchronization
 public final class PostgresServer: Sendable {
     public struct Options: Sendable {
         public var authentication: SessionStateMachine.AuthenticationMethod = .trust
-        /// Password verifiers by user name, for the password methods.
-        public var users: [String: SCRAMVerifier] = [:]
+        /// Password verifiers by user name, for the password methods (`--pg-user`). A user not
+        /// here is looked up in the catalog (`CREATE USER … PASSWORD`).
+        public var users: [String: ScramVerifier] = [:]
         /// PEM files; TLS is offered (SSLRequest → 'S') only when both are set.
         public var tlsCertificatePath: String?
         public var tlsPrivateKeyPath: String?
@@ -28,12 +29,9 @@ public final class PostgresServer: Sendable {
 
         public init() {}
 
-        /// Parses `user:password` into a SCRAM verifier with a random salt.
+        /// Adds a user whose SCRAM verifier is derived from `password` with a random salt.
         public mutating func addUser(_ name: String, password: String) {
-            var salt = [UInt8](repeating: 0, count: 16)
-            var generator = SystemRandomNumberGenerator()
-            for index in salt.indices { salt[index] = UInt8.random(in: 0...255, using: &generator) }
-            users[name] = SCRAMVerifier(password: password, salt: salt)
+            users[name] = ScramVerifier(password: password, salt: ScramVerifier.randomSalt())
         }
     }
 

@@ -1,57 +1,19 @@
 import Crypto
 import Foundation
+public import MeshDB
 public import QueryPlanner
-
-/// What the server keeps of a SCRAM-SHA-256 password (RFC 5802 §3, RFC 7677): never the password,
-/// only the salt, the iteration count and the two keys derived from it. It can check a client's
-/// proof and prove itself to the client, but cannot log in as the user.
-public struct SCRAMVerifier: Sendable, Hashable {
-    public let salt: [UInt8]
-    public let iterations: Int
-    public let storedKey: [UInt8]
-    public let serverKey: [UInt8]
-
-    /// Fewest iterations accepted: RFC 7677 asks for at least 4096.
-    public static let iterationsMin = 4096
-
-    public init(salt: [UInt8], iterations: Int, storedKey: [UInt8], serverKey: [UInt8]) {
-        precondition(iterations >= 1 && storedKey.count == 32 && serverKey.count == 32, "a SCRAM-SHA-256 verifier holds two 32-byte keys")
-        self.salt = salt
-        self.iterations = iterations
-        self.storedKey = storedKey
-        self.serverKey = serverKey
-    }
-
-    /// Derives the verifier of `password`; the caller supplies a fresh random salt.
-    public init(password: String, salt: [UInt8], iterations: Int = SCRAMVerifier.iterationsMin) {
-        let salted = SCRAM.saltedPassword(password, salt: salt, iterations: iterations)
-        let clientKey = SCRAM.hmac(salted, "Client Key")
-        self.init(salt: salt, iterations: iterations, storedKey: Array(SHA256.hash(data: clientKey)),
-                  serverKey: SCRAM.hmac(salted, "Server Key"))
-    }
-
-    /// Whether `password` is this verifier's (for the cleartext password method).
-    public func matches(password: String) -> Bool {
-        SCRAMVerifier(password: password, salt: salt, iterations: iterations).storedKey == storedKey
-    }
-
-    /// PostgreSQL's text form: `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`.
-    public var text: String {
-        "SCRAM-SHA-256$\(iterations):\(Data(salt).base64EncodedString())$\(Data(storedKey).base64EncodedString()):\(Data(serverKey).base64EncodedString())"
-    }
-}
 
 /// The server side of one SCRAM-SHA-256 exchange, without channel binding (the server offers only
 /// SCRAM-SHA-256, not -PLUS). Pure: the server nonce comes from the caller.
 public struct SCRAM: Sendable {
-    public let verifier: SCRAMVerifier
+    public let verifier: ScramVerifier
     private let serverNonce: String
     private var clientFirstBare = ""
     private var serverFirst = ""
     private var gs2Header = ""
     private var nonce = ""
 
-    public init(verifier: SCRAMVerifier, serverNonce: String) {
+    public init(verifier: ScramVerifier, serverNonce: String) {
         self.verifier = verifier
         self.serverNonce = serverNonce
     }
@@ -117,17 +79,5 @@ public struct SCRAM: Sendable {
 
     static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
-    }
-
-    /// Hi() of RFC 5802 §2.2: PBKDF2 with HMAC-SHA-256 and one 32-byte block.
-    static func saltedPassword(_ password: String, salt: [UInt8], iterations: Int) -> [UInt8] {
-        let key = SymmetricKey(data: Array(password.utf8))
-        var block = Array(HMAC<SHA256>.authenticationCode(for: salt + [0, 0, 0, 1], using: key))
-        var result = block
-        for _ in 1..<max(iterations, 1) {
-            block = Array(HMAC<SHA256>.authenticationCode(for: block, using: key))
-            for index in 0..<result.count { result[index] ^= block[index] }
-        }
-        return result
     }
 }

@@ -17,8 +17,9 @@ public struct SessionStateMachine: Sendable {
 
     public struct Configuration: Sendable {
         public var authentication: AuthenticationMethod = .trust
-        /// Password verifiers by user name, for the password methods.
-        public var users: [String: SCRAMVerifier] = [:]
+        /// Password verifiers by user name, for the password methods. A user not here is asked
+        /// of the shell (`Action.lookUpUser`), which looks in the catalog.
+        public var users: [String: ScramVerifier] = [:]
         /// Whether SSLRequest is answered 'S' (the shell then starts TLS).
         public var tlsAvailable = false
         /// BackendKeyData: what a CancelRequest for this connection must carry.
@@ -82,6 +83,9 @@ public struct SessionStateMachine: Sendable {
         case insertCopyRows(CopyStatement, rows: [[SQLiteValue]])
         /// A CancelRequest: cancel the running statement of the connection with this key, then close.
         case cancel(processID: Int32, secretKey: Int32)
+        /// A password method needs the verifier of a user `configuration.users` does not hold:
+        /// the shell answers with `userLookedUp` (nil when there is no such user).
+        case lookUpUser(String)
         /// The startup packet named this user (and database): the shell may log it.
         case authenticated(user: String, database: String)
         case close
@@ -110,12 +114,15 @@ public struct SessionStateMachine: Sendable {
     }
 
     enum AuthenticationStep: Sendable {
-        case password(SCRAMVerifier?)
-        case saslInitial(SCRAMVerifier?)
+        /// Waiting for the shell's `userLookedUp`.
+        case lookingUp
+        case password(ScramVerifier?)
+        case saslInitial(ScramVerifier?)
         case saslFinal(SCRAM?)
     }
 
     enum Work: Sendable {
+        case userLookup
         case simpleStatement(StatementSplitter.Piece)
         case copyOut(CopyStatement, StatementSplitter.Piece)
         case copyInPrepare(CopyStatement, StatementSplitter.Piece)
@@ -242,7 +249,7 @@ public struct SessionStateMachine: Sendable {
             portal.columns = Self.columns(of: result, described: portal.columns)
             portals[name] = portal
             actions = continuePortal(name, step)
-        case .describeStatement, .copyInPrepare:
+        case .describeStatement, .copyInPrepare, .userLookup:
             preconditionFailure("\(current) is answered by its own event")
         }
         return actions + processFrames()
@@ -256,6 +263,9 @@ public struct SessionStateMachine: Sendable {
         work = nil
         var shown = error
         switch current {
+        case .userLookup:
+            // The catalog could not be read: the login cannot be checked, so it is refused.
+            return fatal(error)
         case .simpleStatement(let piece), .copyOut(_, let piece), .copyInPrepare(_, let piece):
             if let position = error.position {
                 shown = SQLError(error.state, error.message, position: position + piece.characterOffset, hint: error.hint)
@@ -291,6 +301,17 @@ public struct SessionStateMachine: Sendable {
         return [.send([.parameterDescription(parameterTypes.map(\.oid)), message])] + processFrames()
     }
 
+    /// The answer to `Action.lookUpUser`: the user's verifier from the catalog, nil when there is
+    /// no such user.
+    public mutating func userLookedUp(_ verifier: ScramVerifier?) -> [Action] {
+        guard !isClosed else { return [] }
+        guard case .userLookup = work, case .authenticating(let user, let database, .lookingUp) = state else {
+            preconditionFailure("userLookedUp without a user being looked up")
+        }
+        work = nil
+        return requestPassword(user: user, database: database, verifier: verifier) + processFrames()
+    }
+
     /// The answer to `Action.prepareCopyIn`: the types of the columns the COPY fills, in order.
     public mutating func copyInPrepared(columnTypes: [WireType]) -> [Action] {
         guard !isClosed else { return [] }
@@ -308,6 +329,7 @@ public struct SessionStateMachine: Sendable {
     private var authenticationExpectation: FrontendMessage.AuthenticationExpectation? {
         guard case .authenticating(_, _, let step) = state else { return nil }
         switch step {
+        case .lookingUp: return nil
         case .password: return .password
         case .saslInitial: return .saslInitialResponse
         case .saslFinal: return .saslResponse
@@ -356,15 +378,31 @@ public struct SessionStateMachine: Sendable {
             switch configuration.authentication {
             case .trust:
                 return authenticationSucceeded(user: user, database: database, final: nil)
-            case .cleartextPassword:
-                state = .authenticating(user: user, database: database, step: .password(configuration.users[user]))
-                return [.send([.authentication(.cleartextPassword)])]
-            case .scramSHA256:
-                state = .authenticating(user: user, database: database, step: .saslInitial(configuration.users[user]))
-                return [.send([.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"]))])]
+            case .cleartextPassword, .scramSHA256:
+                if let verifier = configuration.users[user] {
+                    return requestPassword(user: user, database: database, verifier: verifier)
+                }
+                state = .authenticating(user: user, database: database, step: .lookingUp)
+                work = .userLookup
+                return [.lookUpUser(user)]
             }
         default:
             return fatal(SQLError(.protocolViolation, "expected a startup message, got \(Self.name(of: message))"))
+        }
+    }
+
+    /// Asks the client for its password, or starts SCRAM, against `verifier` (nil: no such user;
+    /// the exchange still runs and fails at the end, so it does not tell which users exist).
+    private mutating func requestPassword(user: String, database: String, verifier: ScramVerifier?) -> [Action] {
+        switch configuration.authentication {
+        case .trust:
+            preconditionFailure("trust asks for no password")
+        case .cleartextPassword:
+            state = .authenticating(user: user, database: database, step: .password(verifier))
+            return [.send([.authentication(.cleartextPassword)])]
+        case .scramSHA256:
+            state = .authenticating(user: user, database: database, step: .saslInitial(verifier))
+            return [.send([.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"]))])]
         }
     }
 
@@ -381,7 +419,7 @@ public struct SessionStateMachine: Sendable {
             }
             // An unknown user goes through the exchange with a verifier nobody knows the password
             // of and fails at the proof, so the answer does not tell which user names exist.
-            var scram = SCRAM(verifier: verifier ?? SCRAMVerifier(password: configuration.scramServerNonce + "\u{0}",
+            var scram = SCRAM(verifier: verifier ?? ScramVerifier(password: configuration.scramServerNonce + "\u{0}",
                                                                   salt: Array(user.utf8), iterations: 1),
                               serverNonce: configuration.scramServerNonce)
             do {

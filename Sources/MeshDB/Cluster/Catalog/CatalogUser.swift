@@ -37,6 +37,12 @@ public struct ScramVerifier: Sendable, Hashable {
                   serverKey: Array(HMAC<SHA256>.authenticationCode(for: Array("Server Key".utf8), using: key)))
     }
 
+    /// Whether `password` is this verifier's (the cleartext password method): derived again with
+    /// the stored salt and iterations, and compared by stored key.
+    public func matches(password: String) -> Bool {
+        ScramVerifier(password: password, salt: salt, iterations: iterations).storedKey == storedKey
+    }
+
     /// A fresh random salt, drawn at the gateway so every replica stores the same verifier.
     public static func randomSalt() -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
