@@ -379,7 +379,9 @@ struct REPLAcceptanceTests {
             send(fd, "SELECT 'fresh' AS after_interrupt;\r"); expect(fd, '(1 row)'); expect(fd, 'meshdb=> ')
             # The prompt shows the transaction block and its failure, as psql's %x.
             send(fd, 'BEGIN;\r'); expect(fd, 'meshdb=*> ')
-            send(fd, 'SELECT nope;\r'); expect(fd, '42703'); expect(fd, 'meshdb=!> ')
+            send(fd, "INSERT INTO repl_items VALUES (3, 'three');\r"); expect(fd, 'meshdb=*> ')
+            send(fd, "INSERT INTO repl_items VALUES (3, 'again');\r"); expect(fd, '23505'); expect(fd, 'meshdb=!> ')
+            send(fd, 'SELECT 1;\r'); expect(fd, '25P02'); expect(fd, 'meshdb=!> ')
             send(fd, 'ROLLBACK;\r'); expect(fd, 'ROLLBACK'); expect(fd, 'meshdb=> ')
             send(fd, 'SELECT * FROM generate_series(1, 60) AS g;\r'); expect(fd, 'paged:(60 rows)'); expect(fd, 'meshdb=> ')
             send(fd, "SELECT 'history-marker-' || 7 AS marker;\r"); expect(fd, '(1 row)'); expect(fd, 'meshdb=> ')
