@@ -68,6 +68,36 @@ import Testing
         }
         await wire.stop()
     }
+
+    /// Regression (found by the REPL's tests after the lock-free Describe): an error found while
+    /// describing, which PostgreSQL reports at Parse, must still abort the block.
+    @Test func anErrorAtDescribeAbortsTheBlock() async throws {
+        let wire = try await WireTestCluster.start()
+        do {
+            let connection = try await connect(port: wire.port)
+            try await connection.query("CREATE TABLE described_errors (id bigint PRIMARY KEY)", logger: logger)
+            try await connection.query("BEGIN", logger: logger)
+            func sqlState(_ sql: String) async -> String? {
+                do {
+                    for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {}
+                    return nil
+                } catch let error as PSQLError {
+                    return error.serverInfo?[.sqlState]
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(await sqlState("SELECT nope FROM described_errors") == "42703")
+            #expect(await sqlState("SELECT 1") == "25P02")
+            try await connection.query("ROLLBACK", logger: logger)
+            #expect(await sqlState("SELECT 1") == nil)
+            try await connection.close()
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
 }
 
 /// What B's read returned, once it has.

@@ -126,7 +126,17 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     return .completed(results.last ?? SQLResult(tag: ""))
                 }
             case .describe(let sql, let parameterTypes):
-                run { session in try await Self.describe(sql, parameterTypes: parameterTypes, session: session) }
+                run { session in
+                    do {
+                        return try await Self.describe(sql, parameterTypes: parameterTypes, session: session)
+                    } catch {
+                        // As in PostgreSQL, where this error would come from Parse: it aborts the
+                        // transaction block (25P02 until ROLLBACK). The describe itself runs
+                        // outside the block, so the block is failed here.
+                        await session.failTransaction()
+                        throw error
+                    }
+                }
             case .prepareCopyIn(let statement):
                 let gateway = session.gateway
                 run { _ in .copyColumns(try await Self.copyColumnTypes(statement, gateway: gateway)) }

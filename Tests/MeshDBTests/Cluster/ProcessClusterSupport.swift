@@ -527,3 +527,20 @@ func attemptNodeHandshake(port: Int, identity: NodeKey, clusterID: [UInt8], node
     }
     throw ClusterTestError("node-role handshake with port \(port) neither completed nor failed within 10 s")
 }
+
+extension ProcessCluster {
+    /// Starts `meshdb demo --no-repl` on the cluster's ports and waits until it takes tables.
+    func startDemo(extraArguments: [String] = []) async throws -> String {
+        let cluster = self
+        let demo = try cluster.spawn("demo", ["demo", "--data", cluster.dir.file("demo"), "--base-port", "\(cluster.basePort)",
+                                              "--port", "\(cluster.pgBasePort)", "--no-repl"] + extraArguments)
+        try await demo.waitForOutput("MeshDB demo ready in", within: 60)
+        let client = try await cluster.client(0)
+        defer { Task { await client.close() } }
+        try await poll("the demo's catalog to list the shard groups", within: 60) {
+            guard case .rows(let groups) = try await client.send(.systemTable("mesh_groups")) else { return false }
+            return !groups.rows.isEmpty
+        }
+        return "postgres://meshdb@127.0.0.1:\(cluster.pgBasePort)/meshdb"
+    }
+}

@@ -15,7 +15,7 @@ struct REPLAcceptanceTests {
     @Test func aSessionInAPseudoTerminal() async throws {
         let cluster = try await ProcessCluster(nodes: 4, initialize: false)
         try await cluster.run { cluster in
-            let url = try await startDemo(cluster)
+            let url = try await cluster.startDemo()
             let driver = cluster.dir.file("drive.py")
             try Self.ptyDriver.write(toFile: driver, atomically: true, encoding: .utf8)
             let history = cluster.dir.file("history")
@@ -84,7 +84,7 @@ struct REPLAcceptanceTests {
     func theSameScriptGivesTheSameRowsOnMeshDBAndPostgreSQL() async throws {
         let cluster = try await ProcessCluster(nodes: 4, initialize: false)
         try await cluster.run { cluster in
-            let meshURL = try await startDemo(cluster)
+            let meshURL = try await cluster.startDemo()
             let postgres = try await LocalPostgres.start(in: cluster.dir)
             defer { postgres.stop() }
             let meshdb = try builtProduct("meshdb").path
@@ -121,7 +121,7 @@ struct REPLAcceptanceTests {
     @Test func backslashCommandsAndStandardInputInScripts() async throws {
         let cluster = try await ProcessCluster(nodes: 4, initialize: false)
         try await cluster.run { cluster in
-            let url = try await startDemo(cluster)
+            let url = try await cluster.startDemo()
             let meshdb = try builtProduct("meshdb").path
             let include = cluster.dir.file("include.sql")
             try "SELECT 7 AS included;\n".write(toFile: include, atomically: true, encoding: .utf8)
@@ -175,7 +175,7 @@ struct REPLAcceptanceTests {
                 Issue.record("openssl could not make a certificate (apt-get install openssl):\n\(made.output)")
                 return
             }
-            let url = try await startDemo(cluster, extraArguments: ["--tls-cert", certificate, "--tls-key", key]) + "?sslmode=require"
+            let url = try await cluster.startDemo(extraArguments: ["--tls-cert", certificate, "--tls-key", key]) + "?sslmode=require"
             let meshdb = try builtProduct("meshdb").path
             let run = try await runTool(meshdb, ["sql", url, "-c", "CREATE TABLE repl_tls (id int PRIMARY KEY)",
                                                  "-c", "INSERT INTO repl_tls VALUES (1), (2)", "-c", "SELECT count(*) AS encrypted FROM repl_tls"],
@@ -201,67 +201,6 @@ struct REPLAcceptanceTests {
         """
 
     // MARK: Support
-
-    /// Starts `meshdb demo --no-repl` on the cluster's ports and waits until it takes tables.
-    private func startDemo(_ cluster: ProcessCluster, extraArguments: [String] = []) async throws -> String {
-        let demo = try cluster.spawn("demo", ["demo", "--data", cluster.dir.file("demo"), "--base-port", "\(cluster.basePort)",
-                                              "--port", "\(cluster.pgBasePort)", "--no-repl"] + extraArguments)
-        try await demo.waitForOutput("MeshDB demo ready in", within: 60)
-        let client = try await cluster.client(0)
-        defer { Task { await client.close() } }
-        try await poll("the demo's catalog to list the shard groups", within: 60) {
-            guard case .rows(let groups) = try await client.send(.systemTable("mesh_groups")) else { return false }
-            return !groups.rows.isEmpty
-        }
-        return "postgres://meshdb@127.0.0.1:\(cluster.pgBasePort)/meshdb"
-    }
-
-    /// Runs a program to completion (killed after `seconds`), stdout and stderr together, stdin
-    /// empty; `history` is passed as MESHDB_HISTORY. Watched from threads of its own, never from
-    /// Swift's cooperative pool.
-    private func runTool(_ path: String, _ arguments: [String], history: String? = nil, environment extra: [String: String] = [:],
-                         input: String? = nil, seconds: Double) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        if let history { environment["MESHDB_HISTORY"] = history }
-        environment.merge(extra) { _, new in new }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let stdin = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
-        }
-        let done = Locked<RunResult?>(nil)
-        Thread {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let result = RunResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
-            done.withLock { $0 = result }
-        }.start()
-        Thread {
-            let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { process.terminate() }
-        }.start()
-        var result: RunResult?
-        try await poll("\(path) \(arguments.joined(separator: " ")) to exit", within: seconds + 30) {
-            result = done.withLock { $0 }
-            return result != nil
-        }
-        return (result!.status, result!.output)
-    }
-
-    private struct RunResult: Sendable {
-        var status: Int32
-        var output: String
-    }
 
     /// What both servers run: DDL, writes, NULLs, aggregates, quotes and comments holding `;`, an
     /// empty result, expanded output and \copy out and back in.
