@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test bench-micro bench-cluster bench-sql soak-sql soak-sqllogictest soak-wire clean
+.PHONY: deps build release run test bench-micro bench-cluster bench-sql bench-suite soak-sql soak-sqllogictest soak-wire clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,11 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+## MeshDB vs PostgreSQL 15 vs SQLite, every workload of `meshdb bench` (QUICK=1: under 5 minutes,
+## no docs); writes docs/BENCHMARKS.md's side-by-side section and docs/bench/*.svg.
+bench-suite: deps
+	Benchmarks/run-suite $(if $(QUICK),--quick,)
 
 ## Storage micro-benchmarks (release build); prints the table kept in docs/BENCHMARKS.md.
 bench-micro: deps

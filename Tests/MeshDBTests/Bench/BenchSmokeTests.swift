@@ -40,3 +40,39 @@ import Testing
         }
     }
 }
+
+/// The suite's charts render: `Benchmarks/run-suite --charts-only` draws them from a results
+/// file, and `rsvg-convert` turns one into a PNG (issue 9: "the charts render").
+@Suite struct BenchChartTests {
+    @Test func chartsFromSavedResultsConvertToPNG() async throws {
+        let directory = try TemporaryDirectory("bench-charts")
+        defer { directory.remove() }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        func result(_ ops: Double, _ p50: Double) -> [String: Any] {
+            ["ops_per_second": ops, "errors": 0, "latency_ms": ["p50": p50, "p90": p50 * 2, "p99": p50 * 4, "p99_9": p50 * 5, "max": p50 * 6]]
+        }
+        let saved: [String: Any] = [
+            "workloads": ["point-select", "tpcb"],
+            "results": ["point-select": ["meshdb": result(2200, 3.3), "postgresql": result(13800, 0.45), "sqlite": result(70000, 0.08)],
+                        "tpcb": ["meshdb": result(16, 600), "postgresql": result(570, 11), "sqlite": result(2800, 0.3)]],
+        ]
+        let resultsPath = directory.file("results.json")
+        try JSONSerialization.data(withJSONObject: saved).write(to: URL(fileURLWithPath: resultsPath))
+        let draw = try await runTool("/usr/bin/python3", ["\(root)/Benchmarks/run-suite", "--charts-only", resultsPath,
+                                                          "--charts-dir", directory.path], seconds: 60)
+        #expect(draw.status == 0, "run-suite --charts-only: \(draw.output)")
+        let svg = try String(contentsOfFile: directory.file("throughput.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("point-select") && svg.contains("tpcb"))
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") else {
+            Issue.record("rsvg-convert is not installed: apt-get install librsvg2-bin")
+            return
+        }
+        let png = directory.file("throughput.png")
+        let convert = try await runTool("/usr/bin/rsvg-convert", ["-o", png, directory.file("throughput.svg")], seconds: 60)
+        #expect(convert.status == 0, "rsvg-convert: \(convert.output)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")
+        #expect(bytes.count > 5_000, "a chart of \(bytes.count) bytes is too small to hold the bars")
+    }
+}
