@@ -7,10 +7,13 @@ packages=(
   libsqlite3-dev   # CSQLite: the shard store
   liblz4-dev       # CLZ4: chunk compression
   libssl-dev       # TLS on every port (later issues)
-  libedit-dev      # REPL line editing (later issues)
+  libedit-dev      # meshdb sql: line editing and history
   pkg-config       # how SwiftPM finds the two system libraries
   lz4              # the `lz4 -b1` baseline in the micro-benchmarks
   sqlite3          # handy for inspecting shard files
+  postgresql-15    # the baseline of the benchmarks and of the REPL/pgbench/bench tests (and pgbench)
+  postgresql-client # psql, for the wire tests
+  librsvg2-bin     # rsvg-convert: the chart rendering test
 )
 
 missing=()
