@@ -63,6 +63,9 @@ final class ScratchDatabase {
         }
     }
 
+    /// Stops the statement `query` is running (from another thread).
+    var interrupter: SQLiteInterrupter { connection.interrupter }
+
     /// Runs one statement of client origin (read-only) and returns its rows.
     func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(ScratchError) -> (columns: [String], rows: [[SQLiteValue]]) {
         do {

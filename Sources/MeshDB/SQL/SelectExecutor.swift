@@ -94,9 +94,17 @@ struct SelectExecutor {
             fetched = []
             let finishParameters = try bound(parameterCount)
             do {
-                let result = try scratch.query(sql, finishParameters)
+                // A canceled statement (CancelRequest, statement_timeout, a closed connection)
+                // stops SQLite at its next step instead of running its SQL to the end.
+                try Task.checkCancellation()
+                let interrupter = scratch.interrupter
+                let result = try await withTaskCancellationHandler {
+                    try scratch.query(sql, finishParameters)
+                } onCancel: {
+                    interrupter.interrupt()
+                }
                 output = Output(columns: result.columns, rows: result.rows, analysis: [])
-            } catch {
+            } catch let error as ScratchError {
                 throw SQLExecutionError(error)
             }
         }

@@ -63,6 +63,9 @@ public final class SQLiteConnection {
 
     deinit { close() }
 
+    /// What stops this connection's running statement from another thread.
+    public var interrupter: SQLiteInterrupter { SQLiteInterrupter(handle: handle) }
+
     public func close() {
         clearStatementCache()
         if let handle { sqlite3_close_v2(handle) }
@@ -332,5 +335,20 @@ private func authorize(
         default:
             return connection.access == .write ? SQLITE_OK : SQLITE_DENY
         }
+    }
+}
+
+/// Stops the statement a connection is running, from any thread (`sqlite3_interrupt`): the
+/// statement fails with SQLITE_INTERRUPT at its next step. Used to end a canceled or timed-out
+/// query that would otherwise keep a thread busy for as long as its SQL runs.
+public struct SQLiteInterrupter: @unchecked Sendable {
+    // @unchecked: it holds the connection's handle only to pass it to sqlite3_interrupt, which
+    // SQLite documents as safe to call from any thread while the connection is open; callers use it
+    // only while the statement they interrupt runs (`withTaskCancellationHandler` around the
+    // query), during which the connection is open.
+    let handle: OpaquePointer?
+
+    public func interrupt() {
+        if let handle { sqlite3_interrupt(handle) }
     }
 }
