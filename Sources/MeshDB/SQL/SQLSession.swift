@@ -165,6 +165,15 @@ public actor SQLSession {
             }
         case .transaction(let control):
             return try await runTransactionControl(control)
+        case .truncate(let truncate):
+            try await DDLExecutor(session: self).truncate(truncate)
+            return SQLResult(tag: "TRUNCATE TABLE")
+        case .vacuum(let vacuum):
+            if vacuum.vacuums, transaction != nil {
+                throw SQLError(.init("25001"), "VACUUM cannot run inside a transaction block", position: vacuum.location.offset + 1)
+            }
+            try await DDLExecutor(session: self).vacuum(vacuum)
+            return SQLResult(tag: vacuum.vacuums ? "VACUUM" : "ANALYZE")
         }
     }
 
