@@ -179,9 +179,10 @@ public actor SQLSession {
 
     // MARK: SELECT
 
-    func planner() async throws(SQLError) -> SelectPlanner {
+    /// A planner over this session's catalog; `parameters` ($1…) prune shards as literals would.
+    func planner(parameters: [SQLiteValue] = []) async throws(SQLError) -> SelectPlanner {
         do {
-            return SelectPlanner(catalog: try await catalogSnapshot())
+            return SelectPlanner(catalog: try await catalogSnapshot(), parameters: parameters.map(\.plannerValue))
         } catch {
             throw SQLError(.init("08006"), "the catalog is not available on this node: \(error)")
         }
@@ -201,7 +202,7 @@ public actor SQLSession {
     }
 
     func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
-        let planner = try await planner()
+        let planner = try await planner(parameters: parameters)
         let plan = try planner.plan(select)
         var executor = SelectExecutor(gateway: gateway, consistency: settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters, transaction: transaction)
@@ -227,7 +228,7 @@ public actor SQLSession {
                 lines = plan.explain(analysis: output.analysis)
                 lines.append("Execution time: \(format3(SelectExecutor.milliseconds(since: start))) ms")
             } else {
-                lines = try await planner().plan(select).explain()
+                lines = try await planner(parameters: parameters).plan(select).explain()
             }
         case .insert, .update, .delete:
             lines = try await WriteExecutor(session: self).explain(explain.statement, parameters: parameters, analyze: explain.analyze)
