@@ -48,7 +48,7 @@ struct DemoProcess {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try runWithoutBlockedSignals(process)
+        try process.run()
         try? log.close()
         let demo = DemoProcess(process: process, directory: directory, port: port)
         let deadline = Date().addingTimeInterval(seconds)
@@ -113,6 +113,15 @@ func freePortRanges(count: Int) throws -> (base: Int, pgBase: Int) {
     throw DemoProcessError(description: "no free range of \(count) ports found in 20000-50000")
 }
 
+/// Runs pgbench with `arguments` through `runClient`, with no signal blocked. A child inherits
+/// the signal mask of the thread that spawns it, and Swift's pool threads block most signals;
+/// pgbench ends a `-T` run on SIGALRM, so it would run forever. python3 (which the other client
+/// tests need too) clears the mask and execs pgbench.
+func runPgbench(_ arguments: [String], seconds: Double) async throws -> ClientRun? {
+    let unblocked = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
+    return try await runClient("python3", ["-c", unblocked, "pgbench"] + arguments, seconds: seconds)
+}
+
 /// Whether pgbench is on the PATH (Debian's postgresql-15; .ci/run installs it).
 let pgbenchInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
     .contains { FileManager.default.isExecutableFile(atPath: "\($0)/pgbench") }
@@ -156,7 +165,7 @@ let pgbenchInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin
                 #expect(run.status == 0, "psql: \(run.output)")
                 return run.output.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let initRun = try #require(try await runClient("pgbench", ["-i", "-s", "1"] + connection + ["meshdb"], seconds: 240))
+            let initRun = try #require(try await runPgbench(["-i", "-s", "1"] + connection + ["meshdb"], seconds: 240))
             #expect(initRun.status == 0, "pgbench -i: \(initRun.output)")
             #expect(initRun.output.contains("creating primary keys..."), "\(initRun.output)")
             #expect(try await psql("""
@@ -171,7 +180,7 @@ let pgbenchInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin
                 ("custom script", ["-n", "-f", script]),
             ]
             for (name, arguments) in runs {
-                let run = try #require(try await runClient("pgbench", arguments + ["-T", "5", "-c", "4"] + connection + ["meshdb"], seconds: 60))
+                let run = try #require(try await runPgbench(arguments + ["-T", "5", "-c", "4"] + connection + ["meshdb"], seconds: 60))
                 #expect(run.status == 0, "pgbench \(name): \(run.output)")
                 let report = PgbenchReport(parsing: run.output)
                 #expect(report != nil, "pgbench \(name) printed no summary: \(run.output)")

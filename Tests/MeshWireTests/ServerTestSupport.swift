@@ -57,7 +57,7 @@ func runClient(_ executable: String, _ arguments: [String], input: String? = nil
     process.standardError = output
     let stdin = Pipe()
     process.standardInput = stdin
-    try runWithoutBlockedSignals(process)
+    try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try? stdin.fileHandleForWriting.close()
     let collected = OutputCollector()
@@ -79,26 +79,6 @@ func runClient(_ executable: String, _ arguments: [String], input: String? = nil
     reader.start()
     let (data, status) = await collected.value()
     return ClientRun(status: status, output: String(decoding: data, as: UTF8.self))
-}
-
-/// Starts `process` from a thread of its own whose signal mask is empty. A child inherits the
-/// mask of the thread that spawns it, and Swift's pool threads block most signals: pgbench's
-/// `-T` (which ends on SIGALRM) would then run forever, and SIGINT or SIGTERM would not reach a
-/// client.
-func runWithoutBlockedSignals(_ process: Process) throws {
-    let started = Mutex<Result<Void, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    let spawner = Thread {
-        var none = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, nil)
-        let result = Result { try process.run() }
-        started.withLock { $0 = result }
-        done.signal()
-    }
-    spawner.start()
-    done.wait()
-    try started.withLock { $0! }.get()
 }
 
 /// The output and exit status of a client, handed from its reader thread to the test.
