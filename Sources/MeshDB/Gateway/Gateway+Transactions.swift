@@ -207,3 +207,21 @@ public final class GatewayTransaction: Sendable {
         joined.withLock { $0 = group }
     }
 }
+
+extension Gateway {
+    /// Runs `body` inside `open`, the session's block, when there is one; otherwise inside a
+    /// block of its own that commits when `body` returns and rolls back when it throws: a
+    /// statement of several shard writes (TRUNCATE of several tables) then applies all or none.
+    public func inTransaction(_ open: GatewayTransaction?, idleTimeoutMillis: UInt64,
+                              _ body: (GatewayTransaction) async throws -> Void) async throws {
+        if let open { return try await body(open) }
+        let block = newTransaction(idleTimeoutMillis: idleTimeoutMillis)
+        do {
+            try await body(block)
+        } catch {
+            try? await rollBack(block)
+            throw error
+        }
+        try await commit(block)
+    }
+}

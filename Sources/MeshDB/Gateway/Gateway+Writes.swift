@@ -7,8 +7,8 @@ import Synchronization
 /// with the wire issue).
 extension Gateway {
     /// Inserts `rows` (values in the table's column order); returns the rows inserted. Rows are
-    /// grouped by shard and each shard's rows go in ordered writes within `rowsPerWriteMax` rows
-    /// and the operation size limit. A table with a hidden row id gets a fresh id per row
+    /// grouped by shard and each shard's rows go as multi-row INSERT statements
+    /// (`MultiRowInsert`), one per ordered write within the operation limits. A table with a hidden row id gets a fresh id per row
     /// (`allocateRowIDs`), stored as the SQLite rowid and routing the row.
     /// Inside `transaction` (a session's open block, `SQLSession.currentTransaction`: COPY in a
     /// block) the rows are written as the block's steps.
@@ -19,23 +19,21 @@ extension Gateway {
         if let bad = rows.first(where: { $0.count != columns.count }) {
             throw GatewayError(sqlState: "42601", message: "INSERT has \(bad.count) values; table \(tableName) has \(columns.count) columns")
         }
-        var byShard: [UInt32: [ShardStore.Statement]] = [:]
+        var rowsByShard: [UInt32: [[SQLiteValue]]] = [:]
+        var stored = columns
         if table.spec.hasHiddenRowID {
             let ids = try await allocateRowIDs(table, count: rows.count)
-            let names = (["rowid"] + columns.map(quoteIdentifier)).joined(separator: ", ")
-            let sql = "INSERT INTO \(quoteIdentifier(tableName)) (\(names)) VALUES (\(Self.placeholders(columns.count + 1)))"
+            stored.insert("rowid", at: 0)
             for (id, row) in zip(ids, rows) {
-                byShard[ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount), default: []]
-                    .append(ShardStore.Statement(sql, [.integer(id)] + row))
+                rowsByShard[ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount), default: []].append([.integer(id)] + row)
             }
         } else {
             let keyPositions = table.spec.shardKey.compactMap { key in columns.firstIndex(of: key) }
-            let sql = "INSERT INTO \(quoteIdentifier(tableName)) VALUES (\(Self.placeholders(columns.count)))"
             for row in rows {
-                byShard[ShardRouting.shard(forKey: keyPositions.map { row[$0] }, shardCount: table.spec.shardCount), default: []]
-                    .append(ShardStore.Statement(sql, row))
+                rowsByShard[ShardRouting.shard(forKey: keyPositions.map { row[$0] }, shardCount: table.spec.shardCount), default: []].append(row)
             }
         }
+        let byShard = rowsByShard.mapValues { MultiRowInsert.statements(into: tableName, columns: stored, rows: $0, limits: operationLimits) }
         return try await write(table, byShard: byShard, transaction: transaction).reduce(0) { $0 + $1.rowsChanged }
     }
 

@@ -133,13 +133,61 @@ struct DDLExecutor {
         await session.addTemporaryView(view)
     }
 
+    /// DROP of one or several objects. Without IF EXISTS every name must exist before anything is
+    /// dropped, as in PostgreSQL; the objects are then dropped one by one, each an ordered catalog
+    /// command (a gateway that stops half-way leaves the rest in place).
     func drop(_ drop: Drop) async throws {
-        if drop.objectKind == .view, await session.removeTemporaryView(drop.name.name) { return }
-        switch drop.objectKind {
-        case .table: _ = try await gateway.dropTable(drop.name.name, ifExists: drop.ifExists)
-        case .index: _ = try await gateway.dropIndex(drop.name.name, ifExists: drop.ifExists)
-        case .view: _ = try await gateway.dropView(drop.name.name, ifExists: drop.ifExists)
+        if !drop.ifExists {
+            let catalog = try await gateway.catalog()
+            for name in drop.names where catalog.relationKind(named: name.name) == nil {
+                if drop.objectKind == .view, await session.temporaryViews[name.name] != nil { continue }
+                let what = drop.objectKind == .index ? "index" : drop.objectKind == .view ? "view" : "table"
+                throw SQLError(drop.objectKind == .index ? .undefinedObject : .undefinedTable, "\(what) \"\(name.name)\" does not exist",
+                               position: name.location.offset + 1)
+            }
         }
+        for name in drop.names {
+            if drop.objectKind == .view, await session.removeTemporaryView(name.name) { continue }
+            switch drop.objectKind {
+            case .table: _ = try await gateway.dropTable(name.name, ifExists: drop.ifExists)
+            case .index: _ = try await gateway.dropIndex(name.name, ifExists: drop.ifExists)
+            case .view: _ = try await gateway.dropView(name.name, ifExists: drop.ifExists)
+            }
+        }
+    }
+
+    /// TRUNCATE: every row of each table deleted on every shard, through the ordered write path.
+    /// Inside a block the deletes are the block's steps; outside one they run in a block of their
+    /// own, so that the tables are emptied together or not at all (within one shard group).
+    func truncate(_ truncate: Truncate) async throws {
+        var tables: [CatalogTable] = []
+        for name in truncate.tables {
+            tables.append(try await requireTable(name))
+        }
+        let open = await session.transaction
+        try await gateway.inTransaction(open, idleTimeoutMillis: await session.settings.idleInTransactionTimeoutMillis) { transaction in
+            for table in tables {
+                let delete = ShardStore.Statement("DELETE FROM \(quoteIdentifier(table.name))")
+                _ = try await gateway.writeAll(table: table.name, statements: [delete], transaction: transaction)
+            }
+        }
+    }
+
+    /// VACUUM and ANALYZE check that the tables exist and change nothing: a shard's SQLite file
+    /// keeps no dead row versions for VACUUM to reclaim (each write commits in place), and
+    /// SQLite's ANALYZE statistics would be one more thing replicas must agree on, for plans that
+    /// shard-key lookups do not need.
+    func vacuum(_ vacuum: Vacuum) async throws {
+        for name in vacuum.tables {
+            _ = try await requireTable(name)
+        }
+    }
+
+    private func requireTable(_ name: Identifier) async throws -> CatalogTable {
+        guard let table = try await gateway.table(named: name.name) else {
+            throw SQLError(.undefinedTable, "relation \"\(name.name)\" does not exist", position: name.location.offset + 1)
+        }
+        return table
     }
 
     /// REINDEX rebuilds the indexes of a table, or one index, on every shard of the table, as an
@@ -181,6 +229,46 @@ struct DDLExecutor {
                 declaredType: definition.type?.description ?? "",
                 hasDefault: definition.constraints.contains { if case .defaultValue = $0.kind { true } else { false } })
             _ = try await gateway.addColumn(column, to: alter.table.name, shardDDL: SQLiteRenderer.render(.alterTable(alter)))
+        case .addPrimaryKey(let keyColumns, _):
+            let table = try await requireTable(alter.table)
+            _ = try await gateway.rekeyTable(try Self.keyedSpec(table.spec, primaryKey: keyColumns, at: alter.location))
         }
+    }
+
+    /// `spec` with the primary key `keyColumns`: its columns NOT NULL, the shard key kept when
+    /// the primary key includes it (else the primary key becomes the shard key), and the shard
+    /// DDL's CREATE TABLE given the PRIMARY KEY and NOT NULL clauses.
+    static func keyedSpec(_ spec: CatalogTableSpec, primaryKey keyColumns: [IndexedColumn], at location: SourceLocation) throws -> CatalogTableSpec {
+        guard spec.primaryKey.isEmpty else {
+            throw SQLError(.init("42P16"), "multiple primary keys for table \"\(spec.name)\" are not allowed", position: location.offset + 1)
+        }
+        var keyed = spec
+        var names: [String] = []
+        for column in keyColumns {
+            guard let index = keyed.columns.firstIndex(where: { $0.name == column.name.name }) else {
+                throw SQLError(.undefinedColumn, "column \"\(column.name.name)\" of relation \"\(spec.name)\" does not exist",
+                               position: column.name.location.offset + 1)
+            }
+            guard !names.contains(column.name.name) else {
+                throw SQLError(.init("42701"), "column \"\(column.name.name)\" appears twice in primary key constraint",
+                               position: column.name.location.offset + 1)
+            }
+            names.append(column.name.name)
+            keyed.columns[index].notNull = true
+        }
+        keyed.primaryKey = names
+        if spec.shardKey.isEmpty || !Set(spec.shardKey).isSubset(of: names) { keyed.shardKey = names }
+        if let first = spec.shardDDL.first {
+            guard case .createTable(var create) = try Parser.parseStatement(first) else {
+                throw SQLError(.internalError, "the shard DDL of \"\(spec.name)\" does not start with its CREATE TABLE")
+            }
+            create.constraints.append(TableConstraint(.primaryKey(keyColumns.map { IndexedColumn($0.name, direction: $0.direction) })))
+            for index in create.columns.indices where names.contains(create.columns[index].name.name)
+                && !create.columns[index].constraints.contains(where: { $0.kind == .notNull }) {
+                create.columns[index].constraints.append(ColumnConstraint(.notNull))
+            }
+            keyed.shardDDL[0] = SQLiteRenderer.render(.createTable(create))
+        }
+        return keyed
     }
 }

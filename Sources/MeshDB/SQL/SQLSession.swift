@@ -162,14 +162,24 @@ public actor SQLSession {
             }
         case .transaction(let control):
             return try await runTransactionControl(control)
+        case .truncate(let truncate):
+            try await DDLExecutor(session: self).truncate(truncate)
+            return SQLResult(tag: "TRUNCATE TABLE")
+        case .vacuum(let vacuum):
+            if vacuum.vacuums, transaction != nil {
+                throw SQLError(.init("25001"), "VACUUM cannot run inside a transaction block", position: vacuum.location.offset + 1)
+            }
+            try await DDLExecutor(session: self).vacuum(vacuum)
+            return SQLResult(tag: vacuum.vacuums ? "VACUUM" : "ANALYZE")
         }
     }
 
     // MARK: SELECT
 
-    func planner() async throws(SQLError) -> SelectPlanner {
+    /// A planner over this session's catalog; `parameters` ($1…) prune shards as literals would.
+    func planner(parameters: [SQLiteValue] = []) async throws(SQLError) -> SelectPlanner {
         do {
-            return SelectPlanner(catalog: try await catalogSnapshot())
+            return SelectPlanner(catalog: try await catalogSnapshot(), parameters: parameters.map(\.plannerValue))
         } catch {
             throw SQLError(.init("08006"), "the catalog is not available on this node: \(error)")
         }
@@ -210,10 +220,9 @@ public actor SQLSession {
 
     func runSelect(_ select: Select, parameters: [SQLiteValue], analyze: Bool,
                    describeOnly: Bool = false) async throws -> (plan: SelectPlan, output: SelectExecutor.Output) {
-        var planner = try await planner()
         // Bound values prune like literals: `WHERE id = $1` reads one shard, not all (and inside a
         // block read-locks one shard, not all — which deadlocked TPC-B clients: `DescribeTests`).
-        planner.parameters = parameters.map(\.plannerValue)
+        let planner = try await planner(parameters: parameters)
         let plan = try planner.plan(select)
         var executor = SelectExecutor(gateway: gateway, consistency: describeOnly ? .local : settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters,
@@ -240,9 +249,7 @@ public actor SQLSession {
                 lines = plan.explain(analysis: output.analysis)
                 lines.append("Execution time: \(format3(SelectExecutor.milliseconds(since: start))) ms")
             } else {
-                var planner = try await planner()
-                planner.parameters = parameters.map(\.plannerValue)
-                lines = try planner.plan(select).explain()
+                lines = try await planner(parameters: parameters).plan(select).explain()
             }
         case .insert, .update, .delete:
             lines = try await WriteExecutor(session: self).explain(explain.statement, parameters: parameters, analyze: explain.analyze)

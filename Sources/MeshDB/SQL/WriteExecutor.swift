@@ -62,16 +62,24 @@ struct WriteExecutor {
         case .query(let select):
             if select.with.isEmpty, select.body.compounds.isEmpty, select.orderBy.isEmpty, select.limit == nil,
                case .values(let values) = select.body.first {
-                for row in values.rows {
-                    let count = targetColumns.isEmpty ? allColumns.count : targetColumns.count
-                    guard row.count == count else {
-                        throw SQLError(.syntaxError, "INSERT has \(row.count) expressions but \(count) target columns",
-                                       position: (row.first?.location.offset ?? 0) + 1)
-                    }
-                    let single = Select(body: SelectBody(.values(Values([row]))))
-                    let used = Traversal.parameterCount(single)
+                let count = targetColumns.isEmpty ? allColumns.count : targetColumns.count
+                for row in values.rows where row.count != count {
+                    throw SQLError(.syntaxError, "INSERT has \(row.count) expressions but \(count) target columns",
+                                   position: (row.first?.location.offset ?? 0) + 1)
+                }
+                // All rows in one scratch statement when its parameters fit SQLite's limit: per
+                // row, a 500-row COPY batch rebinds up to 2,500 parameters 500 times. ON CONFLICT
+                // and OR … resolutions decide row by row between rows of the statement, so those
+                // rows stay one per scratch statement (a duplicate key within the statement
+                // would otherwise fail in the scratch table).
+                let rowGroups = Self.evaluatesRowsTogether(insert)
+                    && Traversal.parameterCount(select) <= ShardOperation.Limits().parametersPerStatementMax
+                    ? [values.rows] : values.rows.map { [$0] }
+                for rows in rowGroups {
+                    let group = Select(body: SelectBody(.values(Values(rows))))
+                    let used = Traversal.parameterCount(group)
                     guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
-                    try evaluate(SQLiteRenderer.render(single), Array(parameters.prefix(used)))
+                    try evaluate(SQLiteRenderer.render(group), Array(parameters.prefix(used)))
                 }
             } else {
                 let rows = try await session.runSelect(select, parameters: parameters, analyze: false).output.rows
@@ -90,6 +98,9 @@ struct WriteExecutor {
             for index in stored.indices { stored[index].insert(.integer(ids[index]), at: 0) }
             columns.insert("rowid", at: 0)
         }
+        if Self.evaluatesRowsTogether(insert), insert.returning.isEmpty {
+            return try await insertTogether(stored, columns: columns, into: table)
+        }
         var shardInsert = insert
         shardInsert.columns = columns.map { Identifier($0) }
         shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
@@ -97,18 +108,7 @@ struct WriteExecutor {
         var byShard: [UInt32: [ShardStore.Statement]] = [:]
         let keyPositions = table.spec.shardKey.compactMap { columns.firstIndex(of: $0) }
         for row in stored {
-            let shard: UInt32
-            if table.spec.hasHiddenRowID, case .integer(let id) = row[0] {
-                shard = ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount)
-            } else {
-                let key = keyPositions.map { row[$0] }
-                if !table.spec.primaryKey.isEmpty, let nullAt = key.firstIndex(of: .null) {
-                    throw SQLError(.notNullViolation,
-                                   "null value in column \"\(table.spec.shardKey[nullAt])\" of relation \"\(table.name)\" violates not-null constraint")
-                }
-                shard = ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
-            }
-            byShard[shard, default: []].append(ShardStore.Statement(sql, row))
+            byShard[try Self.shard(of: row, keyPositions: keyPositions, in: table), default: []].append(ShardStore.Statement(sql, row))
         }
 
         // 3. Each shard's rows in ordered writes within the operation limits, all shards at once.
@@ -116,6 +116,39 @@ struct WriteExecutor {
         let changed = results.reduce(0) { $0 + $1.rowsChanged }
         let returned = results.flatMap(\.rows)
         return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
+    }
+
+    /// Whether the rows of `insert` may be evaluated, and sent to a shard, as one statement: not
+    /// when ON CONFLICT or OR REPLACE/IGNORE/… decides between rows of the statement.
+    static func evaluatesRowsTogether(_ insert: Insert) -> Bool {
+        insert.onConflict == nil && insert.conflictResolution == nil
+    }
+
+    /// Routes evaluated rows (`columns` names their values, the hidden row id first where the
+    /// table has one) and sends each shard's rows as multi-row INSERTs (`MultiRowInsert`).
+    private func insertTogether(_ rows: [[SQLiteValue]], columns: [String], into table: CatalogTable) async throws -> SQLResult {
+        var byShard: [UInt32: [[SQLiteValue]]] = [:]
+        let keyPositions = table.spec.shardKey.compactMap { columns.firstIndex(of: $0) }
+        for row in rows {
+            byShard[try Self.shard(of: row, keyPositions: keyPositions, in: table), default: []].append(row)
+        }
+        let limits = gateway.operationLimits
+        let statements = byShard.mapValues { MultiRowInsert.statements(into: table.name, columns: columns, rows: $0, limits: limits) }
+        let results = try await gateway.write(table, byShard: statements, transaction: await session.transaction)
+        return SQLResult(tag: "INSERT 0 \(results.reduce(0) { $0 + $1.rowsChanged })")
+    }
+
+    /// The shard of an evaluated row: by its hidden row id (its first value) or by its shard key.
+    static func shard(of row: [SQLiteValue], keyPositions: [Int], in table: CatalogTable) throws -> UInt32 {
+        if table.spec.hasHiddenRowID, case .integer(let id) = row[0] {
+            return ShardRouting.shard(forRowID: id, shardCount: table.spec.shardCount)
+        }
+        let key = keyPositions.map { row[$0] }
+        if !table.spec.primaryKey.isEmpty, let nullAt = key.firstIndex(of: .null) {
+            throw SQLError(.notNullViolation,
+                           "null value in column \"\(table.spec.shardKey[nullAt])\" of relation \"\(table.name)\" violates not-null constraint")
+        }
+        return ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
     }
 
     /// The scratch copy of a table: the shards' CREATE TABLE.

@@ -106,7 +106,23 @@ extension TypeAffinity {
             return Int64(exactly: real) == integer ? .real(real) : nil
         case (.text, .text), (.blob, _): return value
         case (_, .blob): return value
+        case (.integer, .text(let text)), (.numeric, .text(let text)), (.real, .text(let text)):
+            // A number sent as text (a driver's untyped parameter: pgbench -M extended).
+            guard let number = Self.plainNumber(text) else { return nil }
+            return convertedExactly(number)
         default: return nil
         }
+    }
+
+    /// `text` as a number when it is spelled as one with nothing around it: digits with an
+    /// optional sign, point and exponent. SQLite's numeric affinity reads such text the same way;
+    /// anything else (spaces, hexadecimal, "inf") gets nil, and no conclusion is drawn from it.
+    static func plainNumber(_ text: String) -> PlannerValue? {
+        guard !text.isEmpty, text.utf8.count <= 40, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+            || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else { return nil }
+        if let integer = Int64(text) { return .integer(integer) }
+        guard let real = Double(text), real.isFinite else { return nil }
+        return .real(real)
     }
 }

@@ -74,6 +74,8 @@ public indirect enum Statement: Sendable, Hashable {
     case transaction(TransactionStatement)
     /// CREATE / ALTER / DROP USER.
     case user(UserStatement)
+    case truncate(Truncate)
+    case vacuum(Vacuum)
 
     /// Where the statement's first keyword is.
     public var location: SourceLocation {
@@ -93,6 +95,8 @@ public indirect enum Statement: Sendable, Hashable {
         case .explain(let node): node.location
         case .transaction(let node): node.location
         case .user(let node): node.location
+        case .truncate(let node): node.location
+        case .vacuum(let node): node.location
         }
     }
 }
@@ -485,6 +489,9 @@ public struct CreateTable: Sendable, Hashable {
     public var shardBy: [Identifier]?
     /// Nil when not written.
     public var shardCount: Int?
+    /// PostgreSQL's `WITH (fillfactor = 100, ...)`, as `name` or `name=value`: accepted so that
+    /// tools such as pgbench can create their tables, and ignored (SQLite has no such knobs).
+    public var storageParameters: [String] = []
     public var location: SourceLocation
 
     public init(ifNotExists: Bool = false, name: Identifier, columns: [ColumnDefinition],
@@ -608,18 +615,60 @@ public struct CreateView: Sendable, Hashable {
     }
 }
 
-/// `DROP TABLE | INDEX | VIEW [IF EXISTS] name`.
+/// `DROP TABLE | INDEX | VIEW [IF EXISTS] name [, name ...]`.
 public struct Drop: Sendable, Hashable {
     public var objectKind: SchemaObjectKind
     public var ifExists: Bool
-    public var name: Identifier
+    /// At least one name, in the order written.
+    public var names: [Identifier]
     public var location: SourceLocation
+
+    /// The first name (the only one, in most statements).
+    public var name: Identifier { names[0] }
 
     public init(_ objectKind: SchemaObjectKind, ifExists: Bool = false, name: Identifier,
                 at location: SourceLocation = .synthesized) {
+        self.init(objectKind, ifExists: ifExists, names: [name], at: location)
+    }
+
+    public init(_ objectKind: SchemaObjectKind, ifExists: Bool = false, names: [Identifier],
+                at location: SourceLocation = .synthesized) {
+        precondition(!names.isEmpty, "DROP names at least one object")
         self.objectKind = objectKind
         self.ifExists = ifExists
-        self.name = name
+        self.names = names
+        self.location = location
+    }
+}
+
+/// `TRUNCATE [TABLE] [ONLY] name [, name ...] [CONTINUE IDENTITY | RESTART IDENTITY] [RESTRICT]`:
+/// deletes every row of the tables. MeshDB has no sequences, so the IDENTITY options change nothing.
+public struct Truncate: Sendable, Hashable {
+    /// At least one table, in the order written.
+    public var tables: [Identifier]
+    public var location: SourceLocation
+
+    public init(tables: [Identifier], at location: SourceLocation = .synthesized) {
+        precondition(!tables.isEmpty, "TRUNCATE names at least one table")
+        self.tables = tables
+        self.location = location
+    }
+}
+
+/// `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, ...]`, `VACUUM (option, ...) [table, ...]`
+/// and `ANALYZE [VERBOSE] [table, ...]`. No tables means every table.
+public struct Vacuum: Sendable, Hashable {
+    /// False for a bare ANALYZE.
+    public var vacuums: Bool
+    /// ANALYZE, alone or as VACUUM's option.
+    public var analyzes: Bool
+    public var tables: [Identifier]
+    public var location: SourceLocation
+
+    public init(vacuums: Bool, analyzes: Bool, tables: [Identifier] = [], at location: SourceLocation = .synthesized) {
+        self.vacuums = vacuums
+        self.analyzes = analyzes
+        self.tables = tables
         self.location = location
     }
 }
@@ -679,6 +728,8 @@ public struct AlterTable: Sendable, Hashable {
 public enum AlterTableAction: Sendable, Hashable {
     /// `ADD [COLUMN] definition`
     case addColumn(ColumnDefinition)
+    /// `ADD [CONSTRAINT name] PRIMARY KEY (columns)`
+    case addPrimaryKey([IndexedColumn], name: Identifier?)
 }
 
 // MARK: - Session and transactions

@@ -83,6 +83,9 @@ extension Parser {
                 }
                 advance()
                 table.shardCount = Int(count)
+            } else if table.storageParameters.isEmpty, isWord("with"), isSymbol("(", ahead: 1) {
+                advance()
+                table.storageParameters = try storageParameters()
             } else {
                 if case .word(let word) = current.kind, ["without", "strict"].contains(word) {
                     throw unsupported("the table option \(word.uppercased())")
@@ -90,6 +93,30 @@ extension Parser {
                 return
             }
         }
+    }
+
+    /// `(name [= value], ...)`: PostgreSQL's storage parameters, kept as text (`fillfactor=100`).
+    private mutating func storageParameters() throws(SQLError) -> [String] {
+        try expectSymbol("(")
+        let parameters = try commaSeparated { (parser: inout Parser) throws(SQLError) -> String in
+            var parameter = try parser.label().name
+            if parser.isSymbol("."), case .word = parser.peek(1) {
+                parser.advance()
+                parameter += "." + (try parser.label().name)
+            }
+            guard parser.consumeSymbol("=") else { return parameter }
+            let token = parser.current
+            switch token.kind {
+            case .word(let value), .string(let value): parameter += "=" + value
+            case .integer(let value): parameter += "=" + String(value)
+            case .real(let value): parameter += "=" + String(value)
+            default: throw parser.syntaxError()
+            }
+            parser.advance()
+            return parameter
+        }
+        try expectSymbol(")")
+        return parameters
     }
 
     /// `name [type] [constraint ...]`.
@@ -242,11 +269,59 @@ extension Parser {
             try expectWord("exists")
             ifExists = true
         }
-        let name = try identifier()
-        if isSymbol(",") { throw unsupported("dropping several objects in one statement") }
+        let names = try commaSeparated { (parser: inout Parser) throws(SQLError) in try parser.identifier() }
         if isWord("cascade") { throw unsupported("DROP ... CASCADE") }
         _ = consumeWord("restrict")
-        return Drop(kind, ifExists: ifExists, name: name, at: start)
+        return Drop(kind, ifExists: ifExists, names: names, at: start)
+    }
+
+    /// `TRUNCATE [TABLE] [ONLY] name [*] [, ...] [CONTINUE IDENTITY | RESTART IDENTITY] [RESTRICT]`.
+    mutating func truncate() throws(SQLError) -> Truncate {
+        let start = try expectWord("truncate")
+        _ = consumeWord("table")
+        let tables = try commaSeparated { (parser: inout Parser) throws(SQLError) -> Identifier in
+            _ = parser.consumeWord("only")
+            let name = try parser.identifier()
+            _ = parser.consumeSymbol("*")
+            return name
+        }
+        if consumeWord("continue") || consumeWord("restart") { try expectWord("identity") }
+        if isWord("cascade") { throw unsupported("TRUNCATE ... CASCADE") }
+        _ = consumeWord("restrict")
+        return Truncate(tables: tables, at: start)
+    }
+
+    /// `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, ...]`, `VACUUM (option [value], ...)
+    /// [table, ...]` and `ANALYZE [VERBOSE] [table, ...]`; a table's column list is refused.
+    mutating func vacuum() throws(SQLError) -> Vacuum {
+        let start = current.location
+        let vacuums = consumeWord("vacuum")
+        if !vacuums { try expectWord("analyze") }
+        var analyzes = !vacuums
+        if vacuums, consumeSymbol("(") {
+            repeat {
+                let option = try label().name
+                analyzes = analyzes || option == "analyze"
+                switch current.kind {
+                case .word, .integer, .string: advance()
+                default: break
+                }
+            } while consumeSymbol(",")
+            try expectSymbol(")")
+        } else {
+            for option in ["full", "freeze", "verbose", "analyze"] where consumeWord(option) {
+                analyzes = analyzes || option == "analyze"
+            }
+        }
+        var tables: [Identifier] = []
+        if case .end = current.kind {} else if !isSymbol(";") {
+            tables = try commaSeparated { (parser: inout Parser) throws(SQLError) -> Identifier in
+                let name = try parser.identifier()
+                if parser.isSymbol("(") { throw parser.unsupported("ANALYZE of some columns") }
+                return name
+            }
+        }
+        return Vacuum(vacuums: vacuums, analyzes: analyzes, tables: tables, at: start)
     }
 
     /// `REINDEX [TABLE | INDEX] name`. PostgreSQL's SCHEMA, DATABASE and SYSTEM forms and a bare
@@ -267,7 +342,7 @@ extension Parser {
         return Reindex(kind, name: try identifier(), at: start)
     }
 
-    /// `ALTER TABLE name ADD [COLUMN] definition`.
+    /// `ALTER TABLE name ADD [COLUMN] definition` or `ALTER TABLE name ADD [CONSTRAINT name] PRIMARY KEY (columns)`.
     mutating func alterTable() throws(SQLError) -> AlterTable {
         let start = try expectWord("alter")
         try expectWord("table")
@@ -276,9 +351,13 @@ extension Parser {
             if case .word(let word) = current.kind { throw unsupported("ALTER TABLE ... \(word.uppercased())") }
             throw syntaxError()
         }
+        if Self.tableConstraintWords.contains(current.kind) {
+            let constraint = try tableConstraint()
+            guard case .primaryKey(let columns) = constraint.kind else { throw unsupported("ALTER TABLE ... ADD CONSTRAINT other than PRIMARY KEY") }
+            return AlterTable(table: table, action: .addPrimaryKey(columns, name: constraint.name), at: start)
+        }
         _ = consumeWord("column")
         if isWord("if") { throw unsupported("ADD COLUMN IF NOT EXISTS") }
-        if Self.tableConstraintWords.contains(current.kind) { throw unsupported("ALTER TABLE ... ADD CONSTRAINT") }
         return AlterTable(table: table, action: .addColumn(try columnDefinition()), at: start)
     }
 

@@ -145,7 +145,9 @@ public struct Parser {
         case "show": return .show(try show())
         case "explain": return .explain(try explain())
         case "begin", "start", "commit", "end", "rollback", "abort": return .transaction(try transaction())
-        case "vacuum", "analyze", "pragma", "attach", "detach", "savepoint", "release", "truncate",
+        case "truncate": return .truncate(try truncate())
+        case "vacuum", "analyze": return .vacuum(try vacuum())
+        case "pragma", "attach", "detach", "savepoint", "release",
              "copy", "grant", "revoke", "listen", "notify", "unlisten", "prepare", "execute", "deallocate",
              "declare", "fetch", "move", "close", "lock", "comment", "cluster", "discard", "checkpoint", "call", "do":
             throw unsupported(word.uppercased())

@@ -49,7 +49,11 @@ public struct SQLiteRenderer {
         case .drop(let drop):
             output += "DROP \(drop.objectKind.rawValue) "
             if drop.ifExists { output += "IF EXISTS " }
-            write(drop.name)
+            // SQLite drops one object per statement: several names are for display only.
+            for (index, name) in drop.names.enumerated() {
+                if index > 0 { output += ", " }
+                write(name)
+            }
         case .reindex(let reindex):
             // SQLite's REINDEX takes the bare name of a table or an index.
             output += "REINDEX "
@@ -61,6 +65,29 @@ public struct SQLiteRenderer {
             case .addColumn(let column):
                 output += " ADD COLUMN "
                 write(column)
+            case .addPrimaryKey(let columns, let name):
+                // PostgreSQL's form, for display: SQLite cannot add a key to a table.
+                output += " ADD "
+                if let name {
+                    output += "CONSTRAINT "
+                    write(name)
+                    output += " "
+                }
+                output += "PRIMARY KEY"
+                writeParenthesized(columns.map(\.name))
+            }
+        case .truncate(let truncate):
+            // PostgreSQL's form, for display: the shards run DELETE.
+            output += "TRUNCATE "
+            for (index, table) in truncate.tables.enumerated() {
+                if index > 0 { output += ", " }
+                write(table)
+            }
+        case .vacuum(let vacuum):
+            output += vacuum.vacuums ? (vacuum.analyzes ? "VACUUM ANALYZE" : "VACUUM") : "ANALYZE"
+            for (index, table) in vacuum.tables.enumerated() {
+                output += index > 0 ? ", " : " "
+                write(table)
             }
         case .set(let set):
             output += "SET \(Self.settingName(set.name)) = "

@@ -59,12 +59,13 @@ extension Statement: SyntaxContainer {
         case .alterTable(var node):
             switch node.action {
             case .addColumn(let column): node.action = .addColumn(try column.mappingExpressions(expression))
+            case .addPrimaryKey: break
             }
             return .alterTable(node)
         case .explain(var node):
             node.statement = try node.statement.mappingParts(expression: expression, query: query)
             return .explain(node)
-        case .drop, .reindex, .set, .show, .transaction, .user:
+        case .drop, .reindex, .set, .show, .transaction, .user, .truncate, .vacuum:
             return self
         }
     }

@@ -286,6 +286,32 @@ import Testing
         #expect(catalog.table(named: "orders")?.spec == Self.orders)
     }
 
+    @Test func rekeyTableChangesOnlyKeysAndCanGoBack() {
+        var catalog = Self.booted()
+        var keyed = Self.events
+        keyed.primaryKey = ["kind"]
+        keyed.shardKey = ["kind"]
+        keyed.columns[0].notNull = true
+        keyed.shardDDL = ["CREATE TABLE events (kind TEXT NOT NULL, payload BLOB, PRIMARY KEY (kind))"]
+        var retyped = keyed
+        retyped.columns[1].type = .text
+        var resharded = keyed
+        resharded.shardCount = 8
+        var missing = keyed
+        missing.name = "missing"
+        var unkeyedNotNull = keyed
+        unkeyedNotNull.columns[1].notNull = true
+        let results = Base.run(&catalog, [.rekeyTable(retyped), .rekeyTable(resharded), .rekeyTable(missing),
+                                          .rekeyTable(unkeyedNotNull), .rekeyTable(keyed)])
+        #expect(results.map { Base.sqlState($0) != nil } == [true, true, true, true, false])
+        #expect(Base.sqlState(results[2]) == "42P01")
+        #expect(catalog.table(named: "events")?.spec == keyed)
+        #expect(catalog.table(named: "events")?.spec.hasHiddenRowID == false)
+        // The gateway's way back when the shards did not commit: the old spec again.
+        #expect(Base.run(&catalog, [.rekeyTable(Self.events)]).map(Base.sqlState) == [nil])
+        #expect(catalog.table(named: "events")?.spec == Self.events)
+    }
+
     @Test func systemTablesListColumnsIndexesAndViewsInNameOrder() {
         let catalog = Self.booted([
             .createTable(Self.orders, ifNotExists: false), .createTable(Self.events, ifNotExists: false),

@@ -51,7 +51,7 @@ import QueryPlanner
         ("DROP TRIGGER t1r1", "DROP TRIGGER is not supported", 6),
         ("REINDEX SCHEMA public", "REINDEX SCHEMA is not supported", 9),
         ("REINDEX", "REINDEX without a table or index name is not supported", 8),
-        ("VACUUM", "VACUUM is not supported", 1),
+        ("CLUSTER t", "CLUSTER is not supported", 1),
         ("CREATE TEMP TABLE t (a INT)", "CREATE TEMPORARY TABLE is not supported", 13),
         ("CREATE TABLE t AS SELECT 1", "CREATE TABLE ... AS is not supported", 16),
         ("CREATE TABLE t (a INT REFERENCES s (b))", "FOREIGN KEY (REFERENCES) is not supported", 23),

@@ -73,9 +73,43 @@ import QueryPlanner
         ("CREATE TEMP VIEW IF NOT EXISTS v AS SELECT 1", "CREATE TEMP VIEW IF NOT EXISTS v AS SELECT 1"),
         ("ALTER TABLE t ADD COLUMN c INT DEFAULT -1", "ALTER TABLE t ADD COLUMN c INTEGER DEFAULT (-1)"),
         ("ALTER TABLE t ADD c text", "ALTER TABLE t ADD COLUMN c TEXT"),
+        // pgbench -i: several tables in one DROP, storage parameters, ADD PRIMARY KEY, TRUNCATE, VACUUM.
+        ("drop table if exists pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers",
+         "DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers"),
+        ("create table pgbench_tellers(tid int not null,bid int,tbalance int,filler char(84)) with (fillfactor=100)",
+         "CREATE TABLE pgbench_tellers (tid INTEGER NOT NULL, bid INTEGER, tbalance INTEGER, filler TEXT)"),
+        ("alter table pgbench_branches add primary key (bid)", "ALTER TABLE pgbench_branches ADD PRIMARY KEY (bid)"),
+        ("ALTER TABLE t ADD CONSTRAINT t_key PRIMARY KEY (a, b)", "ALTER TABLE t ADD CONSTRAINT t_key PRIMARY KEY (a, b)"),
+        ("truncate table pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers",
+         "TRUNCATE pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers"),
+        ("TRUNCATE ONLY t * RESTART IDENTITY RESTRICT", "TRUNCATE t"),
+        ("vacuum analyze pgbench_branches", "VACUUM ANALYZE pgbench_branches"),
+        ("VACUUM (VERBOSE, ANALYZE true) a, b", "VACUUM ANALYZE a, b"),
+        ("VACUUM FULL FREEZE", "VACUUM"),
+        ("analyze verbose t", "ANALYZE t"),
+        ("ANALYZE", "ANALYZE"),
     ])
     func schemaStatements(text: String, sqlite: String) throws {
         #expect(try rendered(text) == sqlite)
+    }
+
+    @Test func storageParametersAreKeptAndNeverRendered() throws {
+        guard case .createTable(let table) = try Parser.parseStatement(
+            "CREATE TABLE t (a INT) WITH (fillfactor = 90, autovacuum_enabled = off, toast.autovacuum_enabled = 'false') SHARDS 2") else {
+            Issue.record("expected CREATE TABLE")
+            return
+        }
+        #expect(table.storageParameters == ["fillfactor=90", "autovacuum_enabled=off", "toast.autovacuum_enabled=false"])
+        #expect(table.shardCount == 2)
+        #expect(throws: SQLError.self) { try Parser.parseStatement("CREATE TABLE t (a INT) WITH (fillfactor = )") }
+        #expect(throws: SQLError.self) { try Parser.parseStatement("ALTER TABLE t ADD UNIQUE (a)") }
+        #expect(throws: SQLError.self) { try Parser.parseStatement("TRUNCATE t CASCADE") }
+        #expect(throws: SQLError.self) { try Parser.parseStatement("ANALYZE t (a)") }
+        guard case .drop(let drop) = try Parser.parseStatement("DROP TABLE a, \"B\"") else {
+            Issue.record("expected DROP")
+            return
+        }
+        #expect(drop.names == [Identifier("a"), Identifier("B")])
     }
 
     @Test func shardOptionsComeInEitherOrderAtMostOnce() throws {

@@ -27,6 +27,11 @@ public enum CatalogCommand: Sendable, Hashable {
     /// Removes a column that no key, constraint or index uses: the gateway's way back when the
     /// shards refused an ADD COLUMN the catalog had accepted.
     case dropColumn(table: String, column: String)
+    /// Gives a table a new primary key and shard key (ALTER TABLE ... ADD PRIMARY KEY): `spec`
+    /// replaces the table's spec, and may differ from it only in `primaryKey`, `shardKey`, the
+    /// key columns' NOT NULL and `shardDDL`. The gateway has rewritten the shards in a transaction
+    /// block before it orders this, and orders the old spec again when that block fails to commit.
+    case rekeyTable(CatalogTableSpec)
     /// Adds a user (42710 if the name is taken).
     case createUser(CatalogUser)
     /// Replaces an existing user's verifier (42704 if there is none).
@@ -37,6 +42,7 @@ public enum CatalogCommand: Sendable, Hashable {
         case registerNode = 1, setNodeState = 2, createTable = 3, dropTable = 4, defineGroups = 5
         case allocateRowIDs = 6, createIndex = 7, dropIndex = 8, createView = 9, dropView = 10
         case addColumn = 11, dropColumn = 12, createUser = 13, alterUser = 14, dropUser = 15
+        case rekeyTable = 16
     }
 
     /// 2: table specs with declared types, unique constraints and shard DDL; indexes, views,
@@ -89,6 +95,9 @@ public enum CatalogCommand: Sendable, Hashable {
             w.write(Tag.dropColumn.rawValue)
             w.writeText(table)
             w.writeText(column)
+        case .rekeyTable(let spec):
+            w.write(Tag.rekeyTable.rawValue)
+            w.write(spec)
         case .createUser(let user):
             w.write(Tag.createUser.rawValue)
             w.write(user)
@@ -149,6 +158,8 @@ public enum CatalogCommand: Sendable, Hashable {
         case .dropColumn:
             let table = try r.readText("table name", bytesMax: limits.nameBytesMax)
             self = .dropColumn(table: table, column: try r.readText("column name", bytesMax: limits.nameBytesMax))
+        case .rekeyTable:
+            self = .rekeyTable(try r.readTableSpec(limits))
         case .createUser:
             self = .createUser(try r.readUser(limits))
         case .alterUser:

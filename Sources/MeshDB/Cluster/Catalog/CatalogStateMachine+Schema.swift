@@ -97,6 +97,28 @@ extension CatalogStateMachine {
         return "ALTER TABLE"
     }
 
+    /// ALTER TABLE ... ADD PRIMARY KEY, once the gateway has rewritten the shards: `spec` replaces
+    /// the table's spec. Anything but the keys, the key columns' NOT NULL and the shard DDL must
+    /// stay as it is (the rows on the shards were written for those columns and that shard count).
+    mutating func rekeyTable(_ spec: CatalogTableSpec) throws(CatalogError) -> String {
+        var table = try requireTable(spec.name, "cannot alter")
+        let old = table.spec
+        // The key columns of either spec may change NOT NULL (the way back restores the old flags).
+        let keyColumns = Set(spec.primaryKey + spec.shardKey + old.primaryKey + old.shardKey)
+        let sameColumns = spec.columns.count == old.columns.count && zip(spec.columns, old.columns).allSatisfy { new, old in
+            var compared = new
+            if keyColumns.contains(new.name) { compared.notNull = old.notNull }
+            return compared == old
+        }
+        guard sameColumns, spec.shardCount == old.shardCount, spec.uniqueConstraints == old.uniqueConstraints else {
+            throw .invalidDefinition("a new key for \"\(spec.name)\" may change only its primary key, shard key, the key columns' NOT NULL and its shard DDL")
+        }
+        try Self.validate(spec, limits)
+        table.spec = spec
+        tables[spec.name] = table
+        return "ALTER TABLE"
+    }
+
     /// The table `name`; 42P01 when there is none, 42809 when the name is a view or an index.
     private func requireTable(_ name: String, _ action: String) throws(CatalogError) -> CatalogTable {
         if let table = tables[name] { return table }

@@ -111,6 +111,7 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
             case .dropView(let name, let ifExists): return try dropView(name, ifExists: ifExists)
             case .addColumn(let table, let column, let shardDDL): return .ok(try addColumn(column, to: table, shardDDL: shardDDL))
             case .dropColumn(let table, let column): return .ok(try dropColumn(column, from: table))
+            case .rekeyTable(let spec): return .ok(try rekeyTable(spec))
             case .createUser(let user): return .ok(try createUser(user))
             case .alterUser(let user): return .ok(try alterUser(user))
             case .dropUser(let name, let ifExists): return try dropUser(name, ifExists: ifExists)
