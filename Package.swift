@@ -139,7 +139,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "meshdb-microbench",
-            dependencies: ["MeshDB", "CSQLite", "Consensus"],
+            dependencies: ["MeshDB", "MeshWire", "CSQLite", "Consensus"],
             path: "Benchmarks/MicroBench",
             swiftSettings: swiftSettings
         ),

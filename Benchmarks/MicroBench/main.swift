@@ -1,10 +1,14 @@
 // Storage micro-benchmarks, with their baselines measured in the same run on the same machine:
 //   chunk store put/get MB/s (random and compressible data) beside `lz4 -b1` on the same bytes;
 //   shard store apply rows/s for batches of 1, 100 and 10,000 rows beside a raw SQLite bulk insert.
+//   message codecs: PBFT pre-prepares (a batch of 16 requests) and PostgreSQL protocol messages
+//   (Bind in, DataRow out), encoded and decoded per second.
 // Run: make bench-micro   (release build; prints a Markdown table for docs/BENCHMARKS.md)
+import Consensus
 import CSQLite
 import Foundation
 import MeshDB
+import MeshWire
 
 struct Measurement {
     let name: String
@@ -152,6 +156,45 @@ do {
     sqlite3_close(db)
     results.append(.init(name: "raw SQLite bulk insert", value: Double(rows) / elapsed, unit: "rows/s",
                          detail: "baseline: C API, \(rows) rows in one transaction, WAL, synchronous=FULL"))
+}
+
+// MARK: Message codecs
+
+/// Runs `body` `count` times and records operations per second.
+@MainActor
+func measureCodec(_ name: String, count: Int, detail: String, _ body: () throws -> Void) rethrows {
+    let elapsed = try seconds { for _ in 0..<count { try body() } }
+    results.append(.init(name: name, value: Double(count) / elapsed, unit: "msgs/s", detail: detail))
+}
+
+do {
+    let codec = MessageCodec(replicaCount: 4)
+    let batch = (0..<16).map { Request(client: UInt64($0), timestamp: 1, operation: randomBytes(100, seed: UInt64($0) + 7)) }
+    let prePrepare = Message.prePrepare(PrePrepare(view: 0, sequence: 1, digest: batchDigest(batch), batch: batch))
+    let encoded = codec.encode(prePrepare)
+    measureCodec("PBFT pre-prepare encode", count: 200_000, detail: "16 requests of 100 bytes, \(encoded.count) bytes") {
+        precondition(!codec.encode(prePrepare).isEmpty)
+    }
+    try measureCodec("PBFT pre-prepare decode", count: 200_000, detail: "the same bytes; request digests recomputed") {
+        _ = try codec.decode(encoded)
+    }
+
+    let bind = FrontendMessage.bind(.init(portal: "", statement: "s1", parameterFormats: [1, 0],
+                                          parameters: [[0, 0, 0, 0, 0, 0, 0, 42], Array("transfer 42".utf8)], resultFormats: [0]))
+    let bindBytes = bind.encoded
+    try measureCodec("PostgreSQL Bind decode", count: 500_000, detail: "frame reader + decode, 2 parameters, \(bindBytes.count) bytes") {
+        var reader = FrontendFrameReader()
+        reader.startupCompleted()
+        reader.append(bindBytes)
+        guard let frame = try reader.next() else { preconditionFailure("a whole Bind was appended") }
+        _ = try FrontendMessage.decode(frame)
+    }
+    let row = BackendMessage.dataRow([Array("42".utf8), Array("alice".utf8), Array("1234.50".utf8), nil, Array("2026-11-21 20:00:00".utf8)])
+    measureCodec("PostgreSQL DataRow encode", count: 1_000_000, detail: "5 text columns, one NULL") {
+        var buffer: [UInt8] = []
+        row.encode(into: &buffer)
+        precondition(!buffer.isEmpty)
+    }
 }
 
 print("| benchmark | result | notes |")
