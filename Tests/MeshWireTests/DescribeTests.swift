@@ -98,6 +98,32 @@ import Testing
         }
         await wire.stop()
     }
+
+    /// Describe results are cached per session by statement text and catalog version: the same
+    /// query after a schema change describes the new columns.
+    @Test func theDescribeCacheFollowsSchemaChanges() async throws {
+        let wire = try await WireTestCluster.start()
+        do {
+            let connection = try await connect(port: wire.port)
+            try await connection.query("CREATE TABLE described_cache (id bigint PRIMARY KEY, a text)", logger: logger)
+            try await connection.query("INSERT INTO described_cache VALUES (1, 'x')", logger: logger)
+            func columns() async throws -> [String] {
+                let rows = try await connection.query("SELECT * FROM described_cache WHERE id = \(1)", logger: logger)
+                var names: [String] = []
+                for try await row in rows { names = row.map(\.columnName) }
+                return names
+            }
+            #expect(try await columns() == ["id", "a"])
+            #expect(try await columns() == ["id", "a"])
+            try await connection.query("ALTER TABLE described_cache ADD COLUMN b int", logger: logger)
+            #expect(try await columns() == ["id", "a", "b"])
+            try await connection.close()
+        } catch {
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
 }
 
 /// What B's read returned, once it has.

@@ -29,7 +29,22 @@ public actor SQLSession {
     public nonisolated let gateway: Gateway
     var settings = SessionSettings()
     /// CREATE TEMP VIEW: views of this session only, gone when it ends (never replicated).
-    var temporaryViews: [String: PlannerView] = [:]
+    var temporaryViews: [String: PlannerView] = [:] {
+        didSet { describeCache = [:] }
+    }
+    /// Describe results (columns and their types) by statement text and parameter count, each
+    /// valid for the catalog version it was computed at: drivers that Parse and Describe an unnamed
+    /// statement for every query (postgres-nio, asyncpg) would otherwise pay a read of every shard
+    /// per query. Emptied when a temporary view changes; at most `describeCacheMax` entries.
+    private var describeCache: [DescribeKey: SQLResult] = [:]
+    static let describeCacheMax = 256
+    static let describeRowsKept = 16
+
+    private struct DescribeKey: Hashable {
+        let sql: String
+        let parameterCount: Int
+        let catalogVersion: UInt64
+    }
     /// The open transaction block (BEGIN … COMMIT), if any: `SQLSession+Transactions.swift`.
     var transaction: GatewayTransaction?
     /// Whether a statement of the open block failed: until ROLLBACK, statements get 25P02.
@@ -210,9 +225,18 @@ public actor SQLSession {
     /// block, so it takes no lock and orders nothing — only the column names and types are
     /// wanted. (Run inside the block, a Describe read-locked the shard a NULL key prunes to, and
     /// two TPC-B clients describing their SELECT deadlocked on it: `DescribeTests`.)
-    public func describeSelect(_ select: Select, parameterCount: Int) async throws(SQLError) -> SQLResult {
+    public func describeSelect(_ select: Select, sql: String, parameterCount: Int) async throws(SQLError) -> SQLResult {
         do {
-            return try await selectResult(select, parameters: Array(repeating: .null, count: parameterCount), describeOnly: true)
+            let key = DescribeKey(sql: sql, parameterCount: parameterCount, catalogVersion: try await gateway.catalog().version)
+            if let known = describeCache[key] { return known }
+            let described = try await selectResult(select, parameters: Array(repeating: .null, count: parameterCount), describeOnly: true)
+            // A few rows are kept: where the SQL layer knows no column type, the wire layer infers
+            // one from the values, and must infer the same one from the cache.
+            let result = SQLResult(tag: described.tag, columns: described.columns, columnTypes: described.columnTypes,
+                                   rows: Array(described.rows.prefix(Self.describeRowsKept)))
+            if describeCache.count >= Self.describeCacheMax { describeCache = [:] }
+            describeCache[key] = result
+            return result
         } catch {
             throw Self.sqlError(error, settings: settings)
         }

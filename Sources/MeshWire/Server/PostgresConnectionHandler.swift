@@ -290,7 +290,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         guard statements.count == 1 else { return nil }
         switch statements[0] {
         case .select(let select):
-            let result = try await session.describeSelect(select, parameterCount: parameterCount)
+            let result = try await session.describeSelect(select, sql: sql, parameterCount: parameterCount)
             guard !result.columns.isEmpty else { return nil }
             let inferred = SessionStateMachine.columns(of: result, described: nil)
             guard let catalog = try? await session.gateway.catalog(),
