@@ -1,5 +1,6 @@
 import Foundation
 import MeshDB
+import NIOPosix
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ struct DemoProcess {
     static func start(within seconds: Double = 60) async throws -> DemoProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshwire-demo-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let (base, port) = try freePortRanges(count: 4)
+        let (base, port) = try await freePortRanges(count: 4)
         let logPath = directory + "/demo.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try #require(FileHandle(forWritingAtPath: logPath))
@@ -92,25 +93,10 @@ func builtProduct(_ name: String) throws -> URL {
 }
 
 /// Two ranges of `count` free ports in 20000-50000: the demo's node ports and PostgreSQL ports.
-func freePortRanges(count: Int) throws -> (base: Int, pgBase: Int) {
-    func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-    for _ in 0..<200 {
-        let base = Int.random(in: 20_000...(50_000 - 2 * count - 20))
-        let pgBase = base + count + 10
-        if (base..<base + count).allSatisfy(isFree), (pgBase..<pgBase + count).allSatisfy(isFree) { return (base, pgBase) }
-    }
-    throw DemoProcessError(description: "no free range of \(count) ports found in 20000-50000")
+func freePortRanges(count: Int) async throws -> (base: Int, pgBase: Int) {
+    // LocalCluster's allocator, shared by every test of the process: see its doc comment.
+    let group = MultiThreadedEventLoopGroup.singleton
+    return (try await LocalCluster.freePortRange(count, group: group), try await LocalCluster.freePortRange(count, group: group))
 }
 
 /// Runs pgbench with `arguments` through `runClient`, with no signal blocked. A child inherits

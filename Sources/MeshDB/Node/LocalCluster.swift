@@ -135,15 +135,20 @@ public final class LocalCluster: Sendable {
     /// cluster of the same process in between (regression: a test's restartNode failed with
     /// EADDRINUSE while other test suites started clusters).
     private static let portsHandedOut = Mutex<Set<Int>>([])
+    static let portsLow = 15_000
+    static let portsHigh = 32_700
 
     /// The first of `count` consecutive ports on 127.0.0.1 that are all free right now (configs
     /// number ports base + i, so one free port is not enough) and that this process has not
     /// handed out before. The search starts at random so that test processes running side by
-    /// side rarely race for the same range.
+    /// side rarely race for the same range. Ports are taken below Linux's ephemeral range
+    /// (32768–60999 by default): there, any outgoing connection of any process may be given a
+    /// port a stopped node is about to bind again (regression: a restart failed with EADDRINUSE
+    /// once the suite ran pgbench, PostgreSQL and bench clients beside the cluster tests).
     public static func freePortRange(_ count: Int, group: any EventLoopGroup) async throws -> Int {
         let tries = 200
         for _ in 0..<tries {
-            let base = Int.random(in: 20_000..<60_000 - count)
+            let base = Int.random(in: portsLow..<portsHigh - count)
             let claimed = portsHandedOut.withLock { ports in
                 guard (base..<base + count).allSatisfy({ !ports.contains($0) }) else { return false }
                 ports.formUnion(base..<base + count)
@@ -158,6 +163,6 @@ public final class LocalCluster: Sendable {
             for channel in bound { try? await channel.close() }
             if bound.count == count { return base }
         }
-        throw NodeError.configuration("no \(count) consecutive free ports found between 20000 and 60000 in \(tries) tries")
+        throw NodeError.configuration("no \(count) consecutive free ports found between \(portsLow) and \(portsHigh) in \(tries) tries")
     }
 }

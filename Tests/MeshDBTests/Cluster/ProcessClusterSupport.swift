@@ -111,7 +111,7 @@ final class ProcessCluster {
     init(nodes: Int, initialize: Bool = true, label: String = #function) async throws {
         nodeCount = nodes
         dir = try TemporaryDirectory("cluster-\(label)")
-        (basePort, pgBasePort) = try freePortRanges(count: nodes)
+        (basePort, pgBasePort) = try await freePortRanges(count: nodes)
         processes = Array(repeating: nil, count: nodes)
         runs = Array(repeating: 0, count: nodes)
         guard initialize else { return }
@@ -238,30 +238,12 @@ final class ProcessCluster {
 
 // MARK: Ports
 
-/// Whether `port` on 127.0.0.1 can be bound right now.
-func portIsFree(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-    }
-}
-
-/// Two random ranges of `count` free ports in 20000-50000: node ports and PostgreSQL ports.
-func freePortRanges(count: Int) throws -> (base: Int, pgBase: Int) {
-    for _ in 0..<200 {
-        let base = Int.random(in: 20_000...(50_000 - 2 * count - 20))
-        let pgBase = base + count + 10
-        if (base..<base + count).allSatisfy(portIsFree), (pgBase..<pgBase + count).allSatisfy(portIsFree) {
-            return (base, pgBase)
-        }
-    }
-    throw ClusterTestError("no free range of \(count) ports found in 20000-50000")
+/// Two ranges of `count` free ports: node ports and PostgreSQL ports.
+func freePortRanges(count: Int) async throws -> (base: Int, pgBase: Int) {
+    // One allocator for every test of the process (LocalCluster's): ports it handed out are never
+    // handed out again, so a cluster restarting on its ports cannot lose them to another test.
+    let group = MultiThreadedEventLoopGroup.singleton
+    return (try await LocalCluster.freePortRange(count, group: group), try await LocalCluster.freePortRange(count, group: group))
 }
 
 // MARK: Waiting

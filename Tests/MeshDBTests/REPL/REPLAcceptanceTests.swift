@@ -360,7 +360,7 @@ struct LocalPostgres {
             chown(directory.path, user.pointee.pw_uid, user.pointee.pw_gid)
             chown(root, user.pointee.pw_uid, user.pointee.pw_gid)
         }
-        let port = try freePortRanges(count: 1).base
+        let port = try await freePortRanges(count: 1).base
         let server = LocalPostgres(dataDirectory: root + "/data", port: port)
         let initdb = try server.run(["\(binaries)/initdb", "-D", server.dataDirectory, "-A", "trust", "-U", "postgres"])
         guard initdb.status == 0 else { throw ClusterTestError("initdb failed:\n\(initdb.output)") }
