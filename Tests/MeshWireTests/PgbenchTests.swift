@@ -49,7 +49,7 @@ struct DemoProcess {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         try? log.close()
         let demo = DemoProcess(process: process, directory: directory, port: port)
         let deadline = Date().addingTimeInterval(seconds)

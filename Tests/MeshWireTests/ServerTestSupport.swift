@@ -58,7 +58,7 @@ func runClient(_ executable: String, _ arguments: [String], input: String? = nil
     process.standardError = output
     let stdin = Pipe()
     process.standardInput = stdin
-    try process.run()
+    try ProcessLaunch.run(process)
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try? stdin.fileHandleForWriting.close()
     let collected = OutputCollector()

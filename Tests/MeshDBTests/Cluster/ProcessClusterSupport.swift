@@ -38,7 +38,7 @@ final class MeshProcess: @unchecked Sendable {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         spawnedAt = ContinuousClock.now
-        try process.run()
+        try ProcessLaunch.run(process)
         try? log.close()
         self.process = process
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshDB
 
 /// Runs a program to completion (killed after `seconds`), stdout and stderr together, stdin
 /// empty; `history` is passed as MESHDB_HISTORY. Watched from threads of its own, never from
@@ -17,7 +18,7 @@ func runTool(_ path: String, _ arguments: [String], history: String? = nil, envi
     process.standardError = pipe
     let stdin = Pipe()
     process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-    try process.run()
+    try ProcessLaunch.run(process)
     if let input {
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try? stdin.fileHandleForWriting.close()

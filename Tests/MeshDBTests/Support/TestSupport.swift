@@ -1,4 +1,5 @@
 import Foundation
+import MeshDB
 
 /// A fresh directory under the system temporary directory, removed by `remove()`.
 struct TemporaryDirectory {
@@ -64,7 +65,7 @@ func runHarnessAndKill(_ arguments: [String], busyMilliseconds: Int) throws -> [
     process.arguments = arguments
     let output = Pipe()
     process.standardOutput = output
-    try process.run()
+    try ProcessLaunch.run(process)
     var seen = Data()
     let deadline = Date().addingTimeInterval(60)
     while !String(decoding: seen, as: UTF8.self).contains("ready") {
