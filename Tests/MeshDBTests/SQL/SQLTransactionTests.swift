@@ -114,8 +114,10 @@ import Testing
             let abandoned = SQLSession(gateway: demo.nodes[0].gateway)
             let other = SQLSession(gateway: demo.nodes[2].gateway)
             _ = try await abandoned.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL) SHARDS 4")
-            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = '300ms'")
-            #expect(try await abandoned.execute("SHOW idle_in_transaction_session_timeout")[0].rows == [[.text("300ms")]])
+            // 2 s, not less: the block's own statement is several ordered steps, and on a loaded CI
+            // machine 300 ms passed between two of them, so the block was aborted mid-INSERT.
+            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = '2s'")
+            #expect(try await abandoned.execute("SHOW idle_in_transaction_session_timeout")[0].rows == [[.text("2000ms")]])
             _ = try await abandoned.execute("BEGIN; INSERT INTO items VALUES (1, 'ghost'), (2, 'ghost'), (3, 'ghost'), (4, 'ghost')")
             // The client goes silent. Another session's write to the same rows waits, then the
             // ordered clock passes the block's idle timeout, the group aborts it, and the write
@@ -152,7 +154,7 @@ import Testing
         try await Self.withCluster { demo in
             let abandoned = SQLSession(gateway: demo.nodes[1].gateway)
             _ = try await abandoned.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL) SHARDS 4")
-            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = 200; BEGIN; INSERT INTO items VALUES (1, 'ghost')")
+            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = 1000; BEGIN; INSERT INTO items VALUES (1, 'ghost')")
             #expect(try await Self.openBlocks(demo).contains(1))
             let start = ContinuousClock.now
             try await GatewayTests.eventually { try await Self.openBlocks(demo) == [0, 0, 0, 0] }
