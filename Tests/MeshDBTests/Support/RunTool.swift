@@ -9,10 +9,15 @@ func runTool(_ path: String, _ arguments: [String], history: String? = nil, envi
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    if let history { environment["MESHDB_HISTORY"] = history }
-    environment.merge(extra) { _, new in new }
-    process.environment = environment
+    // The environment is set only when it must change: both crashes of the suite inside
+    // Foundation's Process.run() (a bad pointer in its memcpy, CI of 2026-11-21, even with
+    // launches serialized) came from launches that set it; the other launchers never set it.
+    if history != nil || !extra.isEmpty {
+        var environment = ProcessInfo.processInfo.environment
+        if let history { environment["MESHDB_HISTORY"] = history }
+        environment.merge(extra) { _, new in new }
+        process.environment = environment
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
