@@ -382,7 +382,12 @@ struct LocalPostgres {
     /// a descriptor the child inherits, and the server pg_ctl starts inherits it too, so Process would
     /// wait for the server to stop.
     private func run(_ command: [String]) throws -> (status: Int32, output: String) {
-        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + command
+        // Nothing else of the test process reaches PostgreSQL: a python3 step closes every inherited
+        // descriptor above stderr before exec. Without it the server inherited the listening
+        // sockets of the in-process clusters and kept their ports bound after they stopped —
+        // EADDRINUSE across the suite (CI, 2026-11-21).
+        let closeInherited = ["/usr/bin/python3", "-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])"]
+        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + closeInherited + command
         let outputPath = (dataDirectory as NSString).deletingLastPathComponent + "/\((command[0] as NSString).lastPathComponent).out"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
