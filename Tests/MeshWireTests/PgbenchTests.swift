@@ -39,7 +39,9 @@ struct DemoProcess {
     static func start(within seconds: Double = 60) async throws -> DemoProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshwire-demo-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let (base, port) = try await freePortRanges(count: 4)
+        // LocalCluster's allocator, shared by every test of the process (never hands a port out twice).
+        let base = try await LocalCluster.freePortRange(4, group: MultiThreadedEventLoopGroup.singleton)
+        let port = try await LocalCluster.freePortRange(4, group: MultiThreadedEventLoopGroup.singleton)
         let logPath = directory + "/demo.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try #require(FileHandle(forWritingAtPath: logPath))
@@ -90,13 +92,6 @@ func builtProduct(_ name: String) throws -> URL {
         throw DemoProcessError(description: "\(name) is not built next to the tests (searched \(candidates.map(\.path)))")
     }
     return found
-}
-
-/// Two ranges of `count` free ports in 20000-50000: the demo's node ports and PostgreSQL ports.
-func freePortRanges(count: Int) async throws -> (base: Int, pgBase: Int) {
-    // LocalCluster's allocator, shared by every test of the process: see its doc comment.
-    let group = MultiThreadedEventLoopGroup.singleton
-    return (try await LocalCluster.freePortRange(count, group: group), try await LocalCluster.freePortRange(count, group: group))
 }
 
 /// Runs pgbench with `arguments` through `runClient`, with no signal blocked. A child inherits

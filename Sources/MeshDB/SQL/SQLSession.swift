@@ -225,17 +225,22 @@ public actor SQLSession {
     /// block, so it takes no lock and orders nothing — only the column names and types are
     /// wanted. (Run inside the block, a Describe read-locked the shard a NULL key prunes to, and
     /// two TPC-B clients describing their SELECT deadlocked on it: `DescribeTests`.)
-    public func describeSelect(_ select: Select, sql: String, parameterCount: Int) async throws(SQLError) -> SQLResult {
+    /// `catalogVersion`: the version of the catalog the caller planned with; nil (no catalog read)
+    /// describes without the cache.
+    public func describeSelect(_ select: Select, sql: String, parameterCount: Int,
+                               catalogVersion: UInt64?) async throws(SQLError) -> SQLResult {
         do {
-            let key = DescribeKey(sql: sql, parameterCount: parameterCount, catalogVersion: try await gateway.catalog().version)
-            if let known = describeCache[key] { return known }
+            let key = catalogVersion.map { DescribeKey(sql: sql, parameterCount: parameterCount, catalogVersion: $0) }
+            if let key, let known = describeCache[key] { return known }
             let described = try await selectResult(select, parameters: Array(repeating: .null, count: parameterCount), describeOnly: true)
             // A few rows are kept: where the SQL layer knows no column type, the wire layer infers
             // one from the values, and must infer the same one from the cache.
             let result = SQLResult(tag: described.tag, columns: described.columns, columnTypes: described.columnTypes,
                                    rows: Array(described.rows.prefix(Self.describeRowsKept)))
-            if describeCache.count >= Self.describeCacheMax { describeCache = [:] }
-            describeCache[key] = result
+            if let key {
+                if describeCache.count >= Self.describeCacheMax { describeCache = [:] }
+                describeCache[key] = result
+            }
             return result
         } catch {
             throw Self.sqlError(error, settings: settings)

@@ -280,21 +280,21 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         if statements.count == 1, let catalog, let returning = CatalogResultTypes.returningColumns(of: statements[0], catalog: catalog) {
             columns = returning
         } else {
-            columns = try await describeColumns(statements, sql: sql, parameterCount: given.count, session: session)
+            columns = try await describeColumns(statements, sql: sql, parameterCount: given.count, catalog: catalog, session: session)
         }
         return .described(parameterTypes: parameterTypes, columns: columns)
     }
 
-    private static func describeColumns(_ statements: [Statement], sql: String, parameterCount: Int,
+    /// `catalog`: the one `describe` read, so a Describe reads the catalog once.
+    private static func describeColumns(_ statements: [Statement], sql: String, parameterCount: Int, catalog: CatalogStateMachine?,
                                         session: SQLSession) async throws(SQLError) -> [SessionStateMachine.ResultColumn]? {
         guard statements.count == 1 else { return nil }
         switch statements[0] {
         case .select(let select):
-            let result = try await session.describeSelect(select, sql: sql, parameterCount: parameterCount)
+            let result = try await session.describeSelect(select, sql: sql, parameterCount: parameterCount, catalogVersion: catalog?.version)
             guard !result.columns.isEmpty else { return nil }
             let inferred = SessionStateMachine.columns(of: result, described: nil)
-            guard let catalog = try? await session.gateway.catalog(),
-                  let types = CatalogResultTypes.types(of: select, catalog: catalog), types.count == inferred.count else { return inferred }
+            guard let catalog, let types = CatalogResultTypes.types(of: select, catalog: catalog), types.count == inferred.count else { return inferred }
             return zip(inferred, types).map { column, type in
                 SessionStateMachine.ResultColumn(name: column.name, type: type ?? column.type)
             }

@@ -1,10 +1,11 @@
 import Foundation
+import SQLShell
 import NIOSSL
 import PostgresNIO
 
 /// Where `meshdb bench` sends its load: a PostgreSQL URL, so one client measures MeshDB and
 /// PostgreSQL alike — `postgresql://[user[:password]@]host[:port][/database][?sslmode=disable|require]`
-/// (also `postgres://`; defaults: user `meshdb`, port 5433 (the demo), database = user) — or
+/// (also `postgres://`; parsed by `meshdb sql`'s `ConnectionURL`, with its defaults: the demo) — or
 /// `sqlite:PATH` for raw SQLite in this process, the single-node baseline.
 struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
     /// Set for an SQLite target: the database file.
@@ -32,22 +33,19 @@ struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
             requireTLS = false
             return
         }
-        guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgresql", "postgres"].contains(scheme) else {
-            throw BenchError("the target must be a URL postgresql://[user[:password]@]host[:port][/database], got \"\(text)\"")
+        let url: ConnectionURL
+        do {
+            url = try ConnectionURL(parsing: text)
+        } catch {
+            throw BenchError("the target must be sqlite:PATH or a URL postgresql://[user[:password]@]host[:port][/database]: \(error)")
         }
-        guard let host = url.host, !host.isEmpty else { throw BenchError("the target URL \"\(text)\" names no host") }
-        self.host = host
-        port = url.port ?? 5433
-        guard (1...65_535).contains(port) else { throw BenchError("port \(port) is outside 1...65535") }
-        user = url.user.flatMap { $0.removingPercentEncoding } ?? "meshdb"
-        password = url.password.flatMap { $0.removingPercentEncoding }
-        let path = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
-        database = path.isEmpty ? user : (path.removingPercentEncoding ?? path)
-        switch url.queryItems?.first(where: { $0.name == "sslmode" })?.value {
-        case nil, "disable", "allow", "prefer": requireTLS = false
-        case "require": requireTLS = true
-        case let other?: throw BenchError("sslmode=\(other) is not supported: use disable or require")
-        }
+        sqlitePath = nil
+        host = url.host
+        port = url.port
+        user = url.user
+        password = url.password
+        database = url.database
+        requireTLS = url.sslMode == .require
     }
 
     var description: String {
