@@ -161,6 +161,9 @@ let package = Package(
             path: "Benchmarks/ConsensusBench",
             swiftSettings: swiftSettings
         ),
+        // What the tests that start programs share (one test binary: test targets share code only
+        // through a library module).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLShellTests", dependencies: ["SQLShell"], swiftSettings: swiftSettings),
@@ -168,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "MeshDBTests",
             dependencies: [
-                "MeshDB", "CSQLite", "Consensus", "QueryPlanner",
+                "MeshDB", "CSQLite", "Consensus", "QueryPlanner", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -178,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "MeshWireTests",
             dependencies: [
-                "MeshWire", "MeshDB", "QueryPlanner",
+                "MeshWire", "MeshDB", "QueryPlanner", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

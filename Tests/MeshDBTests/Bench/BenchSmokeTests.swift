@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `meshdb bench` end to end for a few seconds against `meshdb demo` and against a real
 /// PostgreSQL 15 started by the test: sane figures — operations done, none failed (issue 9).
