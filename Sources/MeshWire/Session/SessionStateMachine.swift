@@ -229,15 +229,23 @@ public struct SessionStateMachine: Sendable {
         case .copyOut(let statement, _):
             guard case .simpleQuery(let pieces, let next) = state else { preconditionFailure("COPY TO outside a simple query") }
             let columns = Self.columns(of: result, described: nil)
-            var messages: [BackendMessage] = [.copyOutResponse(.init(columnCount: columns.count))]
-            if statement.format.header { messages.append(.copyData(statement.format.line(result.columns))) }
+            let format = statement.format
+            var messages: [BackendMessage] = [.copyOutResponse(.init(format: Int8(format.fieldFormat), columnCount: columns.count))]
+            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryHeader)) }
+            if format.header { messages.append(.copyData(format.line(result.columns))) }
             for row in result.rows {
+                if format.kind == .binary {
+                    let fields = zip(row, columns).map { value, column in WireValueCodec.encode(value, as: column.type, format: 1) }
+                    messages.append(.copyData(CopyFormat.binaryTuple(fields)))
+                    continue
+                }
                 let fields = zip(row, columns).map { value, column -> String? in
                     if case .null = value { return nil }
                     return WireValueCodec.text(value, as: column.type)
                 }
-                messages.append(.copyData(statement.format.line(fields)))
+                messages.append(.copyData(format.line(fields)))
             }
+            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryTrailer)) }
             messages += [.copyDone, .commandComplete(tag: "COPY \(result.rows.count)")]
             actions = [.send(messages)] + runPiece(pieces, next)
         case .copyInInsert(let rows):
@@ -323,7 +331,8 @@ public struct SessionStateMachine: Sendable {
         work = nil
         let decoder = CopyFormat.Decoder(format: statement.format, rowBytesMax: configuration.copyRowBytesMax)
         state = .copyIn(CopyIn(statement: statement, decoder: decoder, columnTypes: columnTypes), pieces: pieces, next: next)
-        return [.send([.copyInResponse(.init(columnCount: columnTypes.count))])] + processFrames()
+        let response = BackendMessage.CopyResponse(format: Int8(statement.format.fieldFormat), columnCount: columnTypes.count)
+        return [.send([.copyInResponse(response)])] + processFrames()
     }
 
     // MARK: Messages
@@ -578,8 +587,8 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
-    /// The field strings of one COPY row as values of the column types.
-    private func convert(_ fields: [String?], copy: CopyIn) throws(SQLError) -> [SQLiteValue] {
+    /// The fields of one COPY row as values of the column types.
+    private func convert(_ fields: CopyFormat.Row, copy: CopyIn) throws(SQLError) -> [SQLiteValue] {
         let line = copy.decoder.lineNumber
         guard fields.count <= copy.columnTypes.count else {
             throw SQLError(SQLState("22P04"), "extra data after last expected column (COPY line \(line))")
@@ -593,7 +602,8 @@ public struct SessionStateMachine: Sendable {
                 values.append(.null)
                 continue
             }
-            values.append(try WireValueCodec.decode(Array(field.utf8), as: copy.columnTypes[index], format: 0, parameter: index + 1))
+            values.append(try WireValueCodec.decode(field, as: copy.columnTypes[index], format: copy.statement.format.fieldFormat,
+                                                    parameter: index + 1))
         }
         return values
     }
