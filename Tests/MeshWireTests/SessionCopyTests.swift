@@ -146,4 +146,49 @@ import Testing
             .copyDone, .commandComplete(tag: "COPY 2"), .readyForQuery(.idle),
         ])
     }
+
+    /// COPY through Parse / Bind / Execute: NoData on Describe, the copy on Execute, the Sync sent
+    /// with Execute ignored during copy-in, CommandComplete after CopyDone, ReadyForQuery only at
+    /// the next Sync; after a failed copy, messages up to Sync are dropped.
+    @Test func copyInTheExtendedProtocol() throws {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let sql = "COPY t (a) FROM STDIN"
+        let statement = try CopyStatement(parsing: sql)
+        let started = driver.send(.parse(statement: "", query: sql, parameterTypes: []), .describe(.statement, name: ""),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .execute(portal: "", rowLimit: 0), .sync)
+        #expect(sent(started) == [.parseComplete, .parameterDescription([]), .noData, .bindComplete])
+        #expect(work(started) == [.prepareCopyIn(statement)])
+        #expect(driver.machine.copyInPrepared(columnTypes: [.int8]) == [.send([.copyInResponse(.init(columnCount: 1))])])
+        let rows = driver.send(.copyData(Array("1\n2\n".utf8)), .copyDone, .sync)
+        #expect(rows == [.insertCopyRows(statement, rows: [[.integer(1)], [.integer(2)]])])
+        let done = driver.machine.statementCompleted(SQLResult(tag: "INSERT 0 2"), transactionStatus: .idle)
+        #expect(sent(done) == [.commandComplete(tag: "COPY 2"), .readyForQuery(.idle)])
+
+        let failing = driver.send(.parse(statement: "", query: sql, parameterTypes: []),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .execute(portal: "", rowLimit: 0), .sync)
+        #expect(work(failing) == [.prepareCopyIn(statement)])
+        _ = driver.machine.copyInPrepared(columnTypes: [.int8])
+        let refused = driver.send(.copyData(Array("x\n".utf8)), .copyDone, .sync, .query("SELECT 1"))
+        #expect(errorState(sent(refused)) == "22P02")
+        #expect(sent(refused).last == .readyForQuery(.idle))
+        #expect(work(refused) == [.execute(sql: "SELECT 1", parameters: [])])
+    }
+
+    @Test func copyToStdoutInTheExtendedProtocol() throws {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let started = driver.send(.parse(statement: "", query: "COPY (SELECT a FROM t) TO STDOUT", parameterTypes: []),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .describe(.portal, name: ""), .execute(portal: "", rowLimit: 0), .sync)
+        #expect(sent(started) == [.parseComplete, .bindComplete, .noData])
+        #expect(work(started) == [.execute(sql: "SELECT a FROM t", parameters: [])])
+        let result = SQLResult(tag: "SELECT 1", columns: ["a"], rows: [[.integer(5)]])
+        #expect(sent(driver.machine.statementCompleted(result, transactionStatus: .idle)) == [
+            .copyOutResponse(.init(columnCount: 1)), .copyData(Array("5\n".utf8)), .copyDone, .commandComplete(tag: "COPY 1"),
+            .readyForQuery(.idle),
+        ])
+    }
 }
