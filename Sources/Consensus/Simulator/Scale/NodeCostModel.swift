@@ -13,24 +13,30 @@ public struct NodeCostModel: Sendable, Hashable {
     public var frameOpenNanos: UInt64
     /// Per request a frame carries (a client request, or each request of a pre-prepare's batch):
     /// decoding it, its SHA-256 digest and the check of this replica's MAC in its authenticator
-    /// (the slope of `open` + `verifyRequest` over pre-prepares of 1, 16 and 128 requests).
+    /// (the slope of `open` + `batchDigest` + `verifyRequest` from pre-prepares of 1 to 128).
     public var requestVerifyNanos: UInt64
     /// One Ed25519 signature check (checkpoints, view changes, new views).
     public var signatureVerifyNanos: UInt64
     /// One Ed25519 signature (a replica signs its checkpoint message).
     public var signNanos: UInt64
     /// Sealing one outgoing message: encoding it and hashing its body (`Authenticator.seal` of a
-    /// vote, less its per-destination part).
+    /// vote to 2 replicas, less its per-destination part).
     public var sealNanos: UInt64
-    /// Per request encoded into an outgoing message (the slope of `seal` over pre-prepare sizes).
+    /// Per request encoded into an outgoing message (the slope of `seal` from pre-prepares of 1
+    /// to 128 requests).
     public var sealRequestNanos: UInt64
-    /// Per destination of an outgoing message: one HMAC entry (the slope of `seal` over 1 and 3
+    /// Per destination of an outgoing message: one HMAC entry (the slope of `seal` from 2 to 6
     /// recipients).
     public var destinationNanos: UInt64
     /// The replica's own bookkeeping per step beyond opening and sealing: slot and quorum
     /// updates, hash-table lookups, allocation. The residual of the ordering bench's replica
     /// time once the costs above are taken out, divided by the frames the replicas handled.
     public var stepNanos: UInt64
+    /// Per request a replica executes, beyond the SQLite row: the client table, the pending set,
+    /// building the reply. Fitted with `stepNanos` on the ordering bench's residual; it includes
+    /// that bench's hash-chain execution (one SHA-256 per request, about 0.3 µs), so with
+    /// `executeRowNanos` on top a request is slightly overcharged, not undercharged.
+    public var requestStepNanos: UInt64
     /// Applying one written row in the shard's SQLite transaction: `make bench-micro`, "shard
     /// apply, batch of 10000" (1,024,096 rows/s ≈ 0.98 µs a row).
     public var executeRowNanos: UInt64
@@ -45,7 +51,7 @@ public struct NodeCostModel: Sendable, Hashable {
     public init(
         frameOpenNanos: UInt64, requestVerifyNanos: UInt64, signatureVerifyNanos: UInt64, signNanos: UInt64,
         sealNanos: UInt64, sealRequestNanos: UInt64, destinationNanos: UInt64, stepNanos: UInt64,
-        executeRowNanos: UInt64, shardCommitNanos: UInt64, logSyncNanos: UInt64
+        requestStepNanos: UInt64, executeRowNanos: UInt64, shardCommitNanos: UInt64, logSyncNanos: UInt64
     ) {
         self.frameOpenNanos = frameOpenNanos
         self.requestVerifyNanos = requestVerifyNanos
@@ -55,27 +61,20 @@ public struct NodeCostModel: Sendable, Hashable {
         self.sealRequestNanos = sealRequestNanos
         self.destinationNanos = destinationNanos
         self.stepNanos = stepNanos
+        self.requestStepNanos = requestStepNanos
         self.executeRowNanos = executeRowNanos
         self.shardCommitNanos = shardCommitNanos
         self.logSyncNanos = logSyncNanos
     }
 
     /// Measured on the development machine on 2026-11-21 (see docs/BENCHMARKS.md, "Scale on
-    /// paper"): the message costs by `meshdb-consensus-bench --costs`, the disk costs by
-    /// `make bench-micro`.
+    /// paper"): the message costs are the medians of three runs of `meshdb-consensus-bench
+    /// --costs` (thread CPU time, so other sessions' load does not count), the disk and row
+    /// costs come from `make bench-micro`'s shard apply rows.
     public static let measured = NodeCostModel(
-        frameOpenNanos: 1_400, requestVerifyNanos: 1_900, signatureVerifyNanos: 60_000, signNanos: 25_000,
-        sealNanos: 1_300, sealRequestNanos: 250, destinationNanos: 700, stepNanos: 1_000,
+        frameOpenNanos: 955, requestVerifyNanos: 1_142, signatureVerifyNanos: 87_036, signNanos: 17_598,
+        sealNanos: 312, sealRequestNanos: 241, destinationNanos: 512, stepNanos: 1_150, requestStepNanos: 950,
         executeRowNanos: 980, shardCommitNanos: 217_000, logSyncNanos: 217_000)
-
-    /// The same node with a disk that never waits (fsync off, `logDurability = .os`): the CPU
-    /// alone limits it. An upper bound, not what a durable MeshDB node does.
-    public var withoutFsync: NodeCostModel {
-        var model = self
-        model.shardCommitNanos = 0
-        model.logSyncNanos = 0
-        return model
-    }
 
     /// A frame's cost to its receiver, before the step's own sends and execution.
     public func receiveNanos(_ shape: FrameShape) -> UInt64 {
@@ -92,7 +91,7 @@ public struct NodeCostModel: Sendable, Hashable {
     /// Executing a committed batch of `rows` fresh requests: the rows and the commit. A batch
     /// whose requests all ran before (a retransmission) writes nothing and commits nothing.
     public func executeNanos(rows: Int) -> UInt64 {
-        rows == 0 ? 0 : shardCommitNanos + UInt64(rows) * executeRowNanos
+        rows == 0 ? 0 : shardCommitNanos + UInt64(rows) * (executeRowNanos + requestStepNanos)
     }
 }
 

@@ -24,6 +24,7 @@ public enum ScaleReport {
             ("frame_open_ns", c.frameOpenNanos), ("request_verify_ns", c.requestVerifyNanos),
             ("signature_verify_ns", c.signatureVerifyNanos), ("sign_ns", c.signNanos), ("seal_ns", c.sealNanos),
             ("seal_request_ns", c.sealRequestNanos), ("destination_ns", c.destinationNanos), ("step_ns", c.stepNanos),
+            ("request_step_ns", c.requestStepNanos),
             ("execute_row_ns", c.executeRowNanos), ("shard_commit_ns", c.shardCommitNanos), ("log_sync_ns", c.logSyncNanos),
         ]
         let model = costs.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
