@@ -85,6 +85,10 @@ public struct BlobPut: Sendable {
 
     public var chunkCount: Int { chunks.count }
 
+    /// Whether no chunk has a send in flight or left to try (true once completed and every copy
+    /// beyond W has been acked or given up on).
+    public var isSettled: Bool { unsettled == 0 }
+
     /// The next chunk of the blob, named by its id (SHA-256); it gets index `chunkCount - 1`.
     public mutating func addChunk(id: [UInt8]) -> [Action] {
         precondition(canAddChunk, "addChunk when the window is full, the input finished or the put failed")

@@ -5,8 +5,10 @@ import Replication
 /// carries out its actions, so the machines need no locks.
 extension BlobClient {
     /// Stores the value `read` returns (buffers until an empty one) as blob `name`: chunks it,
-    /// stores every chunk on R nodes (durable at W), then names it in `mesh_blobs`. Returns the
-    /// entry. Fails without naming anything when some chunk cannot reach W copies.
+    /// stores every chunk on R nodes, names it in `mesh_blobs` as soon as every chunk is durable
+    /// (W acks), then waits for the remaining copies to be acked or given up on (a command that
+    /// exits leaves nothing behind). Returns the entry. Fails without naming anything when some
+    /// chunk cannot reach W copies.
     public func put(name: String, createdMicros: Int64, read: (Int) throws -> [UInt8],
                     progress: (Progress) -> Void = { _ in }) async throws -> CatalogBlob {
         var machine: BlobPut
@@ -27,6 +29,7 @@ extension BlobClient {
         var sha256: [UInt8] = []
         var durable = 0
         var durableBytes = 0
+        var committed: CatalogBlob?
         let (events, sink) = AsyncStream.makeStream(of: ChunkEvent.self)
         var nextEvent = events.makeAsyncIterator()
 
@@ -36,7 +39,7 @@ extension BlobClient {
                 case .send(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
                     guard let bytes = held[chunk] else { preconditionFailure("a send of chunk \(chunk) after it settled") }
-                    request(.chunkPut(bytes: bytes, repair: false), to: node) { answer in
+                    nodes.request(.chunkPut(bytes: bytes, repair: false), to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .durable(let chunk, let storedBytes):
@@ -84,7 +87,17 @@ extension BlobClient {
                 inputFinished = true
                 try perform(machine.finishInput())
             }
-            if machine.isCompleted { break }
+            if machine.isCompleted, committed == nil {
+                let manifest = try BlobManifest(totalBytes: splitter.totalBytes, sha256: sha256, chunks: chunks.map { $0! },
+                                                limits: options.manifestLimits)
+                let blob = CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)
+                _ = try await gatewayClient.send(.blobCommit(blob))
+                committed = blob
+            }
+            if let committed, machine.isSettled {
+                sink.finish()
+                return committed
+            }
             guard let event = await nextEvent.next() else { break }
             guard attempts.isCurrent(event) else { continue }
             switch event.answer {
@@ -100,12 +113,7 @@ extension BlobClient {
                 try perform(machine.sendFailed(chunk: event.chunk, to: event.node, reason: reason) + machine.nodeFailed(event.node))
             }
         }
-        sink.finish()
-        let manifest = try BlobManifest(totalBytes: splitter.totalBytes, sha256: sha256, chunks: chunks.map { $0! },
-                                        limits: options.manifestLimits)
-        let blob = CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)
-        _ = try await gatewayClient.send(.blobCommit(blob))
-        return blob
+        preconditionFailure("the event stream of a put ended while the put was running")
     }
 
     /// Reads blob `name` into `write`, chunk by chunk in order, each verified against its hash,
@@ -135,7 +143,7 @@ extension BlobClient {
                 switch action {
                 case .fetch(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
-                    request(.chunkGet(blob.manifest.chunks[chunk].id), to: node) { answer in
+                    nodes.request(.chunkGet(blob.manifest.chunks[chunk].id), to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .emit(_, let bytes):
@@ -187,11 +195,8 @@ extension BlobClient {
     /// Stores `bytes` on `node` again, replacing a damaged copy: true when the node acked.
     private func repair(_ bytes: [UInt8], on node: String) -> Task<Bool, Never> {
         Task {
-            await withCheckedContinuation { continuation in
-                request(.chunkPut(bytes: bytes, repair: true), to: node) { answer in
-                    if case .response(.chunkStored) = answer { continuation.resume(returning: true) } else { continuation.resume(returning: false) }
-                }
-            }
+            if case .response(.chunkStored) = await nodes.answer(.chunkPut(bytes: bytes, repair: true), from: node) { return true }
+            return false
         }
     }
 }
@@ -207,4 +212,12 @@ struct Attempts {
     }
 
     func isCurrent(_ event: ChunkEvent) -> Bool { counts["\(event.chunk)/\(event.node)"] == event.attempt }
+}
+
+/// One answer to a chunk request, tagged with the attempt it answers.
+struct ChunkEvent: Sendable {
+    let chunk: Int
+    let node: String
+    let attempt: Int
+    let answer: NodeConnections.Answer
 }

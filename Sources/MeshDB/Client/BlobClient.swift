@@ -1,7 +1,4 @@
-import Consensus
-import Crypto
 import Replication
-import Synchronization
 
 /// The shell around `BlobPut` and `BlobGet` (STYLE.md §1): it connects to every live node over
 /// the native client protocol, carries out the state machines' sends and fetches, turns answers,
@@ -26,18 +23,7 @@ public final class BlobClient: Sendable {
         public init() {}
     }
 
-    /// A member as `mesh_nodes` lists it.
-    public struct Member: Sendable, Hashable {
-        public let index: Int
-        public let publicKeyHex: String
-        public let host: String
-        public let port: Int
-        public let zone: String
-        public let isUp: Bool
-
-        /// The node's name in placement: its index, which the catalog never reassigns.
-        public var placementID: String { String(index) }
-    }
+    public typealias Member = NodeConnections.Member
 
     /// What a transfer has done so far, for a progress line.
     public struct Progress: Sendable, Hashable {
@@ -54,11 +40,10 @@ public final class BlobClient: Sendable {
     }
 
     public let options: Options
-    public let members: [Member]
+    public var members: [Member] { nodes.members }
     /// The node the client asked first: it orders the catalog commands.
     let gatewayClient: MeshClient
-    private let connections: Mutex<[String: MeshClient]>
-    private let connecting = Mutex<[String: Task<MeshClient, any Error>]>([:])
+    let nodes: NodeConnections
 
     /// Connects to the node at `host:port` and learns the members from its `mesh_nodes`.
     public static func connect(host: String, port: Int, options: Options = Options()) async throws -> BlobClient {
@@ -76,10 +61,8 @@ public final class BlobClient: Sendable {
 
     private init(gateway: MeshClient, members: [Member], options: Options) {
         self.gatewayClient = gateway
-        self.members = members
         self.options = options
-        let gatewayMember = members.first { $0.publicKeyHex == gateway.nodeKey.hex }
-        connections = Mutex(gatewayMember.map { [$0.placementID: gateway] } ?? [:])
+        nodes = NodeConnections(members: members, requestTimeout: options.requestTimeout, reusing: gateway)
     }
 
     static func members(from rows: Gateway.Rows) throws -> [Member] {
@@ -101,11 +84,7 @@ public final class BlobClient: Sendable {
     }
 
     public func close() async {
-        let clients = connections.withLock { connections in
-            defer { connections.removeAll() }
-            return connections.keys.sorted().map { connections[$0]! }
-        }
-        for client in clients { await client.close() }
+        await nodes.close()
         await gatewayClient.close()
     }
 
@@ -157,86 +136,4 @@ public final class BlobClient: Sendable {
     public func remove(named name: String) async throws {
         _ = try await gatewayClient.send(.blobRemove(name: name))
     }
-
-    // MARK: Connections
-
-    /// The connection to `node`, opened on first use and checked against the catalog's key.
-    func connection(to node: String) async throws -> MeshClient {
-        if let client = connections.withLock({ $0[node] }) { return client }
-        guard let member = members.first(where: { $0.placementID == node }) else {
-            throw BlobError.unavailable("node \(node) is not a member")
-        }
-        let task = connecting.withLock { tasks in
-            if let task = tasks[node] { return task }
-            let task = Task {
-                let client = try await MeshClient.connect(host: member.host, port: member.port, timeout: .seconds(5))
-                guard client.nodeKey.hex == member.publicKeyHex else {
-                    await client.close()
-                    throw BlobError.unavailable("node \(node) at \(member.host):\(member.port) answered with another key than mesh_nodes lists")
-                }
-                return client
-            }
-            tasks[node] = task
-            return task
-        }
-        let client = try await task.value
-        connections.withLock { $0[node] = client }
-        return client
-    }
-
-    /// How a chunk request ended, as the transfer state machines need to know it.
-    enum Answer: Sendable {
-        case response(ClientResponse)
-        /// The node answered with an error.
-        case refused(GatewayError)
-        /// No answer within `requestTimeout`: a lost request or ack; the node may be fine.
-        case timedOut(String)
-        /// The node cannot be reached: connect failed or the connection closed.
-        case nodeLost(String)
-    }
-
-    /// Sends `request` to `node` and delivers exactly one `Answer`: the response, or a timeout
-    /// after `options.requestTimeout`, whichever comes first (a late response is then dropped).
-    func request(_ request: ClientRequest, to node: String, deliver: @escaping @Sendable (Answer) -> Void) {
-        let once = Mutex(false)
-        let finish: @Sendable (Answer) -> Void = { answer in
-            let first = once.withLock { done in
-                defer { done = true }
-                return !done
-            }
-            if first { deliver(answer) }
-        }
-        let timeout = options.requestTimeout
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            finish(.timedOut("no answer within request_timeout = \(timeout)"))
-        }
-        Task {
-            defer { timer.cancel() }
-            let client: MeshClient
-            do {
-                client = try await connection(to: node)
-            } catch {
-                finish(.nodeLost("\(error)"))
-                return
-            }
-            do {
-                finish(.response(try await client.send(request)))
-            } catch let error as GatewayError {
-                finish(.refused(error))
-            } catch {
-                connections.withLock { _ = $0.removeValue(forKey: node) }
-                finish(.nodeLost("\(error)"))
-            }
-        }
-    }
-}
-
-/// One answer to a chunk request, tagged with the attempt it answers: an answer to an attempt
-/// that was superseded (timed out, then retried) is dropped.
-struct ChunkEvent: Sendable {
-    let chunk: Int
-    let node: String
-    let attempt: Int
-    let answer: BlobClient.Answer
 }

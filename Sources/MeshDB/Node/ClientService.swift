@@ -7,6 +7,7 @@ import Dispatch
 final class ClientService: Sendable {
     let gateway: Gateway
     let chunks: ChunkStore
+    let census: ChunkCensus
     let nodeIndex: Int
     let limits = ClientRequest.Limits()
     /// Chunk reads and writes block on the disk (fsync): they run here, off the cooperative pool
@@ -17,6 +18,7 @@ final class ClientService: Sendable {
         self.gateway = gateway
         self.chunks = chunks
         self.nodeIndex = nodeIndex
+        census = ChunkCensus(gateway: gateway, local: chunks, localIndex: nodeIndex)
         chunkQueue = DispatchQueue(label: "meshdb.node.\(nodeIndex).chunks", attributes: .concurrent)
     }
 
@@ -66,6 +68,7 @@ final class ClientService: Sendable {
                 try await onChunkQueue { [chunks] in try chunks.delete(id) }
                 return .done("DELETE CHUNK")
             case .blobCommit(let blob):
+                try await census.requireDurable(blob.manifest, limits: limits)
                 try await gateway.putBlob(blob)
                 return .done("PUT BLOB")
             case .blobRemove(let name):

@@ -14,6 +14,7 @@ public final class MeshNode: Sendable {
     public let layout: ClusterLayout
     /// This node's blob chunks, under `<data>/chunks`.
     public let chunks: ChunkStore
+    let service: ClientService
     let logger: Logger
     /// Aborts abandoned transaction blocks in ordered time (`Gateway.sweepIdleBlocks`).
     private let idleBlockSweeper: Task<Void, Never>
@@ -68,14 +69,15 @@ public final class MeshNode: Sendable {
             }
         }
         let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout,
-                            chunks: chunks, logger: logger, idleBlockSweeper: sweeper)
+                            chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper)
         Task { await node.bootstrapCatalog() }
         return node
     }
 
     private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout,
-                 chunks: ChunkStore, logger: Logger, idleBlockSweeper: Task<Void, Never>) {
+                 chunks: ChunkStore, service: ClientService, logger: Logger, idleBlockSweeper: Task<Void, Never>) {
         self.chunks = chunks
+        self.service = service
         self.idleBlockSweeper = idleBlockSweeper
         self.index = index
         self.runtime = runtime
@@ -89,6 +91,7 @@ public final class MeshNode: Sendable {
         idleBlockSweeper.cancel()
         runtime.stop()
         await transport.shutdown()
+        await service.census.close()
         chunks.close()
     }
 

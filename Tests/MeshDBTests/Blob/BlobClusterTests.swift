@@ -142,4 +142,30 @@ import Testing
             }
         }
     }
+
+    @Test func aNameIsRefusedUntilFPlusOneNodesHoldEveryChunk() async throws {
+        try await Self.withCluster { demo, client in
+            let member = demo.nodes[0].layout.members[0]
+            let raw = try await MeshClient.connect(host: member.host, port: member.port)
+            defer { Task { await raw.close() } }
+            let bytes = Array("a chunk stored on one node only".utf8)
+            let manifest = try BlobManifest(totalBytes: bytes.count, sha256: Array(SHA256.hash(data: bytes)),
+                                            chunks: [BlobManifest.Chunk(id: ChunkID(of: bytes), plainBytes: bytes.count, storedBytes: bytes.count)])
+            let blob = CatalogBlob(name: "claimed", manifest: manifest, createdMicros: 0)
+            // A client that claims the chunk is stored when no node has it...
+            await #expect(throws: GatewayError.self) { _ = try await raw.send(.blobCommit(blob)) }
+            // ...or when only one of the f + 1 = 2 nodes needed holds it.
+            try demo.nodes[3].chunks.put(bytes)
+            do {
+                _ = try await raw.send(.blobCommit(blob))
+                Issue.record("a chunk on one node was accepted")
+            } catch let error as GatewayError {
+                #expect(error.sqlState == "55000" && error.message.contains("held by 1 of the 2 nodes"), "\(error)")
+            }
+            #expect(try await client.blob(named: "claimed") == nil)
+            try demo.nodes[1].chunks.put(bytes)
+            _ = try await raw.send(.blobCommit(blob))
+            #expect(try await client.blob(named: "claimed") == blob)
+        }
+    }
 }
