@@ -2,8 +2,9 @@ import Consensus
 import Dispatch
 
 /// Answers native client requests on a node: decodes each, runs it through the gateway (or the
-/// node's chunk store), and sends the response back on the connection it came from. Malformed
-/// requests close the connection.
+/// node's chunk store), and sends the response back on the connection it came from. A request
+/// that does not decode is answered with the reason (54000 for a limit, such as a chunk above
+/// chunk_max_bytes; 08P01 otherwise) when its id can be read, and closes the connection when not.
 final class ClientService: Sendable {
     let gateway: Gateway
     let chunks: ChunkStore
@@ -23,8 +24,19 @@ final class ClientService: Sendable {
     }
 
     func handle(_ payload: [UInt8], from connection: TCPTransport.ClientConnection) {
-        guard let (id, request) = try? ClientRequest.decode(payload, limits: limits) else {
-            connection.close()
+        let id: UInt32
+        let request: ClientRequest
+        do {
+            (id, request) = try ClientRequest.decode(payload, limits: limits)
+        } catch {
+            var reader = ByteReader(payload)
+            guard let requestID = try? reader.readU32("request id") else {
+                connection.close()
+                return
+            }
+            let sqlState = if case .limitExceeded = error { "54000" } else { "08P01" }
+            let refusal = GatewayError(sqlState: sqlState, message: "malformed request: \(error)")
+            connection.send(ClientResponse.error(refusal).encoded(id: requestID))
             return
         }
         Task {

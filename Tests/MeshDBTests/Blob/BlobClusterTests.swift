@@ -168,4 +168,21 @@ import Testing
             #expect(try await client.blob(named: "claimed") == blob)
         }
     }
+
+    @Test func aChunkAboveTheLimitIsAnsweredWithTheLimitsName() async throws {
+        try await Self.withCluster { demo, _ in
+            let member = demo.nodes[0].layout.members[0]
+            let raw = try await MeshClient.connect(host: member.host, port: member.port)
+            defer { Task { await raw.close() } }
+            let limit = ClientRequest.Limits().chunkBytesMax
+            do {
+                _ = try await raw.send(.chunkPut(bytes: [UInt8](repeating: 7, count: limit + 1), repair: false))
+                Issue.record("a chunk of \(limit + 1) bytes was taken")
+            } catch let error as GatewayError {
+                #expect(error.sqlState == "54000" && error.message.contains("chunk_max_bytes"), "\(error)")
+            }
+            // The connection is still usable.
+            #expect(try await raw.send(.chunkHas([ChunkID(of: [1])])) == .presence([false]))
+        }
+    }
 }
