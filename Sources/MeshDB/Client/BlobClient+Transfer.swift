@@ -109,8 +109,9 @@ extension BlobClient {
                 try perform(machine.sendFailed(chunk: event.chunk, to: event.node, reason: error.description))
             case .timedOut(let reason):
                 try perform(machine.sendFailed(chunk: event.chunk, to: event.node, reason: reason))
-            case .nodeLost(let reason):
-                try perform(machine.sendFailed(chunk: event.chunk, to: event.node, reason: reason) + machine.nodeFailed(event.node))
+            case .nodeLost:
+                // Fails over every send in flight to the node, this one included, with no retry on it.
+                try perform(machine.nodeFailed(event.node))
             }
         }
         preconditionFailure("the event stream of a put ended while the put was running")
@@ -135,6 +136,7 @@ extension BlobClient {
         var emitted = 0
         var attempts = Attempts()
         var repairs: [Task<Bool, Never>] = []
+        var repaired = 0
         let (events, sink) = AsyncStream.makeStream(of: ChunkEvent.self)
         var nextEvent = events.makeAsyncIterator()
 
@@ -179,15 +181,19 @@ extension BlobClient {
                 try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .unreachable(error.description)))
             case .timedOut(let reason):
                 try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .unreachable(reason)))
-            case .nodeLost(let reason):
-                try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .unreachable(reason)) + machine.nodeFailed(event.node))
+            case .nodeLost:
+                // Moves every fetch waiting on the node, this one included, to the next node.
+                try perform(machine.nodeFailed(event.node))
+            }
+            // Each repair holds a chunk's bytes: at most a window of them at once.
+            while repairs.count > options.windowChunks {
+                if await repairs.removeFirst().value { repaired += 1 }
             }
         }
         sink.finish()
         guard written == blob.manifest.totalBytes, Array(whole.finalize()) == blob.manifest.sha256 else {
             throw BlobError.mismatch("blob \"\(name)\": the chunks give \(written) bytes whose SHA-256 differs from the manifest's (\(blob.manifest.totalBytes) bytes, \(blob.manifest.sha256Hex))")
         }
-        var repaired = 0
         for task in repairs where await task.value { repaired += 1 }
         return GetReport(blob: blob, repairedCopies: repaired)
     }
