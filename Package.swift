@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ReplicationTests",
-            dependencies: ["Replication", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Replication", "Consensus", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SQLShellTests", dependencies: ["SQLShell"], swiftSettings: swiftSettings),

@@ -26,6 +26,10 @@ public struct BlobGet: Sendable {
     public struct Options: Sendable, Hashable {
         /// Chunks fetched or buffered and not yet emitted, at most.
         public var windowChunks = 8
+        /// Passes over a chunk's nodes: a node that did not answer (a timeout, an error that says
+        /// nothing about its copy) is asked again on the next pass; one that lacks the chunk or
+        /// holds a damaged copy is not.
+        public var passes = 2
 
         public init() {}
     }
@@ -54,6 +58,9 @@ public struct BlobGet: Sendable {
     private struct ChunkState: Sendable {
         var candidates: [String] = []
         var position = 0
+        var pass = 1
+        /// Nodes that gave no usable answer in this pass, in the order they were asked.
+        var unanswered: [String] = []
         var asking: String?
         var bytes: [UInt8]?
         var badCopies: [String] = []
@@ -71,6 +78,7 @@ public struct BlobGet: Sendable {
 
     public init(chunks: [Chunk], placement: ChunkPlacement, options: Options = Options()) throws(BlobTransferError) {
         guard options.windowChunks >= 1 else { throw .invalidOptions("blob_window_chunks must be at least 1; got \(options.windowChunks)") }
+        guard options.passes >= 1 else { throw .invalidOptions("blob_read_passes must be at least 1; got \(options.passes)") }
         guard !placement.nodes.isEmpty || chunks.isEmpty else { throw .invalidOptions("no live nodes to read chunks from") }
         self.chunks = chunks
         self.placement = placement
@@ -117,6 +125,7 @@ public struct BlobGet: Sendable {
             state.badCopies.append(node)
             state.failures.append("node \(node): corrupt (\(reason))")
         case .unreachable(let reason):
+            state.unanswered.append(node)
             state.failures.append("node \(node): \(reason)")
         }
         states[index] = state
@@ -145,20 +154,29 @@ public struct BlobGet: Sendable {
         return actions
     }
 
-    /// Asks the next live candidate for chunk `index`, or fails the get when none is left.
+    /// Asks the next live candidate for chunk `index`; after the last, starts another pass over
+    /// the nodes that did not answer; fails the get when no pass is left.
     private mutating func askNext(_ index: Int) -> [Action] {
         guard var state = states[index] else { return [] }
-        while state.position < state.candidates.count {
-            let node = state.candidates[state.position]
-            state.position += 1
-            if !deadNodes.contains(node) {
-                state.asking = node
-                states[index] = state
-                return [.fetch(chunk: index, from: node)]
+        while true {
+            while state.position < state.candidates.count {
+                let node = state.candidates[state.position]
+                state.position += 1
+                if !deadNodes.contains(node) {
+                    state.asking = node
+                    states[index] = state
+                    return [.fetch(chunk: index, from: node)]
+                }
             }
+            let retry = state.unanswered.filter { !deadNodes.contains($0) }
+            guard state.pass < options.passes, !retry.isEmpty else { break }
+            state.pass += 1
+            state.candidates = retry
+            state.position = 0
+            state.unanswered = []
         }
         states[index] = state
-        let reason = "chunk \(index) (\(Self.hex(chunks[index].id))) could be read from none of \(state.candidates.count) nodes: "
+        let reason = "chunk \(index) (\(Self.hex(chunks[index].id))) could be read from none of \(placement.nodes.count) nodes in \(state.pass) pass\(state.pass == 1 ? "" : "es"): "
             + (state.failures.isEmpty ? "all are down" : state.failures.joined(separator: "; "))
         failure = reason
         return [.failed(reason)]

@@ -108,4 +108,22 @@ import Replication
         #expect(get.received(chunk: 0, from: other, bytes: content(0)).isEmpty)
         #expect(get.fetchFailed(chunk: 0, from: other, .missing).isEmpty)
     }
+
+    @Test func aNodeThatDidNotAnswerIsAskedAgainOnTheNextPassButABadCopyIsNot() throws {
+        var get = try get(chunks: 1)
+        let ranking = get.placement.ranking(of: get.chunks[0].id)
+        _ = get.start()
+        _ = get.fetchFailed(chunk: 0, from: ranking[0], .unreachable("timed out"))
+        _ = get.fetchFailed(chunk: 0, from: ranking[1], .corrupt("damaged"))
+        _ = get.fetchFailed(chunk: 0, from: ranking[2], .missing)
+        // The last node of the first pass times out too: the second pass asks only the first again.
+        #expect(get.fetchFailed(chunk: 0, from: ranking[3], .unreachable("timed out")) == [.fetch(chunk: 0, from: ranking[0])])
+        #expect(get.fetchFailed(chunk: 0, from: ranking[0], .unreachable("timed out")) == [.fetch(chunk: 0, from: ranking[3])])
+        let last = get.fetchFailed(chunk: 0, from: ranking[3], .unreachable("timed out"))
+        guard case .failed(let reason)? = last.first else {
+            Issue.record("expected a failure after two passes, got \(last)")
+            return
+        }
+        #expect(reason.contains("in 2 passes"))
+    }
 }
