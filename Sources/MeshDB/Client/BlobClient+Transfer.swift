@@ -11,6 +11,16 @@ extension BlobClient {
     /// chunk cannot reach W copies.
     public func put(name: String, createdMicros: Int64, read: (Int) throws -> [UInt8],
                     progress: (Progress) -> Void = { _ in }) async throws -> CatalogBlob {
+        // Refuse a bad or taken name before uploading anything (the catalog checks again when
+        // the name is committed: another client may take it meanwhile).
+        do {
+            try CatalogStateMachine.validateBlobName(name, CatalogLimits())
+        } catch {
+            throw GatewayError(sqlState: error.sqlState, message: error.message)
+        }
+        if try await blob(named: name) != nil {
+            throw GatewayError(sqlState: "42710", message: "blob \"\(name)\" already exists; remove it first")
+        }
         var machine: BlobPut
         do {
             var putOptions = BlobPut.Options(writeQuorum: writeQuorum)

@@ -89,8 +89,14 @@ import Testing
             #expect(rows == [[.text("notes/a b.txt"), .integer(12), .integer(1),
                               .text(hex(Array(SHA256.hash(data: Array("hello, blobs".utf8))))),
                               .text("2023-11-14 22:13:20.000000+00")]])
-            await #expect(throws: GatewayError.self) {
-                _ = try await client.put(name: "notes/a b.txt", createdMicros: 0) { _ in [] }
+            // A taken or bad name is refused before anything is read or uploaded.
+            for name in ["notes/a b.txt", "", "bell\u{7}"] {
+                await #expect(throws: GatewayError.self) {
+                    _ = try await client.put(name: name, createdMicros: 0) { _ in
+                        Issue.record("the source of \(name) was read")
+                        return []
+                    }
+                }
             }
             try await client.remove(named: "notes/a b.txt")
             #expect(try await client.list().isEmpty)
