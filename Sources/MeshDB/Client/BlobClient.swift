@@ -1,36 +1,20 @@
 import Replication
 
-/// The shell around `BlobPut` and `BlobGet` (STYLE.md §1): it connects to every live node over
-/// the native client protocol, carries out the state machines' sends and fetches, turns answers,
-/// errors and timeouts into their events, and names the blob in `mesh_blobs` once every chunk is
-/// durable. `meshdb blob` and the tests use it; memory stays within the transfer windows however
-/// large the blob.
+/// Named blobs (`meshdb blob`): learns the members from one node's `mesh_nodes`, streams values
+/// through a `ChunkTransfer` to every live node's chunk store, and names them in `mesh_blobs`
+/// through that node once every chunk is durable. Memory stays within the transfer windows
+/// however large the blob.
 public final class BlobClient: Sendable {
     public struct Options: Sendable {
-        /// R: copies of each chunk.
-        public var replicas = ChunkPlacement.defaultReplicas
-        /// W: acks that make a chunk durable. nil: f + 1 for the cluster's n = 3f + 1 nodes.
-        public var writeQuorum: Int?
-        /// Chunks in flight or buffered, per transfer.
-        public var windowChunks = 8
+        public var transfer = ChunkTransfer.Options()
         /// How long one chunk request may take before it counts as failed (a lost ack).
         public var requestTimeout = Duration.seconds(30)
-        /// Bytes read from the source per call.
-        public var readBytes = 1 << 20
-        public var chunkLimits = ContentDefinedChunker.Limits.standard
-        public var manifestLimits = BlobManifest.Limits()
 
         public init() {}
     }
 
     public typealias Member = NodeConnections.Member
-
-    /// What a transfer has done so far, for a progress line.
-    public struct Progress: Sendable, Hashable {
-        /// Bytes of the value read (put) or written out (get).
-        public let bytes: Int
-        public let chunks: Int
-    }
+    public typealias Progress = ChunkTransfer.Progress
 
     /// What a get did besides returning the bytes.
     public struct GetReport: Sendable, Hashable {
@@ -40,10 +24,10 @@ public final class BlobClient: Sendable {
     }
 
     public let options: Options
-    public var members: [Member] { nodes.members }
+    public var members: [Member] { transfer.nodes.members }
     /// The node the client asked first: it orders the catalog commands.
     let gatewayClient: MeshClient
-    let nodes: NodeConnections
+    let transfer: ChunkTransfer
 
     /// Connects to the node at `host:port` and learns the members from its `mesh_nodes`.
     public static func connect(host: String, port: Int, options: Options = Options()) async throws -> BlobClient {
@@ -62,7 +46,8 @@ public final class BlobClient: Sendable {
     private init(gateway: MeshClient, members: [Member], options: Options) {
         self.gatewayClient = gateway
         self.options = options
-        nodes = NodeConnections(members: members, requestTimeout: options.requestTimeout, reusing: gateway)
+        transfer = ChunkTransfer(nodes: NodeConnections(members: members, requestTimeout: options.requestTimeout, reusing: gateway),
+                                 options: options.transfer)
     }
 
     static func members(from rows: Gateway.Rows) throws -> [Member] {
@@ -84,22 +69,9 @@ public final class BlobClient: Sendable {
     }
 
     public func close() async {
-        await nodes.close()
+        await transfer.nodes.close()
         await gatewayClient.close()
     }
-
-    /// Placement over the members the catalog lists as up, zones included when any are set.
-    func placement() throws -> ChunkPlacement {
-        let live = members.filter(\.isUp).map { RendezvousHash.Candidate(id: $0.placementID, zone: $0.zone.isEmpty ? nil : $0.zone) }
-        do {
-            return try ChunkPlacement(replicas: options.replicas, nodes: live)
-        } catch {
-            throw BlobError.unavailable(error.description)
-        }
-    }
-
-    /// f + 1 for n = 3f + 1 members: at least one correct node holds every durable chunk.
-    var writeQuorum: Int { options.writeQuorum ?? (members.count - 1) / 3 + 1 }
 
     // MARK: Catalog
 
@@ -121,7 +93,7 @@ public final class BlobClient: Sendable {
             guard case .text(let blobName) = row[name], case .blob(let bytes) = row[manifest], case .text(let createdText) = row[created] else {
                 throw BlobError.invalidManifest("a mesh_blobs row of unexpected types")
             }
-            return Listing(name: blobName, manifest: try BlobManifest(decoding: bytes, limits: options.manifestLimits), created: createdText)
+            return Listing(name: blobName, manifest: try BlobManifest(decoding: bytes, limits: options.transfer.manifestLimits), created: createdText)
         }
     }
 
@@ -135,5 +107,38 @@ public final class BlobClient: Sendable {
     /// Forgets the name; the chunks stay for garbage collection (other blobs may share them).
     public func remove(named name: String) async throws {
         _ = try await gatewayClient.send(.blobRemove(name: name))
+    }
+
+    // MARK: Transfers
+
+    /// Stores the value `read` returns as blob `name` (see `ChunkTransfer.put`): the name is
+    /// committed once every chunk is durable, and only if f + 1 nodes confirm it (`ChunkCensus`).
+    /// A bad or taken name is refused before anything is read.
+    public func put(name: String, createdMicros: Int64, read: (Int) throws -> [UInt8],
+                    progress: (Progress) -> Void = { _ in }) async throws -> CatalogBlob {
+        // The catalog checks again when the name is committed: another client may take it meanwhile.
+        do {
+            try CatalogStateMachine.validateBlobName(name, CatalogLimits())
+        } catch {
+            throw GatewayError(sqlState: error.sqlState, message: error.message)
+        }
+        if try await blob(named: name) != nil {
+            throw GatewayError(sqlState: "42710", message: "blob \"\(name)\" already exists; remove it first")
+        }
+        let manifest = try await transfer.put(read: read, progress: progress) { manifest in
+            _ = try await gatewayClient.send(.blobCommit(CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)))
+        }
+        return CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)
+    }
+
+    /// Reads blob `name` into `write` (see `ChunkTransfer.get`).
+    public func get(name: String, write: ([UInt8]) throws -> Void, progress: (Progress) -> Void = { _ in }) async throws -> GetReport {
+        guard let blob = try await blob(named: name) else { throw BlobError.notFound("blob \"\(name)\" does not exist") }
+        do {
+            let repaired = try await transfer.get(blob.manifest, write: write, progress: progress)
+            return GetReport(blob: blob, repairedCopies: repaired)
+        } catch let error as BlobError {
+            throw error.about("blob \"\(name)\"")
+        }
     }
 }

@@ -114,7 +114,7 @@ import Testing
             // Flip one payload byte of the first chunk's copy on its first owner: same size, so
             // only the hash shows it.
             let first = blob.manifest.chunks[0].id
-            let placement = try client.placement()
+            let placement = try client.transfer.placement()
             let owner = demo.nodes[Int(placement.ranking(of: first.bytes)[0])!]
             let path = owner.chunks.path(of: first)
             var file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))

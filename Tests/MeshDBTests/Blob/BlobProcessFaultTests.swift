@@ -27,7 +27,7 @@ import Testing
 
             // Damage the first chunk's copy on its first owner, keeping its size.
             let first = blob.manifest.chunks[0].id
-            let owner = Int(try client.placement().ranking(of: first.bytes)[0])!
+            let owner = Int(try client.transfer.placement().ranking(of: first.bytes)[0])!
             let data = try NodeConfig.load(path: cluster.configPath(owner)).dataDirectoryPath
             let path = "\(data)/chunks/chunks/\(first.hex.prefix(2))/\(first.hex)"
             let good = try Data(contentsOf: URL(fileURLWithPath: path))

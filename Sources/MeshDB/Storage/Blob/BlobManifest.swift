@@ -158,6 +158,17 @@ public enum BlobError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The same error with its message prefixed by `subject` ("blob \"x\": ...").
+    public func about(_ subject: String) -> BlobError {
+        switch self {
+        case .invalidManifest(let reason): .invalidManifest("\(subject): \(reason)")
+        case .limit(let reason): .limit("\(subject): \(reason)")
+        case .mismatch(let reason): .mismatch("\(subject): \(reason)")
+        case .unavailable(let reason): .unavailable("\(subject): \(reason)")
+        case .notFound(let reason): .notFound("\(subject): \(reason)")
+        }
+    }
+
     /// The SQLSTATE a client sees.
     public var sqlState: String {
         switch self {

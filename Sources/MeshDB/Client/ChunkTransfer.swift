@@ -1,26 +1,65 @@
 import Crypto
 import Replication
 
-/// The put and get loops: one task owns each state machine, reads its events from one stream and
+/// The shell around `BlobPut` and `BlobGet` (STYLE.md §1): it carries out the state machines'
+/// sends and fetches over `NodeConnections`, turns answers, errors and timeouts into their
+/// events, and streams a value in (chunked, hashed) or out (verified, in order) with memory
+/// bounded by the window. It knows nothing of names: `BlobClient` names what it stores in
+/// `mesh_blobs`, and a gateway storing an out-of-line SQL value would commit its row instead.
+///
+/// Each loop is one task that owns its state machine, reads its events from one stream and
 /// carries out its actions, so the machines need no locks.
-extension BlobClient {
-    /// Stores the value `read` returns (buffers until an empty one) as blob `name`: chunks it,
-    /// stores every chunk on R nodes, names it in `mesh_blobs` as soon as every chunk is durable
-    /// (W acks), then waits for the remaining copies to be acked or given up on (a command that
-    /// exits leaves nothing behind). Returns the entry. Fails without naming anything when some
-    /// chunk cannot reach W copies.
-    public func put(name: String, createdMicros: Int64, read: (Int) throws -> [UInt8],
-                    progress: (Progress) -> Void = { _ in }) async throws -> CatalogBlob {
-        // Refuse a bad or taken name before uploading anything (the catalog checks again when
-        // the name is committed: another client may take it meanwhile).
+public struct ChunkTransfer: Sendable {
+    public struct Options: Sendable {
+        /// R: copies of each chunk.
+        public var replicas = ChunkPlacement.defaultReplicas
+        /// W: acks that make a chunk durable. nil: f + 1 for the cluster's n = 3f + 1 nodes.
+        public var writeQuorum: Int?
+        /// Chunks in flight or buffered, per transfer.
+        public var windowChunks = 8
+        /// Bytes read from the source per call.
+        public var readBytes = 1 << 20
+        public var chunkLimits = ContentDefinedChunker.Limits.standard
+        public var manifestLimits = BlobManifest.Limits()
+
+        public init() {}
+    }
+
+    /// What a transfer has done so far, for a progress line.
+    public struct Progress: Sendable, Hashable {
+        /// Bytes of the value read (put) or written out (get).
+        public let bytes: Int
+        public let chunks: Int
+    }
+
+    public let nodes: NodeConnections
+    public let options: Options
+
+    public init(nodes: NodeConnections, options: Options = Options()) {
+        self.nodes = nodes
+        self.options = options
+    }
+
+    /// Placement over the members the catalog lists as up, zones included when any are set.
+    func placement() throws -> ChunkPlacement {
+        let live = nodes.members.filter(\.isUp).map { RendezvousHash.Candidate(id: $0.placementID, zone: $0.zone.isEmpty ? nil : $0.zone) }
         do {
-            try CatalogStateMachine.validateBlobName(name, CatalogLimits())
+            return try ChunkPlacement(replicas: options.replicas, nodes: live)
         } catch {
-            throw GatewayError(sqlState: error.sqlState, message: error.message)
+            throw BlobError.unavailable(error.description)
         }
-        if try await blob(named: name) != nil {
-            throw GatewayError(sqlState: "42710", message: "blob \"\(name)\" already exists; remove it first")
-        }
+    }
+
+    /// f + 1 for n = 3f + 1 members: at least one correct node holds every durable chunk.
+    var writeQuorum: Int { options.writeQuorum ?? (nodes.members.count - 1) / 3 + 1 }
+
+    /// Stores the value `read` returns (buffers until an empty one): chunks it, stores every
+    /// chunk on R nodes, calls `durable` with the manifest as soon as every chunk has W acks (the
+    /// moment to commit whatever names the value), then waits for the remaining copies to be
+    /// acked or given up on, so nothing is left in flight. Returns the manifest. Fails before
+    /// `durable` when some chunk cannot reach W copies, and with `durable`'s error.
+    public func put(read: (Int) throws -> [UInt8], progress: (Progress) -> Void = { _ in },
+                    durable: (BlobManifest) async throws -> Void) async throws -> BlobManifest {
         var machine: BlobPut
         do {
             var putOptions = BlobPut.Options(writeQuorum: writeQuorum)
@@ -37,9 +76,9 @@ extension BlobClient {
         var inputDone = false
         var inputFinished = false
         var sha256: [UInt8] = []
-        var durable = 0
+        var durableChunks = 0
         var durableBytes = 0
-        var committed: CatalogBlob?
+        var committed: BlobManifest?
         let (events, sink) = AsyncStream.makeStream(of: ChunkEvent.self)
         var nextEvent = events.makeAsyncIterator()
 
@@ -55,15 +94,15 @@ extension BlobClient {
                 case .durable(let chunk, let storedBytes):
                     let plainBytes = chunks[chunk]!.plainBytes
                     chunks[chunk] = BlobManifest.Chunk(id: chunks[chunk]!.id, plainBytes: plainBytes, storedBytes: storedBytes)
-                    durable += 1
+                    durableChunks += 1
                     durableBytes += plainBytes
-                    progress(Progress(bytes: durableBytes, chunks: durable))
+                    progress(Progress(bytes: durableBytes, chunks: durableChunks))
                 case .settled(let chunk, _):
                     held[chunk] = nil
                 case .completed:
                     break
                 case .failed(let reason):
-                    throw BlobError.unavailable("blob \"\(name)\" was not stored: \(reason)")
+                    throw BlobError.unavailable("the value was not stored: \(reason)")
                 }
             }
         }
@@ -76,7 +115,7 @@ extension BlobClient {
                     held[machine.chunkCount] = piece.bytes
                     chunks.append(BlobManifest.Chunk(id: piece.id, plainBytes: piece.bytes.count, storedBytes: 0))
                     guard chunks.count <= options.manifestLimits.chunksMax else {
-                        throw BlobError.limit("blob \"\(name)\" needs more than manifest_chunks_max = \(options.manifestLimits.chunksMax) chunks")
+                        throw BlobError.limit("the value needs more than manifest_chunks_max = \(options.manifestLimits.chunksMax) chunks")
                     }
                     try perform(machine.addChunk(id: piece.id.bytes))
                 } else if !inputDone {
@@ -100,9 +139,8 @@ extension BlobClient {
             if machine.isCompleted, committed == nil {
                 let manifest = try BlobManifest(totalBytes: splitter.totalBytes, sha256: sha256, chunks: chunks.map { $0! },
                                                 limits: options.manifestLimits)
-                let blob = CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)
-                _ = try await gatewayClient.send(.blobCommit(blob))
-                committed = blob
+                try await durable(manifest)
+                committed = manifest
             }
             if let committed, machine.isSettled {
                 sink.finish()
@@ -127,16 +165,16 @@ extension BlobClient {
         preconditionFailure("the event stream of a put ended while the put was running")
     }
 
-    /// Reads blob `name` into `write`, chunk by chunk in order, each verified against its hash,
-    /// and the whole value against the manifest's size and SHA-256. Copies found missing or
-    /// damaged on their owners are stored again from the good bytes before it returns.
-    public func get(name: String, write: ([UInt8]) throws -> Void, progress: (Progress) -> Void = { _ in }) async throws -> GetReport {
-        guard let blob = try await blob(named: name) else { throw BlobError.notFound("blob \"\(name)\" does not exist") }
+    /// Reads the value `manifest` describes into `write`, chunk by chunk in order, each verified
+    /// against its hash, and the whole against the manifest's size and SHA-256. Copies found
+    /// missing or damaged on their owners are stored again from the good bytes before it
+    /// returns; the result is how many were.
+    public func get(_ manifest: BlobManifest, write: ([UInt8]) throws -> Void, progress: (Progress) -> Void = { _ in }) async throws -> Int {
         var machine: BlobGet
         do {
             var getOptions = BlobGet.Options()
             getOptions.windowChunks = options.windowChunks
-            machine = try BlobGet(chunks: blob.manifest.chunks.map { BlobGet.Chunk(id: $0.id.bytes, plainBytes: $0.plainBytes) },
+            machine = try BlobGet(chunks: manifest.chunks.map { BlobGet.Chunk(id: $0.id.bytes, plainBytes: $0.plainBytes) },
                                   placement: try placement(), options: getOptions)
         } catch let error as BlobTransferError {
             throw BlobError.unavailable(error.description)
@@ -155,7 +193,7 @@ extension BlobClient {
                 switch action {
                 case .fetch(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
-                    nodes.request(.chunkGet(blob.manifest.chunks[chunk].id), to: node) { answer in
+                    nodes.request(.chunkGet(manifest.chunks[chunk].id), to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .emit(_, let bytes):
@@ -169,7 +207,7 @@ extension BlobClient {
                 case .completed:
                     break
                 case .failed(let reason):
-                    throw BlobError.unavailable("blob \"\(name)\" could not be read: \(reason)")
+                    throw BlobError.unavailable("the value could not be read: \(reason)")
                 }
             }
         }
@@ -201,11 +239,11 @@ extension BlobClient {
             }
         }
         sink.finish()
-        guard written == blob.manifest.totalBytes, Array(whole.finalize()) == blob.manifest.sha256 else {
-            throw BlobError.mismatch("blob \"\(name)\": the chunks give \(written) bytes whose SHA-256 differs from the manifest's (\(blob.manifest.totalBytes) bytes, \(blob.manifest.sha256Hex))")
+        guard written == manifest.totalBytes, Array(whole.finalize()) == manifest.sha256 else {
+            throw BlobError.mismatch("the chunks give \(written) bytes whose SHA-256 differs from the manifest's (\(manifest.totalBytes) bytes, \(manifest.sha256Hex))")
         }
         for task in repairs where await task.value { repaired += 1 }
-        return GetReport(blob: blob, repairedCopies: repaired)
+        return repaired
     }
 
     /// Stores `bytes` on `node` again, replacing a damaged copy: true when the node acked.
