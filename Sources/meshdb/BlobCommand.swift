@@ -184,8 +184,7 @@ enum BlobListing {
 }
 
 /// The progress line on standard error: bytes so far, of how many, and MB/s since the start.
-final class TransferMeter: @unchecked Sendable {
-    // @unchecked: used only from the command's one task (the transfer calls `progress` on it).
+final class TransferMeter {
     private let total: Int?
     private let start = ContinuousClock.now
     private var lastPrint = ContinuousClock.now
