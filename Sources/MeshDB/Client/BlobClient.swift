@@ -1,4 +1,3 @@
-import Replication
 
 /// Named blobs (`meshdb blob`): learns the members from one node's `mesh_nodes`, streams values
 /// through a `ChunkTransfer` to every live node's chunk store, and names them in `mesh_blobs`
