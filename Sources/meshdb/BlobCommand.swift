@@ -92,7 +92,7 @@ struct BlobPutCommand: AsyncParsableCommand {
                                  read: { count in try handle.read(upToCount: count).map { [UInt8]($0) } ?? [] },
                                  progress: { meter.update($0.bytes) })
         }
-        print("stored \(blob.name): \(blob.manifest.totalBytes) bytes in \(blob.manifest.chunks.count) chunks, \(blob.manifest.storedBytes) bytes after LZ4, sha256 \(blob.manifest.sha256Hex)")
+        print("stored \(blob.name): \(blob.root.totalBytes) bytes in \(blob.root.chunkCount) chunks, \(blob.root.storedBytes) bytes after LZ4, sha256 \(blob.root.sha256Hex)")
     }
 }
 
@@ -172,16 +172,25 @@ enum BlobListing {
     static func render(_ listing: [BlobClient.Listing]) -> String {
         var lines = ["NAME                             SIZE        CHUNKS  STORED      DEDUP"]
         var distinct: [ChunkID: Int] = [:]
+        // Blobs behind an index: their chunk lists are not in the listing, so they count whole.
+        var indexedChunks = 0
+        var indexedStored = 0
         var logical = 0
         for entry in listing {
-            let manifest = entry.manifest
-            lines.append(pad(entry.name, 33) + pad("\(manifest.totalBytes)", 12) + pad("\(manifest.chunks.count)", 8)
-                         + pad("\(manifest.storedBytes)", 12) + ratio(manifest.totalBytes, manifest.storedBytes))
-            logical += manifest.totalBytes
-            for chunk in manifest.chunks { distinct[chunk.id] = chunk.storedBytes }
+            let root = entry.root
+            lines.append(pad(entry.name, 33) + pad("\(root.totalBytes)", 12) + pad("\(root.chunkCount)", 8)
+                         + pad("\(root.storedBytes)", 12) + ratio(root.totalBytes, root.storedBytes))
+            logical += root.totalBytes
+            switch root {
+            case .direct(let manifest):
+                for chunk in manifest.chunks { distinct[chunk.id] = chunk.storedBytes }
+            case .indirect(let indirect):
+                indexedChunks += indirect.chunkCount
+                indexedStored += indirect.storedBytes
+            }
         }
-        let stored = distinct.keys.sorted().reduce(0) { $0 + distinct[$1]! }
-        lines.append("\(listing.count) blobs, \(logical) bytes, \(distinct.count) distinct chunks, \(stored) bytes stored per copy, dedup ratio \(ratio(logical, stored))")
+        let stored = distinct.keys.sorted().reduce(indexedStored) { $0 + distinct[$1]! }
+        lines.append("\(listing.count) blobs, \(logical) bytes, \(distinct.count + indexedChunks) distinct chunks, \(stored) bytes stored per copy, dedup ratio \(ratio(logical, stored))")
         return lines.joined(separator: "\n")
     }
 

@@ -77,7 +77,7 @@ public final class BlobClient: Sendable {
     /// A `mesh_blobs` row.
     public struct Listing: Sendable, Hashable {
         public let name: String
-        public let manifest: BlobManifest
+        public let root: BlobRoot
         /// As `mesh_blobs.created` renders it (UTC).
         public let created: String
     }
@@ -92,7 +92,7 @@ public final class BlobClient: Sendable {
             guard case .text(let blobName) = row[name], case .blob(let bytes) = row[manifest], case .text(let createdText) = row[created] else {
                 throw BlobError.invalidManifest("a mesh_blobs row of unexpected types")
             }
-            return Listing(name: blobName, manifest: try BlobManifest(decoding: bytes, limits: options.transfer.manifestLimits), created: createdText)
+            return Listing(name: blobName, root: try BlobRoot(decoding: bytes, limits: options.transfer.rootLimits), created: createdText)
         }
     }
 
@@ -124,17 +124,17 @@ public final class BlobClient: Sendable {
         if try await blob(named: name) != nil {
             throw GatewayError(sqlState: "42710", message: "blob \"\(name)\" already exists; remove it first")
         }
-        let manifest = try await transfer.put(read: read, progress: progress) { manifest in
-            _ = try await gatewayClient.send(.blobCommit(CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)))
+        let root = try await transfer.put(read: read, progress: progress) { root in
+            _ = try await gatewayClient.send(.blobCommit(CatalogBlob(name: name, root: root, createdMicros: createdMicros)))
         }
-        return CatalogBlob(name: name, manifest: manifest, createdMicros: createdMicros)
+        return CatalogBlob(name: name, root: root, createdMicros: createdMicros)
     }
 
     /// Reads blob `name` into `write` (see `ChunkTransfer.get`).
     public func get(name: String, write: ([UInt8]) throws -> Void, progress: (Progress) -> Void = { _ in }) async throws -> GetReport {
         guard let blob = try await blob(named: name) else { throw BlobError.notFound("blob \"\(name)\" does not exist") }
         do {
-            let repaired = try await transfer.get(blob.manifest, write: write, progress: progress)
+            let repaired = try await transfer.get(blob.root, write: write, progress: progress)
             return GetReport(blob: blob, repairedCopies: repaired)
         } catch let error as BlobError {
             throw error.about("blob \"\(name)\"")

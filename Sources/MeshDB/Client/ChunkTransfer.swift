@@ -20,7 +20,8 @@ public struct ChunkTransfer: Sendable {
         /// Bytes read from the source per call.
         public var readBytes = 1 << 20
         public var chunkLimits = ContentDefinedChunker.Limits.standard
-        public var manifestLimits = BlobManifest.Limits()
+        /// manifest_chunks_max (above it the root is indirect) and indexed_chunks_max.
+        public var rootLimits = BlobRoot.Limits()
 
         public init() {}
     }
@@ -54,12 +55,15 @@ public struct ChunkTransfer: Sendable {
     var writeQuorum: Int { options.writeQuorum ?? (nodes.members.count - 1) / 3 + 1 }
 
     /// Stores the value `read` returns (buffers until an empty one): chunks it, stores every
-    /// chunk on R nodes, calls `durable` with the manifest as soon as every chunk has W acks (the
-    /// moment to commit whatever names the value), then waits for the remaining copies to be
-    /// acked or given up on, so nothing is left in flight. Returns the manifest. Fails before
+    /// chunk on R nodes, calls `durable` with the value's root as soon as every chunk has W acks
+    /// (the moment to commit whatever names the value), then waits for the remaining copies to be
+    /// acked or given up on, so nothing is left in flight. Returns the root. Fails before
     /// `durable` when some chunk cannot reach W copies, and with `durable`'s error.
+    ///
+    /// A value of more than manifest_chunks_max chunks gets an indirect root: its full manifest
+    /// is stored as a value of its own (before `durable`), and the root names that.
     public func put(read: (Int) throws -> [UInt8], progress: (Progress) -> Void = { _ in },
-                    durable: (BlobManifest) async throws -> Void) async throws -> BlobManifest {
+                    durable: (BlobRoot) async throws -> Void) async throws -> BlobRoot {
         var machine: BlobPut
         do {
             var putOptions = BlobPut.Options(writeQuorum: writeQuorum)
@@ -78,7 +82,7 @@ public struct ChunkTransfer: Sendable {
         var sha256: [UInt8] = []
         var durableChunks = 0
         var durableBytes = 0
-        var committed: BlobManifest?
+        var committed: BlobRoot?
         let (events, sink) = AsyncStream.makeStream(of: ChunkEvent.self)
         var nextEvent = events.makeAsyncIterator()
 
@@ -114,8 +118,8 @@ public struct ChunkTransfer: Sendable {
                     let piece = ready.removeFirst()
                     held[machine.chunkCount] = piece.bytes
                     chunks.append(BlobManifest.Chunk(id: piece.id, plainBytes: piece.bytes.count, storedBytes: 0))
-                    guard chunks.count <= options.manifestLimits.chunksMax else {
-                        throw BlobError.limit("the value needs more than manifest_chunks_max = \(options.manifestLimits.chunksMax) chunks")
+                    guard chunks.count <= options.rootLimits.indexedChunksMax else {
+                        throw BlobError.limit("the value needs more than indexed_chunks_max = \(options.rootLimits.indexedChunksMax) chunks")
                     }
                     try perform(machine.addChunk(id: piece.id.bytes))
                 } else if !inputDone {
@@ -138,9 +142,10 @@ public struct ChunkTransfer: Sendable {
             }
             if machine.isCompleted, committed == nil {
                 let manifest = try BlobManifest(totalBytes: splitter.totalBytes, sha256: sha256, chunks: chunks.map { $0! },
-                                                limits: options.manifestLimits)
-                try await durable(manifest)
-                committed = manifest
+                                                limits: options.rootLimits.full)
+                let root = try await root(of: manifest)
+                try await durable(root)
+                committed = root
             }
             if let committed, machine.isSettled {
                 sink.finish()
@@ -163,6 +168,38 @@ public struct ChunkTransfer: Sendable {
             }
         }
         preconditionFailure("the event stream of a put ended while the put was running")
+    }
+
+    /// The root of `manifest`: itself when it has at most manifest_chunks_max chunks, else an
+    /// index to it, after storing its encoding.
+    private func root(of manifest: BlobManifest) async throws -> BlobRoot {
+        guard manifest.chunks.count > options.rootLimits.direct.chunksMax else { return .direct(manifest) }
+        let encoding = manifest.encoded()
+        var offset = 0
+        let index = try await put(read: { count in
+            let end = min(offset + count, encoding.count)
+            defer { offset = end }
+            return Array(encoding[offset..<end])
+        }, durable: { _ in })
+        guard case .direct(let indexManifest) = index else {
+            throw BlobError.limit("a manifest of \(manifest.chunks.count) chunks needs an index of more than manifest_chunks_max = \(options.rootLimits.direct.chunksMax) chunks")
+        }
+        return try BlobRoot(full: manifest, index: indexManifest, limits: options.rootLimits)
+    }
+
+    /// Reads the value `root` names into `write` (through its index first when it is indirect).
+    /// Copies found missing or damaged on their owners are stored again from the good bytes
+    /// before it returns; the result is how many were.
+    public func get(_ root: BlobRoot, write: ([UInt8]) throws -> Void, progress: (Progress) -> Void = { _ in }) async throws -> Int {
+        switch root {
+        case .direct(let manifest):
+            return try await get(manifest, write: write, progress: progress)
+        case .indirect(let indirect):
+            var encoding: [UInt8] = []
+            let indexRepairs = try await get(indirect.index, write: { encoding += $0 })
+            let full = try root.full(from: encoding, limits: options.rootLimits)
+            return try await indexRepairs + get(full, write: write, progress: progress)
+        }
     }
 
     /// Reads the value `manifest` describes into `write`, chunk by chunk in order, each verified

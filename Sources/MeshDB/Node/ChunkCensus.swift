@@ -28,10 +28,10 @@ final class ChunkCensus: Sendable {
         await connections?.close()
     }
 
-    /// Throws 55000 naming the first chunk held by fewer than f + 1 nodes.
-    func requireDurable(_ manifest: BlobManifest, limits: ClientRequest.Limits) async throws {
-        let ids = manifest.distinctChunkIDs
-        guard !ids.isEmpty else { return }
+    /// Throws 55000 naming the first chunk held by fewer than f + 1 nodes. For an indirect root,
+    /// the index's chunks are checked first, then the index is read (every chunk verified against
+    /// its hash, the whole against the root) and the data chunks it lists are checked.
+    func requireDurable(_ root: BlobRoot, limits: ClientRequest.Limits) async throws {
         let catalog = try await gateway.catalog()
         let quorum = (catalog.sortedNodes.count - 1) / 3 + 1
         let members = catalog.sortedNodes.map {
@@ -39,6 +39,21 @@ final class ChunkCensus: Sendable {
                                    zone: $0.zone, isUp: $0.state == .up)
         }
         let connections = self.connections(for: members)
+        switch root {
+        case .direct(let manifest):
+            try await requireHolders(manifest.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
+        case .indirect(let indirect):
+            try await requireHolders(indirect.index.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
+            var encoding: [UInt8] = []
+            _ = try await ChunkTransfer(nodes: connections).get(indirect.index) { encoding += $0 }
+            let full = try root.full(from: encoding)
+            try await requireHolders(full.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
+        }
+    }
+
+    private func requireHolders(_ ids: [ChunkID], quorum: Int, members: [NodeConnections.Member], connections: NodeConnections,
+                                limits: ClientRequest.Limits) async throws {
+        guard !ids.isEmpty else { return }
         let batches = stride(from: 0, to: ids.count, by: limits.chunkIDsPerRequestMax).map {
             Array(ids[$0..<min($0 + limits.chunkIDsPerRequestMax, ids.count)])
         }

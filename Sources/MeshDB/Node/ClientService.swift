@@ -80,7 +80,7 @@ final class ClientService: Sendable {
                 try await onChunkQueue { [chunks] in try chunks.delete(id) }
                 return .done("DELETE CHUNK")
             case .blobCommit(let blob):
-                try await census.requireDurable(blob.manifest, limits: limits)
+                try await census.requireDurable(blob.root, limits: limits)
                 try await gateway.putBlob(blob)
                 return .done("PUT BLOB")
             case .blobRemove(let name):

@@ -50,7 +50,7 @@ import Testing
                 let (blob, out) = try await Self.roundTrip(client, "value-\(size)", value)
                 #expect(out.count == size)
                 #expect(Array(SHA256.hash(data: out)) == Array(SHA256.hash(data: value)), "\(size) bytes")
-                #expect(blob.manifest.totalBytes == size && blob.manifest.sha256 == Array(SHA256.hash(data: value)))
+                #expect(blob.root.totalBytes == size && blob.root.sha256 == Array(SHA256.hash(data: value)))
             }
             let names = try await client.list().map(\.name)
             #expect(names == ["value-0", "value-1", "value-10485760", "value-65535", "value-65537"])
@@ -61,7 +61,7 @@ import Testing
         try await Self.withCluster { demo, client in
             var random = SeededBytes(seed: 22)
             let (blob, _) = try await Self.roundTrip(client, "spread", random.bytes(3 << 20))
-            for chunk in blob.manifest.chunks {
+            for chunk in blob.root.directManifest.chunks {
                 let holders = demo.nodes.filter { $0.chunks.has(chunk.id) }.count
                 #expect(holders == 3, "chunk \(chunk.id) is on \(holders) nodes")
             }
@@ -77,7 +77,7 @@ import Testing
             let (second, out) = try await Self.roundTrip(client, "second", value)
             #expect(out == value)
             #expect(demo.nodes.map { $0.chunks.currentStats } == before, "no node stored a new chunk")
-            #expect(try await client.list().map(\.manifest) == [second.manifest, second.manifest])
+            #expect(try await client.list().map(\.root) == [second.root, second.root])
         }
     }
 
@@ -113,7 +113,7 @@ import Testing
             let (blob, _) = try await Self.roundTrip(client, "damaged", value)
             // Flip one payload byte of the first chunk's copy on its first owner: same size, so
             // only the hash shows it.
-            let first = blob.manifest.chunks[0].id
+            let first = blob.root.directManifest.chunks[0].id
             let placement = try client.transfer.placement()
             let owner = demo.nodes[Int(placement.ranking(of: first.bytes)[0])!]
             let path = owner.chunks.path(of: first)
@@ -126,7 +126,7 @@ import Testing
             let report = try await client.get(name: "damaged") { out += $0 }
             #expect(out == value)
             #expect(report.repairedCopies == 1)
-            #expect(try owner.chunks.get(first).count == blob.manifest.chunks[0].plainBytes, "the copy was replaced")
+            #expect(try owner.chunks.get(first).count == blob.root.directManifest.chunks[0].plainBytes, "the copy was replaced")
         }
     }
 
@@ -142,7 +142,7 @@ import Testing
             let after = random.bytes(3 << 20)
             let (blob, read) = try await Self.roundTrip(client, "after", after)
             #expect(read == after)
-            for chunk in blob.manifest.chunks {
+            for chunk in blob.root.directManifest.chunks {
                 let holders = [0, 1, 3].filter { demo.nodes[$0].chunks.has(chunk.id) }.count
                 #expect(holders == 3, "copies meant for the lost node went to the next node of the ranking")
             }
@@ -157,7 +157,7 @@ import Testing
             let bytes = Array("a chunk stored on one node only".utf8)
             let manifest = try BlobManifest(totalBytes: bytes.count, sha256: Array(SHA256.hash(data: bytes)),
                                             chunks: [BlobManifest.Chunk(id: ChunkID(of: bytes), plainBytes: bytes.count, storedBytes: bytes.count)])
-            let blob = CatalogBlob(name: "claimed", manifest: manifest, createdMicros: 0)
+            let blob = CatalogBlob(name: "claimed", root: .direct(manifest), createdMicros: 0)
             // A client that claims the chunk is stored when no node has it...
             await #expect(throws: GatewayError.self) { _ = try await raw.send(.blobCommit(blob)) }
             // ...or when only one of the f + 1 = 2 nodes needed holds it.
@@ -190,5 +190,67 @@ import Testing
             // The connection is still usable.
             #expect(try await raw.send(.chunkHas([ChunkID(of: [1])])) == .presence([false]))
         }
+    }
+
+    /// Small chunks and manifest_chunks_max = 8: a 100 KB value needs an index.
+    static func indexedOptions() -> BlobClient.Options {
+        var options = BlobClient.Options()
+        options.requestTimeout = .seconds(10)
+        options.transfer.chunkLimits = ContentDefinedChunker.Limits(minBytes: 256, averageBytes: 1024, maxBytes: 4096)
+        options.transfer.rootLimits.direct.chunksMax = 8
+        return options
+    }
+
+    @Test func aValueOfManyChunksIsNamedThroughAnIndex() async throws {
+        try await Self.withCluster { demo, _ in
+            let member = demo.nodes[0].layout.members[0]
+            let client = try await BlobClient.connect(host: member.host, port: member.port, options: Self.indexedOptions())
+            defer { Task { await client.close() } }
+            var random = SeededBytes(seed: 26)
+            let value = random.bytes(100_000)
+            let (blob, out) = try await Self.roundTrip(client, "indexed", value)
+            #expect(out == value)
+            guard case .indirect(let indirect) = blob.root else {
+                Issue.record("a value of \(blob.root.chunkCount) chunks got a direct root")
+                return
+            }
+            #expect(indirect.chunkCount > 8 && indirect.index.chunks.count <= 8)
+            let session = SQLSession(gateway: demo.nodes[2].gateway)
+            let rows = try await session.execute("SELECT size, chunks FROM mesh_blobs WHERE name = 'indexed'")[0].rows
+            #expect(rows == [[.integer(100_000), .integer(Int64(indirect.chunkCount))]])
+        }
+    }
+
+    @Test func anIndexWhoseDataChunksAreMissingIsRefused() async throws {
+        try await Self.withCluster { demo, client in
+            // A full manifest of chunks nobody stored, and its encoding stored on two nodes as the index.
+            let data = (0..<20).map { Array("missing data chunk \($0)".utf8) }
+            let full = try BlobManifest(totalBytes: data.map(\.count).reduce(0, +), sha256: Array(SHA256.hash(data: data.flatMap { $0 })),
+                                        chunks: data.map { BlobManifest.Chunk(id: ChunkID(of: $0), plainBytes: $0.count, storedBytes: $0.count) })
+            let encoding = full.encoded()
+            let index = try BlobManifest(totalBytes: encoding.count, sha256: Array(SHA256.hash(data: encoding)),
+                                         chunks: [BlobManifest.Chunk(id: ChunkID(of: encoding), plainBytes: encoding.count, storedBytes: encoding.count)])
+            for node in [1, 2] { try demo.nodes[node].chunks.put(encoding) }
+            let blob = CatalogBlob(name: "hollow", root: try BlobRoot(full: full, index: index), createdMicros: 0)
+            let member = demo.nodes[0].layout.members[0]
+            let raw = try await MeshClient.connect(host: member.host, port: member.port)
+            defer { Task { await raw.close() } }
+            do {
+                _ = try await raw.send(.blobCommit(blob))
+                Issue.record("an index over missing chunks was named")
+            } catch let error as GatewayError {
+                #expect(error.sqlState == "55000" && error.message.contains("held by 0 of the 2 nodes"), "\(error)")
+            }
+            #expect(try await client.blob(named: "hollow") == nil)
+        }
+    }
+}
+
+
+extension BlobRoot {
+    /// The manifest of a root the test knows to be direct (few chunks).
+    var directManifest: BlobManifest {
+        guard case .direct(let manifest) = self else { preconditionFailure("expected a direct root, got \(self)") }
+        return manifest
     }
 }

@@ -23,10 +23,10 @@ import Testing
                 defer { offset = end }
                 return Array(value[offset..<end])
             }
-            cluster.expect(blob.manifest.chunks.count >= 2, "5 MiB makes several chunks: \(blob.manifest.chunks.count)")
+            cluster.expect(blob.root.directManifest.chunks.count >= 2, "5 MiB makes several chunks: \(blob.root.directManifest.chunks.count)")
 
             // Damage the first chunk's copy on its first owner, keeping its size.
-            let first = blob.manifest.chunks[0].id
+            let first = blob.root.directManifest.chunks[0].id
             let owner = Int(try client.transfer.placement().ranking(of: first.bytes)[0])!
             let data = try NodeConfig.load(path: cluster.configPath(owner)).dataDirectoryPath
             let path = "\(data)/chunks/chunks/\(first.hex.prefix(2))/\(first.hex)"

@@ -11,7 +11,7 @@ import Testing
     static func blob() throws -> CatalogBlob {
         let manifest = try BlobManifest(totalBytes: chunk.count, sha256: Array(SHA256.hash(data: chunk)),
                                         chunks: [BlobManifest.Chunk(id: ChunkID(of: chunk), plainBytes: chunk.count, storedBytes: 9)])
-        return CatalogBlob(name: "a/b.bin", manifest: manifest, createdMicros: -5)
+        return CatalogBlob(name: "a/b.bin", root: .direct(manifest), createdMicros: -5)
     }
 
     @Test func requestsRoundTrip() throws {

@@ -10,7 +10,7 @@ import Testing
     static func blob(_ name: String, bytes: [UInt8] = [1, 2, 3], created: Int64 = 0) throws -> CatalogBlob {
         let chunk = BlobManifest.Chunk(id: ChunkID(of: bytes), plainBytes: bytes.count, storedBytes: bytes.count)
         let manifest = try BlobManifest(totalBytes: bytes.count, sha256: Array(SHA256.hash(data: bytes)), chunks: [chunk])
-        return CatalogBlob(name: name, manifest: manifest, createdMicros: created)
+        return CatalogBlob(name: name, root: .direct(manifest), createdMicros: created)
     }
 
     @Test func putListAndDropBlobs() throws {
@@ -24,7 +24,7 @@ import Testing
         let rows = catalog.meshBlobs()
         #expect(rows.columns == ["name", "size", "sha256", "chunks", "stored_bytes", "manifest", "created"])
         #expect(rows.rows[1] == [.text("b.bin"), .integer(3), .text(hex(Array(SHA256.hash(data: [1, 2, 3])))), .integer(1), .integer(3),
-                                 .blob(try Self.blob("b.bin").manifest.encoded()), .text("1970-01-01 00:00:00.000000+00")])
+                                 .blob(try Self.blob("b.bin").root.encoded()), .text("1970-01-01 00:00:00.000000+00")])
         let dropped = CatalogStateMachineTests.run(&catalog, [
             .dropBlob(name: "b.bin", ifExists: false), .dropBlob(name: "b.bin", ifExists: false), .dropBlob(name: "b.bin", ifExists: true),
         ])

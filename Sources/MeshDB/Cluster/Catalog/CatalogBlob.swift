@@ -1,19 +1,20 @@
 import Consensus
 
-/// A named blob (`meshdb blob put`): its manifest and when it was stored. The catalog holds it,
-/// so the name → manifest map is ordered by the metadata group and read as system table
-/// `mesh_blobs`; the chunks it names live in the nodes' chunk stores. The entry is committed only
-/// after every chunk is durable on W nodes (`BlobPut`), so a name never points at missing data.
+/// A named blob (`meshdb blob put`): its root (the manifest, or an index to it) and when it was
+/// stored. The catalog holds it, so the name → root map is ordered by the metadata group and read
+/// as system table `mesh_blobs`; the chunks it names live in the nodes' chunk stores. The entry is
+/// committed only after f + 1 nodes hold every chunk (`ChunkCensus`), so a name never points at
+/// missing data.
 public struct CatalogBlob: Sendable, Hashable {
     public var name: String
-    public var manifest: BlobManifest
+    public var root: BlobRoot
     /// Microseconds since the Unix epoch, taken once by the client that stored it and carried as
     /// a literal (replicas never read their own clocks).
     public var createdMicros: Int64
 
-    public init(name: String, manifest: BlobManifest, createdMicros: Int64) {
+    public init(name: String, root: BlobRoot, createdMicros: Int64) {
         self.name = name
-        self.manifest = manifest
+        self.root = root
         self.createdMicros = createdMicros
     }
 }
@@ -59,9 +60,9 @@ extension CatalogStateMachine {
         CatalogRows(
             columns: ["name", "size", "sha256", "chunks", "stored_bytes", "manifest", "created"],
             rows: sortedBlobs.map { blob in
-                [.text(blob.name), .integer(Int64(blob.manifest.totalBytes)), .text(blob.manifest.sha256Hex),
-                 .integer(Int64(blob.manifest.chunks.count)), .integer(Int64(blob.manifest.storedBytes)),
-                 .blob(blob.manifest.encoded()), .text(UTCTimestamp.text(microseconds: blob.createdMicros))]
+                [.text(blob.name), .integer(Int64(blob.root.totalBytes)), .text(blob.root.sha256Hex),
+                 .integer(Int64(blob.root.chunkCount)), .integer(Int64(blob.root.storedBytes)),
+                 .blob(blob.root.encoded()), .text(UTCTimestamp.text(microseconds: blob.createdMicros))]
             })
     }
 }
@@ -69,7 +70,7 @@ extension CatalogStateMachine {
 extension ByteWriter {
     mutating func write(_ blob: CatalogBlob) {
         writeText(blob.name)
-        writeBytes(blob.manifest.encoded())
+        writeBytes(blob.root.encoded())
         write(UInt64(bitPattern: blob.createdMicros))
     }
 }
@@ -78,13 +79,13 @@ extension ByteReader {
     mutating func readBlob(_ limits: CatalogLimits) throws(DecodeError) -> CatalogBlob {
         let name = try readText("blob name", bytesMax: limits.blobNameBytesMax)
         let bytes = try readBytes("blob manifest", limit: limits.commandBytesMax)
-        let manifest: BlobManifest
+        let root: BlobRoot
         do {
-            manifest = try BlobManifest(decoding: bytes)
+            root = try BlobRoot(decoding: bytes)
         } catch {
             throw .invalidValue(field: "blob manifest", reason: error.description)
         }
-        return CatalogBlob(name: name, manifest: manifest, createdMicros: Int64(bitPattern: try readU64("blob created")))
+        return CatalogBlob(name: name, root: root, createdMicros: Int64(bitPattern: try readU64("blob created")))
     }
 }
 

@@ -81,6 +81,9 @@ public struct BlobManifest: Sendable, Hashable {
         self.chunks = chunks
     }
 
+    /// The size of the encoding of a manifest of `chunks` chunks.
+    static func encodedBytes(chunks: Int) -> Int { headerBytes + chunks * chunkEntryBytes }
+
     /// The chunks' ids, each once, in ascending order.
     public var distinctChunkIDs: [ChunkID] { Array(Set(chunks.map(\.id))).sorted() }
 
