@@ -165,7 +165,11 @@ let package = Package(
         // through a library module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: ["Replication", "Consensus", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SQLShellTests", dependencies: ["SQLShell"], swiftSettings: swiftSettings),
         .testTarget(name: "QueryPlannerTests", dependencies: ["QueryPlanner"], swiftSettings: swiftSettings),
         .testTarget(
