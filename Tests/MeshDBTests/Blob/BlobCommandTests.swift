@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import TestSupport
 
 /// `meshdb blob put/get/ls/rm` end to end against a `meshdb demo` process: the commands find the
 /// native port from the PostgreSQL URL, stream files in and out, and the bytes come back equal.
