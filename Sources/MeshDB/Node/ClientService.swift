@@ -70,7 +70,11 @@ final class ClientService: Sendable {
                 let (sequence, digest) = try gateway.runtime.stateDigest(group: group)
                 return .done("\(sequence) \(digest)")
             case .chunkPut(let bytes, let repair):
-                let result = try await onChunkQueue { [chunks] in try chunks.put(bytes, verifyingExisting: repair) }
+                // Every acknowledged copy counts toward a put's W: an existing copy is read and
+                // hashed before it is vouched for, or damage that kept its size would be
+                // acknowledged as stored. (`repair` asks for no more than that now.)
+                _ = repair
+                let result = try await onChunkQueue { [chunks] in try chunks.put(bytes, verifyingExisting: true) }
                 return .chunkStored(stored: result.stored, storedBytes: UInt64(result.storedBytes))
             case .chunkGet(let id):
                 return .chunk(try await onChunkQueue { [chunks] in try chunks.get(id) })

@@ -149,6 +149,38 @@ import Testing
         }
     }
 
+    /// Regression (review of the blob store): a put over a damaged copy of the same size was
+    /// acknowledged as stored, counting toward W, because only the header and size were checked.
+    @Test func aPutOverADamagedCopyOfTheSameSizeReplacesIt() async throws {
+        try await Self.withCluster { demo, _ in
+            let member = demo.nodes[0].layout.members[0]
+            let raw = try await MeshClient.connect(host: member.host, port: member.port)
+            var random = SeededBytes(seed: 31)
+            let bytes = random.bytes(50_000)
+            let id = ChunkID(of: bytes)
+            do {
+                try demo.nodes[0].chunks.put(bytes)
+                let path = demo.nodes[0].chunks.path(of: id)
+                var file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+                file[ChunkStore.headerBytes + 100] ^= 0xFF
+                try Data(file).write(to: URL(fileURLWithPath: path))
+                #expect(throws: ChunkStoreError.self) { try demo.nodes[0].chunks.get(id) }
+                let answer = try await raw.send(.chunkPut(bytes: bytes, repair: false))
+                guard case .chunkStored(let stored, _) = answer else {
+                    Issue.record("unexpected answer \(answer)")
+                    await raw.close()
+                    return
+                }
+                #expect(stored, "the damaged copy was acknowledged instead of replaced")
+                #expect(try demo.nodes[0].chunks.get(id) == bytes)
+            } catch {
+                await raw.close()
+                throw error
+            }
+            await raw.close()
+        }
+    }
+
     @Test func aNameIsRefusedUntilFPlusOneNodesHoldEveryChunk() async throws {
         try await Self.withCluster { demo, client in
             let member = demo.nodes[0].layout.members[0]
