@@ -108,10 +108,14 @@ struct BlobGetCommand: AsyncParsableCommand {
     @OptionGroup var address: BlobURLOptions
 
     func run() async throws {
+        // Into OUTPUT.partial, renamed over OUTPUT only once the whole value's SHA-256 matched
+        // (the client checks it at the end): a failed or lying read never leaves wrong or partial
+        // bytes under OUTPUT, nor truncates a file that was there.
+        let partial = output.map { $0 + ".partial" }
         let handle: FileHandle
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: nil), let opened = FileHandle(forWritingAtPath: output) else {
-                throw ValidationError("cannot create \(output)")
+        if let partial {
+            guard FileManager.default.createFile(atPath: partial, contents: nil), let opened = FileHandle(forWritingAtPath: partial) else {
+                throw ValidationError("cannot create \(partial)")
             }
             handle = opened
         } else {
@@ -120,10 +124,25 @@ struct BlobGetCommand: AsyncParsableCommand {
         // Progress only when the bytes go to a file: standard output carries the blob.
         let meter = output == nil ? nil : TransferMeter(total: nil)
         defer { meter?.finish() }
-        let report = try await address.withClient { client in
-            try await client.get(name: name, write: { try handle.write(contentsOf: Data($0)) }, progress: { meter?.update($0.bytes) })
+        let report: BlobClient.GetReport
+        do {
+            report = try await address.withClient { client in
+                try await client.get(name: name, write: { try handle.write(contentsOf: Data($0)) }, progress: { meter?.update($0.bytes) })
+            }
+        } catch {
+            if let partial {
+                try? handle.close()
+                unlink(partial)
+            }
+            throw error
         }
-        if output != nil { try handle.close() }
+        if let output, let partial {
+            try handle.synchronize()
+            try handle.close()
+            guard rename(partial, output) == 0 else {
+                throw ValidationError("cannot rename \(partial) to \(output): \(String(cString: strerror(errno)))")
+            }
+        }
         if report.repairedCopies > 0 {
             FileHandle.standardError.write(Data("repaired \(report.repairedCopies) damaged or missing chunk copies\n".utf8))
         }

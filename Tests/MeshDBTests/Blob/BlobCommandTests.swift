@@ -31,6 +31,14 @@ import TestSupport
                 _ = try await blob(["get", "in-\(size)", "-o", output])
                 cluster.expect(try Self.sha256(ofFile: output) == Self.sha256(ofFile: input), "\(size) bytes came back different")
             }
+            // A failed get leaves the file it would have written alone (it reads into
+            // FILE.partial and renames only after the whole value's SHA-256 matched).
+            let kept = cluster.dir.file("kept")
+            try Data("precious".utf8).write(to: URL(fileURLWithPath: kept))
+            let failedGet = try await runTool(meshdb, ["blob", "get", "no-such-blob", "-o", kept, "--url", url], seconds: 120)
+            cluster.expect(failedGet.status != 0, "get of a missing blob exited 0:\n\(failedGet.output)")
+            cluster.expect(try String(contentsOfFile: kept, encoding: .utf8) == "precious", "a failed get changed the output file")
+            cluster.expect(!FileManager.default.fileExists(atPath: kept + ".partial"), "a failed get left \(kept).partial")
             let before = try await blob(["ls"])
             // The 10 MiB file again under another name: no new chunk anywhere.
             _ = try await blob(["put", cluster.dir.file("in-\(10 << 20)"), "--name", "copy"])
