@@ -52,7 +52,11 @@ public struct ChunkTransfer: Sendable {
     }
 
     /// f + 1 for n = 3f + 1 members: at least one correct node holds every durable chunk.
-    var writeQuorum: Int { options.writeQuorum ?? (nodes.members.count - 1) / 3 + 1 }
+    /// (f = ⌊(n − 1) / 3⌋ also for member counts that are not 3f + 1.)
+    var minimumWriteQuorum: Int { (nodes.members.count - 1) / 3 + 1 }
+
+    /// W: the configured one, f + 1 by default.
+    var writeQuorum: Int { options.writeQuorum ?? minimumWriteQuorum }
 
     /// Stores the value `read` returns (buffers until an empty one): chunks it, stores every
     /// chunk on R nodes, calls `durable` with the value's root as soon as every chunk has W acks
@@ -64,6 +68,11 @@ public struct ChunkTransfer: Sendable {
     /// is stored as a value of its own (before `durable`), and the root names that.
     public func put(read: (Int) throws -> [UInt8], progress: (Progress) -> Void = { _ in },
                     durable: (BlobRoot) async throws -> Void) async throws -> BlobRoot {
+        // Below f + 1, every ack of a chunk could come from a faulty node: refused before any byte
+        // moves (the node naming the blob would refuse it at the end anyway).
+        guard writeQuorum >= minimumWriteQuorum else {
+            throw BlobError.limit("blob_write_quorum = \(writeQuorum) is below f + 1 = \(minimumWriteQuorum) for \(nodes.members.count) nodes")
+        }
         var machine: BlobPut
         do {
             var putOptions = BlobPut.Options(writeQuorum: writeQuorum)

@@ -181,6 +181,30 @@ import Testing
         }
     }
 
+    @Test func aWriteQuorumBelowFPlusOneIsRefusedBeforeAnyChunkMoves() async throws {
+        let demo = try await GatewayTests.startDemo()
+        let member = demo.nodes[0].layout.members[0]
+        var options = BlobClient.Options()
+        options.requestTimeout = .seconds(10)
+        options.transfer.writeQuorum = 1
+        do {
+            let client = try await BlobClient.connect(host: member.host, port: member.port, options: options)
+            do {
+                _ = try await client.put(name: "weak", createdMicros: 0) { _ in [] }
+                Issue.record("a put with W = 1 of 4 nodes was taken")
+            } catch let error as BlobError {
+                #expect(error.description == "blob_write_quorum = 1 is below f + 1 = 2 for 4 nodes")
+            }
+            #expect(try await client.blob(named: "weak") == nil)
+            #expect(demo.nodes.allSatisfy { $0.chunks.currentStats.chunkCount == 0 })
+            await client.close()
+        } catch {
+            await demo.stop()
+            throw error
+        }
+        await demo.stop()
+    }
+
     @Test func aNameIsRefusedUntilFPlusOneNodesHoldEveryChunk() async throws {
         try await Self.withCluster { demo, client in
             let member = demo.nodes[0].layout.members[0]
