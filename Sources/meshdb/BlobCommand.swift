@@ -43,29 +43,8 @@ struct BlobURLOptions: ParsableArguments {
         } catch {
             throw ValidationError("\(error)")
         }
-        let port = try await Self.nativePort(of: target)
+        let port = try await NodeAddressOptions.nativePort(of: target)
         return try await BlobClient.connect(host: target.host, port: port)
-    }
-
-    /// The native port of the node serving PostgreSQL at `url`: its `mesh_nodes` row is the one
-    /// whose pg_port is the URL's port.
-    static func nativePort(of url: ConnectionURL) async throws -> Int {
-        var logger = Logger(label: "meshdb.blob")
-        logger.logLevel = .critical
-        let configuration = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
-                                                             database: url.database, tls: .disable)
-        do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-            defer { Task { try? await connection.close() } }
-            let rows = try await connection.query("SELECT port, pg_port FROM mesh_nodes", logger: logger)
-            for try await (port, pgPort) in rows.decode((Int, Int).self) where pgPort == url.port {
-                return port
-            }
-        } catch {
-            let reason = ShellConnection.report(for: error).map { "\($0.sqlState ?? "")  \($0.message)" } ?? ShellConnection.describe(error)
-            throw BlobCommandError("cannot learn the native port from \(url): \(reason)")
-        }
-        throw BlobCommandError("no node in mesh_nodes serves PostgreSQL on port \(url.port); is \(url) a MeshDB node?")
     }
 }
 
@@ -178,12 +157,6 @@ struct BlobRemoveCommand: AsyncParsableCommand {
         try await address.withClient { try await $0.remove(named: name) }
         print("removed \(name)")
     }
-}
-
-/// A failure of a blob command at run time (not a bad argument: no usage is printed).
-struct BlobCommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The `ls` table.

@@ -62,7 +62,7 @@ struct DemoCommand: AsyncParsableCommand {
             \(nodes) nodes tolerating \((nodes - 1) / 3) faulty, data in \(directory), \(tables) table\(tables == 1 ? "" : "s")
             connect: postgres://meshdb@127.0.0.1:\(servers[0].port)/meshdb (psql -h 127.0.0.1 -p \(servers[0].port) -U meshdb meshdb)
             native endpoints: \(configs.map { "\($0.node.host):\($0.node.port)" }.joined(separator: " "))
-            try: meshdb status --node 127.0.0.1:\(basePort)
+            try: meshdb status --url postgres://meshdb@127.0.0.1:\(servers[0].port)/meshdb
             \(noRepl ? "stop with Ctrl-C" : "the SQL shell follows; \\q or Ctrl-D stops the demo")
             """)
         fflush(nil)

@@ -16,7 +16,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         var members: [(index: Int, host: String, port: Int)] = []
         var firstError: (any Error)?
-        for (host, port) in try address.addresses() {
+        for (host, port) in try await address.addresses() {
             do {
                 let client = try await MeshClient.connect(host: host, port: port)
                 defer { Task { await client.close() } }
