@@ -60,19 +60,19 @@ public struct KeyDirectory {
 }
 
 /// HMAC-SHA256 with the padded-key hash states computed once per key pair, so that a MAC costs
-/// two SHA-256 finalisations and no key schedule (RFC 2104).
+/// two SHA-256 finalisations and no key schedule (RFC 2104). The states are values
+/// (`SHA256Hasher`), so a MAC allocates nothing.
 struct MACKey {
-    private let inner: SHA256
-    private let outer: SHA256
+    private let inner: SHA256Hasher
+    private let outer: SHA256Hasher
 
     init(key: [UInt8]) {
         precondition(key.count <= 64, "HMAC keys longer than a block are hashed first; ours are 32 bytes")
-        var padded = key + [UInt8](repeating: 0, count: 64 - key.count)
-        var innerHash = SHA256()
-        innerHash.update(data: padded.map { $0 ^ 0x36 })
-        var outerHash = SHA256()
-        for i in padded.indices { padded[i] ^= 0x5c }
-        outerHash.update(data: padded)
+        let padded = key + [UInt8](repeating: 0, count: 64 - key.count)
+        var innerHash = SHA256Hasher()
+        innerHash.update(padded.map { $0 ^ 0x36 })
+        var outerHash = SHA256Hasher()
+        outerHash.update(padded.map { $0 ^ 0x5c })
         inner = innerHash
         outer = outerHash
     }
@@ -81,19 +81,19 @@ struct MACKey {
     /// hashing the body first and MACing the hash.
     func mac(bytes: UnsafeRawBufferPointer) -> Digest {
         var i = inner
-        i.update(bufferPointer: bytes)
-        let innerDigest = i.finalize()
-        var o = outer
-        innerDigest.withUnsafeBytes { o.update(bufferPointer: $0) }
-        return Digest(o.finalize())
+        i.update(bytes)
+        return finish(i)
     }
 
     func mac(_ digest: Digest) -> Digest {
         var i = inner
-        digest.feed(into: &i)
-        let innerDigest = i.finalize()
+        i.update(digest)
+        return finish(i)
+    }
+
+    private func finish(_ innerHash: SHA256Hasher) -> Digest {
         var o = outer
-        innerDigest.withUnsafeBytes { o.update(bufferPointer: $0) }
-        return Digest(o.finalize())
+        o.update(innerHash.finalize())
+        return o.finalize()
     }
 }

@@ -12,12 +12,19 @@ public struct ByteWriter: Sendable {
 
     public mutating func write(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
+    // Fixed-width values go in byte by byte: appending a 4- or 8-byte buffer takes the generic
+    // sequence path (a memmove call per field), which cost more than the fields themselves in
+    // the many small frames of the normal case.
     public mutating func write(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(truncatingIfNeeded: value))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
     }
 
     public mutating func write(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        write(UInt32(truncatingIfNeeded: value))
+        write(UInt32(truncatingIfNeeded: value >> 32))
     }
 
     public mutating func write(_ digest: Digest) {

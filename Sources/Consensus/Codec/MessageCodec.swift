@@ -30,10 +30,15 @@ public struct MessageCodec: Sendable {
         return writer.bytes
     }
 
+    /// The tag of a pre-prepare, and the bytes of its header after the tag (view, sequence,
+    /// digest): a frame's MAC covers the header, not the batch (Authenticator, OSDI'99 §4.2).
+    static let prePrepareTag: UInt8 = 2
+    static let prePrepareHeaderByteCount = 8 + 8 + 32
+
     public func encode(_ message: Message, into w: inout ByteWriter) {
         switch message {
         case .request(let r): w.write(UInt8(1)); write(r, &w)
-        case .prePrepare(let p): w.write(UInt8(2)); write(p, &w)
+        case .prePrepare(let p): writePrePrepareHeader(p, &w); writeBatch(p.batch, &w)
         case .prepare(let v): w.write(UInt8(3)); write(v, &w)
         case .commit(let v): w.write(UInt8(4)); write(v, &w)
         case .reply(let r):
@@ -60,6 +65,11 @@ public struct MessageCodec: Sendable {
     func write(_ p: PrePrepare, _ w: inout ByteWriter) {
         w.write(p.view); w.write(p.sequence); w.write(p.digest)
         writeBatch(p.batch, &w)
+    }
+
+    /// The tag and header of a pre-prepare message, without its batch.
+    func writePrePrepareHeader(_ p: PrePrepare, _ w: inout ByteWriter) {
+        w.write(Self.prePrepareTag); w.write(p.view); w.write(p.sequence); w.write(p.digest)
     }
 
     func writeBatch(_ batch: [Request], _ w: inout ByteWriter) {
@@ -137,7 +147,7 @@ public struct MessageCodec: Sendable {
         let tag = try r.readU8("message tag")
         switch tag {
         case 1: return .request(try readRequest(&r))
-        case 2: return .prePrepare(try readPrePrepare(&r))
+        case Self.prePrepareTag: return .prePrepare(try readPrePrepare(&r))
         case 3: return .prepare(try readVote(&r))
         case 4: return .commit(try readVote(&r))
         case 5:

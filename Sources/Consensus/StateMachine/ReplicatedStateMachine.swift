@@ -1,5 +1,3 @@
-import Crypto
-
 /// The deterministic service PBFT replicates (OSDI'99 §3: "a deterministic state machine").
 /// The replica calls it in sequence order with the requests of one committed batch that have not
 /// executed before; every correct replica makes the same calls, so all end in the same state.
@@ -36,16 +34,16 @@ public struct HashChainStateMachine: ReplicatedStateMachine, Sendable {
         results.reserveCapacity(requests.count)
         for request in requests {
             // head' = SHA-256(head | client | timestamp | u32 length | operation), little-endian.
-            var hasher = SHA256()
-            head.feed(into: &hasher)
+            var hasher = SHA256Hasher()
+            hasher.update(head)
             withUnsafeTemporaryAllocation(byteCount: 20, alignment: 8) { fields in
                 fields.storeBytes(of: request.client.littleEndian, toByteOffset: 0, as: UInt64.self)
                 fields.storeBytes(of: request.timestamp.littleEndian, toByteOffset: 8, as: UInt64.self)
                 fields.storeBytes(of: UInt32(request.operation.count).littleEndian, toByteOffset: 16, as: UInt32.self)
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(fields))
+                hasher.update(UnsafeRawBufferPointer(fields))
             }
-            request.operation.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            head = Digest(hasher.finalize())
+            hasher.update(request.operation)
+            head = hasher.finalize()
             operationCount += 1
             var result = ByteWriter(capacity: 40)
             result.write(operationCount)
