@@ -119,9 +119,11 @@ public struct Authenticator {
         let authenticatedDigest = frame.bytes.withUnsafeBytes { raw in
             Self.sha256(UnsafeRawBufferPointer(rebasing: raw[4..<authenticatedEnd]))
         }
-        for recipient in recipients {
-            codec.write(recipient, &frame)
-            frame.write(keySlot(for: recipient).map { keys[$0].mac(authenticatedDigest) } ?? .zero)
+        frame.writeFields((MessageCodec.principalByteCount + 32) * recipients.count) { f in
+            for recipient in recipients {
+                codec.write(recipient, &f)
+                f.write(keySlot(for: recipient).map { keys[$0].mac(authenticatedDigest) } ?? .zero)
+            }
         }
         return frame.bytes
     }
@@ -168,8 +170,10 @@ public struct Authenticator {
         let mac = keySlot.map { slot in
             frame.bytes.withUnsafeBytes { raw in keys[slot].mac(bytes: UnsafeRawBufferPointer(rebasing: raw[4..<authenticatedEnd])) }
         } ?? .zero
-        codec.write(recipient, &frame)
-        frame.write(mac)
+        frame.writeFields(MessageCodec.principalByteCount + 32) { f in
+            codec.write(recipient, &f)
+            f.write(mac)
+        }
     }
 
     /// A client request in a frame without frame MACs: the request carries its own
