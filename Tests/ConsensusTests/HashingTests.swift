@@ -27,6 +27,10 @@ import Testing
             #expect(hasher.finalize() == expected, "length \(length) cut at \(cut)")
             // Finishing leaves the running hash as it was.
             #expect(hasher.finalize() == expected)
+            // A byte at a time: every fill level of the pending block.
+            var bytewise = SHA256Hasher()
+            for byte in message { bytewise.update([byte]) }
+            #expect(bytewise.finalize() == expected, "length \(length) fed byte by byte")
         }
     }
 

@@ -1,16 +1,28 @@
 internal import CLibCrypto
 
-/// SHA-256 as a plain value: OpenSSL's context (112 bytes) lives inside the struct, so creating,
-/// copying, updating and finishing a hash allocate nothing.
+/// SHA-256 (FIPS 180-4) as a plain value whose rounds are OpenSSL's block function (SHA-NI or
+/// AVX2 where the CPU has them). Creating, copying, updating and finishing a hash allocate
+/// nothing.
 ///
 /// Why not swift-crypto's `SHA256`: it keeps its context in a class, so every hash is a heap
 /// allocation, every copy of a running hash (the HMAC pad states) another one on first update,
-/// and every update a dynamic exclusivity check; with the 40-odd small hashes and MACs a request
-/// costs across a client and four replicas, that overhead weighed more than the SHA-256 rounds
-/// themselves (docs/BENCHMARKS.md, "PBFT ordering"). The output is the same standard SHA-256
-/// (CodecTests checks it against swift-crypto). swift-crypto still does Ed25519 and X25519.
+/// and every update a dynamic exclusivity check. Why not OpenSSL's `SHA256_Update`/`_Final` for
+/// everything: they are general (any length, a cleanse of the buffer at the end), and for the
+/// one- and two-block inputs of the normal case — a digest, a request, a reply — that wrapper
+/// cost as much as the rounds. With the 40-odd small hashes and MACs a request costs across a
+/// client and four replicas, both overheads weighed more than SHA-256 itself
+/// (docs/BENCHMARKS.md, "PBFT ordering"). So this keeps the message framing — buffering to
+/// 64-byte blocks and the padding of FIPS 180-4 §5.1.1 — and hands OpenSSL whole blocks only.
+/// HashingTests checks the result against swift-crypto around every block and padding edge.
 struct SHA256Hasher {
+    /// The chaining value is `context.h`: whole blocks go through `SHA256_Transform` (one
+    /// block) or `SHA256_Update` (whole blocks only, so its own buffer stays empty); nothing
+    /// else in the context is used.
     private var context = SHA256_CTX()
+    /// Input not yet making a whole block.
+    private var pending: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var pendingCount = 0
+    private var byteCount: UInt64 = 0
 
     init() {
         // Only sets the initial hash value; it has no failure path.
@@ -18,8 +30,30 @@ struct SHA256Hasher {
     }
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        SHA256_Update(&context, base, bytes.count)
+        guard var next = bytes.baseAddress, bytes.count > 0 else { return }
+        var remaining = bytes.count
+        byteCount &+= UInt64(remaining)
+        if pendingCount > 0 {
+            let taken = min(64 - pendingCount, remaining)
+            let at = pendingCount
+            withUnsafeMutableBytes(of: &pending) { $0.baseAddress!.advanced(by: at).copyMemory(from: next, byteCount: taken) }
+            pendingCount += taken
+            next += taken
+            remaining -= taken
+            guard pendingCount == 64 else { return }
+            withUnsafeBytes(of: pending) { SHA256_Transform(&context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+            pendingCount = 0
+        }
+        let whole = remaining & ~63
+        if whole > 0 {
+            _ = SHA256_Update(&context, next, whole)
+            next += whole
+            remaining -= whole
+        }
+        if remaining > 0 {
+            withUnsafeMutableBytes(of: &pending) { $0.baseAddress!.copyMemory(from: next, byteCount: remaining) }
+            pendingCount = remaining
+        }
     }
 
     mutating func update(_ bytes: [UInt8]) {
@@ -34,9 +68,29 @@ struct SHA256Hasher {
     /// The digest of everything fed so far. The hash itself is left as it was, so a copy of a
     /// running hash (an HMAC pad state) can be finished many times.
     func finalize() -> Digest {
-        var finishing = context
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { out in
-            _ = SHA256_Final(out.baseAddress!, &finishing)
+        var state = context
+        var last = pending
+        let bitCount = byteCount &* 8
+        withUnsafeMutableBytes(of: &last) { block in
+            // FIPS 180-4 §5.1.1: a 1 bit, zeros up to 56 bytes mod 64, the length in bits (u64,
+            // big-endian); a second block when the first has no room for the length.
+            block[pendingCount] = 0x80
+            UnsafeMutableRawBufferPointer(rebasing: block[(pendingCount + 1)...]).initializeMemory(as: UInt8.self, repeating: 0)
+            let words = block.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            if pendingCount >= 56 {
+                SHA256_Transform(&state, words)
+                UnsafeMutableRawBufferPointer(rebasing: block[..<56]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            block.storeBytes(of: bitCount.bigEndian, toByteOffset: 56, as: UInt64.self)
+            SHA256_Transform(&state, words)
+        }
+        // The digest is h0...h7, each big-endian.
+        return withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { out in
+            withUnsafeBytes(of: state.h) { h in
+                for i in 0..<8 {
+                    out.storeBytes(of: h.load(fromByteOffset: 4 * i, as: UInt32.self).bigEndian, toByteOffset: 4 * i, as: UInt32.self)
+                }
+            }
             return Digest(bytes: UnsafeRawBufferPointer(out))
         }
     }
