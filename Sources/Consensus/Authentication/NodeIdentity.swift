@@ -60,11 +60,11 @@ public struct KeyDirectory {
 }
 
 /// HMAC-SHA256 with the padded-key hash states computed once per key pair, so that a MAC costs
-/// two SHA-256 finalisations and no key schedule (RFC 2104). The states are values
-/// (`SHA256Hasher`), so a MAC allocates nothing.
+/// no key schedule (RFC 2104). The states are midstates (`SHA256Midstate`): a MAC allocates and
+/// copies almost nothing, and a MAC over a digest is two single-block compressions.
 struct MACKey {
-    private let inner: SHA256Hasher
-    private let outer: SHA256Hasher
+    private let inner: SHA256Midstate
+    private let outer: SHA256Midstate
 
     init(key: [UInt8]) {
         precondition(key.count <= 64, "HMAC keys longer than a block are hashed first; ours are 32 bytes")
@@ -73,27 +73,19 @@ struct MACKey {
         innerHash.update(padded.map { $0 ^ 0x36 })
         var outerHash = SHA256Hasher()
         outerHash.update(padded.map { $0 ^ 0x5c })
-        inner = innerHash
-        outer = outerHash
+        inner = innerHash.midstate
+        outer = outerHash.midstate
     }
 
     /// HMAC over a whole (short) message, for frames with a single recipient: cheaper than
     /// hashing the body first and MACing the hash.
     func mac(bytes: UnsafeRawBufferPointer) -> Digest {
-        var i = inner
+        var i = SHA256Hasher(resuming: inner)
         i.update(bytes)
-        return finish(i)
+        return SHA256Hasher.finish(outer, appending: i.finalize())
     }
 
     func mac(_ digest: Digest) -> Digest {
-        var i = inner
-        i.update(digest)
-        return finish(i)
-    }
-
-    private func finish(_ innerHash: SHA256Hasher) -> Digest {
-        var o = outer
-        o.update(innerHash.finalize())
-        return o.finalize()
+        SHA256Hasher.finish(outer, appending: SHA256Hasher.finish(inner, appending: digest))
     }
 }

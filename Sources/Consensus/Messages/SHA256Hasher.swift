@@ -84,15 +84,55 @@ struct SHA256Hasher {
             block.storeBytes(of: bitCount.bigEndian, toByteOffset: 56, as: UInt64.self)
             SHA256_Transform(&state, words)
         }
-        // The digest is h0...h7, each big-endian.
+        return Self.digest(of: state.h)
+    }
+
+    /// A hash resumed from a midstate (HMAC's pad states).
+    init(resuming midstate: SHA256Midstate) {
+        context.h = midstate.chainingValue
+        byteCount = midstate.byteCount
+    }
+
+    /// Where the hash stands after whole blocks: nothing may be pending.
+    var midstate: SHA256Midstate {
+        precondition(pendingCount == 0, "a midstate is taken at a block boundary")
+        return SHA256Midstate(chainingValue: context.h, byteCount: byteCount)
+    }
+
+    /// SHA-256 of a message made of the whole blocks behind `midstate` and then `digest`: one
+    /// block, built on the stack — the shape of both halves of an HMAC over a digest, the most
+    /// frequent hash of the normal case.
+    static func finish(_ midstate: SHA256Midstate, appending digest: Digest) -> Digest {
+        var context = SHA256_CTX()
+        context.h = midstate.chainingValue
+        var block: (Digest, UInt64, UInt64, UInt64, UInt64) = (digest, UInt64(0x80).littleEndian, 0, 0, 0)
+        withUnsafeMutableBytes(of: &block) { raw in
+            // FIPS 180-4 §5.1.1: the 32 bytes, a 1 bit (0x80 is the low byte of the little-endian
+            // word after them), zeros, then the length in bits, big-endian, in the last 8 bytes.
+            raw.storeBytes(of: ((midstate.byteCount &+ 32) &* 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+            SHA256_Transform(&context, raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return Self.digest(of: context.h)
+    }
+
+    /// The digest of a chaining value: h0...h7, each big-endian.
+    private static func digest(of h: SHA256Midstate.ChainingValue) -> Digest {
+        #if _endian(little)
+        // Digest's words are the bytes loaded in native order: two big-endian u32s per word.
+        func word(_ first: UInt32, _ second: UInt32) -> UInt64 {
+            UInt64(first.bigEndian) | UInt64(second.bigEndian) << 32
+        }
+        return Digest(w0: word(h.0, h.1), w1: word(h.2, h.3), w2: word(h.4, h.5), w3: word(h.6, h.7))
+        #else
         return withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { out in
-            withUnsafeBytes(of: state.h) { h in
+            withUnsafeBytes(of: h) { words in
                 for i in 0..<8 {
-                    out.storeBytes(of: h.load(fromByteOffset: 4 * i, as: UInt32.self).bigEndian, toByteOffset: 4 * i, as: UInt32.self)
+                    out.storeBytes(of: words.load(fromByteOffset: 4 * i, as: UInt32.self).bigEndian, toByteOffset: 4 * i, as: UInt32.self)
                 }
             }
             return Digest(bytes: UnsafeRawBufferPointer(out))
         }
+        #endif
     }
 
     /// SHA-256 of `bytes`.
@@ -101,4 +141,12 @@ struct SHA256Hasher {
         hasher.update(bytes)
         return hasher.finalize()
     }
+}
+
+/// A SHA-256 computation stopped at a block boundary: the chaining value and the bytes hashed.
+/// An HMAC key's pad states are two of these (40 bytes each, copied freely).
+struct SHA256Midstate {
+    typealias ChainingValue = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+    var chainingValue: ChainingValue
+    var byteCount: UInt64
 }
