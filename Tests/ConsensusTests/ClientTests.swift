@@ -37,6 +37,22 @@ import Testing
         #expect(next.contains { if case .send(_, let to) = $0 { to == [.replica(1)] } else { false } })
     }
 
+    /// One faulty replica claiming a high view must not move the client: it takes the highest
+    /// view that f+1 replies reach (at least one of them from a correct replica).
+    @Test func osdi4_1_clientLearnsOnlyAViewThatFPlus1RepliesVouchFor() throws {
+        let cluster = TestCluster()
+        var client = cluster.clients[1]!
+        _ = try client.submit(operation: [1])
+        _ = client.receive(frame: reply(cluster, from: 3, view: 9, result: [7]))
+        _ = client.receive(frame: reply(cluster, from: 1, view: 2, result: [7]))
+        #expect(!client.hasOutstanding)
+        #expect(client.view == 2)
+        _ = try client.submit(operation: [2])
+        _ = client.receive(frame: reply(cluster, from: 0, view: 1, timestamp: 2, result: [8]))
+        _ = client.receive(frame: reply(cluster, from: 2, view: 1, timestamp: 2, result: [8]))
+        #expect(client.view == 2, "a view never goes back")
+    }
+
     @Test func osdi4_1_clientResendsToAllReplicasOnTimeoutAndWaitsLonger() throws {
         let cluster = TestCluster()
         var client = cluster.clients[1]!
