@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test bench-micro bench-cluster bench-sql bench-suite soak-sql soak-sqllogictest soak-wire clean
+.PHONY: deps build release run test bench-micro bench-cluster bench-sql bench-suite bench-scale soak-sql soak-sqllogictest soak-wire clean
 
 deps:
 	@scripts/install-deps.sh
@@ -26,6 +26,11 @@ test: deps
 ## no docs); writes docs/BENCHMARKS.md's side-by-side section and docs/bench/*.svg.
 bench-suite: deps
 	Benchmarks/run-suite $(if $(QUICK),--quick,)
+
+## Scale on paper: `meshdb sim scale` for 4, 16 and 64 nodes as shard groups grow (simulated time,
+## measured per-node costs); writes docs/bench/scale.svg and docs/BENCHMARKS.md's scale section.
+bench-scale: deps
+	Benchmarks/run-suite --scale
 
 ## Storage micro-benchmarks (release build); prints the table kept in docs/BENCHMARKS.md.
 bench-micro: deps

@@ -167,19 +167,26 @@ let package = Package(
             path: "Benchmarks/ConsensusBench",
             swiftSettings: swiftSettings
         ),
+        // What the tests that start programs share (one test binary: test targets share code only
+        // through a library module).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         // Crypto: the hashing tests compare the hot path's SHA-256 and HMAC with swift-crypto's.
         .testTarget(
             name: "ConsensusTests",
             dependencies: ["Consensus", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: ["Replication", "Consensus", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SQLShellTests", dependencies: ["SQLShell"], swiftSettings: swiftSettings),
         .testTarget(name: "QueryPlannerTests", dependencies: ["QueryPlanner"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeshDBTests",
             dependencies: [
-                "MeshDB", "CSQLite", "Consensus", "QueryPlanner",
+                "MeshDB", "CSQLite", "Consensus", "QueryPlanner", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -189,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "MeshWireTests",
             dependencies: [
-                "MeshWire", "MeshDB", "QueryPlanner",
+                "MeshWire", "MeshDB", "QueryPlanner", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

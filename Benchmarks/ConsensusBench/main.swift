@@ -1,6 +1,7 @@
 // Ordered requests per second for one PBFT group of n = 4 in one process: real replicas and
 // clients (codec, HMAC authenticators, Ed25519-signed checkpoints), a zero-latency in-memory
-// network, no disk. Prints one row per batch size.
+// network, no disk. Prints one row per batch size. With `--costs`, measures the scale
+// simulation's cost model instead (CostBench.swift).
 import Consensus
 import Foundation
 
@@ -17,6 +18,10 @@ struct Bench {
     var frames = 0
     /// Time spent inside the replicas, without the clients (the load generator).
     var replicaNanoseconds: UInt64 = 0
+    /// Frames the replicas handled, and what `modelForResidual` says they cost (CostBench).
+    var replicaFrames = 0
+    var modelledNanoseconds: UInt64 = 0
+    var modelForResidual: NodeCostModel?
     let operation = Array("UPDATE t SET v = v + 1 WHERE k = 42".utf8)
 
     init(batch: Int, clientCount: Int, requestsTarget: Int) {
@@ -79,6 +84,13 @@ struct Bench {
                     let before = DispatchTime.now().uptimeNanoseconds
                     let actions = replicas[r].receive(frame: frame)
                     replicaNanoseconds += DispatchTime.now().uptimeNanoseconds - before
+                    if let model = modelForResidual {
+                        replicaFrames += 1
+                        modelledNanoseconds += FrameShape(frame: frame).map(model.receiveNanos) ?? 0
+                        for case .send(let out, let to) in actions {
+                            modelledNanoseconds += FrameShape(frame: out).map { model.sendNanos($0, destinations: to.count) } ?? 0
+                        }
+                    }
                     for case .send(let out, let to) in actions {
                         for recipient in to { queue.append((out, recipient)) }
                     }
@@ -93,6 +105,11 @@ struct Bench {
         }
         return (Date().timeIntervalSince(start), Self.cpuSeconds() - cpuStart, replicas[0].lastExecuted)
     }
+}
+
+if CommandLine.arguments.contains("--costs") {
+    CostBench.run()
+    exit(0)
 }
 
 print("PBFT ordering throughput, n = 4, one process, zero-latency network, HMAC authenticators on")

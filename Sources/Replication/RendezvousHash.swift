@@ -58,4 +58,12 @@ public enum RendezvousHash {
         }
         return chosen
     }
+
+    /// The `size` owners of PBFT group `group` (0 is the metadata group): the owners of the key
+    /// "meshdb-group-<group>". Every node computes the same groups from the same candidates; a
+    /// node can own a place in several groups. `ClusterLayout.placeGroups` and the scale
+    /// simulation (`meshdb sim scale`) place groups with it.
+    public static func groupOwners(group: Int, size: Int, among candidates: [Candidate]) -> [Candidate] {
+        owners(of: Array("meshdb-group-\(group)".utf8), among: candidates, count: size)
+    }
 }

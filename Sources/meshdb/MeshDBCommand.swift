@@ -18,6 +18,7 @@ struct MeshDBCommand: AsyncParsableCommand {
             StartCommand.self,
             StatusCommand.self,
             SQLCommand.self,
+            BlobCommand.self,
             SimCommand.self,
             BenchCommand.self,
         ]

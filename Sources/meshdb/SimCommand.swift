@@ -6,7 +6,9 @@ import Consensus
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Run seeded PBFT cluster simulations with injected faults and check safety and liveness.")
+        abstract: "Run seeded PBFT cluster simulations with injected faults and check safety and liveness.",
+        discussion: "`meshdb sim scale` instead measures ordered writes/s as shard groups grow (no faults).",
+        subcommands: [SimScaleCommand.self])
 
     @Option(help: "How many seeds to run.")
     var seeds: Int = 100

@@ -2,9 +2,7 @@ import Foundation
 import MeshDB
 import NIOPosix
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
+import TestSupport
 
 /// What a pgbench run printed that the tests check: transactions processed and failed.
 struct PgbenchReport: Equatable {
@@ -31,7 +29,7 @@ extension PgbenchReport {
 /// ports of 127.0.0.1, with its data and output in a temporary directory: pgbench runs against
 /// the demo exactly as a user would start it.
 struct DemoProcess {
-    let process: Process
+    let process: ChildProcess
     let directory: String
     /// PostgreSQL port of node 0.
     let port: Int
@@ -42,17 +40,9 @@ struct DemoProcess {
         // LocalCluster's allocator, shared by every test of the process (never hands a port out twice).
         let base = try await LocalCluster.freePortRange(4, group: MultiThreadedEventLoopGroup.singleton)
         let port = try await LocalCluster.freePortRange(4, group: MultiThreadedEventLoopGroup.singleton)
-        let logPath = directory + "/demo.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try #require(FileHandle(forWritingAtPath: logPath))
-        let process = Process()
-        process.executableURL = try builtProduct("meshdb")
-        process.arguments = ["demo", "--data", directory + "/data", "--port", String(port), "--base-port", String(base), "--no-repl"]
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        try? log.close()
+        let process = try ChildProcess(try builtProduct("meshdb").path,
+                                       ["demo", "--data", directory + "/data", "--port", String(port), "--base-port", String(base), "--no-repl"],
+                                       output: .file(directory + "/demo.log"))
         let demo = DemoProcess(process: process, directory: directory, port: port)
         let deadline = Date().addingTimeInterval(seconds)
         while !demo.output.contains("connect: postgres://") {
@@ -69,10 +59,11 @@ struct DemoProcess {
 
     /// SIGTERM (the demo shuts down), SIGKILL after 10 s; then the directory is removed.
     func stop() {
-        if process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGTERM)
+        if process.waitUntilExit(seconds: 10) == nil {
+            process.send(SIGKILL)
+            process.waitUntilExit()
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
@@ -81,31 +72,14 @@ struct DemoProcessError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// An executable product built next to the test bundle.
-func builtProduct(_ name: String) throws -> URL {
-    let candidates = [
-        Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name),
-        Bundle.main.bundleURL.appendingPathComponent(name),
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
-    ]
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw DemoProcessError(description: "\(name) is not built next to the tests (searched \(candidates.map(\.path)))")
-    }
-    return found
-}
-
-/// Runs pgbench with `arguments` through `runClient`, with no signal blocked. A child inherits
-/// the signal mask of the thread that spawns it, and Swift's pool threads block most signals;
-/// pgbench ends a `-T` run on SIGALRM, so it would run forever. python3 (which the other client
-/// tests need too) clears the mask and execs pgbench.
+/// Runs pgbench with `arguments` through `runClient` (ChildProcess starts it with no signal
+/// blocked: pgbench ends a `-T` run on SIGALRM).
 func runPgbench(_ arguments: [String], seconds: Double) async throws -> ClientRun? {
-    let unblocked = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
-    return try await runClient("python3", ["-c", unblocked, "pgbench"] + arguments, seconds: seconds)
+    try await runClient("pgbench", arguments, seconds: seconds)
 }
 
 /// Whether pgbench is on the PATH (Debian's postgresql-15; .ci/run installs it).
-let pgbenchInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/pgbench") }
+let pgbenchInstalled = ChildProcess.find("pgbench") != nil
 
 /// The real pgbench against a 4-node cluster: `pgbench -i` with its default steps (drop, create,
 /// client-side generation through COPY inside BEGIN … COMMIT, vacuum, primary keys), then short

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import PostgresNIO
 import Synchronization
+import TestSupport
 
 /// A 4-node in-process cluster with a PostgreSQL server on node 0, on a free port of 127.0.0.1.
 struct WireTestCluster {
@@ -42,42 +43,29 @@ struct ClientRun {
 
 /// Runs a client program (python3, psql) to completion with a time limit; nil when it is not
 /// installed, so the test can say what to install. `interruptAfter` sends it SIGINT once (psql
-/// then sends a CancelRequest). The program is watched from a thread of its own, never from
-/// Swift's cooperative pool, which a cluster under test may keep busy.
+/// then sends a CancelRequest), counted from the moment `interruptOnceTrue` first holds (polled),
+/// so that a loaded machine cannot deliver the signal before the program is ready for it. The
+/// program is watched from a thread of its own, never from Swift's cooperative pool, which a
+/// cluster under test may keep busy.
 func runClient(_ executable: String, _ arguments: [String], input: String? = nil, seconds: Double = 120,
-               interruptAfter: Duration? = nil) async throws -> ClientRun? {
-    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    guard let path = paths.map({ "\($0)/\(executable)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        return nil
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let stdin = Pipe()
-    process.standardInput = stdin
-    try ProcessLaunch.run(process)
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try? stdin.fileHandleForWriting.close()
+               interruptAfter: Duration? = nil,
+               interruptOnceTrue: (@Sendable () -> Bool)? = nil) async throws -> ClientRun? {
+    guard let path = ChildProcess.find(executable) else { return nil }
+    let child = try ChildProcess(path, arguments, input: .bytes(Array((input ?? "").utf8)))
     let collected = OutputCollector()
-    let watcher = Thread {
-        if let interruptAfter {
-            Thread.sleep(forTimeInterval: Double(interruptAfter.components.seconds) + Double(interruptAfter.components.attoseconds) / 1e18)
-            if process.isRunning { process.interrupt() }
-        }
+    Thread {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { process.terminate() }
-    }
-    watcher.start()
-    let reader = Thread {
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        collected.finish(data, status: process.terminationStatus)
-    }
-    reader.start()
+        if let interruptAfter {
+            while let ready = interruptOnceTrue, !ready(), child.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            Thread.sleep(forTimeInterval: Double(interruptAfter.components.seconds) + Double(interruptAfter.components.attoseconds) / 1e18)
+            child.send(SIGINT)
+        }
+        if child.waitUntilExit(seconds: max(0, deadline.timeIntervalSinceNow)) == nil { child.send(SIGTERM) }
+    }.start()
+    Thread {
+        let output = child.readOutputToEnd()
+        collected.finish(Data(output), status: child.waitUntilExit().status)
+    }.start()
     let (data, status) = await collected.value()
     return ClientRun(status: status, output: String(decoding: data, as: UTF8.self))
 }

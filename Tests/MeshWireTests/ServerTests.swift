@@ -44,6 +44,45 @@ import Testing
         await wire.stop()
     }
 
+    /// postgres-nio's `copyFrom` runs COPY through the extended protocol (Parse, Describe, Bind,
+    /// Execute, Sync; then CopyData, CopyDone, Sync); a bad row fails it and the session goes on.
+    @Test func postgresNIOCopyFromInTheExtendedProtocol() async throws {
+        let wire = try await WireTestCluster.start()
+        guard let connection = try? await connect(port: wire.port) else {
+            await wire.stop()
+            Issue.record("cannot connect")
+            return
+        }
+        do {
+            try await connection.query("CREATE TABLE niocopy (id bigint PRIMARY KEY, name text)", logger: logger)
+            try await connection.copyFrom(table: "niocopy", columns: ["id", "name"], logger: logger) { writer in
+                for id in 1...300 {
+                    var buffer = ByteBuffer()
+                    buffer.writeString("\(id)\tname \(id)\n")
+                    try await writer.write(buffer)
+                }
+            }
+            let count = try await connection.query("SELECT count(*), max(id) FROM niocopy", logger: logger)
+            for try await (rows, highest) in count.decode((Int, Int).self) {
+                #expect(rows == 300 && highest == 300)
+            }
+            await #expect(throws: PSQLError.self) {
+                try await connection.copyFrom(table: "niocopy", logger: self.logger) { writer in
+                    try await writer.write(ByteBuffer(string: "not a number\tx\n"))
+                }
+            }
+            let after = try await connection.query("SELECT count(*) FROM niocopy", logger: logger)
+            for try await (rows) in after.decode(Int.self) { #expect(rows == 300) }
+            try await connection.close()
+        } catch {
+            // An unclosed postgres-nio connection traps the test process.
+            try? await connection.close()
+            await wire.stop()
+            throw error
+        }
+        await wire.stop()
+    }
+
     @Test func scramSHA256RightPasswordInWrongPasswordOut() async throws {
         let wire = try await WireTestCluster.start { options in
             options.authentication = .scramSHA256

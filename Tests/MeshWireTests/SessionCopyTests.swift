@@ -80,7 +80,115 @@ import Testing
         let query = try CopyStatement(parsing: "COPY (SELECT ')' FROM t) TO STDOUT")
         #expect(query.source == .query("SELECT ')' FROM t"))
         #expect(throws: SQLError.self) { try CopyStatement(parsing: "COPY t FROM '/etc/passwd'") }
-        #expect(throws: SQLError.self) { try CopyStatement(parsing: "COPY t TO STDOUT (FORMAT binary)") }
         #expect(throws: SQLError.self) { try CopyStatement(parsing: "COPY t TO STDOUT junk") }
+        #expect(try CopyStatement(parsing: "COPY t TO STDOUT (FORMAT binary)").format.kind == .binary)
+        #expect(try CopyStatement(parsing: "COPY t FROM STDIN BINARY").format.kind == .binary)
+        #expect { try CopyStatement(parsing: "COPY t FROM STDIN (FORMAT binary, DELIMITER ',')") } throws: { error in
+            (error as? SQLError)?.message == "cannot specify DELIMITER in BINARY mode"
+        }
+    }
+
+    /// A binary stream as asyncpg sends it: header, tuples (field count, then length and bytes per
+    /// field, -1 for NULL), trailer; cut at arbitrary points across CopyData messages.
+    @Test func copyFromStdinBinaryAcrossCopyDataPieces() throws {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("COPY t (a, b) FROM STDIN (FORMAT binary)"))
+        let statement = try CopyStatement(parsing: "COPY t (a, b) FROM STDIN (FORMAT binary)")
+        #expect(driver.machine.copyInPrepared(columnTypes: [.int4, .text])
+            == [.send([.copyInResponse(.init(format: 1, columnCount: 2))])])
+        let stream = CopyFormat.binaryHeader
+            + CopyFormat.binaryTuple([[0, 0, 0, 7], Array("seven".utf8)])
+            + CopyFormat.binaryTuple([[0xFF, 0xFF, 0xFF, 0xFE], nil])
+            + CopyFormat.binaryTrailer
+        for cut in [1, 5, 19, 22, 30, stream.count - 1] {
+            var pieces = SessionDriver { _ in }
+            _ = pieces.connect()
+            _ = pieces.send(.query("COPY t (a, b) FROM STDIN (FORMAT binary)"))
+            _ = pieces.machine.copyInPrepared(columnTypes: [.int4, .text])
+            let actions = pieces.send(.copyData(Array(stream[..<cut])), .copyData(Array(stream[cut...])), .copyDone)
+            #expect(actions == [.insertCopyRows(statement, rows: [[.integer(7), .text("seven")], [.integer(-2), .null]])], "cut at \(cut)")
+        }
+    }
+
+    @Test(arguments: [
+        (Array("PGCOPY\nXXXX".utf8), "22P04", "COPY file signature not recognized"),
+        (CopyFormat.binaryHeader + [0, 1, 0, 0, 0, 4, 0, 0], "22P04", "unexpected end of binary COPY data in row 1"),
+        (CopyFormat.binaryHeader + [0, 1, 0xFF, 0xFF, 0xFF, 0xF0], "22P04", "invalid field length -16 in binary COPY row 1"),
+        (CopyFormat.binaryHeader + CopyFormat.binaryTuple([[0, 0, 0, 1], [0, 0, 0, 2]]), "22P04", "extra data after last expected column (COPY line 1)"),
+        (CopyFormat.binaryHeader + CopyFormat.binaryTuple([[0, 1]]), "22P02", nil),
+        (Array(CopyFormat.binaryHeader[..<11]) + [0, 1, 0, 0, 0, 0, 0, 0], "0A000", "binary COPY with OIDs is not supported"),
+    ] as [([UInt8], String, String?)])
+    func badBinaryCopyDataIsRefusedClearly(stream: [UInt8], state: String, message: String?) {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("COPY t (a) FROM STDIN (FORMAT binary)"))
+        _ = driver.machine.copyInPrepared(columnTypes: [.int4])
+        let messages = sent(driver.send(.copyData(stream), .copyDone))
+        #expect(errorState(messages) == state)
+        if let message {
+            #expect(messages.contains { if case .errorResponse(let error, _) = $0 { error.message == message } else { false } }, "\(messages)")
+        }
+        #expect(messages.last == .readyForQuery(.idle))
+    }
+
+    @Test func copyToStdoutBinaryIsHeaderTuplesTrailer() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("COPY t TO STDOUT (FORMAT binary)"))
+        let result = SQLResult(tag: "SELECT 2", columns: ["a", "b"], rows: [[.integer(1), .text("x")], [.integer(2), .null]])
+        #expect(sent(driver.machine.statementCompleted(result, transactionStatus: .idle)) == [
+            .copyOutResponse(.init(format: 1, columnCount: 2)),
+            .copyData(CopyFormat.binaryHeader),
+            .copyData([0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, UInt8(ascii: "x")]),
+            .copyData([0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 2, 0xFF, 0xFF, 0xFF, 0xFF]),
+            .copyData(CopyFormat.binaryTrailer),
+            .copyDone, .commandComplete(tag: "COPY 2"), .readyForQuery(.idle),
+        ])
+    }
+
+    /// COPY through Parse / Bind / Execute: NoData on Describe, the copy on Execute, the Sync sent
+    /// with Execute ignored during copy-in, CommandComplete after CopyDone, ReadyForQuery only at
+    /// the next Sync; after a failed copy, messages up to Sync are dropped.
+    @Test func copyInTheExtendedProtocol() throws {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let sql = "COPY t (a) FROM STDIN"
+        let statement = try CopyStatement(parsing: sql)
+        let started = driver.send(.parse(statement: "", query: sql, parameterTypes: []), .describe(.statement, name: ""),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .execute(portal: "", rowLimit: 0), .sync)
+        #expect(sent(started) == [.parseComplete, .parameterDescription([]), .noData, .bindComplete])
+        #expect(work(started) == [.prepareCopyIn(statement)])
+        #expect(driver.machine.copyInPrepared(columnTypes: [.int8]) == [.send([.copyInResponse(.init(columnCount: 1))])])
+        let rows = driver.send(.copyData(Array("1\n2\n".utf8)), .copyDone, .sync)
+        #expect(rows == [.insertCopyRows(statement, rows: [[.integer(1)], [.integer(2)]])])
+        let done = driver.machine.statementCompleted(SQLResult(tag: "INSERT 0 2"), transactionStatus: .idle)
+        #expect(sent(done) == [.commandComplete(tag: "COPY 2"), .readyForQuery(.idle)])
+
+        let failing = driver.send(.parse(statement: "", query: sql, parameterTypes: []),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .execute(portal: "", rowLimit: 0), .sync)
+        #expect(work(failing) == [.prepareCopyIn(statement)])
+        _ = driver.machine.copyInPrepared(columnTypes: [.int8])
+        let refused = driver.send(.copyData(Array("x\n".utf8)), .copyDone, .sync, .query("SELECT 1"))
+        #expect(errorState(sent(refused)) == "22P02")
+        #expect(sent(refused).last == .readyForQuery(.idle))
+        #expect(work(refused) == [.execute(sql: "SELECT 1", parameters: [])])
+    }
+
+    @Test func copyToStdoutInTheExtendedProtocol() throws {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        let started = driver.send(.parse(statement: "", query: "COPY (SELECT a FROM t) TO STDOUT", parameterTypes: []),
+                                  .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                  .describe(.portal, name: ""), .execute(portal: "", rowLimit: 0), .sync)
+        #expect(sent(started) == [.parseComplete, .bindComplete, .noData])
+        #expect(work(started) == [.execute(sql: "SELECT a FROM t", parameters: [])])
+        let result = SQLResult(tag: "SELECT 1", columns: ["a"], rows: [[.integer(5)]])
+        #expect(sent(driver.machine.statementCompleted(result, transactionStatus: .idle)) == [
+            .copyOutResponse(.init(columnCount: 1)), .copyData(Array("5\n".utf8)), .copyDone, .commandComplete(tag: "COPY 1"),
+            .readyForQuery(.idle),
+        ])
     }
 }

@@ -1,8 +1,9 @@
 import Consensus
 
 /// The native client protocol, carried in data frames on a node's port after a client-role
-/// handshake: `meshdb status` and the Swift `MeshClient` use it (the blob commands will stream
-/// over it later). One request, one response, matched by id; several may be outstanding.
+/// handshake: `meshdb status`, `meshdb blob` and the Swift `MeshClient` use it. One request, one
+/// response, matched by id; several may be outstanding (the blob transfer keeps a window of
+/// chunk requests in flight on each node's connection).
 ///
 ///     request   u32 id | u8 kind | body
 ///     response  u32 id | u8 status (0 ok, 1 error) | body   (error body: SQLSTATE text, message text)
@@ -17,9 +18,24 @@ public enum ClientRequest: Sendable, Hashable {
     /// The state digest and last executed sequence number of this node's replica of a group
     /// (replicas that executed the same batches have equal digests).
     case digest(group: UInt32)
+    /// Stores one chunk in this node's chunk store (`.chunkStored`). With `repair`, a copy already
+    /// there is read and hashed and replaced when damaged, not trusted by its size.
+    case chunkPut(bytes: [UInt8], repair: Bool)
+    /// The plain bytes of a chunk, checked against its hash on this node (`.chunk`); 58P01 when
+    /// the node does not hold it, XX001 when its copy is damaged.
+    case chunkGet(ChunkID)
+    /// Which of these chunks this node holds (`.presence`, in request order).
+    case chunkHas([ChunkID])
+    case chunkDelete(ChunkID)
+    /// Names a blob whose chunks are durable, through the metadata group (`mesh_blobs`).
+    case blobCommit(CatalogBlob)
+    case blobRemove(name: String)
+    /// One `mesh_blobs` entry with its manifest (`.blob`).
+    case blob(name: String)
 
     enum Kind: UInt8 {
         case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6, digest = 7
+        case chunkPut = 8, chunkGet = 9, chunkHas = 10, chunkDelete = 11, blobCommit = 12, blobRemove = 13, blob = 14
     }
 
     public struct Limits: Sendable {
@@ -27,6 +43,11 @@ public enum ClientRequest: Sendable, Hashable {
         public var columnsMax = 256
         public var textBytesMax = 1 << 20
         public var blobBytesMax = 16 << 20
+        /// The largest chunk a node takes: the chunker's chunk_max_bytes.
+        public var chunkBytesMax = ContentDefinedChunker.Limits.standard.maxBytes
+        /// Chunk ids in one `chunkHas`.
+        public var chunkIDsPerRequestMax = 4_096
+        public var catalog = CatalogLimits()
         public init() {}
     }
 
@@ -63,6 +84,29 @@ public enum ClientRequest: Sendable, Hashable {
         case .digest(let group):
             w.write(Kind.digest.rawValue)
             w.write(group)
+        case .chunkPut(let bytes, let repair):
+            w.write(Kind.chunkPut.rawValue)
+            w.write(repair)
+            w.writeBytes(bytes)
+        case .chunkGet(let id):
+            w.write(Kind.chunkGet.rawValue)
+            w.writeRaw(id.bytes)
+        case .chunkHas(let ids):
+            w.write(Kind.chunkHas.rawValue)
+            w.write(UInt32(ids.count))
+            for id in ids { w.writeRaw(id.bytes) }
+        case .chunkDelete(let id):
+            w.write(Kind.chunkDelete.rawValue)
+            w.writeRaw(id.bytes)
+        case .blobCommit(let blob):
+            w.write(Kind.blobCommit.rawValue)
+            w.write(blob)
+        case .blobRemove(let name):
+            w.write(Kind.blobRemove.rawValue)
+            w.writeText(name)
+        case .blob(let name):
+            w.write(Kind.blob.rawValue)
+            w.writeText(name)
         }
         return w.bytes
     }
@@ -106,6 +150,24 @@ public enum ClientRequest: Sendable, Hashable {
             request = .status
         case .digest:
             request = .digest(group: try r.readU32("group"))
+        case .chunkPut:
+            let repair = try r.readBool("repair")
+            request = .chunkPut(bytes: try r.readBytes("chunk (chunk_max_bytes)", limit: limits.chunkBytesMax), repair: repair)
+        case .chunkGet:
+            request = .chunkGet(try r.readChunkID())
+        case .chunkHas:
+            let count = try r.readCount("chunk ids (chunk_ids_per_request_max)", limit: limits.chunkIDsPerRequestMax, bytesEach: 32)
+            var ids: [ChunkID] = []
+            for _ in 0..<count { ids.append(try r.readChunkID()) }
+            request = .chunkHas(ids)
+        case .chunkDelete:
+            request = .chunkDelete(try r.readChunkID())
+        case .blobCommit:
+            request = .blobCommit(try r.readBlob(limits.catalog))
+        case .blobRemove:
+            request = .blobRemove(name: try r.readText("blob name", bytesMax: limits.catalog.blobNameBytesMax))
+        case .blob:
+            request = .blob(name: try r.readText("blob name", bytesMax: limits.catalog.blobNameBytesMax))
         }
         try r.finish()
         return (id, request)
@@ -119,10 +181,16 @@ public enum ClientResponse: Sendable, Hashable {
     case rows(Gateway.Rows)
     case row([SQLiteValue]?)
     case status(NodeStatus)
+    /// A chunk put's outcome: whether this call wrote it (false: deduplicated) and the bytes its
+    /// copy takes on disk, header excluded.
+    case chunkStored(stored: Bool, storedBytes: UInt64)
+    case chunk([UInt8])
+    case presence([Bool])
+    case blob(CatalogBlob?)
     case error(GatewayError)
 
     enum Kind: UInt8 {
-        case done = 0, count = 1, rows = 2, row = 3, status = 4, error = 255
+        case done = 0, count = 1, rows = 2, row = 3, status = 4, chunkStored = 5, chunk = 6, presence = 7, blob = 8, error = 255
     }
 
     func encoded(id: UInt32) -> [UInt8] {
@@ -164,6 +232,21 @@ public enum ClientResponse: Sendable, Hashable {
                 w.write(group.lastExecuted)
                 w.write(group.stableCheckpoint)
             }
+        case .chunkStored(let stored, let storedBytes):
+            w.write(Kind.chunkStored.rawValue)
+            w.write(stored)
+            w.write(storedBytes)
+        case .chunk(let bytes):
+            w.write(Kind.chunk.rawValue)
+            w.writeBytes(bytes)
+        case .presence(let flags):
+            w.write(Kind.presence.rawValue)
+            w.write(UInt32(flags.count))
+            for flag in flags { w.write(flag) }
+        case .blob(let blob):
+            w.write(Kind.blob.rawValue)
+            w.write(blob != nil)
+            if let blob { w.write(blob) }
         case .error(let error):
             w.write(Kind.error.rawValue)
             w.writeText(error.sqlState)
@@ -172,7 +255,7 @@ public enum ClientResponse: Sendable, Hashable {
         return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(DecodeError) -> (id: UInt32, response: ClientResponse) {
+    static func decode(_ bytes: [UInt8], limits: ClientRequest.Limits = ClientRequest.Limits()) throws(DecodeError) -> (id: UInt32, response: ClientResponse) {
         var r = ByteReader(bytes)
         let id = try r.readU32("response id")
         let tag = try r.readU8("response kind")
@@ -208,6 +291,18 @@ public enum ClientResponse: Sendable, Hashable {
                     lastExecuted: try r.readU64("last executed"), stableCheckpoint: try r.readU64("stable checkpoint")))
             }
             response = .status(NodeStatus(node: node, groups: groups))
+        case .chunkStored:
+            let stored = try r.readBool("stored")
+            response = .chunkStored(stored: stored, storedBytes: try r.readU64("stored bytes"))
+        case .chunk:
+            response = .chunk(try r.readBytes("chunk (chunk_max_bytes)", limit: limits.chunkBytesMax))
+        case .presence:
+            let count = try r.readCount("presence flags", limit: limits.chunkIDsPerRequestMax, bytesEach: 1)
+            var flags: [Bool] = []
+            for _ in 0..<count { flags.append(try r.readBool("present")) }
+            response = .presence(flags)
+        case .blob:
+            response = .blob(try r.readBool("present") ? try r.readBlob(limits.catalog) : nil)
         case .error:
             response = .error(GatewayError(sqlState: try r.readText("sqlstate", bytesMax: 5), message: try r.readText("message", bytesMax: 1 << 16)))
         }
@@ -220,4 +315,14 @@ public enum ClientResponse: Sendable, Hashable {
 public struct NodeStatus: Sendable, Hashable {
     public let node: Int
     public let groups: [NodeRuntime.GroupStatus]
+}
+
+extension ByteReader {
+    mutating func readChunkID() throws(DecodeError) -> ChunkID {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<32 { bytes.append(try readU8("chunk id")) }
+        guard let id = ChunkID(bytes: bytes) else { preconditionFailure("32 bytes make a chunk id") }
+        return id
+    }
 }

@@ -192,12 +192,13 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     init(_ failure: ShardFailure) {
-        let state = failure.kind == .sqlite ? Self.sqlState(forSQLiteCode: failure.sqliteExtendedCode, message: failure.message) : failure.kind.sqlState
-        self.init(sqlState: state, message: failure.message)
+        self.init(sqlState: failure.sqlState, message: failure.message)
     }
 
-    /// PostgreSQL's code for a SQLite extended result code, as drivers expect it. SQLite reports
-    /// runtime and name errors alike as SQLITE_ERROR; its message tells them apart.
+    /// PostgreSQL's code for a SQLite extended result code, as drivers expect it: the constraint
+    /// codes map to PostgreSQL's integrity-constraint classes. SQLite reports runtime and name
+    /// errors alike as SQLITE_ERROR; its message tells them apart. The one mapping of SQLite's
+    /// codes: shard failures and the gateway's scratch database both use it.
     static func sqlState(forSQLiteCode code: Int32, message: String) -> String {
         if code == 1, let state = sqlState(forSQLiteErrorMessage: message) { return state }
         return switch code {
@@ -208,6 +209,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         case 3091: "22P02"        // _DATATYPE (STRICT tables): invalid_text_representation
         case 13: "53100"          // SQLITE_FULL: disk_full
         case 18: "54000"          // SQLITE_TOOBIG: program_limit_exceeded
+        case 20: "42804"          // SQLITE_MISMATCH: datatype_mismatch
         case 23: "42501"          // SQLITE_AUTH: insufficient_privilege
         case 1: "42601"           // SQLITE_ERROR: mostly syntax and unknown names
         default: code & 0xFF == 19 ? "23000" : "XX000"

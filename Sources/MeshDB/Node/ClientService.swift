@@ -1,20 +1,42 @@
 import Consensus
+import Dispatch
 
-/// Answers native client requests on a node: decodes each, runs it through the gateway, and sends
-/// the response back on the connection it came from. Malformed requests close the connection.
+/// Answers native client requests on a node: decodes each, runs it through the gateway (or the
+/// node's chunk store), and sends the response back on the connection it came from. A request
+/// that does not decode is answered with the reason (54000 for a limit, such as a chunk above
+/// chunk_max_bytes; 08P01 otherwise) when its id can be read, and closes the connection when not.
 final class ClientService: Sendable {
     let gateway: Gateway
+    let chunks: ChunkStore
+    let census: ChunkCensus
     let nodeIndex: Int
     let limits = ClientRequest.Limits()
+    /// Chunk reads and writes block on the disk (fsync): they run here, off the cooperative pool
+    /// and the event loops.
+    private let chunkQueue: DispatchQueue
 
-    init(gateway: Gateway, nodeIndex: Int) {
+    init(gateway: Gateway, chunks: ChunkStore, nodeIndex: Int) {
         self.gateway = gateway
+        self.chunks = chunks
         self.nodeIndex = nodeIndex
+        census = ChunkCensus(gateway: gateway, local: chunks, localIndex: nodeIndex)
+        chunkQueue = DispatchQueue(label: "meshdb.node.\(nodeIndex).chunks", attributes: .concurrent)
     }
 
     func handle(_ payload: [UInt8], from connection: TCPTransport.ClientConnection) {
-        guard let (id, request) = try? ClientRequest.decode(payload, limits: limits) else {
-            connection.close()
+        let id: UInt32
+        let request: ClientRequest
+        do {
+            (id, request) = try ClientRequest.decode(payload, limits: limits)
+        } catch {
+            var reader = ByteReader(payload)
+            guard let requestID = try? reader.readU32("request id") else {
+                connection.close()
+                return
+            }
+            let sqlState = if case .limitExceeded = error { "54000" } else { "08P01" }
+            let refusal = GatewayError(sqlState: sqlState, message: "malformed request: \(error)")
+            connection.send(ClientResponse.error(refusal).encoded(id: requestID))
             return
         }
         Task {
@@ -47,13 +69,56 @@ final class ClientService: Sendable {
             case .digest(let group):
                 let (sequence, digest) = try gateway.runtime.stateDigest(group: group)
                 return .done("\(sequence) \(digest)")
+            case .chunkPut(let bytes, let repair):
+                // Every acknowledged copy counts toward a put's W: an existing copy is read and
+                // hashed before it is vouched for, or damage that kept its size would be
+                // acknowledged as stored. (`repair` asks for no more than that now.)
+                _ = repair
+                let result = try await onChunkQueue { [chunks] in try chunks.put(bytes, verifyingExisting: true) }
+                return .chunkStored(stored: result.stored, storedBytes: UInt64(result.storedBytes))
+            case .chunkGet(let id):
+                return .chunk(try await onChunkQueue { [chunks] in try chunks.get(id) })
+            case .chunkHas(let ids):
+                return .presence(try await onChunkQueue { [chunks] in ids.map(chunks.has) })
+            case .chunkDelete(let id):
+                try await onChunkQueue { [chunks] in try chunks.delete(id) }
+                return .done("DELETE CHUNK")
+            case .blobCommit(let blob):
+                try await census.requireDurable(blob.root, limits: limits)
+                try await gateway.putBlob(blob)
+                return .done("PUT BLOB")
+            case .blobRemove(let name):
+                try await gateway.removeBlob(named: name)
+                return .done("REMOVE BLOB")
+            case .blob(let name):
+                return .blob(try await gateway.blob(named: name))
             }
+        } catch let error as ChunkStoreError {
+            return .error(Self.gatewayError(error))
         } catch let error as GatewayError {
             return .error(error)
         } catch let error as NodeError {
             return .error(GatewayError(sqlState: "57P03", message: error.description))
         } catch {
             return .error(GatewayError(sqlState: "XX000", message: "\(error)"))
+        }
+    }
+
+    private func onChunkQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            chunkQueue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Chunk-store failures as a client sees them: a missing chunk is 58P01 (undefined_file), a
+    /// damaged copy XX001 (data_corrupted), so a reader can tell "ask another node and repair
+    /// this one" from "this node is in trouble".
+    static func gatewayError(_ error: ChunkStoreError) -> GatewayError {
+        switch error {
+        case .notFound: GatewayError(sqlState: "58P01", message: error.description)
+        case .corrupt: GatewayError(sqlState: "XX001", message: error.description)
+        case .tooLarge: GatewayError(sqlState: "54000", message: error.description)
+        case .io, .inUse: GatewayError(sqlState: "58030", message: error.description)
         }
     }
 }

@@ -77,7 +77,7 @@ public struct ClusterLayout: Sendable {
         let candidates = members.map { RendezvousHash.Candidate(id: $0.key.hex, zone: $0.zone) }
         let shardGroups = max(1, members.count / groupSize)
         return (0...shardGroups).map { id in
-            let owners = RendezvousHash.owners(of: Array("meshdb-group-\(id)".utf8), among: candidates, count: groupSize)
+            let owners = RendezvousHash.groupOwners(group: id, size: groupSize, among: candidates)
             let indexes = owners.compactMap { owner in members.first { $0.key.hex == owner.id }?.index }.sorted()
             return Group(id: UInt32(id), members: indexes)
         }

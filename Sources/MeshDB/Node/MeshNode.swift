@@ -12,6 +12,9 @@ public final class MeshNode: Sendable {
     public let gateway: Gateway
     public let transport: TCPTransport
     public let layout: ClusterLayout
+    /// This node's blob chunks, under `<data>/chunks`.
+    public let chunks: ChunkStore
+    let service: ClientService
     let logger: Logger
     /// Aborts abandoned transaction blocks in ordered time (`Gateway.sweepIdleBlocks`).
     private let idleBlockSweeper: Task<Void, Never>
@@ -45,7 +48,8 @@ public final class MeshNode: Sendable {
             return shards
         }
         let gateway = Gateway(runtime: runtime)
-        let service = ClientService(gateway: gateway, nodeIndex: index)
+        let chunks = try ChunkStore(directory: "\(dataDirectory)/chunks")
+        let service = ClientService(gateway: gateway, chunks: chunks, nodeIndex: index)
         let policy = HandshakePolicy(clusterID: layout.clusterID, nodeKeys: Set(layout.members.map(\.key)), acceptsClients: true)
         let peers = hub != nil ? [] : layout.members.map { TCPTransport.Peer(key: $0.key, host: $0.host, port: $0.port) }
         let transport = TCPTransport(
@@ -65,13 +69,15 @@ public final class MeshNode: Sendable {
             }
         }
         let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout,
-                            logger: logger, idleBlockSweeper: sweeper)
+                            chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper)
         Task { await node.bootstrapCatalog() }
         return node
     }
 
-    private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout, logger: Logger,
-                 idleBlockSweeper: Task<Void, Never>) {
+    private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout,
+                 chunks: ChunkStore, service: ClientService, logger: Logger, idleBlockSweeper: Task<Void, Never>) {
+        self.chunks = chunks
+        self.service = service
         self.idleBlockSweeper = idleBlockSweeper
         self.index = index
         self.runtime = runtime
@@ -85,6 +91,8 @@ public final class MeshNode: Sendable {
         idleBlockSweeper.cancel()
         runtime.stop()
         await transport.shutdown()
+        await service.census.close()
+        chunks.close()
     }
 
     /// Whether this node's catalog knows the shard groups, so tables can be created.

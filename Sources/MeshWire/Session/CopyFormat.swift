@@ -1,9 +1,15 @@
 public import QueryPlanner
 
-/// COPY's text and csv formats ("COPY" in the PostgreSQL documentation, File Formats): how rows
-/// become lines and lines become rows.
+/// COPY's text, csv and binary formats ("COPY" in the PostgreSQL documentation, File Formats):
+/// how rows become lines (or binary tuples) and back.
 public struct CopyFormat: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case text, csv }
+    public enum Kind: Sendable, Equatable { case text, csv, binary }
+
+    /// One row as COPY carries it: each field's bytes (text or binary by the format), nil for NULL.
+    public typealias Row = [[UInt8]?]
+
+    /// The wire format code of the fields: 1 for binary, 0 otherwise.
+    public var fieldFormat: Int16 { kind == .binary ? 1 : 0 }
 
     public var kind: Kind = .text
     /// Defaults: tab for text, comma for csv.
@@ -36,7 +42,7 @@ public struct CopyFormat: Sendable, Equatable {
                 continue
             }
             switch kind {
-            case .text:
+            case .text, .binary:  // binary rows never come here (`binaryTuple`)
                 for byte in field.utf8 {
                     switch byte {
                     case UInt8(ascii: "\\"): line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
@@ -67,20 +73,47 @@ public struct CopyFormat: Sendable, Equatable {
         return line
     }
 
+    // MARK: Binary format
+
+    /// "PGCOPY\n\377\r\n\0": the signature that opens a binary COPY stream.
+    static let binarySignature: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00]
+
+    /// The signature, flags 0 (no OIDs) and an empty header extension.
+    public static let binaryHeader: [UInt8] = binarySignature + [0, 0, 0, 0] + [0, 0, 0, 0]
+
+    /// A field count of -1 ends a binary stream.
+    public static let binaryTrailer: [UInt8] = [0xFF, 0xFF]
+
+    /// One row as a binary tuple: the field count, then each field's length (-1 for NULL) and bytes.
+    public static func binaryTuple(_ fields: Row) -> [UInt8] {
+        var tuple: [UInt8] = []
+        tuple.reserveCapacity(2 + fields.reduce(0) { $0 + 4 + ($1?.count ?? 0) })
+        withUnsafeBytes(of: Int16(fields.count).bigEndian) { tuple.append(contentsOf: $0) }
+        for field in fields {
+            withUnsafeBytes(of: Int32(field?.count ?? -1).bigEndian) { tuple.append(contentsOf: $0) }
+            if let field { tuple.append(contentsOf: field) }
+        }
+        return tuple
+    }
+
     // MARK: Decoding (COPY FROM)
 
     /// Cuts the CopyData stream into rows. Bytes arrive in arbitrary pieces (a row may span two
     /// CopyData messages, and in csv a quoted field may span lines), so it keeps the unfinished
-    /// row; `rowBytesMax` bounds it.
+    /// row; `rowBytesMax` bounds it. Text and csv fields come out as UTF-8 text, binary fields as
+    /// sent (`fieldFormat` says which).
     public struct Decoder: Sendable {
         public let format: CopyFormat
         public let rowBytesMax: Int
         private var pending: [UInt8] = []
         private var skipHeader: Bool
-        /// Set by the text format's end-of-data marker `\.`: later bytes are ignored.
+        /// Set by the text format's end-of-data marker `\.` or the binary trailer: later bytes
+        /// are ignored.
         public private(set) var ended = false
-        /// Lines consumed so far, for error messages ("line 3").
+        /// Lines (binary: rows) consumed so far, for error messages ("line 3").
         public private(set) var lineNumber = 0
+        /// Binary format: whether the signature and header have been read.
+        private var binaryHeaderRead = false
 
         public init(format: CopyFormat, rowBytesMax: Int) {
             self.format = format
@@ -89,10 +122,11 @@ public struct CopyFormat: Sendable, Equatable {
         }
 
         /// The rows completed by `bytes`.
-        public mutating func append(_ bytes: [UInt8]) throws(SQLError) -> [[String?]] {
+        public mutating func append(_ bytes: [UInt8]) throws(SQLError) -> [Row] {
             guard !ended else { return [] }
             pending.append(contentsOf: bytes)
-            var rows: [[String?]] = []
+            if format.kind == .binary { return try binaryRows() }
+            var rows: [Row] = []
             var start = 0
             while let end = lineEnd(from: start) {
                 var line = Array(pending[start..<end])
@@ -110,7 +144,13 @@ public struct CopyFormat: Sendable, Equatable {
         }
 
         /// The last row when the data did not end with a newline.
-        public mutating func finish() throws(SQLError) -> [[String?]] {
+        public mutating func finish() throws(SQLError) -> [Row] {
+            if format.kind == .binary, !ended {
+                guard binaryHeaderRead else { throw SQLError(SQLState("22P04"), "COPY file signature not recognized") }
+                guard pending.isEmpty else {
+                    throw SQLError(SQLState("22P04"), "unexpected end of binary COPY data in row \(lineNumber + 1)")
+                }
+            }
             guard !ended, !pending.isEmpty else { return [] }
             if format.kind == .csv, lineEnd(from: 0) == nil, quoteOpen(pending[...]) {
                 throw SQLError(SQLState("22P04"), "unterminated CSV quoted field at line \(lineNumber + 1)")
@@ -143,7 +183,7 @@ public struct CopyFormat: Sendable, Equatable {
             bytes.reduce(false) { open, byte in byte == format.quoteCharacter ? !open : open }
         }
 
-        private mutating func take(_ line: [UInt8]) throws(SQLError) -> [String?]? {
+        private mutating func take(_ line: [UInt8]) throws(SQLError) -> Row? {
             lineNumber += 1
             if skipHeader {
                 skipHeader = false
@@ -153,7 +193,82 @@ public struct CopyFormat: Sendable, Equatable {
                 ended = true
                 return nil
             }
-            return format.kind == .csv ? try csvFields(line) : try textFields(line)
+            let fields = format.kind == .csv ? try csvFields(line) : try textFields(line)
+            return fields.map { $0.map { Array($0.utf8) } }
+        }
+
+        /// The complete binary tuples in `pending` (after the header, read first), up to the
+        /// trailer; an incomplete tuple waits for more bytes.
+        private mutating func binaryRows() throws(SQLError) -> [Row] {
+            func int16(at offset: Int) -> Int16 { Int16(bitPattern: UInt16(pending[offset]) << 8 | UInt16(pending[offset + 1])) }
+            func int32(at offset: Int) -> Int32 {
+                Int32(bitPattern: UInt32(pending[offset]) << 24 | UInt32(pending[offset + 1]) << 16 | UInt32(pending[offset + 2]) << 8 | UInt32(pending[offset + 3]))
+            }
+            var start = 0
+            if !binaryHeaderRead {
+                let fixed = CopyFormat.binarySignature.count + 8
+                if pending.count >= CopyFormat.binarySignature.count,
+                   !pending[..<CopyFormat.binarySignature.count].elementsEqual(CopyFormat.binarySignature) {
+                    throw SQLError(SQLState("22P04"), "COPY file signature not recognized")
+                }
+                guard pending.count >= fixed else { return [] }
+                let flags = UInt32(bitPattern: int32(at: CopyFormat.binarySignature.count))
+                guard flags & (1 << 16) == 0 else {
+                    throw SQLError(.featureNotSupported, "binary COPY with OIDs is not supported")
+                }
+                guard flags & 0xFFFE_0000 == 0 else {
+                    throw SQLError(SQLState("22P04"), "unrecognized critical flags in COPY file header")
+                }
+                let extensionLength = Int(int32(at: CopyFormat.binarySignature.count + 4))
+                guard extensionLength >= 0, extensionLength <= rowBytesMax else {
+                    throw SQLError(SQLState("22P04"), "invalid COPY file header (extension length \(extensionLength))")
+                }
+                guard pending.count >= fixed + extensionLength else { return [] }
+                start = fixed + extensionLength
+                binaryHeaderRead = true
+            }
+            var rows: [Row] = []
+            tuples: while pending.count - start >= 2 {
+                let count = Int(int16(at: start))
+                if count == -1 {
+                    ended = true
+                    start = pending.count
+                    break
+                }
+                guard count >= 0 else {
+                    throw SQLError(SQLState("22P04"), "invalid field count \(count) in binary COPY row \(lineNumber + 1)")
+                }
+                var cursor = start + 2
+                var fields: Row = []
+                fields.reserveCapacity(count)
+                for _ in 0..<count {
+                    guard pending.count - cursor >= 4 else { break tuples }
+                    let length = Int(int32(at: cursor))
+                    cursor += 4
+                    if length == -1 {
+                        fields.append(nil)
+                        continue
+                    }
+                    guard length >= 0 else {
+                        throw SQLError(SQLState("22P04"), "invalid field length \(length) in binary COPY row \(lineNumber + 1)")
+                    }
+                    guard length <= rowBytesMax else {
+                        throw SQLError(.programLimitExceeded,
+                                       "COPY row \(lineNumber + 1) exceeds copy_row_bytes_max = \(rowBytesMax)")
+                    }
+                    guard pending.count - cursor >= length else { break tuples }
+                    fields.append(Array(pending[cursor..<cursor + length]))
+                    cursor += length
+                }
+                lineNumber += 1
+                rows.append(fields)
+                start = cursor
+            }
+            pending.removeFirst(start)
+            guard pending.count <= rowBytesMax else {
+                throw SQLError(.programLimitExceeded, "COPY row \(lineNumber + 1) exceeds copy_row_bytes_max = \(rowBytesMax)")
+            }
+            return rows
         }
 
         private func textFields(_ line: [UInt8]) throws(SQLError) -> [String?] {

@@ -109,16 +109,17 @@ public struct CopyStatement: Sendable, Equatable {
         func apply(_ option: String, parenthesized: Bool) throws(SQLError) {
             switch option {
             case "format":
-                guard let token = peek(), token.kind == .word || token.kind == .string else { throw fail("FORMAT needs text or csv") }
+                guard let token = peek(), token.kind == .word || token.kind == .string else { throw fail("FORMAT needs text, csv or binary") }
                 index += 1
                 switch token.text.lowercased() {
                 case "text": format.kind = .text
                 case "csv": format.kind = .csv
-                case "binary": throw fail("COPY FORMAT binary is not supported: use text or csv", .featureNotSupported)
+                case "binary": format.kind = .binary
                 default: throw fail("COPY format \"\(token.text)\" not recognized", .invalidParameterValue)
                 }
             case "csv": format.kind = .csv
             case "text": format.kind = .text
+            case "binary": format.kind = .binary
             case "header":
                 format.header = true
                 if parenthesized, let token = peek(), token.kind == .word || token.kind == .string,
@@ -158,6 +159,12 @@ public struct CopyStatement: Sendable, Equatable {
             }
         }
         guard index == tokens.count else { throw fail("unexpected text after COPY options") }
+        if format.kind == .binary {
+            // PostgreSQL's wording: these shape text, and binary has none.
+            let textOnly: [(String, Bool)] = [("DELIMITER", format.delimiter != nil), ("NULL", format.null != nil),
+                                              ("HEADER", format.header), ("QUOTE", format.quote != nil), ("ESCAPE", format.escape != nil)]
+            if let (option, _) = textOnly.first(where: { $0.1 }) { throw fail("cannot specify \(option) in BINARY mode") }
+        }
         if format.kind == .text, format.null == nil { format.null = "\\N" }
         self.direction = direction
         self.source = source

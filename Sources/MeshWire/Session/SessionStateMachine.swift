@@ -111,7 +111,7 @@ public struct SessionStateMachine: Sendable {
         case authenticating(user: String, database: String, step: AuthenticationStep)
         case ready
         case simpleQuery(pieces: [StatementSplitter.Piece], next: Int)
-        case copyIn(CopyIn, pieces: [StatementSplitter.Piece], next: Int)
+        case copyIn(CopyIn, then: CopyContinuation)
         case closed
     }
 
@@ -126,11 +126,19 @@ public struct SessionStateMachine: Sendable {
     enum Work: Sendable {
         case userLookup
         case simpleStatement(StatementSplitter.Piece)
-        case copyOut(CopyStatement, StatementSplitter.Piece)
-        case copyInPrepare(CopyStatement, StatementSplitter.Piece)
+        case copyOut(CopyStatement, then: CopyContinuation)
+        case copyInPrepare(CopyStatement, then: CopyContinuation)
         case copyInInsert(rows: Int)
         case describeStatement(name: String)
         case portal(name: String, then: PortalStep)
+    }
+
+    /// Where the session goes on once a COPY ends: the rest of a simple query (the piece, for
+    /// error positions), or — a COPY run by Execute — the client's Sync ("COPY Operations": the
+    /// backend ignores Flush and Sync during copy-in, and after an error discards messages up to Sync).
+    enum CopyContinuation: Sendable {
+        case simpleQuery(pieces: [StatementSplitter.Piece], next: Int, piece: StatementSplitter.Piece)
+        case extended
     }
 
     /// What to do with a portal once its statement has run.
@@ -226,24 +234,31 @@ public struct SessionStateMachine: Sendable {
             }
             messages.append(.commandComplete(tag: result.tag))
             actions = [.send(messages)] + runPiece(pieces, next)
-        case .copyOut(let statement, _):
-            guard case .simpleQuery(let pieces, let next) = state else { preconditionFailure("COPY TO outside a simple query") }
+        case .copyOut(let statement, let then):
             let columns = Self.columns(of: result, described: nil)
-            var messages: [BackendMessage] = [.copyOutResponse(.init(columnCount: columns.count))]
-            if statement.format.header { messages.append(.copyData(statement.format.line(result.columns))) }
+            let format = statement.format
+            var messages: [BackendMessage] = [.copyOutResponse(.init(format: Int8(format.fieldFormat), columnCount: columns.count))]
+            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryHeader)) }
+            if format.header { messages.append(.copyData(format.line(result.columns))) }
             for row in result.rows {
+                if format.kind == .binary {
+                    let fields = zip(row, columns).map { value, column in WireValueCodec.encode(value, as: column.type, format: 1) }
+                    messages.append(.copyData(CopyFormat.binaryTuple(fields)))
+                    continue
+                }
                 let fields = zip(row, columns).map { value, column -> String? in
                     if case .null = value { return nil }
                     return WireValueCodec.text(value, as: column.type)
                 }
-                messages.append(.copyData(statement.format.line(fields)))
+                messages.append(.copyData(format.line(fields)))
             }
+            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryTrailer)) }
             messages += [.copyDone, .commandComplete(tag: "COPY \(result.rows.count)")]
-            actions = [.send(messages)] + runPiece(pieces, next)
+            actions = [.send(messages)] + copyEnded(then)
         case .copyInInsert(let rows):
-            guard case .copyIn(var copy, let pieces, let next) = state else { preconditionFailure("COPY rows inserted outside COPY FROM") }
+            guard case .copyIn(var copy, let then) = state else { preconditionFailure("COPY rows inserted outside COPY FROM") }
             copy.rowsInserted += rows
-            state = .copyIn(copy, pieces: pieces, next: next)
+            state = .copyIn(copy, then: then)
             actions = flushCopyIn()
         case .portal(let name, let step):
             guard var portal = portals[name] else { preconditionFailure("portal \(name) ran but is gone") }
@@ -268,16 +283,17 @@ public struct SessionStateMachine: Sendable {
         case .userLookup:
             // The catalog could not be read: the login cannot be checked, so it is refused.
             return fatal(error)
-        case .simpleStatement(let piece), .copyOut(_, let piece), .copyInPrepare(_, let piece):
+        case .simpleStatement(let piece):
             if let position = error.position {
                 shown = SQLError(error.state, error.message, position: position + piece.characterOffset, hint: error.hint)
             }
             state = .ready
             return [.send([.errorResponse(shown), .readyForQuery(transactionStatus)])] + processFrames()
+        case .copyOut(_, let then), .copyInPrepare(_, let then):
+            return copyFailed(error, then: then) + processFrames()
         case .copyInInsert:
-            // The client may still be sending CopyData: "ready" drops it (protocol "COPY Operations").
-            state = .ready
-            return [.send([.errorResponse(error), .readyForQuery(transactionStatus)])] + processFrames()
+            guard case .copyIn(_, let then) = state else { preconditionFailure("COPY rows inserted outside COPY FROM") }
+            return copyFailed(error, then: then) + processFrames()
         case .describeStatement, .portal:
             return extendedError(error) + processFrames()
         }
@@ -317,13 +333,14 @@ public struct SessionStateMachine: Sendable {
     /// The answer to `Action.prepareCopyIn`: the types of the columns the COPY fills, in order.
     public mutating func copyInPrepared(columnTypes: [WireType]) -> [Action] {
         guard !isClosed else { return [] }
-        guard case .copyInPrepare(let statement, _) = work, case .simpleQuery(let pieces, let next) = state else {
+        guard case .copyInPrepare(let statement, let then) = work else {
             preconditionFailure("copyInPrepared without a COPY FROM being prepared")
         }
         work = nil
         let decoder = CopyFormat.Decoder(format: statement.format, rowBytesMax: configuration.copyRowBytesMax)
-        state = .copyIn(CopyIn(statement: statement, decoder: decoder, columnTypes: columnTypes), pieces: pieces, next: next)
-        return [.send([.copyInResponse(.init(columnCount: columnTypes.count))])] + processFrames()
+        state = .copyIn(CopyIn(statement: statement, decoder: decoder, columnTypes: columnTypes), then: then)
+        let response = BackendMessage.CopyResponse(format: Int8(statement.format.fieldFormat), columnCount: columnTypes.count)
+        return [.send([.copyInResponse(response)])] + processFrames()
     }
 
     // MARK: Messages
@@ -480,7 +497,7 @@ public struct SessionStateMachine: Sendable {
             if let columns = statement.columns {
                 return [.send([parameters, columns.isEmpty ? .noData : .rowDescription(columns.map { .init(name: $0.name, type: $0.type) })])]
             }
-            guard !statement.query.isEmpty else { return [.send([parameters, .noData])] }
+            guard !statement.query.isEmpty, !CopyStatement.isCopy(statement.query) else { return [.send([parameters, .noData])] }
             work = .describeStatement(name: name)
             return [.describe(sql: statement.query, parameterTypes: statement.parameterTypes.map { $0 == .unknown ? 0 : $0.oid })]
         case .describe(.portal, let name):
@@ -532,54 +549,84 @@ public struct SessionStateMachine: Sendable {
             work = .simpleStatement(piece)
             return statementFailed(error, transactionStatus: transactionStatus)
         }
+        return startCopy(statement, then: .simpleQuery(pieces: pieces, next: next + 1, piece: piece))
+    }
+
+    /// Starts a COPY: the shell looks up the columns of a COPY FROM, or runs the query of a COPY TO.
+    private mutating func startCopy(_ statement: CopyStatement, then: CopyContinuation) -> [Action] {
         switch (statement.direction, statement.source) {
         case (.fromStdin, _):
-            work = .copyInPrepare(statement, piece)
+            work = .copyInPrepare(statement, then: then)
             return [.prepareCopyIn(statement)]
         case (.toStdout, .query(let query)):
-            work = .copyOut(statement, piece)
+            work = .copyOut(statement, then: then)
             return [.execute(sql: query, parameters: [])]
         case (.toStdout, .table(let name, let columns)):
-            work = .copyOut(statement, piece)
+            work = .copyOut(statement, then: then)
             return [.execute(sql: "SELECT \(columns.isEmpty ? "*" : columns.joined(separator: ", ")) FROM \(name)", parameters: [])]
+        }
+    }
+
+    /// A COPY has ended (CommandComplete sent): on with the simple query, or wait for Sync.
+    private mutating func copyEnded(_ then: CopyContinuation) -> [Action] {
+        switch then {
+        case .simpleQuery(let pieces, let next, _):
+            return runPiece(pieces, next)
+        case .extended:
+            state = .ready
+            return []
+        }
+    }
+
+    /// A COPY failed: the error (its position within the query of a simple query's piece), then
+    /// ReadyForQuery, or — after Execute — nothing until Sync. CopyData, CopyDone and CopyFail
+    /// that are still on their way are dropped in `ready` (protocol "COPY Operations").
+    private mutating func copyFailed(_ error: SQLError, then: CopyContinuation) -> [Action] {
+        state = .ready
+        switch then {
+        case .simpleQuery(_, _, let piece):
+            let shown = error.position.map { SQLError(error.state, error.message, position: $0 + piece.characterOffset, hint: error.hint) } ?? error
+            return [.send([.errorResponse(shown), .readyForQuery(transactionStatus)])]
+        case .extended:
+            return extendedError(error)
         }
     }
 
     // MARK: COPY FROM STDIN
 
     private mutating func receiveCopyIn(_ message: FrontendMessage) -> [Action] {
-        guard case .copyIn(var copy, let pieces, let next) = state else { preconditionFailure("not in COPY FROM") }
+        guard case .copyIn(var copy, let then) = state else { preconditionFailure("not in COPY FROM") }
         switch message {
         case .copyData(let data):
             do {
                 let rows = try copy.decoder.append(data)
                 for row in rows { copy.buffered.append(try convert(row, copy: copy)) }
             } catch {
-                return copyInFailed(error)
+                return copyFailed(error, then: then)
             }
-            state = .copyIn(copy, pieces: pieces, next: next)
+            state = .copyIn(copy, then: then)
             return copy.buffered.count >= copyBatchRows(copy) ? flushCopyIn() : []
         case .copyDone:
             do {
                 for row in try copy.decoder.finish() { copy.buffered.append(try convert(row, copy: copy)) }
             } catch {
-                return copyInFailed(error)
+                return copyFailed(error, then: then)
             }
             copy.done = true
-            state = .copyIn(copy, pieces: pieces, next: next)
+            state = .copyIn(copy, then: then)
             return flushCopyIn()
         case .copyFail(let reason):
-            return copyInFailed(SQLError(.queryCanceled, "COPY from stdin failed: \(reason)"))
+            return copyFailed(SQLError(.queryCanceled, "COPY from stdin failed: \(reason)"), then: then)
         case .flush, .sync:
             // Allowed during COPY by the protocol, and meaningless there.
             return []
         default:
-            return copyInFailed(SQLError(.protocolViolation, "unexpected \(Self.name(of: message)) message during COPY from stdin"))
+            return copyFailed(SQLError(.protocolViolation, "unexpected \(Self.name(of: message)) message during COPY from stdin"), then: then)
         }
     }
 
-    /// The field strings of one COPY row as values of the column types.
-    private func convert(_ fields: [String?], copy: CopyIn) throws(SQLError) -> [SQLiteValue] {
+    /// The fields of one COPY row as values of the column types.
+    private func convert(_ fields: CopyFormat.Row, copy: CopyIn) throws(SQLError) -> [SQLiteValue] {
         let line = copy.decoder.lineNumber
         guard fields.count <= copy.columnTypes.count else {
             throw SQLError(SQLState("22P04"), "extra data after last expected column (COPY line \(line))")
@@ -593,34 +640,30 @@ public struct SessionStateMachine: Sendable {
                 values.append(.null)
                 continue
             }
-            values.append(try WireValueCodec.decode(Array(field.utf8), as: copy.columnTypes[index], format: 0, parameter: index + 1))
+            values.append(try WireValueCodec.decode(field, as: copy.columnTypes[index], format: copy.statement.format.fieldFormat,
+                                                    parameter: index + 1))
         }
         return values
     }
 
     /// Sends a full batch to the shell, or ends the COPY when the client is done and all is inserted.
     private mutating func flushCopyIn() -> [Action] {
-        guard case .copyIn(var copy, let pieces, let next) = state else { preconditionFailure("not in COPY FROM") }
+        guard case .copyIn(var copy, let then) = state else { preconditionFailure("not in COPY FROM") }
         let batchRows = copyBatchRows(copy)
         if !copy.buffered.isEmpty, copy.buffered.count >= batchRows || copy.done {
             let batch = Array(copy.buffered.prefix(batchRows))
             copy.buffered.removeFirst(batch.count)
-            state = .copyIn(copy, pieces: pieces, next: next)
+            state = .copyIn(copy, then: then)
             work = .copyInInsert(rows: batch.count)
             return [.insertCopyRows(copy.statement, rows: batch)]
         }
         guard copy.done else { return [] }
-        return [.send([.commandComplete(tag: "COPY \(copy.rowsInserted)")])] + runPiece(pieces, next)
+        return [.send([.commandComplete(tag: "COPY \(copy.rowsInserted)")])] + copyEnded(then)
     }
 
     /// Rows per COPY insert: `copyBatchRows`, fewer for wide tables so the values fit one statement.
     private func copyBatchRows(_ copy: CopyIn) -> Int {
         max(1, min(configuration.copyBatchRows, configuration.copyBatchValuesMax / max(copy.columnTypes.count, 1)))
-    }
-
-    private mutating func copyInFailed(_ error: SQLError) -> [Action] {
-        state = .ready
-        return [.send([.errorResponse(error), .readyForQuery(transactionStatus)])]
     }
 
     // MARK: Extended query
@@ -636,9 +679,6 @@ public struct SessionStateMachine: Sendable {
         let pieces = StatementSplitter.split(query)
         guard pieces.count <= 1 else {
             return extendedError(SQLError(.syntaxError, "cannot insert multiple commands into a prepared statement"))
-        }
-        if let piece = pieces.first, CopyStatement.isCopy(piece.text) {
-            return extendedError(SQLError(.featureNotSupported, "COPY is supported in the simple query protocol only"))
         }
         let count = max(types.count, Self.highestParameter(in: query))
         guard count <= Int(Int16.max) else {
@@ -689,6 +729,15 @@ public struct SessionStateMachine: Sendable {
         if portal.statement.query.isEmpty {
             if case .describe = step { return [.send([.noData])] }
             return [.send([.emptyQueryResponse])]
+        }
+        if CopyStatement.isCopy(portal.statement.query) {
+            // A COPY returns no rows: it describes as NoData, and Execute runs the copy itself.
+            guard case .execute = step else { return [.send([.noData])] }
+            do {
+                return startCopy(try CopyStatement(parsing: portal.statement.query), then: .extended)
+            } catch {
+                return extendedError(error)
+            }
         }
         guard let result = portal.result else {
             work = .portal(name: name, then: step)

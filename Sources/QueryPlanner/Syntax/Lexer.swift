@@ -83,6 +83,8 @@ struct Lexer {
             kind = try number(start: start)
         case UInt8(ascii: ".") where peek(1).map(Self.isDigit) == true:
             kind = try number(start: start)
+        case UInt8(ascii: "$") where peek(1).map { !Self.isDigit($0) } == true:
+            kind = .string(try dollarQuoted(start: start))
         case UInt8(ascii: "$"), UInt8(ascii: "?"):
             kind = try parameter(start: start)
         case _ where Self.isIdentifierStart(byte):
@@ -184,6 +186,33 @@ struct Lexer {
             }
         }
         throw error("unterminated quoted string", start: start)
+    }
+
+    /// PostgreSQL's dollar quoting: `$$text$$` or `$tag$text$tag$`, the text taken exactly as
+    /// written (no escapes, quotes need no doubling). A tag is a name without `$` that does not
+    /// start with a digit (`$1` is a parameter).
+    private mutating func dollarQuoted(start: Int) throws(SQLError) -> String {
+        index += 1
+        while index < bytes.count, bytes[index] != UInt8(ascii: "$") {
+            guard Self.isIdentifierStart(bytes[index]) || (index > start + 1 && Self.isDigit(bytes[index])) else {
+                throw error("syntax error", start: start)
+            }
+            index += 1
+        }
+        guard index < bytes.count else { throw error("syntax error", start: start) }
+        index += 1
+        let delimiter = bytes[start..<index]
+        let contentStart = index
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "$"), index + delimiter.count <= bytes.count,
+               bytes[index..<index + delimiter.count].elementsEqual(delimiter) {
+                let content = String(decoding: bytes[contentStart..<index], as: UTF8.self)
+                index += delimiter.count
+                return content
+            }
+            index += 1
+        }
+        throw error("unterminated dollar-quoted string", start: start, length: delimiter.count)
     }
 
     private mutating func blob(start: Int) throws(SQLError) -> [UInt8] {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `meshdb bench` end to end for a few seconds against `meshdb demo` and against a real
 /// PostgreSQL 15 started by the test: sane figures — operations done, none failed (issue 9).
@@ -47,8 +48,7 @@ import Testing
     @Test func chartsFromSavedResultsConvertToPNG() async throws {
         let directory = try TemporaryDirectory("bench-charts")
         defer { directory.remove() }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
+        let root = Self.root
         func result(_ ops: Double, _ p50: Double) -> [String: Any] {
             ["ops_per_second": ops, "errors": 0, "latency_ms": ["p50": p50, "p90": p50 * 2, "p99": p50 * 4, "p99_9": p50 * 5, "max": p50 * 6]]
         }
@@ -64,12 +64,48 @@ import Testing
         #expect(draw.status == 0, "run-suite --charts-only: \(draw.output)")
         let svg = try String(contentsOfFile: directory.file("throughput.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("point-select") && svg.contains("tpcb"))
+        try await expectPNG(from: directory.file("throughput.svg"), in: directory)
+    }
+
+    /// `run-suite --scale-charts-only` draws docs/bench/scale.svg's lines from saved
+    /// `meshdb sim scale --json` output: one line per cluster size and scenario.
+    @Test func scaleChartFromSavedResultsConvertsToPNG() async throws {
+        let directory = try TemporaryDirectory("scale-chart")
+        defer { directory.remove() }
+        func runs(nodes: Int, _ rates: [Double]) -> [[String: Any]] {
+            rates.enumerated().map { i, rate in ["nodes": nodes, "groups": 1 << i, "writes_per_second": rate] }
+        }
+        let saved: [String: Any] = [
+            "scenarios": [
+                ["name": "durable, batch 16", "data": ["runs": runs(nodes: 4, [4_000, 5_000, 5_200]) + runs(nodes: 16, [4_000, 8_000, 15_000, 21_000])]],
+                ["name": "no fsync, batch 16", "data": ["runs": runs(nodes: 4, [20_000, 30_000, 31_000])]],
+            ],
+        ]
+        let resultsPath = directory.file("scale.json")
+        try JSONSerialization.data(withJSONObject: saved).write(to: URL(fileURLWithPath: resultsPath))
+        let draw = try await runTool("/usr/bin/python3", ["\(Self.root)/Benchmarks/run-suite", "--scale-charts-only", resultsPath,
+                                                          "--charts-dir", directory.path], seconds: 60)
+        #expect(draw.status == 0, "run-suite --scale-charts-only: \(draw.output)")
+        let svg = try String(contentsOfFile: directory.file("scale.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg"))
+        #expect(svg.components(separatedBy: "<path ").count - 1 == 3, "one line per cluster size and scenario")
+        #expect(svg.contains("16 nodes, durable, batch 16") && svg.contains("4 nodes, no fsync, batch 16"))
+        try await expectPNG(from: directory.file("scale.svg"), in: directory)
+    }
+
+    static var root: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// rsvg-convert renders the SVG to a PNG big enough to hold a chart.
+    func expectPNG(from svg: String, in directory: TemporaryDirectory) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") else {
             Issue.record("rsvg-convert is not installed: apt-get install librsvg2-bin")
             return
         }
-        let png = directory.file("throughput.png")
-        let convert = try await runTool("/usr/bin/rsvg-convert", ["-o", png, directory.file("throughput.svg")], seconds: 60)
+        let png = directory.file("chart.png")
+        let convert = try await runTool("/usr/bin/rsvg-convert", ["-o", png, svg], seconds: 60)
         #expect(convert.status == 0, "rsvg-convert: \(convert.output)")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
         #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")

@@ -4,9 +4,7 @@ import NIOPosix
 import Synchronization
 import Testing
 @testable import MeshDB
-#if canImport(Glibc)
-import Glibc
-#endif
+import TestSupport
 
 /// Support for the process-level acceptance tests (docs/cluster.md): real `meshdb` processes on
 /// 127.0.0.1, each with its output in a file under the test's temporary directory, killed with
@@ -20,30 +18,20 @@ struct ClusterTestError: Error, CustomStringConvertible {
 // MARK: One process
 
 /// One `meshdb` child process; stdout and stderr go to `logPath`.
-final class MeshProcess: @unchecked Sendable {
+final class MeshProcess: Sendable {
     let name: String
     let logPath: String
-    let process: Process
+    let process: ChildProcess
     let spawnedAt: ContinuousClock.Instant
 
     init(name: String, arguments: [String], logPath: String) throws {
         self.name = name
         self.logPath = logPath
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        guard let log = FileHandle(forWritingAtPath: logPath) else { throw ClusterTestError("cannot open \(logPath)") }
-        let process = Process()
-        process.executableURL = try builtProduct("meshdb")
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
         spawnedAt = ContinuousClock.now
-        try ProcessLaunch.run(process)
-        try? log.close()
-        self.process = process
+        process = try ChildProcess(try builtProduct("meshdb").path, arguments, output: .file(logPath))
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
     var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
@@ -58,7 +46,7 @@ final class MeshProcess: @unchecked Sendable {
         while true {
             if output.contains(text) { return ContinuousClock.now - spawnedAt }
             guard isRunning else {
-                throw ClusterTestError("\(name) exited (status \(process.terminationStatus)) before printing \"\(text)\":\n\(tail())")
+                throw ClusterTestError("\(name) exited (\(process.ended.map { "\($0)" } ?? "?")) before printing \"\(text)\":\n\(tail())")
             }
             guard ContinuousClock.now < deadline else {
                 throw ClusterTestError("\(name) did not print \"\(text)\" within \(seconds) s:\n\(tail())")
@@ -69,14 +57,13 @@ final class MeshProcess: @unchecked Sendable {
 
     /// SIGKILL and reap: the process gets no chance to flush or clean up.
     func kill9() {
-        guard isRunning else { return }
-        kill(pid, SIGKILL)
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 
     /// Sends `signal` and waits for the exit; returns the exit status, or nil if it did not exit in time.
     func stop(signal: Int32, within seconds: Double) async throws -> Int32? {
-        kill(pid, signal)
+        process.send(signal)
         return try await waitForExit(within: seconds)
     }
 
@@ -87,7 +74,7 @@ final class MeshProcess: @unchecked Sendable {
             guard ContinuousClock.now < deadline else { return nil }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+        return process.ended?.status
     }
 }
 

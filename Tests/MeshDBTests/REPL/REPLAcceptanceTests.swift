@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -378,31 +379,15 @@ struct LocalPostgres {
     }
 
     /// Runs a PostgreSQL program to completion, as `postgres` when this process is root, its output
-    /// in a file. posix_spawn and waitpid, not Foundation's Process: Process learns of an exit through
-    /// a descriptor the child inherits, and the server pg_ctl starts inherits it too, so Process would
-    /// wait for the server to stop.
+    /// in a file (not a pipe: the server pg_ctl starts would inherit the pipe and hold it open).
+    /// ChildProcess closes every other descriptor in the child, so PostgreSQL cannot inherit the
+    /// listening sockets of the in-process clusters and keep their ports bound after they stop
+    /// (EADDRINUSE across the suite, CI of 2026-11-21).
     private func run(_ command: [String]) throws -> (status: Int32, output: String) {
-        // Nothing else of the test process reaches PostgreSQL: a python3 step closes every inherited
-        // descriptor above stderr before exec. Without it the server inherited the listening
-        // sockets of the in-process clusters and kept their ports bound after they stopped —
-        // EADDRINUSE across the suite (CI, 2026-11-21).
-        let closeInherited = ["/usr/bin/python3", "-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])"]
-        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + closeInherited + command
+        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + command
         let outputPath = (dataDirectory as NSString).deletingLastPathComponent + "/\((command[0] as NSString).lastPathComponent).out"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cArguments = argv.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
-        guard spawned == 0 else { throw ClusterTestError("cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+        let child = try ChildProcess(argv[0], Array(argv.dropFirst()), output: .file(outputPath))
+        let status = child.waitUntilExit().status
+        return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 }

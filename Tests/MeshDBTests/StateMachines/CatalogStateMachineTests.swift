@@ -205,7 +205,7 @@ import Testing
         #expect(refused > 1_000)
         // Sound bytes that break a rule between records: a shard in an unknown group.
         var unknownGroup = good
-        let tail = unknownGroup.count - 4 - 8 - 4 - 4 - 4  // the last shard's group id, before the next row id and three empty lists (indexes, views, users)
+        let tail = unknownGroup.count - 4 - 8 - 4 - 4 - 4 - 4  // the last shard's group id, before the next row id and four empty lists (indexes, views, users, blobs)
         unknownGroup.replaceSubrange(tail..<(tail + 4), with: [99, 0, 0, 0])
         #expect(throws: StateMachineError.self) { try target.restore(from: unknownGroup) }
         #expect(target.snapshot() == before)

@@ -1,44 +1,29 @@
 import Foundation
-import MeshDB
+import TestSupport
 
-/// Runs a program to completion (killed after `seconds`), stdout and stderr together, stdin
-/// empty; `history` is passed as MESHDB_HISTORY. Watched from threads of its own, never from
-/// Swift's cooperative pool.
+/// Runs a program to completion (killed after `seconds`), stdout and stderr together; stdin is
+/// `input` or empty; `history` is passed as MESHDB_HISTORY. Watched from threads of its own,
+/// never from Swift's cooperative pool.
 func runTool(_ path: String, _ arguments: [String], history: String? = nil, environment extra: [String: String] = [:],
-                     input: String? = nil, seconds: Double) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    // The environment is set only when it must change: both crashes of the suite inside
-    // Foundation's Process.run() (a bad pointer in its memcpy, CI of 2026-11-21, even with
-    // launches serialized) came from launches that set it; the other launchers never set it.
+             input: String? = nil, seconds: Double) async throws -> (status: Int32, output: String) {
+    var environment: [String: String]? = nil
     if history != nil || !extra.isEmpty {
-        var environment = ProcessInfo.processInfo.environment
-        if let history { environment["MESHDB_HISTORY"] = history }
-        environment.merge(extra) { _, new in new }
-        process.environment = environment
+        var changed = ProcessInfo.processInfo.environment
+        if let history { changed["MESHDB_HISTORY"] = history }
+        changed.merge(extra) { _, new in new }
+        environment = changed
     }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let stdin = Pipe()
-    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-    try ProcessLaunch.run(process)
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
-    }
+    let child = try ChildProcess(path, arguments, environment: environment, input: input.map { .bytes(Array($0.utf8)) } ?? .null)
     let done = Locked<RunResult?>(nil)
     Thread {
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let result = RunResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let output = child.readOutputToEnd()
+        let result = RunResult(status: child.waitUntilExit().status, output: String(decoding: output, as: UTF8.self))
         done.withLock { $0 = result }
     }.start()
     Thread {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { process.terminate() }
+        guard child.waitUntilExit(seconds: seconds) == nil else { return }
+        child.send(SIGTERM)
+        if child.waitUntilExit(seconds: 5) == nil { child.send(SIGKILL) }
     }.start()
     var result: RunResult?
     try await poll("\(path) \(arguments.joined(separator: " ")) to exit", within: seconds + 30) {

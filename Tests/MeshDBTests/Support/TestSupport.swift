@@ -1,5 +1,6 @@
 import Foundation
 import MeshDB
+import TestSupport
 
 /// A fresh directory under the system temporary directory, removed by `remove()`.
 struct TemporaryDirectory {
@@ -39,19 +40,6 @@ struct SeededBytes {
     }
 }
 
-/// The built executables sit beside the test bundle (`.build/<config>/`).
-func builtProduct(_ name: String) throws -> URL {
-    let candidates = [
-        Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name),
-        Bundle.main.bundleURL.appendingPathComponent(name),
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
-    ]
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name, "searched": candidates.map(\.path)])
-    }
-    return found
-}
-
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
 }
@@ -60,28 +48,22 @@ struct HarnessError: Error, CustomStringConvertible {
 /// `busyMilliseconds` more, then kills it with SIGKILL and reaps it. Returns what it acknowledged
 /// (the words after "ack " on each complete line), each of which must survive.
 func runHarnessAndKill(_ arguments: [String], busyMilliseconds: Int) throws -> [String] {
-    let process = Process()
-    process.executableURL = try builtProduct("meshdb-crash-harness")
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try ProcessLaunch.run(process)
-    var seen = Data()
+    let process = try ChildProcess(try builtProduct("meshdb-crash-harness").path, arguments)
+    var seen: [UInt8] = []
     let deadline = Date().addingTimeInterval(60)
     while !String(decoding: seen, as: UTF8.self).contains("ready") {
         guard process.isRunning, Date() < deadline else {
-            process.terminate()
+            process.send(SIGKILL)
             throw HarnessError(description: "harness never became ready: \(String(decoding: seen, as: UTF8.self))")
         }
-        seen.append(output.fileHandleForReading.availableData)
+        seen += process.readAvailableOutput()
     }
     usleep(useconds_t(busyMilliseconds * 1000))
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-    guard process.terminationReason == .uncaughtSignal else {
-        throw HarnessError(description: "the harness exited on its own (status \(process.terminationStatus)) instead of being killed")
+    process.send(SIGKILL)
+    guard case .signaled = process.waitUntilExit() else {
+        throw HarnessError(description: "the harness exited on its own (\(process.waitUntilExit())) instead of being killed")
     }
-    seen.append(output.fileHandleForReading.readDataToEndOfFile())
+    seen += process.readOutputToEnd()
     // Only complete lines count: a line cut by the kill was never fully acknowledged.
     let text = String(decoding: seen, as: UTF8.self)
     let complete = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n") ?? text.startIndex)])

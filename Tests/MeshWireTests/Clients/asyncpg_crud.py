@@ -1,5 +1,7 @@
-"""CRUD through asyncpg (binary formats, prepared statements, executemany). Usage: asyncpg_crud.py PORT TABLE"""
+"""CRUD through asyncpg (binary formats, prepared statements, executemany, binary COPY). Usage: asyncpg_crud.py PORT TABLE"""
 import asyncio
+import datetime
+import io
 import sys
 try:
     import asyncpg
@@ -29,6 +31,24 @@ async def main(port, table):
         raise AssertionError("no error")
     except asyncpg.PostgresError as error:
         assert error.sqlstate == "42P01", error.sqlstate
+    # Bulk load and export: asyncpg's COPY is the binary format.
+    loaded = [(100 + i, f"bulk {i}", i / 4, bytes([i, 255 - i]) if i % 3 else None) for i in range(50)]
+    status = await conn.copy_records_to_table(table, records=loaded, columns=["id", "name", "score", "data"])
+    assert status == "COPY 50", status
+    rows = await conn.fetch(f"SELECT id, name, score, data FROM {table} WHERE id >= 100 ORDER BY id")
+    assert [tuple(r) for r in rows] == loaded, rows[:3]
+    out = io.BytesIO()
+    status = await conn.copy_from_query(f"SELECT id, name FROM {table} WHERE id >= 100 AND id < 103 ORDER BY id",
+                                        output=out, format="binary")
+    assert status == "COPY 3", status
+    data = out.getvalue()
+    assert data.startswith(b"PGCOPY\n\xff\r\n\x00") and data.endswith(b"\xff\xff"), data[:20]
+    assert b"bulk 2" in data, data
+    await conn.execute(f"CREATE TABLE {table}_when (id int PRIMARY KEY, at timestamp, amount numeric, ok boolean, small smallint)")
+    moments = [(1, datetime.datetime(2026, 11, 21, 23, 30, 15, 250000), 12.5, True, 7), (2, None, None, False, -3)]
+    await conn.copy_records_to_table(f"{table}_when", records=moments)
+    rows = await conn.fetch(f"SELECT id, at, amount, ok, small FROM {table}_when ORDER BY id")
+    assert [(r[0], r[1], float(r[2]) if r[2] is not None else None, r[3], r[4]) for r in rows] == moments, rows
     await conn.close()
 
 asyncio.run(main(int(sys.argv[1]), sys.argv[2]))

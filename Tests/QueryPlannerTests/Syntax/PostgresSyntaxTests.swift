@@ -98,3 +98,36 @@ import QueryPlanner
         #expect(subquery.replacingOccurrences(of: "\"", with: "") == "x IN (SELECT y FROM t)")
     }
 }
+
+/// PostgreSQL's dollar-quoted strings (`$$…$$`, `$tag$…$tag$`): the text exactly as written.
+@Suite struct DollarQuoteTests {
+    @Test(arguments: [
+        ("$$plain$$", "'plain'"),
+        ("$$it's$$", "'it''s'"),
+        ("$$$$", "''"),
+        ("$fn$ a $$ inside $ and $f $fn$", "' a $$ inside $ and $f '"),
+        ("$a1$x$a1$ || $1", "'x' || ?1"),
+        ("$$line\none\\n$$", "'line\none\\n'"),
+        ("$_$ü$_$", "'ü'"),
+    ])
+    func dollarQuotedStringsAreTakenLiterally(text: String, sqlite: String) throws {
+        #expect(SQLiteRenderer.render(try Parser.parseExpression(text)) == sqlite)
+    }
+
+    @Test(arguments: [
+        ("SELECT $$never closed", "unterminated dollar-quoted string at or near \"$$\"", 8),
+        ("SELECT $tag$x$other$", "unterminated dollar-quoted string at or near \"$tag$\"", 8),
+        ("SELECT $a-b$ x", "syntax error at or near \"$a\"", 8),
+        ("SELECT $", "syntax error at or near \"$\"", 8),
+    ])
+    func badDollarQuotesNameTheirPosition(text: String, message: String, position: Int) {
+        #expect { try Parser.parseStatement(text) } throws: { error in
+            let error = error as? SQLError
+            return error?.state == .syntaxError && error?.message == message && error?.position == position
+        }
+    }
+
+    @Test func aParameterIsNotADollarQuote() throws {
+        #expect(SQLiteRenderer.render(try Parser.parseExpression("$1 + $2")) == "?1 + ?2")
+    }
+}

@@ -37,12 +37,16 @@ public enum CatalogCommand: Sendable, Hashable {
     /// Replaces an existing user's verifier (42704 if there is none).
     case alterUser(CatalogUser)
     case dropUser(name: String, ifExists: Bool)
+    /// Names a blob whose chunks are durable (42710 if the name is taken).
+    case putBlob(CatalogBlob)
+    /// Forgets a blob's name; its chunks stay until garbage collection finds them unreferenced.
+    case dropBlob(name: String, ifExists: Bool)
 
     private enum Tag: UInt8 {
         case registerNode = 1, setNodeState = 2, createTable = 3, dropTable = 4, defineGroups = 5
         case allocateRowIDs = 6, createIndex = 7, dropIndex = 8, createView = 9, dropView = 10
         case addColumn = 11, dropColumn = 12, createUser = 13, alterUser = 14, dropUser = 15
-        case rekeyTable = 16
+        case rekeyTable = 16, putBlob = 17, dropBlob = 18
     }
 
     /// 2: table specs with declared types, unique constraints and shard DDL; indexes, views,
@@ -106,6 +110,11 @@ public enum CatalogCommand: Sendable, Hashable {
             w.write(user)
         case .dropUser(let name, let ifExists):
             w.writeNamedFlag(Tag.dropUser.rawValue, name, ifExists)
+        case .putBlob(let blob):
+            w.write(Tag.putBlob.rawValue)
+            w.write(blob)
+        case .dropBlob(let name, let ifExists):
+            w.writeNamedFlag(Tag.dropBlob.rawValue, name, ifExists)
         }
         return w.bytes
     }
@@ -167,6 +176,11 @@ public enum CatalogCommand: Sendable, Hashable {
         case .dropUser:
             let name = try r.readText("user name", bytesMax: limits.nameBytesMax)
             self = .dropUser(name: name, ifExists: try r.readBool("if exists"))
+        case .putBlob:
+            self = .putBlob(try r.readBlob(limits))
+        case .dropBlob:
+            let name = try r.readText("blob name", bytesMax: limits.blobNameBytesMax)
+            self = .dropBlob(name: name, ifExists: try r.readBool("if exists"))
         }
         try r.finish()
     }
@@ -206,6 +220,11 @@ public struct CatalogLimits: Sendable, Hashable {
     /// HMAC per iteration per authentication).
     public var scramIterationsMax: UInt32 = 1 << 20
     public var scramSaltBytesMax = 64
+    /// Named blobs. Each entry holds its manifest (up to ~60 KB), all of it in every meta node's
+    /// memory and checkpoints: the bound keeps that at most a few hundred MB.
+    public var blobsMax = 10_000
+    /// Longest blob name, in UTF-8 bytes (a file name's usual limit).
+    public var blobNameBytesMax = 255
 
     public init() {}
 }

@@ -6,7 +6,8 @@ extension CatalogStateMachine {
     static let snapshotMagic: [UInt8] = Array("MCAT".utf8)
     /// 2: object ids, the catalog version, row id counters, richer table specs, indexes and views.
     /// 3: users (SCRAM verifiers).
-    static let snapshotFormatVersion: UInt8 = 3
+    /// 4: named blobs. Version 3 snapshots (no blobs) are still read.
+    static let snapshotFormatVersion: UInt8 = 4
 
     public var stateDigest: Consensus.Digest { Consensus.Digest.of(snapshot()) }
 
@@ -41,6 +42,9 @@ extension CatalogStateMachine {
         let users = sortedUsers
         w.write(UInt32(users.count))
         for user in users { w.write(user) }
+        let blobs = sortedBlobs
+        w.write(UInt32(blobs.count))
+        for blob in blobs { w.write(blob) }
         return w.bytes
     }
 
@@ -55,6 +59,7 @@ extension CatalogStateMachine {
             indexes = decoded.indexes
             views = decoded.views
             users = decoded.users
+            blobs = decoded.blobs
             nextObjectID = decoded.nextObjectID
             version = decoded.version
         } catch {
@@ -69,7 +74,10 @@ extension CatalogStateMachine {
             for expected in snapshotMagic where try r.readU8("snapshot magic") != expected {
                 throw DecodeError.invalidValue(field: "snapshot magic", reason: "not a catalog snapshot")
             }
-            try r.expectFormatVersion(snapshotFormatVersion, "snapshot format version")
+            let formatVersion = try r.readU8("snapshot format version")
+            guard formatVersion == 3 || formatVersion == snapshotFormatVersion else {
+                throw DecodeError.invalidValue(field: "snapshot format version", reason: "\(formatVersion), expected 3 or \(snapshotFormatVersion)")
+            }
             catalog.nextObjectID = try r.readU64("next object id")
             guard catalog.nextObjectID >= firstObjectID else {
                 throw DecodeError.invalidValue(field: "next object id", reason: "\(catalog.nextObjectID) is below \(firstObjectID)")
@@ -150,6 +158,15 @@ extension CatalogStateMachine {
                 let user = try r.readUser(limits)
                 try checkOrder(&previous, user.name, "user")
                 _ = try catalog.createUser(user)
+            }
+            if formatVersion >= 4 {
+                let blobCount = try r.readCount("blob count", limit: limits.blobsMax, bytesEach: 62)
+                previous = nil
+                for _ in 0..<blobCount {
+                    let blob = try r.readBlob(limits)
+                    try checkOrder(&previous, blob.name, "blob")
+                    _ = try catalog.putBlob(blob)
+                }
             }
             try r.finish()
         } catch let error as DecodeError {

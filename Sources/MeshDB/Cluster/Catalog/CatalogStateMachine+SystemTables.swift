@@ -6,12 +6,13 @@ public struct CatalogRows: Sendable, Hashable {
 }
 
 extension CatalogStateMachine {
-    public static let systemTableNames = ["mesh_columns", "mesh_groups", "mesh_indexes", "mesh_nodes", "mesh_shards",
+    public static let systemTableNames = ["mesh_blobs", "mesh_columns", "mesh_groups", "mesh_indexes", "mesh_nodes", "mesh_shards",
                                           "mesh_tables", "mesh_views"]
 
     /// The rows of system table `name`, or nil when there is no such system table.
     public func systemTable(named name: String) -> CatalogRows? {
         switch name {
+        case "mesh_blobs": meshBlobs()
         case "mesh_nodes": meshNodes()
         case "mesh_tables": meshTables()
         case "mesh_shards": meshShards()

@@ -13,6 +13,8 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
     var indexes: [String: CatalogIndex] = [:]
     var views: [String: CatalogView] = [:]
     var users: [String: CatalogUser] = [:]
+    /// Named blobs (`meshdb blob`), system table `mesh_blobs`.
+    var blobs: [String: CatalogBlob] = [:]
     /// The id the next created table gets; ids are never reused.
     var nextObjectID = Self.firstObjectID
     /// How many requests this catalog has executed, refused ones included: a replica whose
@@ -115,6 +117,8 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
             case .createUser(let user): return .ok(try createUser(user))
             case .alterUser(let user): return .ok(try alterUser(user))
             case .dropUser(let name, let ifExists): return try dropUser(name, ifExists: ifExists)
+            case .putBlob(let blob): return .ok(try putBlob(blob))
+            case .dropBlob(let name, let ifExists): return try dropBlob(name, ifExists: ifExists)
             }
         } catch {
             return .error(error)

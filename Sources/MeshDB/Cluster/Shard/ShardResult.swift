@@ -147,21 +147,10 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
         self.statementIndex = statementIndex
     }
 
-    /// The SQLSTATE the gateway reports: SQLite's constraint codes map to PostgreSQL's
-    /// integrity-constraint classes; other SQLite errors (syntax and missing objects share
-    /// SQLITE_ERROR) are XX000 with SQLite's message.
+    /// The SQLSTATE the gateway reports (`GatewayError.sqlState(forSQLiteCode:message:)` for
+    /// SQLite's errors).
     public var sqlState: String {
-        guard kind == .sqlite else { return kind.sqlState }
-        switch sqliteExtendedCode {
-        case 2067, 1555: return "23505"  // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
-        case 1299: return "23502"  // SQLITE_CONSTRAINT_NOTNULL
-        case 787: return "23503"  // SQLITE_CONSTRAINT_FOREIGNKEY
-        case 275: return "23514"  // SQLITE_CONSTRAINT_CHECK
-        case 18: return "54000"  // SQLITE_TOOBIG
-        case 20: return "42804"  // SQLITE_MISMATCH
-        case _ where sqliteExtendedCode & 0xFF == 19: return "23000"  // other SQLITE_CONSTRAINT
-        default: return "XX000"
-        }
+        kind == .sqlite ? GatewayError.sqlState(forSQLiteCode: sqliteExtendedCode, message: message) : kind.sqlState
     }
 
     public var description: String {

@@ -9,6 +9,12 @@ public struct ChunkID: Sendable, Hashable, Comparable, CustomStringConvertible {
         bytes = Array(SHA256.hash(data: plain))
     }
 
+    /// A name read from a manifest or a request: exactly 32 bytes, else nil.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+
     /// Parses 64 lowercase or uppercase hex digits; nil for anything else.
     public init?(hex text: String) {
         guard let parsed = parseHex(text), parsed.count == 32 else { return nil }

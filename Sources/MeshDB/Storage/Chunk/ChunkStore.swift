@@ -38,6 +38,9 @@ public final class ChunkStore: Sendable {
         /// False when the chunk was already stored (deduplicated).
         public let stored: Bool
         public let encoding: Encoding?
+        /// Bytes of the payload on disk, header excluded (the copy that was already there, when
+        /// `stored` is false): what the chunk costs after LZ4, for a blob manifest.
+        public let storedBytes: Int
     }
 
     static let headerBytes = 16
@@ -51,8 +54,8 @@ public final class ChunkStore: Sendable {
     private let temporaryCounter = Atomic<UInt64>(0)
     /// Fan-out directories whose entry is known durable in this process.
     private let syncedFans = Mutex<Set<String>>([])
-    /// Held open for the store's lifetime: the flock that keeps a second instance out.
-    private let lockDescriptor: Int32
+    /// Held open until `close` or deinit: the flock that keeps a second instance out. -1 once closed.
+    private let lockDescriptor: Mutex<Int32>
 
     /// Opens (creating if needed) the store in `directory`. Only one instance may have a
     /// directory open at a time, in this process or another: a second gets `.inUse`.
@@ -93,21 +96,39 @@ public final class ChunkStore: Sendable {
                 }
             }
         } catch {
-            close(lock)
+            closeDescriptor(lock)
             throw .io(error.description)
         }
-        lockDescriptor = lock
+        lockDescriptor = Mutex(lock)
         stats = Mutex(scanned)
     }
 
-    deinit { close(lockDescriptor) }
+    deinit { close() }
+
+    /// Releases the directory for another instance (a node restarted in the same process): the
+    /// store refuses every operation afterwards. Closing twice is harmless.
+    public func close() {
+        lockDescriptor.withLock { descriptor in
+            if descriptor >= 0 { closeDescriptor(descriptor) }
+            descriptor = -1
+        }
+    }
+
+    private func checkOpen() throws(ChunkStoreError) {
+        guard lockDescriptor.withLock({ $0 >= 0 }) else { throw .io("chunk store \(directory) is closed") }
+    }
 
     public var currentStats: Stats { stats.withLock { $0 } }
 
     /// Stores `plain` under its SHA-256 unless an intact chunk of that name exists already.
     /// Durable on return, whichever way: the chunk and its directory entry survive a crash.
+    ///
+    /// An existing copy is judged by its header and size alone, unless `verifyingExisting`: then
+    /// it is read and hashed, and replaced when damaged. A repair (a reader found this copy bad)
+    /// must verify, since damage that keeps the size passes the cheap check.
     @discardableResult
-    public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
+    public func put(_ plain: [UInt8], verifyingExisting: Bool = false) throws(ChunkStoreError) -> PutResult {
+        try checkOpen()
         guard plain.count <= chunkBytesMax else {
             throw .tooLarge(bytes: plain.count, limit: chunkBytesMax)
         }
@@ -116,11 +137,12 @@ public final class ChunkStore: Sendable {
         let fan = directory + "/chunks/" + id.hex.prefix(2)
         do {
             try ensureFan(fan)
-            if DurableFile.exists(path), existingCopyLooksIntact(at: path, plainBytes: plain.count) {
+            if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count),
+               !verifyingExisting || (try? get(id)) != nil {
                 // Another put may have linked it and not yet synced the directory: sync before
                 // acknowledging, or a crash could lose a chunk this call reported as stored.
                 try DurableFile.syncDirectory(containing: path)
-                return PutResult(id: id, stored: false, encoding: nil)
+                return PutResult(id: id, stored: false, encoding: nil, storedBytes: existingBytes - Self.headerBytes)
             }
             let compressed = LZ4Block.compressIfSmaller(plain)
             let encoding: Encoding = compressed == nil ? .raw : .lz4
@@ -135,7 +157,7 @@ public final class ChunkStore: Sendable {
                 try DurableFile.writeSynced([header, payload], to: temporaryPath)
                 try DurableFile.rename(temporaryPath, to: path)
                 stats.withLock { $0.storedBytes += storedBytes - oldBytes }
-                return PutResult(id: id, stored: true, encoding: encoding)
+                return PutResult(id: id, stored: true, encoding: encoding, storedBytes: payload.count)
             }
             let created = try DurableFile.linkNew(header, payload, at: path, temporaryPath: temporaryPath)
             if created {
@@ -148,7 +170,7 @@ public final class ChunkStore: Sendable {
                 }
             }
             try DurableFile.syncDirectory(containing: path)
-            return PutResult(id: id, stored: created, encoding: created ? encoding : nil)
+            return PutResult(id: id, stored: created, encoding: created ? encoding : nil, storedBytes: payload.count)
         } catch {
             throw .io(error.description)
         }
@@ -156,6 +178,7 @@ public final class ChunkStore: Sendable {
 
     /// The plain bytes of chunk `id`, checked against its hash.
     public func get(_ id: ChunkID) throws(ChunkStoreError) -> [UInt8] {
+        try checkOpen()
         let path = self.path(of: id)
         let header: (encoding: Encoding, plainBytes: Int)
         let file: [UInt8]
@@ -223,6 +246,7 @@ public final class ChunkStore: Sendable {
     /// must only delete chunks that no manifest references and no write in progress can (a grace
     /// period after the last reference, see ../shared/DESIGN.md).
     public func delete(_ id: ChunkID) throws(ChunkStoreError) {
+        try checkOpen()
         let path = self.path(of: id)
         do throws(DurableFile.Failure) {
             let (header, fileSize) = try DurableFile.readPrefix(path, count: Self.headerBytes)
@@ -246,16 +270,16 @@ public final class ChunkStore: Sendable {
         syncedFans.withLock { _ = $0.insert(fan) }
     }
 
-    /// Whether the file under a chunk's name is consistent with holding `plainBytes` bytes: its
-    /// header parses and its size fits. (The hash is checked on every read; this cheaper check
-    /// keeps a truncated or overwritten file from blocking repair by a later put.)
-    private func existingCopyLooksIntact(at path: String, plainBytes: Int) -> Bool {
+    /// The size of the file under a chunk's name when it is consistent with holding `plainBytes`
+    /// bytes (its header parses and its size fits), else nil. (The hash is checked on every read;
+    /// this cheaper check keeps a truncated or overwritten file from blocking repair by a later put.)
+    private func intactCopyBytes(at path: String, plainBytes: Int) -> Int? {
         guard let (header, fileSize) = try? DurableFile.readPrefix(path, count: Self.headerBytes),
               let parsed = try? Self.parseHeader(header), parsed.plainBytes == plainBytes
-        else { return false }
+        else { return nil }
         switch parsed.encoding {
-        case .raw: return fileSize == Self.headerBytes + plainBytes
-        case .lz4: return fileSize > Self.headerBytes && fileSize < Self.headerBytes + plainBytes
+        case .raw: return fileSize == Self.headerBytes + plainBytes ? fileSize : nil
+        case .lz4: return fileSize > Self.headerBytes && fileSize < Self.headerBytes + plainBytes ? fileSize : nil
         }
     }
 
@@ -296,6 +320,9 @@ public final class ChunkStore: Sendable {
         return (encoding, Int(length))
     }
 }
+
+/// The libc close, out of reach of `ChunkStore.close()`'s name.
+private func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
 
 /// Why a chunk-store operation failed.
 public enum ChunkStoreError: Error, Sendable, Hashable, CustomStringConvertible {

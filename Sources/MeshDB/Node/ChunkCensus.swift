@@ -1,0 +1,99 @@
+import Synchronization
+
+/// Before a blob is named, checks that every chunk its manifest lists is held by at least
+/// f + 1 nodes (blob_write_quorum's floor), by asking every node the catalog lists as up which of
+/// them it holds. The client that stored the chunks is not trusted to say so: with f + 1 holders,
+/// at least one is a correct node, so a name in `mesh_blobs` never points at chunks that a faulty
+/// client or f lying nodes made up.
+final class ChunkCensus: Sendable {
+    let gateway: Gateway
+    let local: ChunkStore
+    let localIndex: Int
+    /// How long a peer may take to say which chunks it holds; a silent peer counts as holding none.
+    static let requestTimeout = Duration.seconds(10)
+    /// Connections to the peers, for the catalog's member list they were made for.
+    private let pool = Mutex<NodeConnections?>(nil)
+
+    init(gateway: Gateway, local: ChunkStore, localIndex: Int) {
+        self.gateway = gateway
+        self.local = local
+        self.localIndex = localIndex
+    }
+
+    func close() async {
+        let connections = pool.withLock { pool in
+            defer { pool = nil }
+            return pool
+        }
+        await connections?.close()
+    }
+
+    /// Throws 55000 naming the first chunk held by fewer than f + 1 nodes. For an indirect root,
+    /// the index's chunks are checked first, then the index is read (every chunk verified against
+    /// its hash, the whole against the root) and the data chunks it lists are checked.
+    func requireDurable(_ root: BlobRoot, limits: ClientRequest.Limits) async throws {
+        let catalog = try await gateway.catalog()
+        let quorum = (catalog.sortedNodes.count - 1) / 3 + 1
+        let members = catalog.sortedNodes.map {
+            NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
+                                   zone: $0.zone, isUp: $0.state == .up)
+        }
+        let connections = self.connections(for: members)
+        switch root {
+        case .direct(let manifest):
+            try await requireHolders(manifest.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
+        case .indirect(let indirect):
+            try await requireHolders(indirect.index.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
+            var encoding: [UInt8] = []
+            _ = try await ChunkTransfer(nodes: connections).get(indirect.index) { encoding += $0 }
+            let full = try root.full(from: encoding)
+            try await requireHolders(full.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
+        }
+    }
+
+    private func requireHolders(_ ids: [ChunkID], quorum: Int, members: [NodeConnections.Member], connections: NodeConnections,
+                                limits: ClientRequest.Limits) async throws {
+        guard !ids.isEmpty else { return }
+        let batches = stride(from: 0, to: ids.count, by: limits.chunkIDsPerRequestMax).map {
+            Array(ids[$0..<min($0 + limits.chunkIDsPerRequestMax, ids.count)])
+        }
+        var holders = [Int](repeating: 0, count: ids.count)
+        await withTaskGroup(of: [Bool].self) { group in
+            for member in members where member.isUp {
+                group.addTask { [local, localIndex] in
+                    var present: [Bool] = []
+                    for batch in batches {
+                        if member.index == localIndex {
+                            present += batch.map(local.has)
+                        } else if case .response(.presence(let flags)) = await connections.answer(.chunkHas(batch), from: member.placementID),
+                                  flags.count == batch.count {
+                            present += flags
+                        } else {
+                            // No usable answer: this node vouches for none of the chunks.
+                            return []
+                        }
+                    }
+                    return present
+                }
+            }
+            for await present in group where present.count == ids.count {
+                for index in ids.indices where present[index] { holders[index] += 1 }
+            }
+        }
+        if let short = holders.indices.first(where: { holders[$0] < quorum }) {
+            throw GatewayError(sqlState: "55000", message:
+                "chunk \(ids[short].hex) is held by \(holders[short]) of the \(quorum) nodes blob_write_quorum needs (f + 1); store every chunk before naming the blob")
+        }
+    }
+
+    private func connections(for members: [NodeConnections.Member]) -> NodeConnections {
+        let (connections, stale) = pool.withLock { pool -> (NodeConnections, NodeConnections?) in
+            if let current = pool, current.members == members { return (current, nil) }
+            let fresh = NodeConnections(members: members, requestTimeout: Self.requestTimeout)
+            defer { pool = fresh }
+            return (fresh, pool)
+        }
+        if let stale { Task { await stale.close() } }
+        return connections
+    }
+}

@@ -1,0 +1,258 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeshDB
+import PostgresNIO
+import SQLShell
+
+struct BlobCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blob",
+        abstract: "Store, read, list and remove named blobs (files) in the cluster's chunk stores.",
+        discussion: """
+            A blob is cut into content-defined chunks (about 1 MiB), each stored LZ4-compressed on 3 nodes; \
+            its name and manifest go to the mesh_blobs system table once every chunk is on f + 1 nodes. \
+            Equal chunks are stored once, across blobs. See docs/blobs.md.
+            """,
+        subcommands: [BlobPutCommand.self, BlobGetCommand.self, BlobListCommand.self, BlobRemoveCommand.self])
+}
+
+/// `--url`: the PostgreSQL URL of any node; the blob commands stream over that node's native port,
+/// which they learn from the node's `mesh_nodes`.
+struct BlobURLOptions: ParsableArguments {
+    @Option(name: .long, help: "The PostgreSQL URL of a node (default \(ConnectionURL.demo), the local demo).")
+    var url: String?
+
+    /// Runs `body` with a client connected through the node at `--url`, closed afterwards.
+    func withClient<T>(_ body: (BlobClient) async throws -> T) async throws -> T {
+        let client = try await connect()
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    func connect() async throws -> BlobClient {
+        let target: ConnectionURL
+        do {
+            target = try url.map { try ConnectionURL(parsing: $0) } ?? .demo
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let port = try await Self.nativePort(of: target)
+        return try await BlobClient.connect(host: target.host, port: port)
+    }
+
+    /// The native port of the node serving PostgreSQL at `url`: its `mesh_nodes` row is the one
+    /// whose pg_port is the URL's port.
+    static func nativePort(of url: ConnectionURL) async throws -> Int {
+        var logger = Logger(label: "meshdb.blob")
+        logger.logLevel = .critical
+        let configuration = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
+                                                             database: url.database, tls: .disable)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            defer { Task { try? await connection.close() } }
+            let rows = try await connection.query("SELECT port, pg_port FROM mesh_nodes", logger: logger)
+            for try await (port, pgPort) in rows.decode((Int, Int).self) where pgPort == url.port {
+                return port
+            }
+        } catch {
+            let reason = ShellConnection.report(for: error).map { "\($0.sqlState ?? "")  \($0.message)" } ?? ShellConnection.describe(error)
+            throw BlobCommandError("cannot learn the native port from \(url): \(reason)")
+        }
+        throw BlobCommandError("no node in mesh_nodes serves PostgreSQL on port \(url.port); is \(url) a MeshDB node?")
+    }
+}
+
+struct BlobPutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "put", abstract: "Store FILE as a blob (name: the file's name, or --name).")
+
+    @Argument(help: "The file to store.")
+    var file: String
+
+    @Option(name: .long, help: "The blob's name (default: the file's name).")
+    var name: String?
+
+    @OptionGroup var address: BlobURLOptions
+
+    func run() async throws {
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot open \(file) for reading") }
+        defer { try? handle.close() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
+        let blobName = name ?? (file as NSString).lastPathComponent
+        let meter = TransferMeter(total: size)
+        defer { meter.finish() }
+        let blob = try await address.withClient { client in
+            try await client.put(name: blobName, createdMicros: Int64(Date().timeIntervalSince1970 * 1_000_000),
+                                 read: { count in try handle.read(upToCount: count).map { [UInt8]($0) } ?? [] },
+                                 progress: { meter.update($0.bytes) })
+        }
+        print("stored \(blob.name): \(blob.root.totalBytes) bytes in \(blob.root.chunkCount) chunks, \(blob.root.storedBytes) bytes after LZ4, sha256 \(blob.root.sha256Hex)")
+    }
+}
+
+struct BlobGetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Read blob NAME into a file (-o) or to standard output.")
+
+    @Argument(help: "The blob's name.")
+    var name: String
+
+    @Option(name: .shortAndLong, help: "Write here instead of standard output.")
+    var output: String?
+
+    @OptionGroup var address: BlobURLOptions
+
+    func run() async throws {
+        // Into OUTPUT.partial, renamed over OUTPUT only once the whole value's SHA-256 matched
+        // (the client checks it at the end): a failed or lying read never leaves wrong or partial
+        // bytes under OUTPUT, nor truncates a file that was there.
+        let partial = output.map { $0 + ".partial" }
+        let handle: FileHandle
+        if let partial {
+            guard FileManager.default.createFile(atPath: partial, contents: nil), let opened = FileHandle(forWritingAtPath: partial) else {
+                throw ValidationError("cannot create \(partial)")
+            }
+            handle = opened
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        // Progress only when the bytes go to a file: standard output carries the blob.
+        let meter = output == nil ? nil : TransferMeter(total: nil)
+        defer { meter?.finish() }
+        let report: BlobClient.GetReport
+        do {
+            report = try await address.withClient { client in
+                try await client.get(name: name, write: { try handle.write(contentsOf: Data($0)) }, progress: { meter?.update($0.bytes) })
+            }
+        } catch {
+            if let partial {
+                try? handle.close()
+                unlink(partial)
+            }
+            throw error
+        }
+        if let output, let partial {
+            try handle.synchronize()
+            try handle.close()
+            guard rename(partial, output) == 0 else {
+                throw ValidationError("cannot rename \(partial) to \(output): \(String(cString: strerror(errno)))")
+            }
+        }
+        if report.repairedCopies > 0 {
+            FileHandle.standardError.write(Data("repaired \(report.repairedCopies) damaged or missing chunk copies\n".utf8))
+        }
+    }
+}
+
+struct BlobListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List blobs: name, size, chunks, bytes stored after LZ4 and dedup ratio.",
+        discussion: """
+            A blob's dedup ratio is its size over the bytes one copy of its distinct chunks takes after LZ4; \
+            the total line counts each chunk once across all blobs, so blobs that share chunks raise it.
+            """)
+
+    @OptionGroup var address: BlobURLOptions
+
+    func run() async throws {
+        let listing = try await address.withClient { try await $0.list() }
+        print(BlobListing.render(listing))
+    }
+}
+
+struct BlobRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove blob NAME from mesh_blobs (its chunks are reclaimed by garbage collection, later).")
+
+    @Argument(help: "The blob's name.")
+    var name: String
+
+    @OptionGroup var address: BlobURLOptions
+
+    func run() async throws {
+        try await address.withClient { try await $0.remove(named: name) }
+        print("removed \(name)")
+    }
+}
+
+/// A failure of a blob command at run time (not a bad argument: no usage is printed).
+struct BlobCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The `ls` table.
+enum BlobListing {
+    static func render(_ listing: [BlobClient.Listing]) -> String {
+        var lines = ["NAME                             SIZE        CHUNKS  STORED      DEDUP"]
+        var distinct: [ChunkID: Int] = [:]
+        // Blobs behind an index: their chunk lists are not in the listing, so they count whole.
+        var indexedChunks = 0
+        var indexedStored = 0
+        var logical = 0
+        for entry in listing {
+            let root = entry.root
+            lines.append(pad(entry.name, 33) + pad("\(root.totalBytes)", 12) + pad("\(root.chunkCount)", 8)
+                         + pad("\(root.storedBytes)", 12) + ratio(root.totalBytes, root.storedBytes))
+            logical += root.totalBytes
+            switch root {
+            case .direct(let manifest):
+                for chunk in manifest.chunks { distinct[chunk.id] = chunk.storedBytes }
+            case .indirect(let indirect):
+                indexedChunks += indirect.chunkCount
+                indexedStored += indirect.storedBytes
+            }
+        }
+        let stored = distinct.keys.sorted().reduce(indexedStored) { $0 + distinct[$1]! }
+        lines.append("\(listing.count) blobs, \(logical) bytes, \(distinct.count + indexedChunks) distinct chunks, \(stored) bytes stored per copy, dedup ratio \(ratio(logical, stored))")
+        return lines.joined(separator: "\n")
+    }
+
+    static func ratio(_ logical: Int, _ stored: Int) -> String {
+        stored == 0 ? (logical == 0 ? "-" : "inf") : String(format: "%.2f", Double(logical) / Double(stored))
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}
+
+/// The progress line on standard error: bytes so far, of how many, and MB/s since the start.
+final class TransferMeter {
+    private let total: Int?
+    private let start = ContinuousClock.now
+    private var lastPrint = ContinuousClock.now
+    private var bytes = 0
+
+    init(total: Int?) { self.total = total }
+
+    func update(_ bytes: Int) {
+        self.bytes = bytes
+        let now = ContinuousClock.now
+        guard now - lastPrint >= .milliseconds(200) else { return }
+        lastPrint = now
+        print(line(now: now), terminator: "\r")
+    }
+
+    func finish() {
+        print(line(now: ContinuousClock.now))
+    }
+
+    private func print(_ text: String, terminator: String = "\n") {
+        FileHandle.standardError.write(Data((text + terminator).utf8))
+    }
+
+    private func line(now: ContinuousClock.Instant) -> String {
+        let elapsed = now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let megabytes = Double(bytes) / 1_000_000
+        let rate = seconds > 0 ? megabytes / seconds : 0
+        let of = total.map { " of " + String(format: "%.1f", Double($0) / 1_000_000) + " MB" } ?? ""
+        return String(format: "%.1f", megabytes) + " MB" + of + "  " + String(format: "%.1f", rate) + " MB/s   "
+    }
+}

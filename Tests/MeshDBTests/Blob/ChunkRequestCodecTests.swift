@@ -1,0 +1,63 @@
+import Consensus
+import Crypto
+import Testing
+@testable import MeshDB
+
+/// The native protocol's chunk and blob requests: each round-trips through its encoding, and
+/// oversized or malformed ones are refused naming the limit before anything is allocated.
+@Suite struct ChunkRequestCodecTests {
+    static let chunk = Array("chunk bytes".utf8)
+
+    static func blob() throws -> CatalogBlob {
+        let manifest = try BlobManifest(totalBytes: chunk.count, sha256: Array(SHA256.hash(data: chunk)),
+                                        chunks: [BlobManifest.Chunk(id: ChunkID(of: chunk), plainBytes: chunk.count, storedBytes: 9)])
+        return CatalogBlob(name: "a/b.bin", root: .direct(manifest), createdMicros: -5)
+    }
+
+    @Test func requestsRoundTrip() throws {
+        let requests: [ClientRequest] = [
+            .chunkPut(bytes: Self.chunk, repair: false), .chunkPut(bytes: [], repair: true), .chunkGet(ChunkID(of: Self.chunk)),
+            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]), .chunkDelete(ChunkID(of: [3])),
+            .blobCommit(try Self.blob()), .blobRemove(name: "x"), .blob(name: "y"),
+        ]
+        for (id, request) in requests.enumerated() {
+            let decoded = try ClientRequest.decode(request.encoded(id: UInt32(id)))
+            #expect(decoded.id == UInt32(id) && decoded.request == request)
+        }
+    }
+
+    @Test func responsesRoundTrip() throws {
+        let responses: [ClientResponse] = [
+            .chunkStored(stored: true, storedBytes: 12), .chunk(Self.chunk), .presence([true, false, true]), .blob(try Self.blob()), .blob(nil),
+        ]
+        for response in responses {
+            #expect(try ClientResponse.decode(response.encoded(id: 7)).response == response)
+        }
+    }
+
+    @Test func aChunkAboveTheLimitIsRefusedNamingIt() {
+        var limits = ClientRequest.Limits()
+        limits.chunkBytesMax = 8
+        let bytes = ClientRequest.chunkPut(bytes: Self.chunk, repair: false).encoded(id: 1)
+        #expect(throws: DecodeError.limitExceeded(field: "chunk (chunk_max_bytes)", count: Self.chunk.count, limit: 8)) {
+            try ClientRequest.decode(bytes, limits: limits)
+        }
+    }
+
+    @Test func aForgedIDCountIsRefusedBeforeAllocating() {
+        var bytes = ClientRequest.chunkHas([ChunkID(of: [1])]).encoded(id: 1)
+        // The count (after id and kind) claims 4,096 ids; one follows.
+        bytes.replaceSubrange(5..<9, with: [0x00, 0x10, 0x00, 0x00])
+        #expect(throws: DecodeError.self) { try ClientRequest.decode(bytes) }
+        var tooMany = ClientRequest.chunkHas([]).encoded(id: 1)
+        tooMany.replaceSubrange(5..<9, with: [0x01, 0x10, 0x00, 0x00])
+        #expect(throws: DecodeError.limitExceeded(field: "chunk ids (chunk_ids_per_request_max)", count: 4097, limit: 4096)) {
+            try ClientRequest.decode(tooMany)
+        }
+    }
+
+    @Test func aTruncatedChunkIDIsRefused() {
+        let bytes = ClientRequest.chunkGet(ChunkID(of: [1])).encoded(id: 1)
+        #expect(throws: DecodeError.self) { try ClientRequest.decode(Array(bytes.dropLast())) }
+    }
+}
