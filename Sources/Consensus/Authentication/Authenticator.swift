@@ -41,8 +41,9 @@ public struct Authenticator {
     public let codec: MessageCodec
     private let identity: NodeIdentity
     private let directory: KeyDirectory
-    /// Pairwise keys with every peer, kept in one array and used in place: a MAC key holds two
-    /// hash states (224 bytes), too big to copy out of a dictionary for every frame.
+    /// Pairwise keys with every peer, in one array, found by slot: a replica's slot is at its
+    /// index, a client's takes one lookup, and a caller that keeps a client's slot (the
+    /// replica's client table) skips even that.
     private let keys: [MACKey]
     /// The slot in `keys` of each replica's key (index = replica; nil for ourselves).
     private let replicaKeySlots: [Int?]
@@ -99,7 +100,6 @@ public struct Authenticator {
         case .client(let id): clientKeySlots[id]
         }
     }
-
 
     // MARK: Frames
 

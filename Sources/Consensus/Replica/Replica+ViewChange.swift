@@ -176,6 +176,7 @@ extension Replica {
             let batch = entry.digest == nullBatchDigest ? [] : (decision.batches[entry.digest] ?? [])
             var slot = slots[entry.sequence] ?? Slot(replicaCount: configuration.replicaCount)
             slot.prePrepare = PrePrepare(view: view, sequence: entry.sequence, digest: entry.digest, batch: batch)
+            slot.clientPositions = nil  // belong to whatever batch was here before; execution looks them up
             slot.prePreparedViews[entry.digest] = view
             if !isPrimary { slot.prepares[index] = entry.digest }
             slots[entry.sequence] = slot
