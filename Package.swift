@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // MeshDB: a Byzantine-fault-tolerant database for decentralized applications.
 // Module graph (see ../shared/DESIGN.md): Consensus <- Replication <- MeshDB -> QueryPlanner,
-// MeshWire -> MeshDB, meshdb -> all. CSQLite and CLZ4 are system-library shims.
+// MeshWire -> MeshDB, meshdb -> all. CSQLite, CLZ4 and CLibCrypto are system-library shims.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -45,9 +45,15 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
+        // SHA-256 without a heap-allocated context per hash, for the PBFT hot path (see shim.h).
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "Consensus",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLibCrypto", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -164,7 +170,12 @@ let package = Package(
         // What the tests that start programs share (one test binary: test targets share code only
         // through a library module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
+        // Crypto: the hashing tests compare the hot path's SHA-256 and HMAC with swift-crypto's.
+        .testTarget(
+            name: "ConsensusTests",
+            dependencies: ["Consensus", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ReplicationTests",
             dependencies: ["Replication", "Consensus", .product(name: "Crypto", package: "swift-crypto")],

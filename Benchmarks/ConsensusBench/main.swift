@@ -10,8 +10,10 @@ struct Bench {
     let requestsTarget: Int
     var replicas: [Replica]
     var clients: [Client]
+    /// Frames in flight, delivered first in, first out: `queue` holds the frames sent while
+    /// the frames of the previous round (`Bench.run`) are delivered, in order, which is the same
+    /// order one FIFO gives, without shifting a long array down as its head is consumed.
     var queue: [(frame: [UInt8], to: Principal)] = []
-    var head = 0
     var completed = 0
     var frames = 0
     /// Time spent inside the replicas, without the clients (the load generator).
@@ -70,34 +72,34 @@ struct Bench {
         let cpuStart = Self.cpuSeconds()
         let start = Date()
         for c in clients.indices { _ = enqueue(try! clients[c].submit(operation: operation)) }
-        while head < queue.count && completed < requestsTarget {
-            let (frame, target) = queue[head]
-            head += 1
-            frames += 1
-            if head > 1 << 16 {
-                queue.removeFirst(head)
-                head = 0
-            }
-            switch target {
-            case .replica(let r):
-                let before = DispatchTime.now().uptimeNanoseconds
-                let actions = replicas[r].receive(frame: frame)
-                replicaNanoseconds += DispatchTime.now().uptimeNanoseconds - before
-                if let model = modelForResidual {
-                    replicaFrames += 1
-                    modelledNanoseconds += FrameShape(frame: frame).map(model.receiveNanos) ?? 0
-                    for case .send(let out, let to) in actions {
-                        modelledNanoseconds += FrameShape(frame: out).map { model.sendNanos($0, destinations: to.count) } ?? 0
+        var round: [(frame: [UInt8], to: Principal)] = []
+        delivery: while !queue.isEmpty {
+            swap(&round, &queue)
+            queue.removeAll(keepingCapacity: true)
+            for (frame, target) in round {
+                guard completed < requestsTarget else { break delivery }
+                frames += 1
+                switch target {
+                case .replica(let r):
+                    let before = DispatchTime.now().uptimeNanoseconds
+                    let actions = replicas[r].receive(frame: frame)
+                    replicaNanoseconds += DispatchTime.now().uptimeNanoseconds - before
+                    if let model = modelForResidual {
+                        replicaFrames += 1
+                        modelledNanoseconds += FrameShape(frame: frame).map(model.receiveNanos) ?? 0
+                        for case .send(let out, let to) in actions {
+                            modelledNanoseconds += FrameShape(frame: out).map { model.sendNanos($0, destinations: to.count) } ?? 0
+                        }
                     }
-                }
-                for case .send(let out, let to) in actions {
-                    for recipient in to { queue.append((out, recipient)) }
-                }
-            case .client(let id):
-                let c = Int(id - 1000)
-                if enqueue(clients[c].receive(frame: frame)) {
-                    completed += 1
-                    _ = enqueue(try! clients[c].submit(operation: operation))
+                    for case .send(let out, let to) in actions {
+                        for recipient in to { queue.append((out, recipient)) }
+                    }
+                case .client(let id):
+                    let c = Int(id - 1000)
+                    if enqueue(clients[c].receive(frame: frame)) {
+                        completed += 1
+                        _ = enqueue(try! clients[c].submit(operation: operation))
+                    }
                 }
             }
         }

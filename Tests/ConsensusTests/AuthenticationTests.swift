@@ -28,6 +28,39 @@ import Testing
         #expect(replica.dropped[.badMAC] == 1 && replica.dropped[.malformed] == 1)
     }
 
+    /// OSDI'99 §4.2: a pre-prepare is ⟨⟨PRE-PREPARE, v, n, d⟩σp, m⟩. The frame's MAC covers the
+    /// header only; the batch rides along, bound by d, which `open` recomputes. A batch changed
+    /// in flight no longer matches d; a changed header or tag is a bad MAC. Both the hashed
+    /// (multicast) and the direct (one recipient) MAC forms.
+    @Test func osdi4_2_prePrepareMACCoversTheHeaderAndTheDigestBindsTheBatch() throws {
+        var cluster = TestCluster()
+        let primary = cluster.authenticator(forReplica: 0)
+        let r1 = cluster.authenticator(forReplica: 1)
+        let batch = [cluster.clients[1]!.makeRequest(operation: [1, 2, 3], timestamp: 1)]
+        let pp = PrePrepare(view: 0, sequence: 1, digest: batchDigest(batch), batch: batch)
+        // u32 body length | sender (9) | tag | view, sequence, digest (48) | batch count (4) |
+        // client, timestamp (16) | operation length (4) | operation
+        let tagOffset = 4 + 9
+        let operationOffset = tagOffset + 1 + 48 + 4 + 16 + 4
+        for recipients: [Principal] in [[.replica(1)], [.replica(1), .replica(2), .replica(3)]] {
+            let frame = primary.seal(.prePrepare(pp), to: recipients)
+            #expect(frame[operationOffset] == 1)
+            #expect(try r1.open(frame).message == .prePrepare(pp))
+            var changedBatch = frame
+            changedBatch[operationOffset] ^= 0x10
+            #expect(throws: AuthenticationError.batchDigestMismatch(.replica(0))) { try r1.open(changedBatch) }
+            var changedHeader = frame
+            changedHeader[tagOffset + 1 + 8] ^= 1  // the sequence number
+            #expect(throws: AuthenticationError.badMAC(.replica(0))) { try r1.open(changedHeader) }
+            var changedTag = frame
+            changedTag[tagOffset] = 3  // now claims to be a PREPARE: the MAC covers other bytes
+            #expect(throws: AuthenticationError.badMAC(.replica(0))) { try r1.open(changedTag) }
+            _ = cluster.replicas[1].receive(frame: changedBatch)
+        }
+        #expect(cluster.replicas[1].dropped[.badDigest] == 2)
+        #expect(cluster.replicas[1].slots[1] == nil)
+    }
+
     @Test func unknownSendersAreDroppedAndCounted() {
         let stranger = NodeIdentity.deterministic(seed: 99, principal: .client(77))
         var directory = cluster.directory

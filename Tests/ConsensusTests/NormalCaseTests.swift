@@ -231,6 +231,6 @@ import Testing
             _ = cluster.replicas[3].receive(frame: auth.sealRequest(request, to: [.replica(3)]))
         }
         #expect(cluster.replicas[3].pendingRequestCount == 1)
-        #expect(cluster.replicas[3].pending[2]?.timestamp == 500)
+        #expect(cluster.replicas[3].clients.position(of: 2).flatMap { cluster.replicas[3].clients.pending[$0] }?.timestamp == 500)
     }
 }

@@ -6,6 +6,8 @@ public enum AuthenticationError: Error, Sendable, Equatable, CustomStringConvert
     case unknownSender(Principal)
     case notAddressedToUs
     case badMAC(Principal)
+    /// A pre-prepare whose batch does not hash to the digest its MAC covers.
+    case batchDigestMismatch(Principal)
     case badSignature(what: String, signer: Int)
 
     public var description: String {
@@ -14,6 +16,7 @@ public enum AuthenticationError: Error, Sendable, Equatable, CustomStringConvert
         case .unknownSender(let p): "frame from unknown sender \(p)"
         case .notAddressedToUs: "frame carries no MAC for this node"
         case .badMAC(let p): "bad MAC on frame from \(p)"
+        case .batchDigestMismatch(let p): "pre-prepare from \(p) whose batch does not match its digest"
         case .badSignature(let what, let signer): "bad signature on \(what) from replica \(signer)"
         }
     }
@@ -21,18 +24,31 @@ public enum AuthenticationError: Error, Sendable, Equatable, CustomStringConvert
 
 /// Seals and opens frames for one node. A frame is `u32 body length | body | MAC entries`, where
 /// body = sender principal + message, and each entry is (recipient, HMAC(k_sender,recipient,
-/// SHA-256(body))): one encoding serves a multicast, as PBFT's authenticators do (TOCS §3.2).
-/// A frame with a single recipient carries HMAC(k, body) instead, which costs less for the many
-/// small point-to-point messages (replies, retransmissions).
+/// SHA-256(a)) for the authenticated part a of the body: one encoding serves a multicast, as
+/// PBFT's authenticators do (TOCS §3.2). A frame with a single recipient carries HMAC(k, a)
+/// instead, which costs less for the many small point-to-point messages (replies,
+/// retransmissions).
+///
+/// The authenticated part is the whole body, except for a pre-prepare: there it ends after the
+/// header ⟨PRE-PREPARE, v, n, d⟩, and the batch rides along outside the MAC, as in OSDI'99 §4.2
+/// (⟨⟨PRE-PREPARE, v, n, d⟩σp, m⟩). The batch is bound to the header by d, which `open` checks
+/// before it returns the message, and each request by its client's own authenticator, which the
+/// replica checks; so a backup hashes a batch once (its request digests, taken while decoding)
+/// instead of twice (the body for the MAC, then the requests for d).
 /// Signed messages (checkpoint, view change, new view) additionally carry Ed25519 signatures.
 public struct Authenticator {
     public let me: Principal
     public let codec: MessageCodec
     private let identity: NodeIdentity
     private let directory: KeyDirectory
-    /// Pairwise keys with replicas (index = replica) and with clients.
-    private let replicaKeys: [MACKey?]
-    private let clientKeys: [UInt64: MACKey]
+    /// Pairwise keys with every peer, in one array, found by slot: a replica's slot is at its
+    /// index, a client's takes one lookup, and a caller that keeps a client's slot (the
+    /// replica's client table) skips even that.
+    private let keys: [MACKey]
+    /// The slot in `keys` of each replica's key (index = replica; nil for ourselves).
+    private let replicaKeySlots: [Int?]
+    /// The slot in `keys` of each client's key (only a replica knows clients).
+    private let clientKeySlots: [UInt64: Int]
 
     public init(me: Principal, identity: NodeIdentity, directory: KeyDirectory, codec: MessageCodec) {
         self.me = me
@@ -46,10 +62,23 @@ public struct Authenticator {
             guard let theirs = directory.identity(of: peer) else { continue }
             keys[peer] = Self.pairwiseKey(mine: identity, me: me, theirs: theirs, them: peer)
         }
-        replicaKeys = directory.replicas.indices.map { keys[.replica($0)] }
-        var clients: [UInt64: MACKey] = [:]
-        for (principal, key) in keys { if case .client(let id) = principal { clients[id] = key } }
-        clientKeys = clients
+        var slots: [MACKey] = []
+        var replicaSlots: [Int?] = []
+        var clientSlots: [UInt64: Int] = [:]
+        for peer in peers {
+            guard let key = keys[peer] else {
+                if case .replica = peer { replicaSlots.append(nil) }
+                continue
+            }
+            switch peer {
+            case .replica: replicaSlots.append(slots.count)
+            case .client(let id): clientSlots[id] = slots.count
+            }
+            slots.append(key)
+        }
+        self.keys = slots
+        replicaKeySlots = replicaSlots
+        clientKeySlots = clientSlots
     }
 
     /// k(a,b) = HKDF-SHA256(X25519(a, B), info = sorted(a, b)): both ends derive the same key.
@@ -64,62 +93,98 @@ public struct Authenticator {
         return MACKey(key: key.withUnsafeBytes { Array($0) })
     }
 
-    func key(for principal: Principal) -> MACKey? {
+    /// Where the key shared with `principal` is in `keys`, if we share one.
+    func keySlot(for principal: Principal) -> Int? {
         switch principal {
-        case .replica(let index): replicaKeys.indices.contains(index) ? replicaKeys[index] : nil
-        case .client(let id): clientKeys[id]
+        case .replica(let index): replicaKeySlots.indices.contains(index) ? replicaKeySlots[index] : nil
+        case .client(let id): clientKeySlots[id]
         }
     }
 
     // MARK: Frames
 
     static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: bytes)
-        return Digest(hasher.finalize())
+        SHA256Hasher.hash(bytes)
     }
 
     public func seal(_ message: Message, to recipients: [Principal]) -> [UInt8] {
+        var frame = ByteWriter(capacity: frameCapacity(message, recipientCount: recipients.count))
+        let authenticatedEnd = writeBody(message, &frame)
+        frame.write(UInt8(recipients.count))
+        if recipients.count == 1 {
+            // One recipient: MAC the authenticated part itself (no hash first, for the many replies).
+            appendMAC(for: recipients[0], keySlot: keySlot(for: recipients[0]), authenticatedEnd, &frame)
+            return frame.bytes
+        }
+        let authenticatedDigest = frame.bytes.withUnsafeBytes { raw in
+            Self.sha256(UnsafeRawBufferPointer(rebasing: raw[4..<authenticatedEnd]))
+        }
+        frame.writeFields((MessageCodec.principalByteCount + 32) * recipients.count) { f in
+            for recipient in recipients {
+                codec.write(recipient, &f)
+                f.write(keySlot(for: recipient).map { keys[$0].mac(authenticatedDigest) } ?? .zero)
+            }
+        }
+        return frame.bytes
+    }
+
+    /// `seal` to one recipient whose key slot the caller already holds (a replica's replies,
+    /// which would otherwise look the client's key up once more per reply).
+    func seal(_ message: Message, to recipient: Principal, keySlot: Int?) -> [UInt8] {
+        var frame = ByteWriter(capacity: frameCapacity(message, recipientCount: 1))
+        let authenticatedEnd = writeBody(message, &frame)
+        frame.write(UInt8(1))
+        appendMAC(for: recipient, keySlot: keySlot, authenticatedEnd, &frame)
+        return frame.bytes
+    }
+
+    private func frameCapacity(_ message: Message, recipientCount: Int) -> Int {
         var bodyEstimate = 256
         if case .prePrepare(let pp) = message {
             // A batch is tens of kilobytes: growing the buffer step by step would copy it repeatedly.
             for request in pp.batch { bodyEstimate += request.encodedByteCount }
         }
-        var frame = ByteWriter(capacity: bodyEstimate + 41 * recipients.count)
+        return bodyEstimate + 41 * recipientCount
+    }
+
+    /// Writes `u32 body length | sender | message` and returns where the authenticated part ends.
+    private func writeBody(_ message: Message, _ frame: inout ByteWriter) -> Int {
         frame.write(UInt32(0))  // body length, patched below
         codec.write(me, &frame)
-        codec.encode(message, into: &frame)
-        let bodyCount = frame.bytes.count - 4
-        frame.patch(UInt32(bodyCount), at: 0)
-        frame.write(UInt8(recipients.count))
-        if recipients.count == 1 {
-            // One recipient: MAC the body itself (no array of MACs for the many replies).
-            let mac = frame.bytes.withUnsafeBytes { raw in
-                key(for: recipients[0])?.mac(bytes: UnsafeRawBufferPointer(rebasing: raw[4..<(4 + bodyCount)])) ?? .zero
-            }
-            codec.write(recipients[0], &frame)
-            frame.write(mac)
-            return frame.bytes
+        let authenticatedEnd: Int
+        if case .prePrepare(let pp) = message {
+            codec.writePrePrepareHeader(pp, &frame)
+            authenticatedEnd = frame.bytes.count
+            codec.writeBatch(pp.batch, &frame)
+        } else {
+            codec.encode(message, into: &frame)
+            authenticatedEnd = frame.bytes.count
         }
-        let bodyDigest = frame.bytes.withUnsafeBytes { raw in
-            Self.sha256(UnsafeRawBufferPointer(rebasing: raw[4..<(4 + bodyCount)]))
+        frame.patch(UInt32(frame.bytes.count - 4), at: 0)
+        return authenticatedEnd
+    }
+
+    /// The single MAC entry of a one-recipient frame: HMAC over the authenticated part itself
+    /// (zero when we share no key with the recipient: it will drop the frame, as it should).
+    private func appendMAC(for recipient: Principal, keySlot: Int?, _ authenticatedEnd: Int, _ frame: inout ByteWriter) {
+        let mac = keySlot.map { slot in
+            frame.bytes.withUnsafeBytes { raw in keys[slot].mac(bytes: UnsafeRawBufferPointer(rebasing: raw[4..<authenticatedEnd])) }
+        } ?? .zero
+        frame.writeFields(MessageCodec.principalByteCount + 32) { f in
+            codec.write(recipient, &f)
+            f.write(mac)
         }
-        for recipient in recipients {
-            codec.write(recipient, &frame)
-            frame.write(key(for: recipient)?.mac(bodyDigest) ?? .zero)
-        }
-        return frame.bytes
     }
 
     /// A client request in a frame without frame MACs: the request carries its own
     /// authenticator, one MAC per replica (TOCS §3.2), which every replica checks; a second MAC
     /// on the frame would only repeat it.
     public func sealRequest(_ request: Request, to recipients: [Principal]) -> [UInt8] {
-        var body = ByteWriter(capacity: 64 + request.operation.count + 32 * request.authenticator.count)
-        codec.write(me, &body)
-        codec.encode(.request(request), into: &body)
-        var frame = ByteWriter(capacity: body.bytes.count + 8)
-        frame.writeBytes(body.bytes)
+        var frame = ByteWriter(capacity: 4 + 10 + request.encodedByteCount + 1)
+        frame.write(UInt32(0))  // body length, patched below
+        codec.write(me, &frame)
+        codec.encode(.request(request), into: &frame)
+        frame.patch(UInt32(frame.bytes.count - 4), at: 0)
         frame.write(UInt8(0))
         return frame.bytes
     }
@@ -153,15 +218,28 @@ public struct Authenticator {
                 guard case .request = message else { throw AuthenticationError.notAddressedToUs }
                 return (sender, message)
             }
-            guard let key = key(for: sender) else { throw AuthenticationError.unknownSender(sender) }
+            guard let slot = keySlot(for: sender) else { throw AuthenticationError.unknownSender(sender) }
             guard let ours else { throw AuthenticationError.notAddressedToUs }
+            // The tag is inside the authenticated part: a changed tag changes what the MAC covers.
+            var authenticatedEnd = bodyEnd
+            if bodyReader.offset < bodyEnd, bytes[bodyReader.offset] == MessageCodec.prePrepareTag {
+                authenticatedEnd = bodyReader.offset + 1 + MessageCodec.prePrepareHeaderByteCount
+                guard authenticatedEnd <= bodyEnd else {
+                    throw DecodeError.truncated(field: "pre-prepare header", needed: authenticatedEnd - bodyReader.offset,
+                                                available: bodyEnd - bodyReader.offset)
+                }
+            }
             let expected = bytes.withUnsafeBytes { raw in
-                let body = UnsafeRawBufferPointer(rebasing: raw[4..<bodyEnd])
-                return entryCount == 1 ? key.mac(bytes: body) : key.mac(Self.sha256(body))
+                let authenticated = UnsafeRawBufferPointer(rebasing: raw[4..<authenticatedEnd])
+                return entryCount == 1 ? keys[slot].mac(bytes: authenticated) : keys[slot].mac(Self.sha256(authenticated))
             }
             guard expected == ours else { throw AuthenticationError.badMAC(sender) }
             let message = try codec.decode(&bodyReader)
             guard bodyReader.offset == bodyEnd else { throw DecodeError.trailingBytes(count: bodyEnd - bodyReader.offset) }
+            if case .prePrepare(let pp) = message, batchDigest(pp.batch) != pp.digest {
+                // The MAC covered only ⟨PRE-PREPARE, v, n, d⟩: the batch counts only if it is the one d names.
+                throw AuthenticationError.batchDigestMismatch(sender)
+            }
             return (sender, message)
         } catch let error as DecodeError {
             throw .malformed(error)
@@ -176,15 +254,23 @@ public struct Authenticator {
 
     /// One MAC per replica over the request digest (TOCS §3.2).
     public func requestAuthenticator(for digest: Digest, replicaCount: Int) -> [Digest] {
-        (0..<replicaCount).map { key(for: .replica($0))?.mac(digest) ?? .zero }
+        (0..<replicaCount).map { replica in keySlot(for: .replica(replica)).map { keys[$0].mac(digest) } ?? .zero }
     }
 
     /// Whether the request's MAC for this replica is right.
     public func verifyRequest(_ request: Request, digest: Digest) -> Bool {
-        guard case .replica(let index) = me, index < request.authenticator.count,
-            let key = clientKeys[request.client]
-        else { return false }
-        return key.mac(digest) == request.authenticator[index]
+        guard let slot = clientKeySlots[request.client] else { return false }
+        return verifyRequest(request, digest: digest, keySlot: slot)
+    }
+
+    /// `verifyRequest` with the client's key slot already looked up (`keySlot(for:)`).
+    func verifyRequest(_ request: Request, keySlot: Int) -> Bool {
+        verifyRequest(request, digest: request.digest, keySlot: keySlot)
+    }
+
+    private func verifyRequest(_ request: Request, digest: Digest, keySlot: Int) -> Bool {
+        guard case .replica(let index) = me, index < request.authenticator.count else { return false }
+        return keys[keySlot].mac(digest) == request.authenticator[index]
     }
 
     // MARK: Signatures

@@ -60,40 +60,32 @@ public struct KeyDirectory {
 }
 
 /// HMAC-SHA256 with the padded-key hash states computed once per key pair, so that a MAC costs
-/// two SHA-256 finalisations and no key schedule (RFC 2104).
+/// no key schedule (RFC 2104). The states are midstates (`SHA256Midstate`): a MAC allocates and
+/// copies almost nothing, and a MAC over a digest is two single-block compressions.
 struct MACKey {
-    private let inner: SHA256
-    private let outer: SHA256
+    private let inner: SHA256Midstate
+    private let outer: SHA256Midstate
 
     init(key: [UInt8]) {
         precondition(key.count <= 64, "HMAC keys longer than a block are hashed first; ours are 32 bytes")
-        var padded = key + [UInt8](repeating: 0, count: 64 - key.count)
-        var innerHash = SHA256()
-        innerHash.update(data: padded.map { $0 ^ 0x36 })
-        var outerHash = SHA256()
-        for i in padded.indices { padded[i] ^= 0x5c }
-        outerHash.update(data: padded)
-        inner = innerHash
-        outer = outerHash
+        let padded = key + [UInt8](repeating: 0, count: 64 - key.count)
+        var innerHash = SHA256Hasher()
+        innerHash.update(padded.map { $0 ^ 0x36 })
+        var outerHash = SHA256Hasher()
+        outerHash.update(padded.map { $0 ^ 0x5c })
+        inner = innerHash.midstate
+        outer = outerHash.midstate
     }
 
     /// HMAC over a whole (short) message, for frames with a single recipient: cheaper than
     /// hashing the body first and MACing the hash.
     func mac(bytes: UnsafeRawBufferPointer) -> Digest {
-        var i = inner
-        i.update(bufferPointer: bytes)
-        let innerDigest = i.finalize()
-        var o = outer
-        innerDigest.withUnsafeBytes { o.update(bufferPointer: $0) }
-        return Digest(o.finalize())
+        var i = SHA256Hasher(resuming: inner)
+        i.update(bytes)
+        return SHA256Hasher.finish(outer, appending: i.finalize())
     }
 
     func mac(_ digest: Digest) -> Digest {
-        var i = inner
-        digest.feed(into: &i)
-        let innerDigest = i.finalize()
-        var o = outer
-        innerDigest.withUnsafeBytes { o.update(bufferPointer: $0) }
-        return Digest(o.finalize())
+        SHA256Hasher.finish(outer, appending: SHA256Hasher.finish(inner, appending: digest))
     }
 }

@@ -25,8 +25,15 @@ public struct Client {
     /// The view the client believes current, learned from replies.
     public private(set) var view: UInt64 = 0
     public internal(set) var lastTimestamp: UInt64 = 0
-    var outstanding: Request?
+    var outstanding: Request? { didSet { outstandingTimestamp = outstanding?.timestamp } }
+    /// `outstanding`'s timestamp, kept apart: every reply is checked against it, and reading it
+    /// through the optional request copied the request (retaining its arrays) each time.
+    private(set) var outstandingTimestamp: UInt64?
     var replies: [Reply?]
+    /// The primary of `primaryRecipientsView` as a recipient list, rebuilt only when the view
+    /// changes (an array per request was an allocation).
+    private var primaryRecipients: [Principal]
+    private var primaryRecipientsView: UInt64 = 0
     var currentTimeoutTicks: UInt64
     public private(set) var droppedReplies = 0
 
@@ -43,6 +50,7 @@ public struct Client {
         self.retransmitTimeoutTicksMax = retransmitTimeoutTicks * 16
         self.currentTimeoutTicks = retransmitTimeoutTicks
         self.replies = Array(repeating: nil, count: configuration.replicaCount)
+        self.primaryRecipients = [.replica(configuration.primary(ofView: 0))]
     }
 
     public var hasOutstanding: Bool { outstanding != nil }
@@ -73,9 +81,12 @@ public struct Client {
         outstanding = request
         for i in replies.indices { replies[i] = nil }
         currentTimeoutTicks = retransmitTimeoutTicks
-        let primary = Principal.replica(configuration.primary(ofView: view))
+        if primaryRecipientsView != view {
+            primaryRecipients = [.replica(configuration.primary(ofView: view))]
+            primaryRecipientsView = view
+        }
         return [
-            .send(frame: auth.sealRequest(request, to: [primary]), to: [primary]),
+            .send(frame: auth.sealRequest(request, to: primaryRecipients), to: primaryRecipients),
             .setTimer(ticks: currentTimeoutTicks),
         ]
     }
@@ -93,7 +104,7 @@ public struct Client {
 
     public mutating func receive(frame: [UInt8]) -> [ClientAction] {
         // Replies we would ignore anyway (late, or for an older request) skip the MAC check.
-        if let late = auth.peekReplyTimestamp(frame), outstanding?.timestamp != late {
+        if let late = auth.peekReplyTimestamp(frame), outstandingTimestamp != late {
             return []
         }
         guard let opened = try? auth.open(frame), case .replica(let sender) = opened.sender,
@@ -102,16 +113,19 @@ public struct Client {
             droppedReplies += 1
             return []
         }
-        guard let request = outstanding, reply.timestamp == request.timestamp else { return [] }
+        guard let timestamp = outstandingTimestamp, reply.timestamp == timestamp else { return [] }
         replies[sender] = reply
-        let matching = replies.lazy.compactMap { $0 }.filter { $0.result == reply.result }
-        guard matching.count >= configuration.replyQuorum else { return [] }
-        // The view: the highest one that f+1 replies vouch for (at least one correct replica).
-        let views = replies.compactMap { $0?.view }.sorted(by: >)
-        if views.count >= configuration.replyQuorum {
-            view = max(view, views[configuration.replyQuorum - 1])
+        var matching = 0
+        for case let other? in replies where other.result == reply.result { matching += 1 }
+        guard matching >= configuration.replyQuorum else { return [] }
+        // The view: the highest one that f+1 replies vouch for (at least one correct replica),
+        // i.e. the highest v with f+1 replies at v or above.
+        for case let candidate? in replies where candidate.view > view {
+            var vouching = 0
+            for case let other? in replies where other.view >= candidate.view { vouching += 1 }
+            if vouching >= configuration.replyQuorum { view = candidate.view }
         }
         outstanding = nil
-        return [.cancelTimer, .completed(timestamp: request.timestamp, result: reply.result)]
+        return [.cancelTimer, .completed(timestamp: timestamp, result: reply.result)]
     }
 }

@@ -3,6 +3,8 @@
 public struct ByteWriter: Sendable {
     public private(set) var bytes: [UInt8]
 
+    private static let zeros = [UInt8](repeating: 0, count: 512)
+
     public init(capacity: Int = 64) {
         bytes = []
         bytes.reserveCapacity(capacity)
@@ -12,12 +14,19 @@ public struct ByteWriter: Sendable {
 
     public mutating func write(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
+    // Fixed-width values go in byte by byte: appending a 4- or 8-byte buffer takes the generic
+    // sequence path (a memmove call per field), which cost more than the fields themselves in
+    // the many small frames of the normal case.
     public mutating func write(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(truncatingIfNeeded: value))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
     }
 
     public mutating func write(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        write(UInt32(truncatingIfNeeded: value))
+        write(UInt32(truncatingIfNeeded: value >> 32))
     }
 
     public mutating func write(_ digest: Digest) {
@@ -32,12 +41,60 @@ public struct ByteWriter: Sendable {
 
     public mutating func writeRaw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
+    /// Appends a run of `count` bytes of fixed-width fields in one step: one capacity and one
+    /// uniqueness check for the run instead of one per byte, which is what most of a small
+    /// frame is made of. `body` must write exactly `count` bytes (checked).
+    mutating func writeFields(_ count: Int, _ body: (inout FieldWriter) -> Void) {
+        let start = bytes.count
+        // Copied from a block of zeros (one memcpy) rather than `repeatElement` (a byte at a time).
+        if count <= Self.zeros.count {
+            bytes.append(contentsOf: Self.zeros[..<count])
+        } else {
+            bytes.append(contentsOf: repeatElement(0, count: count))
+        }
+        bytes.withUnsafeMutableBytes { all in
+            var fields = FieldWriter(UnsafeMutableRawBufferPointer(rebasing: all[start..<(start + count)]))
+            body(&fields)
+            precondition(fields.offset == count, "a field run wrote \(fields.offset) of its \(count) bytes")
+        }
+    }
+
     /// Overwrites four bytes written earlier (a length known only afterwards).
     public mutating func patch(_ value: UInt32, at offset: Int) {
         precondition(offset + 4 <= bytes.count, "patching past the end of the written bytes")
         withUnsafeBytes(of: value.littleEndian) { raw in
             for i in 0..<4 { bytes[offset + i] = raw[i] }
         }
+    }
+}
+
+/// Writes fixed-width little-endian fields into bytes `ByteWriter.writeFields` reserved; only
+/// valid inside that call.
+struct FieldWriter {
+    private let raw: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ raw: UnsafeMutableRawBufferPointer) {
+        self.raw = raw
+    }
+
+    private mutating func store<T: FixedWidthInteger>(_ value: T) {
+        precondition(offset + MemoryLayout<T>.size <= raw.count, "a field run wrote past its reserved bytes")
+        raw.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    mutating func write(_ value: UInt8) { store(value) }
+    mutating func write(_ value: UInt32) { store(value) }
+    mutating func write(_ value: UInt64) { store(value) }
+
+    /// The 32 bytes in the order they were hashed out (as `ByteWriter.write(_: Digest)`).
+    mutating func write(_ digest: Digest) {
+        precondition(offset + 32 <= raw.count, "a field run wrote past its reserved bytes")
+        withUnsafeBytes(of: (digest.w0, digest.w1, digest.w2, digest.w3)) { words in
+            UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + 32)]).copyMemory(from: words)
+        }
+        offset += 32
     }
 }
 

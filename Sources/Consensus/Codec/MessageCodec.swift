@@ -30,15 +30,24 @@ public struct MessageCodec: Sendable {
         return writer.bytes
     }
 
+    /// The tag of a pre-prepare, and the bytes of its header after the tag (view, sequence,
+    /// digest): a frame's MAC covers the header, not the batch (Authenticator, OSDI'99 §4.2).
+    static let prePrepareTag: UInt8 = 2
+    static let prePrepareHeaderByteCount = 8 + 8 + 32
+
     public func encode(_ message: Message, into w: inout ByteWriter) {
         switch message {
         case .request(let r): w.write(UInt8(1)); write(r, &w)
-        case .prePrepare(let p): w.write(UInt8(2)); write(p, &w)
-        case .prepare(let v): w.write(UInt8(3)); write(v, &w)
-        case .commit(let v): w.write(UInt8(4)); write(v, &w)
+        case .prePrepare(let p): writePrePrepareHeader(p, &w); writeBatch(p.batch, &w)
+        case .prepare(let v): writeVote(tag: 3, v, &w)
+        case .commit(let v): writeVote(tag: 4, v, &w)
         case .reply(let r):
-            w.write(UInt8(5)); w.write(r.view); w.write(r.timestamp); w.write(r.client)
-            w.write(UInt32(r.replica)); w.writeBytes(r.result)
+            // The fixed part in one run (replies are most of the frames a replica sends).
+            w.writeFields(1 + 8 + 8 + 8 + 4 + 4) { f in
+                f.write(UInt8(5)); f.write(r.view); f.write(r.timestamp); f.write(r.client)
+                f.write(UInt32(r.replica)); f.write(UInt32(r.result.count))
+            }
+            w.writeRaw(r.result)
         case .checkpoint(let c): w.write(UInt8(6)); write(c, &w)
         case .checkpointCertificate(let c): w.write(UInt8(7)); write(c, &w)
         case .viewChange(let v): w.write(UInt8(8)); write(v, &w)
@@ -52,14 +61,26 @@ public struct MessageCodec: Sendable {
     }
 
     func write(_ r: Request, _ w: inout ByteWriter) {
-        w.write(r.client); w.write(r.timestamp); w.writeBytes(r.operation)
-        w.write(UInt8(r.authenticator.count))
-        for mac in r.authenticator { w.write(mac) }
+        w.writeFields(8 + 8 + 4) { f in
+            f.write(r.client); f.write(r.timestamp); f.write(UInt32(r.operation.count))
+        }
+        w.writeRaw(r.operation)
+        w.writeFields(1 + 32 * r.authenticator.count) { f in
+            f.write(UInt8(r.authenticator.count))
+            for mac in r.authenticator { f.write(mac) }
+        }
     }
 
     func write(_ p: PrePrepare, _ w: inout ByteWriter) {
         w.write(p.view); w.write(p.sequence); w.write(p.digest)
         writeBatch(p.batch, &w)
+    }
+
+    /// The tag and header of a pre-prepare message, without its batch.
+    func writePrePrepareHeader(_ p: PrePrepare, _ w: inout ByteWriter) {
+        w.writeFields(1 + Self.prePrepareHeaderByteCount) { f in
+            f.write(Self.prePrepareTag); f.write(p.view); f.write(p.sequence); f.write(p.digest)
+        }
     }
 
     func writeBatch(_ batch: [Request], _ w: inout ByteWriter) {
@@ -69,6 +90,13 @@ public struct MessageCodec: Sendable {
 
     func write(_ v: Vote, _ w: inout ByteWriter) {
         w.write(v.view); w.write(v.sequence); w.write(v.digest); w.write(UInt32(v.replica))
+    }
+
+    /// A PREPARE or COMMIT with its tag, in one run.
+    func writeVote(tag: UInt8, _ v: Vote, _ w: inout ByteWriter) {
+        w.writeFields(1 + 8 + 8 + 32 + 4) { f in
+            f.write(tag); f.write(v.view); f.write(v.sequence); f.write(v.digest); f.write(UInt32(v.replica))
+        }
     }
 
     func write(_ c: Checkpoint, _ w: inout ByteWriter) {
@@ -137,7 +165,7 @@ public struct MessageCodec: Sendable {
         let tag = try r.readU8("message tag")
         switch tag {
         case 1: return .request(try readRequest(&r))
-        case 2: return .prePrepare(try readPrePrepare(&r))
+        case Self.prePrepareTag: return .prePrepare(try readPrePrepare(&r))
         case 3: return .prepare(try readVote(&r))
         case 4: return .commit(try readVote(&r))
         case 5:
@@ -279,10 +307,17 @@ public struct MessageCodec: Sendable {
 
     // MARK: Principals
 
+    /// Bytes of an encoded principal: a tag and a u64.
+    static let principalByteCount = 9
+
     public func write(_ p: Principal, _ w: inout ByteWriter) {
+        w.writeFields(Self.principalByteCount) { write(p, &$0) }
+    }
+
+    func write(_ p: Principal, _ f: inout FieldWriter) {
         switch p {
-        case .replica(let index): w.write(UInt8(0)); w.write(UInt64(index))
-        case .client(let id): w.write(UInt8(1)); w.write(id)
+        case .replica(let index): f.write(UInt8(0)); f.write(UInt64(index))
+        case .client(let id): f.write(UInt8(1)); f.write(id)
         }
     }
 

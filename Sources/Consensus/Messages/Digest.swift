@@ -20,18 +20,22 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let zero = Digest(w0: 0, w1: 0, w2: 0, w3: 0)
 
     public init(_ sha: SHA256.Digest) {
-        self = sha.withUnsafeBytes { raw in
-            Digest(
-                w0: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
-                w1: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                w2: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
-                w3: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
-        }
+        self = sha.withUnsafeBytes { Digest(bytes: $0) }
+    }
+
+    /// The words of 32 hash bytes, loaded in native order.
+    init(bytes raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == 32, "a SHA-256 value is 32 bytes")
+        self.init(
+            w0: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+            w1: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            w2: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+            w3: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
     }
 
     /// SHA-256 of `bytes`.
     public static func of(_ bytes: [UInt8]) -> Digest {
-        Digest(SHA256.hash(data: bytes))
+        bytes.withUnsafeBytes { SHA256Hasher.hash($0) }
     }
 
     public static func < (lhs: Digest, rhs: Digest) -> Bool {

@@ -1,5 +1,3 @@
-import Crypto
-
 /// Who sent or receives a message: a replica of the group (index 0..<n) or a client.
 public enum Principal: Hashable, Comparable, Sendable, CustomStringConvertible {
     case replica(Int)
@@ -39,16 +37,16 @@ public struct Request: Hashable, Sendable {
     static func digest(_ client: UInt64, _ timestamp: UInt64, _ operation: [UInt8]) -> Digest {
         // The same bytes a ByteWriter would produce ("R" | client | timestamp | u32 length |
         // operation), hashed without building an intermediate array.
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         withUnsafeTemporaryAllocation(byteCount: 21, alignment: 8) { header in
             header.storeBytes(of: UInt8(0x52), toByteOffset: 0, as: UInt8.self)  // "R": not a batch digest.
             header.storeBytes(of: client.littleEndian, toByteOffset: 1, as: UInt64.self)
             header.storeBytes(of: timestamp.littleEndian, toByteOffset: 9, as: UInt64.self)
             header.storeBytes(of: UInt32(operation.count).littleEndian, toByteOffset: 17, as: UInt32.self)
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(header))
+            hasher.update(UnsafeRawBufferPointer(header))
         }
-        operation.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return Digest(hasher.finalize())
+        hasher.update(operation)
+        return hasher.finalize()
     }
 
     /// Encoded size, used to bound batches by bytes.
@@ -63,16 +61,15 @@ public func batchDigest(_ requests: [Request]) -> Digest {
 
 /// The batch digest from the requests' digests, when the caller has them already.
 public func batchDigest(requestDigests: [Digest]) -> Digest {
-    var hasher = SHA256()
+    var hasher = SHA256Hasher()
     withUnsafeTemporaryAllocation(byteCount: 5, alignment: 8) { header in
         header.storeBytes(of: UInt8(0x42), toByteOffset: 0, as: UInt8.self)  // "B"
         header.storeBytes(of: UInt32(requestDigests.count).littleEndian, toByteOffset: 1, as: UInt32.self)
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(header))
+        hasher.update(UnsafeRawBufferPointer(header))
     }
-    for digest in requestDigests {
-        digest.feed(into: &hasher)
-    }
-    return Digest(hasher.finalize())
+    // The digests are contiguous words: one update for the lot.
+    requestDigests.withUnsafeBytes { hasher.update($0) }
+    return hasher.finalize()
 }
 
 /// The digest of the null request that fills a gap in a new view.

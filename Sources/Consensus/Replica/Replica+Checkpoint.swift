@@ -1,12 +1,13 @@
 /// Checkpoints, water marks and garbage collection (OSDI'99 §4.3).
 extension Replica {
-    /// The checkpointed state: the client table (so exactly-once survives a state transfer)
-    /// followed by the service's own snapshot. Clients are sorted: never bytes from a Dictionary.
+    /// The checkpointed state: each client's last executed request (so exactly-once survives a
+    /// state transfer) followed by the service's own snapshot. Clients are sorted: never bytes
+    /// from a Dictionary.
     func takeSnapshot() -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + clientTable.count * 48)
-        w.write(UInt32(clientTable.count))
-        for client in clientTable.keys.sorted() {
-            let record = clientTable[client]!
+        let records = clients.executedRecords
+        var w = ByteWriter(capacity: 64 + records.count * 48)
+        w.write(UInt32(records.count))
+        for (client, record) in records {
             w.write(client)
             w.write(record.timestamp)
             w.writeBytes(record.result)
@@ -32,10 +33,9 @@ extension Replica {
         } catch {
             throw .invalidValue(field: "snapshot service state", reason: "\(error)")
         }
-        clientTable = table
-        for (client, request) in pending where request.timestamp <= (table[client]?.timestamp ?? 0) {
-            pending[client] = nil
-        }
+        // The snapshot's records replace ours; queued requests it already executed are dropped.
+        let auth = self.auth
+        clients.restore(table) { auth.keySlot(for: .client($0)) }
     }
 
     /// After executing a multiple of K: digest the state, keep the snapshot until the

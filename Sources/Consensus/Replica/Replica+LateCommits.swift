@@ -48,7 +48,7 @@ extension Replica {
         guard late.batches[pp.digest] == nil else { return }
         // One batch per possible primary at most: a faulty one cannot grow this without bound.
         guard late.batches.count < configuration.replicaCount else { return drop(.conflictingPrePrepare) }
-        guard batchDigest(pp.batch) == pp.digest else { return drop(.badDigest) }
+        // The batch matches the digest: `Authenticator.open` checked it (Replica+Normal.swift).
         for request in pp.batch where !auth.verifyRequest(request, digest: request.digest) {
             return drop(.badRequestMAC)
         }

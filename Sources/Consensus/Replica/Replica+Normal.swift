@@ -10,29 +10,33 @@ extension Replica {
         case .replica: break
         }
         guard request.operation.count <= auth.codec.limits.operationBytesMax else { return drop(.batchTooLarge) }
-        guard auth.verifyRequest(request, digest: request.digest) else { return drop(.badRequestMAC) }
-        if let record = clientTable[request.client], request.timestamp <= record.timestamp {
+        // Clients outside the key directory have no key, so their requests fail here.
+        guard let c = clients.position(of: request.client), let keySlot = clients.marks[c].keySlot,
+            auth.verifyRequest(request, keySlot: keySlot)
+        else { return drop(.badRequestMAC) }
+        let marks = clients.marks[c]
+        if let executed = marks.executed, request.timestamp <= executed {
             // Exactly once: the last reply is re-sent from the cache, older requests are ignored.
-            if request.timestamp == record.timestamp, case .client = sender {
-                sendReply(client: request.client, timestamp: record.timestamp, result: record.result, &actions)
+            if request.timestamp == executed, case .client = sender {
+                sendReply(c, timestamp: executed, result: clients.results[c], &actions)
             } else {
                 drop(.staleRequest)
             }
             return
         }
-        if let existing = pending[request.client], existing.timestamp >= request.timestamp {
+        if let existing = marks.pending, existing >= request.timestamp {
             // Already known. A client re-sending to everybody suspects the primary: relay it.
-            if !isPrimary, case .client = sender, existing.timestamp == request.timestamp, !inViewChange {
+            if !isPrimary, case .client = sender, existing == request.timestamp, !inViewChange {
                 send(.request(request), to: [.replica(primary)], &actions)
             }
             return
         }
-        guard pending[request.client] != nil || pending.count < options.pendingClientsMax else {
+        guard marks.pending != nil || clients.pendingCount < options.pendingClientsMax else {
             return drop(.staleRequest)
         }
-        pending[request.client] = request
+        clients.setPending(c, request)
         if isPrimary && !inViewChange {
-            enqueueReady(request.client)
+            enqueueReady(c)
             issueBatches(&actions)
         } else if !inViewChange, case .client = sender {
             send(.request(request), to: [.replica(primary)], &actions)
@@ -40,10 +44,18 @@ extension Replica {
         updateRequestTimer(&actions)
     }
 
-    mutating func enqueueReady(_ client: UInt64) {
-        guard !inReadyQueue.contains(client) else { return }
-        inReadyQueue.insert(client)
-        readyQueue.append(client)
+    /// The position of `client`'s entry, created for one outside the key directory (met in a
+    /// transferred snapshot or a new view's batch).
+    mutating func clientEntry(_ client: UInt64) -> Int {
+        if let c = clients.position(of: client) { return c }
+        let keySlot = auth.keySlot(for: .client(client))
+        return clients.position(creating: client, keySlot: keySlot)
+    }
+
+    mutating func enqueueReady(_ c: Int) {
+        guard !clients.marks[c].inReadyQueue else { return }
+        clients.marks[c].inReadyQueue = true
+        readyQueue.append(c)
     }
 
     /// The primary packs ready requests into pre-prepares while the window and the in-flight
@@ -55,23 +67,24 @@ extension Replica {
             readyQueueHead < readyQueue.count
         {
             var batch: [Request] = []
+            var positions: [Int] = []
             var bytes = 0
             while readyQueueHead < readyQueue.count, batch.count < options.requestsPerBatchMax {
-                let client = readyQueue[readyQueueHead]
-                guard let request = pending[client],
-                    request.timestamp > (assigned[client] ?? 0),
-                    request.timestamp > (clientTable[client]?.timestamp ?? 0)
-                else {
+                let c = readyQueue[readyQueueHead]
+                let marks = clients.marks[c]
+                guard let timestamp = marks.pending, timestamp > marks.assigned, timestamp > (marks.executed ?? 0) else {
                     readyQueueHead += 1
-                    inReadyQueue.remove(client)
+                    clients.marks[c].inReadyQueue = false
                     continue
                 }
+                let request = clients.pending[c]!
                 if !batch.isEmpty && bytes + request.encodedByteCount > options.batchBytesMax { break }
                 batch.append(request)
+                positions.append(c)
                 bytes += request.encodedByteCount
-                assigned[client] = request.timestamp
+                clients.marks[c].assigned = timestamp
                 readyQueueHead += 1
-                inReadyQueue.remove(client)
+                clients.marks[c].inReadyQueue = false
             }
             if readyQueueHead > 1024 && readyQueueHead * 2 > readyQueue.count {
                 readyQueue.removeFirst(readyQueueHead)
@@ -80,7 +93,7 @@ extension Replica {
             guard !batch.isEmpty else { break }
             lastAssigned += 1
             let pp = PrePrepare(view: view, sequence: lastAssigned, digest: batchDigest(batch), batch: batch)
-            acceptPrePrepare(pp, &actions)
+            acceptPrePrepare(pp, clientPositions: positions, &actions)
         }
     }
 
@@ -96,24 +109,30 @@ extension Replica {
             if existing.digest != pp.digest { drop(.conflictingPrePrepare) }
             return
         }
-        // The digest is always recomputed: a pre-prepare is bound to exactly this batch.
-        // (Each request's digest was computed from its bytes when the frame was decoded.)
-        guard batchDigest(pp.batch) == pp.digest else { return drop(.badDigest) }
-        for request in pp.batch where !auth.verifyRequest(request, digest: request.digest) {
-            return drop(.badRequestMAC)
+        // The batch matches the digest: `Authenticator.open` recomputed it from the request
+        // digests taken while decoding, since the frame's MAC covers only ⟨PRE-PREPARE, v, n, d⟩.
+        // Each request's client is looked up once, here: execution reuses the positions.
+        var positions: [Int] = []
+        positions.reserveCapacity(pp.batch.count)
+        for i in pp.batch.indices {
+            guard let c = clients.position(of: pp.batch[i].client), let keySlot = clients.marks[c].keySlot,
+                auth.verifyRequest(pp.batch[i], keySlot: keySlot)
+            else { return drop(.badRequestMAC) }
+            positions.append(c)
         }
-        acceptPrePrepare(pp, &actions)
+        acceptPrePrepare(pp, clientPositions: positions, &actions)
     }
 
     /// Records a pre-prepare (our own as primary, or accepted as backup), persists it, and as a
     /// backup multicasts the matching PREPARE.
-    mutating func acceptPrePrepare(_ pp: PrePrepare, _ actions: inout [ReplicaAction]) {
+    mutating func acceptPrePrepare(_ pp: PrePrepare, clientPositions: [Int]? = nil, _ actions: inout [ReplicaAction]) {
         precondition(pp.view == view && inWindow(pp.sequence), "pre-prepare accepted outside the view or window")
         precondition(slots[pp.sequence]?.prePrepare == nil, "a second pre-prepare for one sequence number in one view")
         let isBackup = !isPrimary
         // Mutated in place: a copy of the slot would make every vote array copy-on-write.
         let n = configuration.replicaCount
         slots[pp.sequence, default: Slot(replicaCount: n)].prePrepare = pp
+        slots[pp.sequence]!.clientPositions = clientPositions
         slots[pp.sequence]!.prePreparedViews[pp.digest] = view
         if isBackup { slots[pp.sequence]!.prepares[index] = pp.digest }
         persist(.prePrepare(pp), &actions)
@@ -185,12 +204,14 @@ extension Replica {
 
     mutating func executeCommitted(_ actions: inout [ReplicaAction]) {
         var progressed = false
-        while lastExecuted >= lowWaterMark, let slot = slots[lastExecuted + 1], slot.committed,
-            let pp = slot.prePrepare
+        // The slot is read in place: copying it out would retain its vote arrays and batch.
+        while lastExecuted >= lowWaterMark, let at = slots.index(forKey: lastExecuted + 1),
+            slots.values[at].committed, let pp = slots.values[at].prePrepare
         {
             precondition(pp.sequence == lastExecuted + 1, "slot keyed by the wrong sequence number")
             persist(.executed(sequence: pp.sequence, batch: pp.batch), &actions)
-            executeBatch(sequence: pp.sequence, digest: pp.digest, batch: pp.batch, &actions)
+            executeBatch(sequence: pp.sequence, digest: pp.digest, batch: pp.batch,
+                         clientPositions: slots.values[at].clientPositions, &actions)
             progressed = true
         }
         if progressed {
@@ -201,56 +222,83 @@ extension Replica {
     }
 
     /// Runs the requests of one batch that have not run before, replies, and checkpoints every K.
-    mutating func executeBatch(sequence: UInt64, digest: Digest, batch: [Request], _ actions: inout [ReplicaAction]) {
+    /// `clientPositions`, when given, are the batch's clients' positions in `clients`.
+    mutating func executeBatch(
+        sequence: UInt64, digest: Digest, batch: [Request], clientPositions: [Int]? = nil,
+        _ actions: inout [ReplicaAction]
+    ) {
         precondition(sequence == lastExecuted + 1, "execution out of sequence order")
-        var fresh: [Request] = []
-        fresh.reserveCapacity(batch.count)
-        for request in batch {
-            // Exactly once: a timestamp at or below the client's last executed one is skipped, even
-            // when a faulty primary repeats a request within a batch or across sequence numbers.
-            // The table takes the timestamp now (the result follows below), so a repeat inside
-            // this batch is skipped too.
-            // One hash lookup per request, not two: this runs for every request on every replica.
-            if let known = clientTable.index(forKey: request.client) {
-                guard request.timestamp > clientTable.values[known].timestamp else { continue }
-                clientTable.values[known] = ClientRecord(timestamp: request.timestamp, result: [])
+        precondition(clientPositions.map { $0.count == batch.count } ?? true, "one client position per request")
+        // Exactly once: a timestamp at or below the client's last executed one is skipped, even
+        // when a faulty primary repeats a request within a batch or across sequence numbers.
+        // The record takes the timestamp now (the result follows below), so a repeat inside
+        // this batch is skipped too. Requests are read in place, never copied out of the batch,
+        // and `fresh` is built only once a request is skipped: usually the batch runs as it is.
+        var positions = clientPositions ?? []
+        var fresh: [Request]?
+        var freshPositions: [Int] = []
+        for i in batch.indices {
+            let c: Int
+            if clientPositions != nil {
+                c = positions[i]
             } else {
-                clientTable[request.client] = ClientRecord(timestamp: request.timestamp, result: [])
+                c = clientEntry(batch[i].client)
+                positions.append(c)
             }
-            fresh.append(request)
+            let timestamp = batch[i].timestamp
+            let isNew = clients.marks[c].executed.map { timestamp > $0 } ?? true
+            if isNew {
+                clients.markExecuted(c, timestamp: timestamp)
+            }
+            if !isNew && fresh == nil {
+                fresh = Array(batch[..<i])
+                freshPositions = Array(positions[..<i])
+            } else if isNew && fresh != nil {
+                fresh!.append(batch[i])
+                freshPositions.append(c)
+            }
         }
-        let results = stateMachine.execute(sequence: sequence, requests: fresh)
-        precondition(results.count == fresh.count, "the state machine returns one result per request")
-        for (request, result) in zip(fresh, results) {
-            if let record = clientTable.index(forKey: request.client),
-                clientTable.values[record].timestamp == request.timestamp
-            {
-                clientTable.values[record].result = result
+        let ran = fresh ?? batch
+        let ranPositions = fresh == nil ? positions : freshPositions
+        let results = stateMachine.execute(sequence: sequence, requests: ran)
+        precondition(results.count == ran.count, "the state machine returns one result per request")
+        for i in ran.indices {
+            let c = ranPositions[i]
+            let timestamp = ran[i].timestamp
+            let marks = clients.marks[c]
+            if marks.executed == timestamp {
+                clients.setResult(c, results[i])
             }
-            if !pending.isEmpty, let p = pending[request.client], p.timestamp <= request.timestamp {
-                pending[request.client] = nil
+            if let waiting = marks.pending, waiting <= timestamp {
+                clients.clearPending(c)
             }
-            sendReply(client: request.client, timestamp: request.timestamp, result: result, &actions)
+            sendReply(c, timestamp: timestamp, result: results[i], &actions)
         }
         lastExecuted = sequence
         if !restoring {
-            actions.append(.executed(sequence: sequence, batchDigest: digest, requests: fresh))
+            actions.append(.executed(sequence: sequence, batchDigest: digest, requests: ran))
         }
         if sequence % options.checkpointIntervalSequences == 0 {
             takeCheckpoint(&actions)
         }
     }
 
-    func sendReply(client: UInt64, timestamp: UInt64, result: [UInt8], _ actions: inout [ReplicaAction]) {
+    /// Replies to the client of entry `c`, with the key and recipient list the entry keeps.
+    /// `mutating` only so that it reads the replica in place: a non-mutating call from a mutating
+    /// method copied the whole replica (address-only, for its state-machine existential) per reply.
+    mutating func sendReply(_ c: Int, timestamp: UInt64, result: [UInt8], _ actions: inout [ReplicaAction]) {
+        guard !restoring else { return }
+        let client = clients.ids[c]
         let reply = Reply(view: view, timestamp: timestamp, client: client, replica: index, result: result)
-        send(.reply(reply), to: [.client(client)], &actions)
+        let frame = auth.seal(.reply(reply), to: .client(client), keySlot: clients.marks[c].keySlot)
+        actions.append(.send(frame: frame, to: clients.replyRecipients[c]))
     }
 
     // MARK: Request timer (OSDI'99 §4.4: a backup suspects the primary)
 
     mutating func updateRequestTimer(_ actions: inout [ReplicaAction]) {
         guard !inViewChange, !restoring else { return }
-        let waiting = !isPrimary && !pending.isEmpty
+        let waiting = !isPrimary && clients.pendingCount > 0
         if waiting && !viewChangeTimerRunning {
             viewChangeTimerRunning = true
             actions.append(.setTimer(.viewChange, ticks: viewChangeTimeoutTicks))

@@ -7,7 +7,7 @@ extension Replica {
             // No NEW-VIEW in time: try the next view and wait twice as long (OSDI'99 §4.5.2).
             viewChangeTimeoutTicks = min(viewChangeTimeoutTicks * 2, options.viewChangeTimeoutTicksMax)
             startViewChange(to: view + 1, &actions)
-        } else if !isPrimary && !pending.isEmpty {
+        } else if !isPrimary && clients.pendingCount > 0 {
             startViewChange(to: view + 1, &actions)
         }
     }
@@ -48,8 +48,7 @@ extension Replica {
         for sequence in Array(slots.keys) { slots[sequence]!.resetForNewView() }
         readyQueue = []
         readyQueueHead = 0
-        inReadyQueue = []
-        assigned = [:]
+        clients.clearBatchingMarks()
         if viewChangeTimerRunning {
             viewChangeTimerRunning = false
             if !restoring { actions.append(.cancelTimer(.viewChange)) }
@@ -177,17 +176,21 @@ extension Replica {
             let batch = entry.digest == nullBatchDigest ? [] : (decision.batches[entry.digest] ?? [])
             var slot = slots[entry.sequence] ?? Slot(replicaCount: configuration.replicaCount)
             slot.prePrepare = PrePrepare(view: view, sequence: entry.sequence, digest: entry.digest, batch: batch)
+            slot.clientPositions = nil  // belong to whatever batch was here before; execution looks them up
             slot.prePreparedViews[entry.digest] = view
             if !isPrimary { slot.prepares[index] = entry.digest }
             slots[entry.sequence] = slot
-            for request in batch { assigned[request.client] = max(assigned[request.client] ?? 0, request.timestamp) }
+            for request in batch {
+                let c = clientEntry(request.client)
+                clients.marks[c].assigned = max(clients.marks[c].assigned, request.timestamp)
+            }
             if !isPrimary {
                 broadcast(.prepare(Vote(view: view, sequence: entry.sequence, digest: entry.digest, replica: index)), &actions)
             }
         }
         lastAssigned = max(lowWaterMark, nv.chosen.last?.sequence ?? 0)
         if isPrimary {
-            for client in pending.keys.sorted() { enqueueReady(client) }
+            for c in clients.positionsWithPending { enqueueReady(c) }
         }
         for entry in nv.chosen where entry.sequence > lowWaterMark {
             advance(entry.sequence, &actions)

@@ -3,6 +3,9 @@
 /// `prePreparedViews` survive view changes: they are the P and Q sets of TOCS §4.5.
 struct Slot {
     var prePrepare: PrePrepare?
+    /// Where the pre-prepare's clients are in `Replica.clients`, in batch order, when known
+    /// (found while its requests were verified or batched): execution then needs no lookups.
+    var clientPositions: [Int]?
     var prepares: [Digest?]
     var commits: [Digest?]
     var sentCommit = false
@@ -18,6 +21,7 @@ struct Slot {
 
     mutating func resetForNewView() {
         prePrepare = nil
+        clientPositions = nil
         for i in prepares.indices { prepares[i] = nil }
         for i in commits.indices { commits[i] = nil }
         sentCommit = false
@@ -73,15 +77,11 @@ public struct Replica {
     var lastExecutedAtPreviousStatus: UInt64 = 0
 
     // Clients (OSDI'99 §4.1).
-    var clientTable: [UInt64: ClientRecord] = [:]
-    /// The newest authenticated, unexecuted request per client.
-    var pending: [UInt64: Request] = [:]
-    /// Primary only: clients in arrival order whose pending request is not yet in a batch.
-    var readyQueue: [UInt64] = []
+    var clients = ClientTable()
+    /// Primary only: clients (positions in `clients`) in arrival order whose pending request is
+    /// not yet in a batch.
+    var readyQueue: [Int] = []
     var readyQueueHead = 0
-    var inReadyQueue: Set<UInt64> = []
-    /// Primary only: the newest timestamp per client already placed in a batch of this view.
-    var assigned: [UInt64: UInt64] = [:]
 
     /// Restoring from persisted records: state is rebuilt, nothing is sent.
     var restoring = false
@@ -111,6 +111,9 @@ public struct Replica {
         self.viewChangeTimeoutTicks = options.viewChangeTimeoutTicks
         self.latestViewChange = Array(repeating: nil, count: configuration.replicaCount)
         self.stableCertificate = CheckpointCertificate(sequence: 0, stateDigest: .zero, checkpoints: [])
+        for client in directory.clients.keys.sorted() {
+            _ = clients.position(creating: client, keySlot: auth.keySlot(for: .client(client)))
+        }
         self.stableSnapshot = nil
         self.stableSnapshot = takeSnapshot()
     }
@@ -129,7 +132,7 @@ public struct Replica {
     public var stateDigest: Digest { Digest.of(takeSnapshot()) }
 
     /// Pending requests not yet executed, for observers and tests.
-    public var pendingRequestCount: Int { pending.count }
+    public var pendingRequestCount: Int { clients.pendingCount }
 
     func inWindow(_ sequence: UInt64) -> Bool {
         sequence > lowWaterMark && sequence <= highWaterMark
@@ -162,6 +165,7 @@ public struct Replica {
             case .unknownSender: drop(.unknownSender)
             case .malformed: drop(.malformed)
             case .badMAC, .notAddressedToUs, .badSignature: drop(.badMAC)
+            case .batchDigestMismatch: drop(.badDigest)
             }
             return []
         }

@@ -1,5 +1,3 @@
-import Crypto
-
 /// The deterministic service PBFT replicates (OSDI'99 §3: "a deterministic state machine").
 /// The replica calls it in sequence order with the requests of one committed batch that have not
 /// executed before; every correct replica makes the same calls, so all end in the same state.
@@ -34,22 +32,30 @@ public struct HashChainStateMachine: ReplicatedStateMachine, Sendable {
     public mutating func execute(sequence: UInt64, requests: [Request]) -> [[UInt8]] {
         var results = [[UInt8]]()
         results.reserveCapacity(requests.count)
-        for request in requests {
+        // By index: `for request in requests` copies each request, retaining its authenticator
+        // too, which this never reads.
+        for i in requests.indices {
             // head' = SHA-256(head | client | timestamp | u32 length | operation), little-endian.
-            var hasher = SHA256()
-            head.feed(into: &hasher)
+            let client = requests[i].client
+            let timestamp = requests[i].timestamp
+            var hasher = SHA256Hasher()
+            hasher.update(head)
             withUnsafeTemporaryAllocation(byteCount: 20, alignment: 8) { fields in
-                fields.storeBytes(of: request.client.littleEndian, toByteOffset: 0, as: UInt64.self)
-                fields.storeBytes(of: request.timestamp.littleEndian, toByteOffset: 8, as: UInt64.self)
-                fields.storeBytes(of: UInt32(request.operation.count).littleEndian, toByteOffset: 16, as: UInt32.self)
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(fields))
+                fields.storeBytes(of: client.littleEndian, toByteOffset: 0, as: UInt64.self)
+                fields.storeBytes(of: timestamp.littleEndian, toByteOffset: 8, as: UInt64.self)
+                fields.storeBytes(of: UInt32(requests[i].operation.count).littleEndian, toByteOffset: 16, as: UInt32.self)
+                hasher.update(UnsafeRawBufferPointer(fields))
             }
-            request.operation.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            head = Digest(hasher.finalize())
+            hasher.update(requests[i].operation)
+            head = hasher.finalize()
             operationCount += 1
             var result = ByteWriter(capacity: 40)
-            result.write(operationCount)
-            result.write(head)
+            let count = operationCount
+            let chainHead = head
+            result.writeFields(40) { f in
+                f.write(count)
+                f.write(chainHead)
+            }
             results.append(result.bytes)
         }
         return results
