@@ -6,7 +6,10 @@ public struct GroupConfiguration: Sendable, Hashable {
     public let replicaCount: Int
 
     /// The most faulty replicas the group tolerates.
-    public var faultsTolerated: Int { (replicaCount - 1) / 3 }
+    public var faultsTolerated: Int { Self.faultsTolerated(among: replicaCount) }
+
+    /// f = ⌊(n − 1) / 3⌋ for n members, also where n is not 3f + 1 (a node set, a group being formed).
+    public static func faultsTolerated(among memberCount: Int) -> Int { (memberCount - 1) / 3 }
 
     /// Matching messages that make a certificate (prepared, committed, stable checkpoint, new view).
     public var quorum: Int { 2 * faultsTolerated + 1 }

@@ -1,3 +1,4 @@
+import Consensus
 import Crypto
 import Replication
 
@@ -52,8 +53,7 @@ public struct ChunkTransfer: Sendable {
     }
 
     /// f + 1 for n = 3f + 1 members: at least one correct node holds every durable chunk.
-    /// (f = ⌊(n − 1) / 3⌋ also for member counts that are not 3f + 1.)
-    var minimumWriteQuorum: Int { (nodes.members.count - 1) / 3 + 1 }
+    var minimumWriteQuorum: Int { GroupConfiguration.faultsTolerated(among: nodes.members.count) + 1 }
 
     /// W: the configured one, f + 1 by default.
     var writeQuorum: Int { options.writeQuorum ?? minimumWriteQuorum }
@@ -101,7 +101,7 @@ public struct ChunkTransfer: Sendable {
                 case .send(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
                     guard let bytes = held[chunk] else { preconditionFailure("a send of chunk \(chunk) after it settled") }
-                    nodes.request(.chunkPut(bytes: bytes, repair: false), to: node) { answer in
+                    nodes.request(.chunkPut(bytes: bytes), to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .durable(let chunk, let storedBytes):
@@ -295,7 +295,7 @@ public struct ChunkTransfer: Sendable {
     /// Stores `bytes` on `node` again, replacing a damaged copy: true when the node acked.
     private func repair(_ bytes: [UInt8], on node: String) -> Task<Bool, Never> {
         Task {
-            if case .response(.chunkStored) = await nodes.answer(.chunkPut(bytes: bytes, repair: true), from: node) { return true }
+            if case .response(.chunkStored) = await nodes.answer(.chunkPut(bytes: bytes), from: node) { return true }
             return false
         }
     }

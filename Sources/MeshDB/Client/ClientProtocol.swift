@@ -18,9 +18,9 @@ public enum ClientRequest: Sendable, Hashable {
     /// The state digest and last executed sequence number of this node's replica of a group
     /// (replicas that executed the same batches have equal digests).
     case digest(group: UInt32)
-    /// Stores one chunk in this node's chunk store (`.chunkStored`). With `repair`, a copy already
-    /// there is read and hashed and replaced when damaged, not trusted by its size.
-    case chunkPut(bytes: [UInt8], repair: Bool)
+    /// Stores one chunk in this node's chunk store (`.chunkStored`); a copy already there is read
+    /// and hashed, and replaced when damaged (`ChunkStore.put`), so a put also repairs.
+    case chunkPut(bytes: [UInt8])
     /// The plain bytes of a chunk, checked against its hash on this node (`.chunk`); 58P01 when
     /// the node does not hold it, XX001 when its copy is damaged.
     case chunkGet(ChunkID)
@@ -84,9 +84,8 @@ public enum ClientRequest: Sendable, Hashable {
         case .digest(let group):
             w.write(Kind.digest.rawValue)
             w.write(group)
-        case .chunkPut(let bytes, let repair):
+        case .chunkPut(let bytes):
             w.write(Kind.chunkPut.rawValue)
-            w.write(repair)
             w.writeBytes(bytes)
         case .chunkGet(let id):
             w.write(Kind.chunkGet.rawValue)
@@ -151,8 +150,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .digest:
             request = .digest(group: try r.readU32("group"))
         case .chunkPut:
-            let repair = try r.readBool("repair")
-            request = .chunkPut(bytes: try r.readBytes("chunk (chunk_max_bytes)", limit: limits.chunkBytesMax), repair: repair)
+            request = .chunkPut(bytes: try r.readBytes("chunk (chunk_max_bytes)", limit: limits.chunkBytesMax))
         case .chunkGet:
             request = .chunkGet(try r.readChunkID())
         case .chunkHas:

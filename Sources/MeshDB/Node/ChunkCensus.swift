@@ -1,3 +1,4 @@
+import Consensus
 import Synchronization
 
 /// Before a blob is named, checks that every chunk its manifest lists is held by at least
@@ -33,7 +34,7 @@ final class ChunkCensus: Sendable {
     /// its hash, the whole against the root) and the data chunks it lists are checked.
     func requireDurable(_ root: BlobRoot, limits: ClientRequest.Limits) async throws {
         let catalog = try await gateway.catalog()
-        let quorum = (catalog.sortedNodes.count - 1) / 3 + 1
+        let quorum = GroupConfiguration.faultsTolerated(among: catalog.sortedNodes.count) + 1
         let members = catalog.sortedNodes.map {
             NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
                                    zone: $0.zone, isUp: $0.state == .up)

@@ -69,12 +69,8 @@ final class ClientService: Sendable {
             case .digest(let group):
                 let (sequence, digest) = try gateway.runtime.stateDigest(group: group)
                 return .done("\(sequence) \(digest)")
-            case .chunkPut(let bytes, let repair):
-                // Every acknowledged copy counts toward a put's W: an existing copy is read and
-                // hashed before it is vouched for, or damage that kept its size would be
-                // acknowledged as stored. (`repair` asks for no more than that now.)
-                _ = repair
-                let result = try await onChunkQueue { [chunks] in try chunks.put(bytes, verifyingExisting: true) }
+            case .chunkPut(let bytes):
+                let result = try await onChunkQueue { [chunks] in try chunks.put(bytes) }
                 return .chunkStored(stored: result.stored, storedBytes: UInt64(result.storedBytes))
             case .chunkGet(let id):
                 return .chunk(try await onChunkQueue { [chunks] in try chunks.get(id) })

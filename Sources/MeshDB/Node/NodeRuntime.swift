@@ -160,7 +160,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 let id = nextReadID
                 nextReadID += 1
                 var pending = PendingRead(group: group, members: instance.group.members,
-                                          needed: (instance.group.members.count - 1) / 3 + 1, query: query)
+                                          needed: GroupConfiguration.faultsTolerated(among: instance.group.members.count) + 1, query: query)
                 let first = pending.start()
                 reads[id] = pending
                 readWaiters[id] = continuation

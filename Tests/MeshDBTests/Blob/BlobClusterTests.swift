@@ -165,7 +165,7 @@ import Testing
                 file[ChunkStore.headerBytes + 100] ^= 0xFF
                 try Data(file).write(to: URL(fileURLWithPath: path))
                 #expect(throws: ChunkStoreError.self) { try demo.nodes[0].chunks.get(id) }
-                let answer = try await raw.send(.chunkPut(bytes: bytes, repair: false))
+                let answer = try await raw.send(.chunkPut(bytes: bytes))
                 guard case .chunkStored(let stored, _) = answer else {
                     Issue.record("unexpected answer \(answer)")
                     await raw.close()
@@ -238,7 +238,7 @@ import Testing
             defer { Task { await raw.close() } }
             let limit = ClientRequest.Limits().chunkBytesMax
             do {
-                _ = try await raw.send(.chunkPut(bytes: [UInt8](repeating: 7, count: limit + 1), repair: false))
+                _ = try await raw.send(.chunkPut(bytes: [UInt8](repeating: 7, count: limit + 1)))
                 Issue.record("a chunk of \(limit + 1) bytes was taken")
             } catch let error as GatewayError {
                 #expect(error.sqlState == "54000" && error.message.contains("chunk_max_bytes"), "\(error)")

@@ -16,7 +16,7 @@ import Testing
 
     @Test func requestsRoundTrip() throws {
         let requests: [ClientRequest] = [
-            .chunkPut(bytes: Self.chunk, repair: false), .chunkPut(bytes: [], repair: true), .chunkGet(ChunkID(of: Self.chunk)),
+            .chunkPut(bytes: Self.chunk), .chunkPut(bytes: []), .chunkGet(ChunkID(of: Self.chunk)),
             .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]), .chunkDelete(ChunkID(of: [3])),
             .blobCommit(try Self.blob()), .blobRemove(name: "x"), .blob(name: "y"),
         ]
@@ -38,7 +38,7 @@ import Testing
     @Test func aChunkAboveTheLimitIsRefusedNamingIt() {
         var limits = ClientRequest.Limits()
         limits.chunkBytesMax = 8
-        let bytes = ClientRequest.chunkPut(bytes: Self.chunk, repair: false).encoded(id: 1)
+        let bytes = ClientRequest.chunkPut(bytes: Self.chunk).encoded(id: 1)
         #expect(throws: DecodeError.limitExceeded(field: "chunk (chunk_max_bytes)", count: Self.chunk.count, limit: 8)) {
             try ClientRequest.decode(bytes, limits: limits)
         }

@@ -123,11 +123,12 @@ public final class ChunkStore: Sendable {
     /// Stores `plain` under its SHA-256 unless an intact chunk of that name exists already.
     /// Durable on return, whichever way: the chunk and its directory entry survive a crash.
     ///
-    /// An existing copy is judged by its header and size alone, unless `verifyingExisting`: then
-    /// it is read and hashed, and replaced when damaged. A repair (a reader found this copy bad)
-    /// must verify, since damage that keeps the size passes the cheap check.
+    /// An existing copy is read and hashed before it is vouched for, and replaced when damaged:
+    /// a put's result counts toward a blob's W copies, and damage that keeps the size would pass
+    /// a check of header and size alone (a dedup costs one local read, far less than the
+    /// transfer that brought the bytes).
     @discardableResult
-    public func put(_ plain: [UInt8], verifyingExisting: Bool = false) throws(ChunkStoreError) -> PutResult {
+    public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
         try checkOpen()
         guard plain.count <= chunkBytesMax else {
             throw .tooLarge(bytes: plain.count, limit: chunkBytesMax)
@@ -138,7 +139,7 @@ public final class ChunkStore: Sendable {
         do {
             try ensureFan(fan)
             if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count),
-               !verifyingExisting || (try? get(id)) != nil {
+               (try? get(id)) != nil {
                 // Another put may have linked it and not yet synced the directory: sync before
                 // acknowledging, or a crash could lose a chunk this call reported as stored.
                 try DurableFile.syncDirectory(containing: path)
