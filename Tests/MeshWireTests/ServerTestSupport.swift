@@ -36,54 +36,17 @@ struct WireTestCluster {
 }
 
 /// The outcome of a client program.
-struct ClientRun {
-    var status: Int32
-    var output: String
-}
+typealias ClientRun = ChildProcess.Run
 
-/// Runs a client program (python3, psql) to completion with a time limit; nil when it is not
-/// installed, so the test can say what to install. `interruptAfter` sends it SIGINT once (psql
-/// then sends a CancelRequest), counted from the moment `interruptOnceTrue` first holds (polled),
-/// so that a loaded machine cannot deliver the signal before the program is ready for it. The
-/// program is watched from a thread of its own, never from Swift's cooperative pool, which a
-/// cluster under test may keep busy.
+/// Runs a client program (python3, psql) to completion with a time limit (`ChildProcess.run`,
+/// which also says what `interruptAfter` and `interruptOnceTrue` do); nil when it is not
+/// installed, so the test can say what to install.
 func runClient(_ executable: String, _ arguments: [String], input: String? = nil, seconds: Double = 120,
                interruptAfter: Duration? = nil,
                interruptOnceTrue: (@Sendable () -> Bool)? = nil) async throws -> ClientRun? {
     guard let path = ChildProcess.find(executable) else { return nil }
-    let child = try ChildProcess(path, arguments, input: .bytes(Array((input ?? "").utf8)))
-    let collected = OutputCollector()
-    Thread {
-        let deadline = Date().addingTimeInterval(seconds)
-        if let interruptAfter {
-            while let ready = interruptOnceTrue, !ready(), child.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            Thread.sleep(forTimeInterval: Double(interruptAfter.components.seconds) + Double(interruptAfter.components.attoseconds) / 1e18)
-            child.send(SIGINT)
-        }
-        if child.waitUntilExit(seconds: max(0, deadline.timeIntervalSinceNow)) == nil { child.send(SIGTERM) }
-    }.start()
-    Thread {
-        let output = child.readOutputToEnd()
-        collected.finish(Data(output), status: child.waitUntilExit().status)
-    }.start()
-    let (data, status) = await collected.value()
-    return ClientRun(status: status, output: String(decoding: data, as: UTF8.self))
-}
-
-/// The output and exit status of a client, handed from its reader thread to the test.
-final class OutputCollector: Sendable {
-    private let result = Mutex<(Data, Int32)?>(nil)
-
-    func finish(_ data: Data, status: Int32) {
-        result.withLock { $0 = (data, status) }
-    }
-
-    func value() async -> (Data, Int32) {
-        while true {
-            if let result = result.withLock({ $0 }) { return result }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
+    return try await ChildProcess.run(path, arguments, input: Array((input ?? "").utf8), seconds: seconds,
+                                      interruptAfter: interruptAfter, interruptOnceTrue: interruptOnceTrue)
 }
 
 /// The folder of the Python client scripts next to this file.

@@ -245,3 +245,43 @@ public final class ChildProcess: Sendable {
         Thread { body() }.start()
     }
 }
+
+extension ChildProcess {
+    /// What a program printed (stdout and stderr together) and its exit status.
+    public struct Run: Sendable {
+        public var status: Int32
+        public var output: String
+    }
+
+    /// Runs `path` to completion: stdin is `input` (then closed), SIGTERM after `seconds` and
+    /// SIGKILL 5 s later. With `interruptAfter`, SIGINT is sent that long after `interruptOnceTrue`
+    /// first holds (polled; at once without it), so a loaded machine cannot deliver it before the
+    /// program is ready. Watched from threads of their own, never from Swift's cooperative pool,
+    /// which a cluster under test may keep busy.
+    public static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil, input: [UInt8] = [],
+                           seconds: Double, interruptAfter: Duration? = nil,
+                           interruptOnceTrue: (@Sendable () -> Bool)? = nil) async throws -> Run {
+        let child = try ChildProcess(path, arguments, environment: environment, input: input.isEmpty ? .null : .bytes(input))
+        let result = Mutex<Run?>(nil)
+        Thread {
+            let output = child.readOutputToEnd()
+            let run = Run(status: child.waitUntilExit().status, output: String(decoding: output, as: UTF8.self))
+            result.withLock { $0 = run }
+        }.start()
+        Thread {
+            let deadline = Date().addingTimeInterval(seconds)
+            if let interruptAfter {
+                while let ready = interruptOnceTrue, !ready(), child.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+                Thread.sleep(forTimeInterval: Double(interruptAfter.components.seconds) + Double(interruptAfter.components.attoseconds) / 1e18)
+                child.send(SIGINT)
+            }
+            guard child.waitUntilExit(seconds: max(0, deadline.timeIntervalSinceNow)) == nil else { return }
+            child.send(SIGTERM)
+            if child.waitUntilExit(seconds: 5) == nil { child.send(SIGKILL) }
+        }.start()
+        while true {
+            if let run = result.withLock({ $0 }) { return run }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
