@@ -194,7 +194,9 @@ public actor SQLSession {
     /// A planner over this session's catalog; `parameters` ($1…) prune shards as literals would.
     func planner(parameters: [SQLiteValue] = []) async throws(SQLError) -> SelectPlanner {
         do {
-            return SelectPlanner(catalog: try await catalogSnapshot(), parameters: parameters.map(\.plannerValue))
+            var planner = SelectPlanner(catalog: try await catalogSnapshot(), parameters: parameters.map(\.plannerValue))
+            planner.blobInlineMax = settings.blobInlineMax
+            return planner
         } catch {
             throw SQLError(.init("08006"), "the catalog is not available on this node: \(error)")
         }
@@ -252,14 +254,25 @@ public actor SQLSession {
         // Bound values prune like literals: `WHERE id = $1` reads one shard, not all (and inside a
         // block read-locks one shard, not all — which deadlocked TPC-B clients: `DescribeTests`).
         let planner = try await planner(parameters: parameters)
-        let plan = try planner.plan(select)
+        var plan = try planner.plan(select)
+        plan.blobReading = Self.blobReading
         var executor = SelectExecutor(gateway: gateway, consistency: describeOnly ? .local : settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters,
                                       transaction: describeOnly ? nil : transaction)
         if let snapshot = planner.catalog as? PlannerCatalogSnapshot {
             executor.functions = try await postgresFunctions(catalog: snapshot.catalog)
         }
-        return (plan, try await executor.run(plan))
+        var output = try await executor.run(plan)
+        if let blobs = plan.blobs {
+            output.blobAnalysis = try await executor.fetchBlobs(in: &output.rows, strategy: blobs, describeOnly: describeOnly)
+        }
+        return (plan, output)
+    }
+
+    /// How the gateway reads out-of-line values (the transfer's defaults), for EXPLAIN.
+    static var blobReading: BlobStrategy.Reading {
+        let options = ChunkTransfer.Options()
+        return BlobStrategy.Reading(windowChunks: options.windowChunks, replicas: options.replicas)
     }
 
     /// The PostgreSQL functions as this session sees them (user, pid, settings), over `catalog`.
@@ -275,10 +288,12 @@ public actor SQLSession {
             if explain.analyze {
                 let start = ContinuousClock.now
                 let (plan, output) = try await runSelect(select, parameters: parameters, analyze: true)
-                lines = plan.explain(analysis: output.analysis)
+                lines = plan.explain(analysis: output.analysis, blobAnalysis: output.blobAnalysis)
                 lines.append("Execution time: \(format3(SelectExecutor.milliseconds(since: start))) ms")
             } else {
-                lines = try await planner(parameters: parameters).plan(select).explain()
+                var plan = try await planner(parameters: parameters).plan(select)
+                plan.blobReading = Self.blobReading
+                lines = plan.explain()
             }
         case .insert, .update, .delete:
             lines = try await WriteExecutor(session: self).explain(explain.statement, parameters: parameters, analyze: explain.analyze)
