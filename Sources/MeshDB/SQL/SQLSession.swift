@@ -53,8 +53,10 @@ public actor SQLSession {
     public static let temporaryViewsMax = 1_000
     /// Tables created without SHARDS n get this many shards.
     public static let defaultShardCount = 8
-    /// Longest statement text accepted.
-    public static let statementBytesMax = 1 << 20
+    /// Longest statement text accepted (statement_bytes_max). psycopg2 and other drivers that
+    /// bind parameters client-side send a bytea value inside the text as hex: a 100 MiB value is
+    /// a 200 MiB statement. Long literals never reach SQLite as text (`bindingLongLiterals`).
+    public static let statementBytesMax = 256 << 20
 
     /// pg_backend_pid(): the wire server's id for this session (BackendKeyData's process id).
     public nonisolated let backendPID: Int32
@@ -76,7 +78,7 @@ public actor SQLSession {
             guard sql.utf8.count <= Self.statementBytesMax else {
                 throw SQLError(.programLimitExceeded, "statement of \(sql.utf8.count) bytes exceeds statement_bytes_max = \(Self.statementBytesMax)")
             }
-            statements = try Parser.parseStatements(sql)
+            statements = try Parser.parseStatements(sql, limits: Parser.Limits(statementBytesMax: Self.statementBytesMax))
         } catch {
             // As in PostgreSQL, a statement that does not even parse aborts the open block.
             try refuseIfTransactionFailed()

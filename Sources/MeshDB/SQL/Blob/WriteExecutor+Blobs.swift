@@ -123,19 +123,20 @@ extension WriteExecutor {
     /// parameters as literals) would not fit SQLite's statement limit as text.
     static func bindingLongLiterals(_ expression: Expression, after used: Int) -> (Expression, [SQLiteValue]) {
         var values: [SQLiteValue] = []
-        let rewritten = expression.rewritten(intoSubqueries: false) { node in
+        // Top-down, so that a cast to bytea is seen before the string literal inside it.
+        let rewritten = expression.replacing { node -> Expression? in
             let value: SQLiteValue
             switch node.kind {
             case .cast(let operand, let type) where type.name == "bytea":
                 guard case .literal(.string(let text)) = operand.kind, text.utf8.count > literalBytesInlineMax,
-                      let bytes = ByteaText.bytes(text) else { return node }
+                      let bytes = ByteaText.bytes(text) else { return nil }
                 value = .blob(bytes)
             case .literal(.string(let text)) where text.utf8.count > literalBytesInlineMax:
                 value = .text(text)
             case .literal(.blob(let bytes)) where bytes.count > literalBytesInlineMax:
                 value = .blob(bytes)
             default:
-                return node
+                return nil
             }
             values.append(value)
             return Expression(.parameter(used + values.count), at: node.location)
