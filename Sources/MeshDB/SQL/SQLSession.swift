@@ -119,7 +119,7 @@ public actor SQLSession {
         case let error as SQLError:
             error
         case let error as GatewayError:
-            SQLError(SQLState(error.sqlState), error.message)
+            SQLError(SQLState(error.sqlState), BlobStrategy.outOfLineMessage(error.message))
         case let error as SQLExecutionError:
             error.sqlError(settings: settings)
         default:
@@ -334,7 +334,8 @@ extension SQLExecutionError {
             SQLError(.init("53200"), "the statement needs more than work_mem = \(SessionSettings.formatBytes(bytes)) of rows at the gateway",
                      hint: "Narrow it with a WHERE clause on the shard key, or raise work_mem (SET work_mem = '1GB').")
         case .sqlite(let error):
-            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode, message: error.message)), error.message)
+            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode, message: error.message)),
+                     BlobStrategy.outOfLineMessage(error.message))
         }
     }
 }

@@ -28,6 +28,14 @@ public struct BlobStrategy: Sendable, Hashable {
     /// How a guarded use of a reference fails on SQLite: json_extract's path error, whose text
     /// follows this prefix.
     public static let outOfLineErrorPrefix = "JSON path error near 'out-of-line value"
+    /// The message of a guarded use's failure without SQLite's wrapping (`JSON path error near
+    /// '…'`); any other message as it is.
+    public static func outOfLineMessage(_ message: String) -> String {
+        let wrapper = "JSON path error near '"
+        guard message.hasPrefix(outOfLineErrorPrefix), message.hasSuffix("'") else { return message }
+        return String(message.dropFirst(wrapper.count).dropLast())
+    }
+
     /// blob_inline_max's default: larger values leave the row.
     public static let inlineMaxDefault = 64 << 10
 

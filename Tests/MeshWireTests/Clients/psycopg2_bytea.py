@@ -3,6 +3,7 @@ hex). Usage: psycopg2_bytea.py PORT TABLE [MAX_MIB]. Sizes: 0 B, 1 B, 64 KiB - 1
 10 MiB random, and 100 MiB compressible (up to MAX_MIB, default 100); each read back with its
 SHA-256, length() and octet_length() checked, then updated and deleted."""
 import hashlib
+import io
 import os
 import sys
 import time
@@ -40,6 +41,14 @@ for id, value in values:
 # A query that does not return the column reads no chunk, and sees the sizes.
 cur.execute(f"SELECT id, length(body) FROM {table} ORDER BY id")
 assert cur.fetchall() == [(id, len(value)) for id, value in values]
+
+# COPY FROM in text format: a bytea field is its hex form, its backslash doubled by COPY's escaping.
+copied = os.urandom(300_000)
+cur.copy_expert(f"COPY {table} (id, name, body) FROM STDIN", io.StringIO(f"7\tcopied\t\\\\x{copied.hex()}\n"))
+cur.execute(f"SELECT body, length(body) FROM {table} WHERE id = 7")
+body, length = cur.fetchone()
+assert bytes(body) == copied and length == len(copied), length
+cur.execute(f"DELETE FROM {table} WHERE id = 7")
 
 replacement = os.urandom(200_000)
 cur.execute(f"UPDATE {table} SET body = %s WHERE id = 1", (psycopg2.Binary(replacement),))
