@@ -115,6 +115,16 @@ struct WriteExecutor {
         var shardInsert = insert
         shardInsert.columns = columns.map { Identifier($0) }
         shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
+        shardInsert.returning = await guardedBytea(insert.returning, table: table)
+        if case .doUpdate(let assignments, let whereClause)? = insert.onConflict?.action {
+            var guarded: [Assignment] = []
+            for assignment in assignments {
+                // A bytea target takes only what refuseComputedBytea let through, as it is.
+                let bytea = Self.byteaColumns(of: table).contains(assignment.column.name)
+                guarded.append(Assignment(assignment.column, bytea ? assignment.value : await guardedBytea(assignment.value, table: table)))
+            }
+            shardInsert.onConflict?.action = .doUpdate(guarded, whereClause: await whereClause.asyncMap { await guardedBytea($0, table: table) })
+        }
         let sql = SQLiteRenderer.render(.insert(shardInsert))
         var byShard: [UInt32: [ShardStore.Statement]] = [:]
         let keyPositions = table.spec.shardKey.compactMap { columns.firstIndex(of: $0) }
@@ -204,6 +214,7 @@ struct WriteExecutor {
         }
         resolved.whereClause = try await resolved.whereClause.asyncMap { await guardedBytea(try await gatewayEvaluated($0, parameters: parameters), table: table) }
         parameters += bound
+        resolved.returning = await guardedBytea(resolved.returning, table: table)
         let shards = try await targetShards(table, alias: update.alias, whereClause: resolved.whereClause, parameters: parameters)
         let results = try await writeEach(.update(resolved), table: table, shards: shards, parameters: parameters)
         try SelectExecutor.refuseReferences(in: results.flatMap(\.rows), byteaColumns: byteaNames.sorted())
@@ -216,6 +227,7 @@ struct WriteExecutor {
         guard delete.with.isEmpty else { throw SQLError(.featureNotSupported, "WITH before DELETE is not supported") }
         var resolved = delete
         resolved.whereClause = try await resolved.whereClause.asyncMap { await guardedBytea(try await gatewayEvaluated($0, parameters: parameters), table: table) }
+        resolved.returning = await guardedBytea(resolved.returning, table: table)
         let shards = try await targetShards(table, alias: delete.alias, whereClause: resolved.whereClause, parameters: parameters)
         let results = try await writeEach(.delete(resolved), table: table, shards: shards, parameters: parameters)
         try SelectExecutor.refuseReferences(in: results.flatMap(\.rows), byteaColumns: Self.byteaColumns(of: table).sorted())

@@ -152,7 +152,9 @@ import Testing
             for sql in ["SELECT body = X'00' FROM media WHERE id = 1", "SELECT substr(body, 1, 2) FROM media WHERE id = 1",
                         "SELECT id FROM media WHERE body = X'00'", "SELECT body || X'00' FROM media WHERE id = 1",
                         "SELECT id FROM media ORDER BY body", "SELECT b FROM (SELECT body AS b FROM media WHERE id = 1) AS s",
-                        "SELECT max(body) FROM media", "DELETE FROM media WHERE body = X'01'"] {
+                        "SELECT max(body) FROM media", "DELETE FROM media WHERE body = X'01'",
+                        "DELETE FROM media WHERE id = 1 RETURNING body",
+                        "INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET name = name || media.body"] {
                 let error = await Self.failure(session, sql)
                 #expect(error?.state == .featureNotSupported, "\(sql): \(String(describing: error))")
                 #expect(error?.message.hasPrefix("out-of-line value: column body holds a value larger than blob_inline_max") == true, "\(sql): \(String(describing: error))")
@@ -161,6 +163,12 @@ import Testing
             #expect(try await Self.one(session, "SELECT id FROM media WHERE id = 2 AND body = X'00FF'") == .integer(2))
             #expect(try await Self.one(session, "SELECT count(body) FROM media") == .integer(2))
             #expect(try await Self.one(session, "SELECT sum(length(body)) FROM media") == .integer(100_002))
+            #expect(try await Self.one(session, "UPDATE media SET name = 'y' WHERE id = 1 RETURNING length(body)") == .integer(100_000))
+            // SELECT * returns the value, for a table routed by a hidden row id too.
+            _ = try await session.execute("CREATE TABLE nokey (name text, body bytea)")
+            _ = try await session.execute("INSERT INTO nokey VALUES ('large', $1)", parameters: [.blob(large)])
+            #expect(try await session.execute("SELECT * FROM nokey").first?.rows == [[.text("large"), .blob(large)]])
+            #expect(try await session.execute("SELECT nokey.* FROM nokey").first?.rows == [[.text("large"), .blob(large)]])
         }
     }
 

@@ -152,6 +152,13 @@ extension WriteExecutor {
     func guardedBytea(_ expression: Expression, table: CatalogTable) async -> Expression {
         SelectPlanner.guardingByteaColumns(expression, names: Self.byteaColumns(of: table), inlineMax: await session.settings.blobInlineMax)
     }
+
+    /// RETURNING items guarded the same way (`*` is left to the gateway's check of the rows).
+    func guardedBytea(_ items: [SelectItem], table: CatalogTable) async -> [SelectItem] {
+        let names = Self.byteaColumns(of: table)
+        let inlineMax = await session.settings.blobInlineMax
+        return items.map { $0.mappingExpression { SelectPlanner.guardingByteaColumns($0, names: names, inlineMax: inlineMax) } }
+    }
 }
 
 extension SQLiteValue {
