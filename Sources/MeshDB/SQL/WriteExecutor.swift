@@ -346,11 +346,12 @@ struct WriteExecutor {
             let table = try await requireTable(insert.table)
             return ["Insert on \(table.name): rows evaluated at the gateway, routed by "
                     + (table.spec.hasHiddenRowID ? "a hidden row id" : "shard key (\(table.spec.shardKey.joined(separator: ", ")))")
-                    + ", one ordered write per shard of \(table.spec.shardCount)"]
+                    + ", one ordered write per shard of \(table.spec.shardCount)"] + (await blobWriteLine(table).map { [$0] } ?? [])
         case .update(let update):
             let table = try await requireTable(update.table)
             let shards = try await targetShards(table, alias: update.alias, whereClause: update.whereClause, parameters: parameters)
             return ["Update on \(table.name): \(Self.describe(shards, of: table))", "  Shard SQL: \(SQLiteRenderer.render(statement))"]
+                + (await blobWriteLine(table).map { [$0] } ?? [])
         case .delete(let delete):
             let table = try await requireTable(delete.table)
             let shards = try await targetShards(table, alias: delete.alias, whereClause: delete.whereClause, parameters: parameters)

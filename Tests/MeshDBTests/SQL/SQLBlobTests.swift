@@ -176,6 +176,8 @@ import Testing
         try await Self.withMedia { _, session in
             var random = SeededBytes(seed: 84)
             _ = try await session.execute("INSERT INTO media VALUES (1, 'clip', $1)", parameters: [.blob(random.bytes(3 << 20))])
+            let insert = try await session.execute("EXPLAIN INSERT INTO media VALUES (2, 'x', NULL)").first!.rows.map { "\($0[0])" }
+            #expect(insert.contains { $0.contains("Blob store at gateway: body values above blob_inline_max = 65536 bytes") }, "\(insert)")
             let plain = try await session.execute("EXPLAIN SELECT name, body FROM media WHERE id = 1").first!.rows.map { "\($0[0])" }
             #expect(plain.contains { $0.contains("Blob fetch at gateway: body") && $0.contains("8 chunks in parallel") && $0.contains("3 replicas") }, "\(plain)")
 

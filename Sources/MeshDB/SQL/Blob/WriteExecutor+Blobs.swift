@@ -144,6 +144,15 @@ extension WriteExecutor {
         return (rewritten, values)
     }
 
+    /// EXPLAIN's line for a write to a table with bytea columns: where their large values go.
+    func blobWriteLine(_ table: CatalogTable) async -> String? {
+        let names = Self.byteaColumns(of: table).sorted()
+        guard !names.isEmpty else { return nil }
+        let options = ChunkTransfer.Options()
+        return "  -> Blob store at gateway: \(names.joined(separator: ", ")) values above blob_inline_max = \(await session.settings.blobInlineMax) bytes"
+            + " chunked into the chunk stores first (R = \(options.replicas), durable at W = f + 1 acks), the row keeping a reference"
+    }
+
     /// Literals up to this many bytes stay in the SQL text.
     static let literalBytesInlineMax = 4_096
 
