@@ -1,5 +1,6 @@
 import Consensus
 import QueryPlanner
+import Synchronization
 
 /// Out-of-line SQL values (docs/blobs.md): a bytea value above blob_inline_max is chunked and
 /// stored through `ChunkTransfer` (R copies, durable at W = f + 1 acks) before the row that
@@ -10,23 +11,35 @@ extension Gateway {
     /// (PostgreSQL's DataRow carries a value whole), so this bounds what one value can ask for.
     public static let blobValueBytesMax = 1 << 30
 
-    /// Stores `bytes` in the chunk stores and returns the reference a bytea column keeps; returns
-    /// once every chunk has W acks and the copies beyond them are settled.
+    /// Stores `bytes` in the chunk stores and returns the reference a bytea column keeps, as soon
+    /// as every chunk has W acks: the caller commits the row then, and the transfer goes on in
+    /// the background until the copies beyond W are acked or given up on (repair completes what
+    /// it gave up on).
     func storeOutOfLine(_ bytes: [UInt8]) async throws -> BlobReference {
         guard bytes.count <= Self.blobValueBytesMax else {
             throw GatewayError(sqlState: "54000", message: "a bytea value of \(bytes.count) bytes exceeds blob_value_bytes_max = \(Self.blobValueBytesMax)")
         }
         let transfer = ChunkTransfer(nodes: blobValues.connections(for: MemberConnections.members(of: try await catalog())))
-        var offset = 0
-        do {
-            let root = try await transfer.put(read: { count in
-                let end = min(offset + count, bytes.count)
-                defer { offset = end }
-                return Array(bytes[offset..<end])
-            }, durable: { _ in })
-            return BlobReference(root: root)
-        } catch let error as BlobError {
-            throw Self.gatewayError(error)
+        return try await withCheckedThrowingContinuation { (answer: CheckedContinuation<BlobReference, any Error>) in
+            let answered = Mutex(false)
+            @Sendable func answerOnce(_ result: Result<BlobReference, any Error>) {
+                guard answered.withLock({ done in defer { done = true }; return !done }) else { return }
+                answer.resume(with: result)
+            }
+            Task {
+                var offset = 0
+                do {
+                    _ = try await transfer.put(read: { count in
+                        let end = min(offset + count, bytes.count)
+                        defer { offset = end }
+                        return Array(bytes[offset..<end])
+                    }, durable: { root in answerOnce(.success(BlobReference(root: root))) })
+                } catch let error as BlobError {
+                    answerOnce(.failure(Self.gatewayError(error)))
+                } catch {
+                    answerOnce(.failure(error))
+                }
+            }
         }
     }
 

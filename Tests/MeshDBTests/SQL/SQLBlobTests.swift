@@ -203,6 +203,8 @@ import Testing
             let gateway = demo.nodes[1].gateway
             let placement = try ChunkTransfer(nodes: gateway.blobValues.connections(for: MemberConnections.members(of: try await gateway.catalog()))).placement()
             let owner = demo.nodes[Int(placement.ranking(of: first.bytes)[0])!]
+            // The row was written at W acks; the third copy may still be on its way.
+            for _ in 0..<500 where !owner.chunks.has(first) { try await Task.sleep(for: .milliseconds(10)) }
             try owner.chunks.damageCopy(of: first)
 
             #expect(try await Self.one(session, "SELECT body FROM media WHERE id = 1") == .blob(value))
