@@ -1,4 +1,5 @@
 import Consensus
+import QueryPlanner
 
 /// The gateway API a node offers its clients (the native client protocol, the PostgreSQL wire
 /// server and the SQL executor): it turns DDL into catalog commands and shard operations, routes
@@ -51,6 +52,8 @@ public final class Gateway: Sendable {
     public let runtime: NodeRuntime
     let rowIDCache = RowIDCache()
     let operationLimits = ShardOperation.Limits()
+    /// Connections to the chunk stores, for out-of-line bytea values (`Gateway+BlobValues.swift`).
+    let blobValues = MemberConnections(requestTimeout: .seconds(30))
 
     public init(runtime: NodeRuntime) {
         self.runtime = runtime
@@ -218,6 +221,8 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The SQLITE_ERROR messages a client can act on, by their stable prefixes.
     static func sqlState(forSQLiteErrorMessage message: String) -> String? {
+        // A guarded use of an out-of-line bytea value (`BlobStrategy`).
+        if message.hasPrefix(BlobStrategy.outOfLineErrorPrefix) { return "0A000" }
         let prefixes: [(prefix: String, state: String)] = [
             ("integer overflow", "22003"),          // numeric_value_out_of_range (sum() of integers)
             ("no such table", "42P01"),             // undefined_table

@@ -1,5 +1,4 @@
 import Consensus
-import Synchronization
 
 /// Before a blob is named, checks that every chunk its manifest lists is held by at least
 /// f + 1 nodes (blob_write_quorum's floor), by asking every node the catalog lists as up which of
@@ -13,7 +12,7 @@ final class ChunkCensus: Sendable {
     /// How long a peer may take to say which chunks it holds; a silent peer counts as holding none.
     static let requestTimeout = Duration.seconds(10)
     /// Connections to the peers, for the catalog's member list they were made for.
-    private let pool = Mutex<NodeConnections?>(nil)
+    private let pool = MemberConnections(requestTimeout: ChunkCensus.requestTimeout)
 
     init(gateway: Gateway, local: ChunkStore, localIndex: Int) {
         self.gateway = gateway
@@ -22,11 +21,7 @@ final class ChunkCensus: Sendable {
     }
 
     func close() async {
-        let connections = pool.withLock { pool in
-            defer { pool = nil }
-            return pool
-        }
-        await connections?.close()
+        await pool.close()
     }
 
     /// Throws 55000 naming the first chunk held by fewer than f + 1 nodes. For an indirect root,
@@ -35,11 +30,8 @@ final class ChunkCensus: Sendable {
     func requireDurable(_ root: BlobRoot, limits: ClientRequest.Limits) async throws {
         let catalog = try await gateway.catalog()
         let quorum = GroupConfiguration.faultsTolerated(among: catalog.sortedNodes.count) + 1
-        let members = catalog.sortedNodes.map {
-            NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
-                                   zone: $0.zone, isUp: $0.state == .up)
-        }
-        let connections = self.connections(for: members)
+        let members = MemberConnections.members(of: catalog)
+        let connections = pool.connections(for: members)
         switch root {
         case .direct(let manifest):
             try await requireHolders(manifest.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
@@ -85,16 +77,5 @@ final class ChunkCensus: Sendable {
             throw GatewayError(sqlState: "55000", message:
                 "chunk \(ids[short].hex) is held by \(holders[short]) of the \(quorum) nodes blob_write_quorum needs (f + 1); store every chunk before naming the blob")
         }
-    }
-
-    private func connections(for members: [NodeConnections.Member]) -> NodeConnections {
-        let (connections, stale) = pool.withLock { pool -> (NodeConnections, NodeConnections?) in
-            if let current = pool, current.members == members { return (current, nil) }
-            let fresh = NodeConnections(members: members, requestTimeout: Self.requestTimeout)
-            defer { pool = fresh }
-            return (fresh, pool)
-        }
-        if let stale { Task { await stale.close() } }
-        return connections
     }
 }

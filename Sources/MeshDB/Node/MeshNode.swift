@@ -92,6 +92,7 @@ public final class MeshNode: Sendable {
         runtime.stop()
         await transport.shutdown()
         await service.census.close()
+        await gateway.blobValues.close()
         chunks.close()
     }
 

@@ -13,7 +13,7 @@ struct PlannerCatalogSnapshot: PlannerCatalog {
             name: table.name,
             columns: table.spec.columns.map { column in
                 PlannerColumn(name: column.name, declaredType: column.declaredType, sqliteType: column.type.sqliteType,
-                              isBlob: column.type == .blob, notNull: column.notNull)
+                              isBlob: column.holdsOutOfLineValues, notNull: column.notNull)
             },
             primaryKey: table.spec.primaryKey, shardKey: table.spec.shardKey, shardCount: Int(table.spec.shardCount))
     }

@@ -72,6 +72,24 @@ struct DDLExecutor {
         _ = try await gateway.createTable(spec, ifNotExists: create.ifNotExists)
     }
 
+    /// ADD COLUMN fills the existing rows with the DEFAULT on the shards, past the gateway that
+    /// keeps a bytea column's values BLOBs (`BlobReference`): a text default there could pass
+    /// for a blob reference, so a bytea column's default must be NULL or a bytea literal.
+    static func refuseTextDefault(_ definition: ColumnDefinition, column: CatalogColumn) throws {
+        guard column.holdsOutOfLineValues else { return }
+        for constraint in definition.constraints {
+            guard case .defaultValue(let value) = constraint.kind else { continue }
+            switch value.kind {
+            case .literal(.null), .literal(.blob): continue
+            case .cast(let operand, let type) where type.name == "bytea":
+                if case .literal(.string(let text)) = operand.kind, ByteaText.bytes(text) != nil { continue }
+            default: break
+            }
+            throw SQLError(.featureNotSupported, "the DEFAULT of an added bytea column must be NULL or a bytea literal (X'…' or '\\x…'::bytea)",
+                           position: constraint.location.offset + 1)
+        }
+    }
+
     static func columnType(_ type: TypeName?, affinity: TypeAffinity) -> CatalogColumnType {
         switch type?.name {
         case "boolean", "bool": return .boolean
@@ -228,6 +246,7 @@ struct DDLExecutor {
                 notNull: definition.constraints.contains { $0.kind == .notNull },
                 declaredType: definition.type?.description ?? "",
                 hasDefault: definition.constraints.contains { if case .defaultValue = $0.kind { true } else { false } })
+            try Self.refuseTextDefault(definition, column: column)
             _ = try await gateway.addColumn(column, to: alter.table.name, shardDDL: SQLiteRenderer.render(.alterTable(alter)))
         case .addPrimaryKey(let keyColumns, _):
             let table = try await requireTable(alter.table)

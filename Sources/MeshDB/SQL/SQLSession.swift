@@ -53,8 +53,10 @@ public actor SQLSession {
     public static let temporaryViewsMax = 1_000
     /// Tables created without SHARDS n get this many shards.
     public static let defaultShardCount = 8
-    /// Longest statement text accepted.
-    public static let statementBytesMax = 1 << 20
+    /// Longest statement text accepted (statement_bytes_max). psycopg2 and other drivers that
+    /// bind parameters client-side send a bytea value inside the text as hex: a 100 MiB value is
+    /// a 200 MiB statement. Long literals never reach SQLite as text (`bindingLongLiterals`).
+    public static let statementBytesMax = 256 << 20
 
     /// pg_backend_pid(): the wire server's id for this session (BackendKeyData's process id).
     public nonisolated let backendPID: Int32
@@ -76,7 +78,7 @@ public actor SQLSession {
             guard sql.utf8.count <= Self.statementBytesMax else {
                 throw SQLError(.programLimitExceeded, "statement of \(sql.utf8.count) bytes exceeds statement_bytes_max = \(Self.statementBytesMax)")
             }
-            statements = try Parser.parseStatements(sql)
+            statements = try Parser.parseStatements(sql, limits: Parser.Limits(statementBytesMax: Self.statementBytesMax))
         } catch {
             // As in PostgreSQL, a statement that does not even parse aborts the open block.
             try refuseIfTransactionFailed()
@@ -117,7 +119,7 @@ public actor SQLSession {
         case let error as SQLError:
             error
         case let error as GatewayError:
-            SQLError(SQLState(error.sqlState), error.message)
+            SQLError(SQLState(error.sqlState), BlobStrategy.outOfLineMessage(error.message))
         case let error as SQLExecutionError:
             error.sqlError(settings: settings)
         default:
@@ -194,7 +196,9 @@ public actor SQLSession {
     /// A planner over this session's catalog; `parameters` ($1…) prune shards as literals would.
     func planner(parameters: [SQLiteValue] = []) async throws(SQLError) -> SelectPlanner {
         do {
-            return SelectPlanner(catalog: try await catalogSnapshot(), parameters: parameters.map(\.plannerValue))
+            var planner = SelectPlanner(catalog: try await catalogSnapshot(), parameters: parameters.map(\.plannerValue))
+            planner.blobInlineMax = settings.blobInlineMax
+            return planner
         } catch {
             throw SQLError(.init("08006"), "the catalog is not available on this node: \(error)")
         }
@@ -252,14 +256,25 @@ public actor SQLSession {
         // Bound values prune like literals: `WHERE id = $1` reads one shard, not all (and inside a
         // block read-locks one shard, not all — which deadlocked TPC-B clients: `DescribeTests`).
         let planner = try await planner(parameters: parameters)
-        let plan = try planner.plan(select)
+        var plan = try planner.plan(select)
+        plan.blobReading = Self.blobReading
         var executor = SelectExecutor(gateway: gateway, consistency: describeOnly ? .local : settings.readConsistency,
                                       workMemBytes: settings.workMemBytes, parameters: parameters,
                                       transaction: describeOnly ? nil : transaction)
         if let snapshot = planner.catalog as? PlannerCatalogSnapshot {
             executor.functions = try await postgresFunctions(catalog: snapshot.catalog)
         }
-        return (plan, try await executor.run(plan))
+        var output = try await executor.run(plan)
+        if let blobs = plan.blobs {
+            output.blobAnalysis = try await executor.fetchBlobs(in: &output.rows, strategy: blobs, describeOnly: describeOnly)
+        }
+        return (plan, output)
+    }
+
+    /// How the gateway reads out-of-line values (the transfer's defaults), for EXPLAIN.
+    static var blobReading: BlobStrategy.Reading {
+        let options = ChunkTransfer.Options()
+        return BlobStrategy.Reading(windowChunks: options.windowChunks, replicas: options.replicas)
     }
 
     /// The PostgreSQL functions as this session sees them (user, pid, settings), over `catalog`.
@@ -275,10 +290,12 @@ public actor SQLSession {
             if explain.analyze {
                 let start = ContinuousClock.now
                 let (plan, output) = try await runSelect(select, parameters: parameters, analyze: true)
-                lines = plan.explain(analysis: output.analysis)
+                lines = plan.explain(analysis: output.analysis, blobAnalysis: output.blobAnalysis)
                 lines.append("Execution time: \(format3(SelectExecutor.milliseconds(since: start))) ms")
             } else {
-                lines = try await planner(parameters: parameters).plan(select).explain()
+                var plan = try await planner(parameters: parameters).plan(select)
+                plan.blobReading = Self.blobReading
+                lines = plan.explain()
             }
         case .insert, .update, .delete:
             lines = try await WriteExecutor(session: self).explain(explain.statement, parameters: parameters, analyze: explain.analyze)
@@ -317,7 +334,8 @@ extension SQLExecutionError {
             SQLError(.init("53200"), "the statement needs more than work_mem = \(SessionSettings.formatBytes(bytes)) of rows at the gateway",
                      hint: "Narrow it with a WHERE clause on the shard key, or raise work_mem (SET work_mem = '1GB').")
         case .sqlite(let error):
-            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode, message: error.message)), error.message)
+            SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode, message: error.message)),
+                     BlobStrategy.outOfLineMessage(error.message))
         }
     }
 }

@@ -37,6 +37,8 @@ struct SelectExecutor {
         var rows: [[SQLiteValue]]
         /// Rows and time per step, then the finish (EXPLAIN ANALYZE).
         var analysis: [SelectPlan.StepAnalysis]
+        /// Chunks the blob fetch read (EXPLAIN ANALYZE).
+        var blobAnalysis = BlobStrategy.Analysis()
     }
 
     func run(_ plan: SelectPlan) async throws -> Output {

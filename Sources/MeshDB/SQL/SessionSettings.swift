@@ -10,6 +10,8 @@ struct SessionSettings: Sendable {
     /// How long a transaction block may wait between statements before its shard group aborts
     /// it (PostgreSQL's idle_in_transaction_session_timeout; 0 asks for the longest allowed).
     var idleInTransactionTimeoutMillis = SQLSession.idleInTransactionTimeoutDefaultMillis
+    /// blob_inline_max: a bytea value of more bytes leaves the row for the chunk store.
+    var blobInlineMax = BlobStrategy.inlineMaxDefault
     /// Values of settings that only echo back, by lower-cased name.
     private var others: [String: String] = [
         "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC", "application_name": "",
@@ -18,6 +20,9 @@ struct SessionSettings: Sendable {
     ]
 
     static let workMemMax = 8 << 30
+    /// Largest blob_inline_max: a row travels in one shard operation (operation_bytes_max =
+    /// 64 KiB), so a larger inline value could never be written.
+    static let blobInlineMaxMax = 64 << 10
     /// Longest value a setting may take.
     static let valueBytesMax = 1_024
 
@@ -39,6 +44,12 @@ struct SessionSettings: Sendable {
                                hint: "Give a size between 64kB and 8GB, such as 64MB.")
             }
             workMemBytes = bytes
+        case "mesh.blob_inline_max":
+            guard let bytes = Self.parseBytes(value), bytes >= 0, bytes <= Self.blobInlineMaxMax else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"mesh.blob_inline_max\": \"\(value)\"",
+                               hint: "Give a size from 0 to 64kB (a row must fit one shard operation), such as 16kB.")
+            }
+            blobInlineMax = bytes
         case "idle_in_transaction_session_timeout":
             let longest = ShardTransactionTable.Limits().idleTimeoutMillisMax
             guard let millis = Self.parseMillis(value), millis <= longest else {
@@ -60,6 +71,7 @@ struct SessionSettings: Sendable {
         case "mesh.read_consistency": return readConsistency.rawValue
         case "work_mem", "mesh.work_mem": return Self.formatBytes(workMemBytes)
         case "idle_in_transaction_session_timeout": return "\(idleInTransactionTimeoutMillis)ms"
+        case "mesh.blob_inline_max": return Self.formatBytes(blobInlineMax)
         case "server_version": return MeshDBVersion.postgresCompatible
         case "mesh.version": return MeshDBVersion.string
         default:
@@ -72,7 +84,7 @@ struct SessionSettings: Sendable {
 
     /// Every setting SHOW knows with its value, by name: pg_settings and current_setting().
     var all: [(name: String, value: String)] {
-        let own = [("mesh.read_consistency", readConsistency.rawValue), ("mesh.version", MeshDBVersion.string),
+        let own = [("mesh.blob_inline_max", Self.formatBytes(blobInlineMax)), ("mesh.read_consistency", readConsistency.rawValue), ("mesh.version", MeshDBVersion.string),
                    ("server_version", MeshDBVersion.postgresCompatible), ("work_mem", Self.formatBytes(workMemBytes))]
         return (own + others.map { ($0.key, $0.value) }).sorted { $0.0 < $1.0 }
     }
@@ -108,6 +120,7 @@ struct SessionSettings: Sendable {
     }
 
     static func formatBytes(_ bytes: Int) -> String {
+        if bytes == 0 || bytes % (1 << 10) != 0 { return "\(bytes)B" }
         if bytes % (1 << 30) == 0 { return "\(bytes >> 30)GB" }
         if bytes % (1 << 20) == 0 { return "\(bytes >> 20)MB" }
         return "\(bytes >> 10)kB"

@@ -15,7 +15,7 @@ import QueryPlanner
 struct WriteExecutor {
     let session: SQLSession
 
-    private var gateway: Gateway { session.gateway }
+    var gateway: Gateway { session.gateway }
 
     // MARK: INSERT
 
@@ -42,6 +42,7 @@ struct WriteExecutor {
         }
         if case .doUpdate(let assignments, _)? = insert.onConflict?.action {
             try Self.refuseShardKeyChange(assignments, table: table)
+            try Self.refuseComputedBytea(assignments, table: table, inlineMax: await session.settings.blobInlineMax)
         }
 
         // 1. Evaluate the rows at the gateway, in a scratch copy of the table.
@@ -76,10 +77,18 @@ struct WriteExecutor {
                     && Traversal.parameterCount(select) <= ShardOperation.Limits().parametersPerStatementMax
                     ? [values.rows] : values.rows.map { [$0] }
                 for rows in rowGroups {
-                    let group = Select(body: SelectBody(.values(Values(rows))))
-                    let used = Traversal.parameterCount(group)
+                    let used = Traversal.parameterCount(Select(body: SelectBody(.values(Values(rows)))))
                     guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
-                    try evaluate(SQLiteRenderer.render(group), Array(parameters.prefix(used)))
+                    var literals: [SQLiteValue] = []
+                    let bindable = rows.map { row in
+                        row.map { expression in
+                            let (bound, values) = Self.bindingLongLiterals(expression, after: used + literals.count)
+                            literals += values
+                            return bound
+                        }
+                    }
+                    let group = Select(body: SelectBody(.values(Values(bindable))))
+                    try evaluate(SQLiteRenderer.render(group), Array(parameters.prefix(used)) + literals)
                 }
             } else {
                 let rows = try await session.runSelect(select, parameters: parameters, analyze: false).output.rows
@@ -90,6 +99,8 @@ struct WriteExecutor {
             }
         }
         guard !stored.isEmpty else { return SQLResult(tag: "INSERT 0 0") }
+        // Bytea values in their stored form: large ones are in the chunk stores from here on.
+        stored = try await storedBytea(stored, table: table)
 
         // 2. Route each row: by its shard key, or by a fresh hidden row id.
         var columns = allColumns
@@ -104,6 +115,16 @@ struct WriteExecutor {
         var shardInsert = insert
         shardInsert.columns = columns.map { Identifier($0) }
         shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
+        shardInsert.returning = await guardedBytea(insert.returning, table: table)
+        if case .doUpdate(let assignments, let whereClause)? = insert.onConflict?.action {
+            var guarded: [Assignment] = []
+            for assignment in assignments {
+                // A bytea target takes only what refuseComputedBytea let through, as it is.
+                let bytea = Self.byteaColumns(of: table).contains(assignment.column.name)
+                guarded.append(Assignment(assignment.column, bytea ? assignment.value : await guardedBytea(assignment.value, table: table)))
+            }
+            shardInsert.onConflict?.action = .doUpdate(guarded, whereClause: await whereClause.asyncMap { await guardedBytea($0, table: table) })
+        }
         let sql = SQLiteRenderer.render(.insert(shardInsert))
         var byShard: [UInt32: [ShardStore.Statement]] = [:]
         let keyPositions = table.spec.shardKey.compactMap { columns.firstIndex(of: $0) }
@@ -115,6 +136,7 @@ struct WriteExecutor {
         let results = try await gateway.write(table, byShard: byShard, transaction: await session.transaction)
         let changed = results.reduce(0) { $0 + $1.rowsChanged }
         let returned = results.flatMap(\.rows)
+        try SelectExecutor.refuseReferences(in: returned, byteaColumns: Self.byteaColumns(of: table).sorted())
         return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
     }
 
@@ -175,12 +197,27 @@ struct WriteExecutor {
         }
         try Self.refuseShardKeyChange(update.assignments, table: table)
         var resolved = update
+        let byteaNames = Self.byteaColumns(of: table)
+        // Inline bytea values are bound after the statement's own parameters.
+        let used = Traversal.parameterCount(Statement.update(update))
+        guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
+        var parameters = Array(parameters.prefix(used))
+        var bound: [SQLiteValue] = []
         for index in resolved.assignments.indices {
-            resolved.assignments[index].value = try await gatewayEvaluated(resolved.assignments[index].value, parameters: parameters)
+            let assignment = resolved.assignments[index]
+            if byteaNames.contains(assignment.column.name) {
+                resolved.assignments[index].value = try await byteaAssignment(assignment.value, column: assignment.column, table: table, parameters: parameters,
+                                                                              bindingAs: parameters.count + bound.count + 1, bound: &bound)
+            } else {
+                resolved.assignments[index].value = await guardedBytea(try await gatewayEvaluated(assignment.value, parameters: parameters), table: table)
+            }
         }
-        resolved.whereClause = try await resolved.whereClause.asyncMap { try await gatewayEvaluated($0, parameters: parameters) }
+        resolved.whereClause = try await resolved.whereClause.asyncMap { await guardedBytea(try await gatewayEvaluated($0, parameters: parameters), table: table) }
+        parameters += bound
+        resolved.returning = await guardedBytea(resolved.returning, table: table)
         let shards = try await targetShards(table, alias: update.alias, whereClause: resolved.whereClause, parameters: parameters)
         let results = try await writeEach(.update(resolved), table: table, shards: shards, parameters: parameters)
+        try SelectExecutor.refuseReferences(in: results.flatMap(\.rows), byteaColumns: byteaNames.sorted())
         return SQLResult(tag: "UPDATE \(results.reduce(0) { $0 + $1.rowsChanged })",
                          columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: results.flatMap(\.rows))
     }
@@ -189,9 +226,11 @@ struct WriteExecutor {
         let table = try await requireTable(delete.table)
         guard delete.with.isEmpty else { throw SQLError(.featureNotSupported, "WITH before DELETE is not supported") }
         var resolved = delete
-        resolved.whereClause = try await resolved.whereClause.asyncMap { try await gatewayEvaluated($0, parameters: parameters) }
+        resolved.whereClause = try await resolved.whereClause.asyncMap { await guardedBytea(try await gatewayEvaluated($0, parameters: parameters), table: table) }
+        resolved.returning = await guardedBytea(resolved.returning, table: table)
         let shards = try await targetShards(table, alias: delete.alias, whereClause: resolved.whereClause, parameters: parameters)
         let results = try await writeEach(.delete(resolved), table: table, shards: shards, parameters: parameters)
+        try SelectExecutor.refuseReferences(in: results.flatMap(\.rows), byteaColumns: Self.byteaColumns(of: table).sorted())
         return SQLResult(tag: "DELETE \(results.reduce(0) { $0 + $1.rowsChanged })",
                          columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: results.flatMap(\.rows))
     }
@@ -228,7 +267,7 @@ struct WriteExecutor {
     /// `expression` with what must not run on the shards replaced by values computed at the
     /// gateway: uncorrelated subqueries (a scalar, an IN list, EXISTS as 1 or 0) and
     /// non-deterministic calls (random(), the clock), so every replica applies the same change.
-    private func gatewayEvaluated(_ expression: Expression, parameters: [SQLiteValue]) async throws -> Expression {
+    func gatewayEvaluated(_ expression: Expression, parameters: [SQLiteValue]) async throws -> Expression {
         // Collect first (the rewrite closure cannot await), then substitute.
         var subqueries: [Expression] = []
         var volatile: [Expression] = []
@@ -307,11 +346,12 @@ struct WriteExecutor {
             let table = try await requireTable(insert.table)
             return ["Insert on \(table.name): rows evaluated at the gateway, routed by "
                     + (table.spec.hasHiddenRowID ? "a hidden row id" : "shard key (\(table.spec.shardKey.joined(separator: ", ")))")
-                    + ", one ordered write per shard of \(table.spec.shardCount)"]
+                    + ", one ordered write per shard of \(table.spec.shardCount)"] + (await blobWriteLine(table).map { [$0] } ?? [])
         case .update(let update):
             let table = try await requireTable(update.table)
             let shards = try await targetShards(table, alias: update.alias, whereClause: update.whereClause, parameters: parameters)
             return ["Update on \(table.name): \(Self.describe(shards, of: table))", "  Shard SQL: \(SQLiteRenderer.render(statement))"]
+                + (await blobWriteLine(table).map { [$0] } ?? [])
         case .delete(let delete):
             let table = try await requireTable(delete.table)
             let shards = try await targetShards(table, alias: delete.alias, whereClause: delete.whereClause, parameters: parameters)

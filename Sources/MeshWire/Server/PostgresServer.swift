@@ -20,7 +20,9 @@ public final class PostgresServer: Sendable {
         public var tlsCertificatePath: String?
         public var tlsPrivateKeyPath: String?
         public var maxConnections = 100
-        public var messageBytesMax = 1 << 26
+        /// max_message_bytes: a simple Query of statement_bytes_max (256 MiB, which a 100 MiB
+        /// bytea value sent inline as hex by psycopg2 needs) and its header.
+        public var messageBytesMax = (256 << 20) + (1 << 10)
         /// A session idle (no statement running, nothing received) this long is closed; nil: never.
         public var idleSessionTimeout: Duration? = nil
         /// A statement running this long is canceled with 57014; nil: never.

@@ -91,6 +91,11 @@ public struct SelectPlan: Sendable, Hashable {
     /// Statements run on the scratch database before the finish (the definitions of the views
     /// the statement reads).
     public var scratchDefinitions: [String] = []
+    /// The blob strategy: which outputs are fetched from the chunk stores at the gateway; nil
+    /// when the statement reads no bytea column.
+    public var blobs: BlobStrategy?
+    /// How the gateway reads chunks (window, replicas), for EXPLAIN; the executor sets it.
+    public var blobReading = BlobStrategy.Reading(windowChunks: 8, replicas: 3)
 
     public init(strategy: Strategy, steps: [ShardStep], finish: Finish, notes: [String] = []) {
         self.strategy = strategy
@@ -103,8 +108,8 @@ public struct SelectPlan: Sendable, Hashable {
     public var shardsTouched: Int { steps.reduce(0) { $0 + $1.shards.count } }
 
     /// EXPLAIN's lines. `analysis` (EXPLAIN ANALYZE) adds rows and time per step, in step order
-    /// then the finish.
-    public func explain(analysis: [StepAnalysis]? = nil) -> [String] {
+    /// then the finish; `blobAnalysis` the chunks the blob fetch read.
+    public func explain(analysis: [StepAnalysis]? = nil, blobAnalysis: BlobStrategy.Analysis? = nil) -> [String] {
         var lines = ["Strategy: \(strategy.rawValue)"]
         for (index, step) in steps.enumerated() {
             let shardList = step.isSystem ? "catalog replica" : step.shards.count == step.shardCount
@@ -134,6 +139,7 @@ public struct SelectPlan: Sendable, Hashable {
             lines.append(line)
             lines.append("       Gateway SQL: \(sql)")
         }
+        if let blobs { lines.append(blobs.explain(reading: blobReading, analysis: analysis == nil ? nil : blobAnalysis ?? .init())) }
         for note in notes { lines.append("  Note: \(note)") }
         return lines
     }

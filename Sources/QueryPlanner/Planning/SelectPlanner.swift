@@ -21,6 +21,8 @@ public struct SelectPlanner: Sendable {
     public var pruningValuesMax = 256
     /// The statement's parameter values ($1…), used for pruning; the SQL keeps them as parameters.
     public var parameters: [PlannerValue]
+    /// blob_inline_max, named in the error a guarded use of an out-of-line value gives.
+    public var blobInlineMax = BlobStrategy.inlineMaxDefault
 
     public init(catalog: any PlannerCatalog, parameters: [PlannerValue] = []) {
         self.catalog = catalog
@@ -50,8 +52,17 @@ public struct SelectPlanner: Sendable {
     }
     static let aggregateFunctions: Set<String> = ["count", "sum", "avg", "min", "max", "total", "group_concat", "string_agg"]
 
-    public func plan(_ select: Select) throws(SQLError) -> SelectPlan {
-        let (references, views) = try baseTables(of: select)
+    public func plan(_ written: Select) throws(SQLError) -> SelectPlan {
+        let (references, views) = try baseTables(of: written)
+        // The blob strategy first: every later step sees bytea columns guarded (BlobStrategy).
+        let byteaNames = Self.byteaColumnNames(references.map(\.table))
+        let (select, blobs) = Self.guardingBlobs(written, names: byteaNames, tables: references.map(\.table), inlineMax: blobInlineMax)
+        var plan = try plan(select, references: references, views: views, byteaNames: byteaNames)
+        plan.blobs = blobs
+        return plan
+    }
+
+    private func plan(_ select: Select, references: [TableUse], views: [PlannerView], byteaNames: Set<String>) throws(SQLError) -> SelectPlan {
         if references.isEmpty && views.isEmpty {
             return SelectPlan(strategy: .constant, steps: [], finish: Self.scratchFinish(select, description: "Evaluate"))
         }
@@ -61,7 +72,7 @@ public struct SelectPlanner: Sendable {
         }
         var plan = try gatherPlan(select, references: references)
         plan.scratchDefinitions = try views.map { view throws(SQLError) in
-            let query = try Self.parseView(view)
+            let query = BlobGuard(names: byteaNames, inlineMax: blobInlineMax).guarded(try Self.parseView(view))
             return SQLiteRenderer.render(.createView(CreateView(name: Identifier(view.name), columns: view.columns.map { Identifier($0) }, query: query)))
         }
         return plan

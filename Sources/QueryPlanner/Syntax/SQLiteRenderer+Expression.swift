@@ -85,6 +85,12 @@ extension SQLiteRenderer {
             }
             output += " END"
         case .cast(let operand, let type):
+            // PostgreSQL reads a string as bytea input ('\x4142'::bytea is "AB"); SQLite's CAST
+            // would keep the text's own bytes.
+            if type.name == "bytea", case .literal(.string(let text)) = operand.kind, let bytes = ByteaText.bytes(text) {
+                writeBlob(bytes)
+                return
+            }
             output += "CAST("
             write(operand)
             output += " AS \(type.sqliteDeclaredType))"

@@ -116,11 +116,7 @@ import Testing
             let first = blob.root.directManifest.chunks[0].id
             let placement = try client.transfer.placement()
             let owner = demo.nodes[Int(placement.ranking(of: first.bytes)[0])!]
-            let path = owner.chunks.path(of: first)
-            var file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-            file[ChunkStore.headerBytes + 10] ^= 0xFF
-            try Data(file).write(to: URL(fileURLWithPath: path))
-            #expect(throws: ChunkStoreError.self) { try owner.chunks.get(first) }
+            try owner.chunks.damageCopy(of: first)
 
             var out: [UInt8] = []
             let report = try await client.get(name: "damaged") { out += $0 }

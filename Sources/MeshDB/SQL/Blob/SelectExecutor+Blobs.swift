@@ -1,0 +1,65 @@
+import QueryPlanner
+
+/// The blob strategy's last step (`BlobStrategy`): after the shard steps and the finish, the
+/// outputs that are bytea columns as stored hold, for out-of-line values, references; each is
+/// replaced by the value read from the chunk stores. A reference anywhere else in the result
+/// would be a value MeshDB cannot compute on: the statement fails rather than return it.
+extension SelectExecutor {
+    /// Most bytes of out-of-line values one result may hold: the wire protocol sends each row
+    /// whole, so the result is assembled in memory once (blob_result_bytes_max).
+    static let blobResultBytesMax = 1 << 30
+
+    /// Reads the out-of-line values of `rows` (nothing when `strategy` fetches no column);
+    /// `describeOnly` leaves them unread (a Describe wants column types, not values).
+    func fetchBlobs(in rows: inout [[SQLiteValue]], strategy: BlobStrategy, describeOnly: Bool) async throws -> BlobStrategy.Analysis {
+        var analysis = BlobStrategy.Analysis()
+        let fetched = Set(strategy.fetchedColumns)
+        var bytesLeft = Self.blobResultBytesMax
+        for row in rows.indices {
+            for column in rows[row].indices {
+                guard case .text(let text) = rows[row][column] else { continue }
+                guard fetched.contains(column) else {
+                    if text.hasPrefix(BlobStrategy.referencePrefix) { throw Self.unresolvedReference(strategy) }
+                    continue
+                }
+                // TEXT in a bytea column is a reference; text that is not one was stored before
+                // MeshDB kept bytea values as BLOBs, and is returned as its bytes.
+                let reference: BlobReference?
+                do {
+                    reference = try BlobReference(text: text)
+                } catch {
+                    throw GatewayError(sqlState: "XX001", message: "column \(strategy.fetchedNames.first ?? "") holds a malformed blob reference: \(error)")
+                }
+                guard let reference else {
+                    rows[row][column] = .blob(Array(text.utf8))
+                    continue
+                }
+                if describeOnly {
+                    rows[row][column] = .blob([])
+                    continue
+                }
+                let value = try await gateway.fetchOutOfLine(reference, bytesLeft: bytesLeft, analysis: &analysis)
+                bytesLeft -= value.count
+                rows[row][column] = .blob(value)
+            }
+        }
+        return analysis
+    }
+
+    /// Refuses rows that carry a reference (RETURNING, for one): no output of theirs is fetched.
+    static func refuseReferences(in rows: [[SQLiteValue]], byteaColumns: [String]) throws {
+        for row in rows {
+            for value in row {
+                if case .text(let text) = value, text.hasPrefix(BlobStrategy.referencePrefix) {
+                    throw unresolvedReference(BlobStrategy(fetchedColumns: [], fetchedNames: [], byteaColumns: byteaColumns))
+                }
+            }
+        }
+    }
+
+    static func unresolvedReference(_ strategy: BlobStrategy) -> SQLError {
+        SQLError(.featureNotSupported,
+                 "an out-of-line value of bytea column \(strategy.byteaColumns.joined(separator: ", ")) (larger than blob_inline_max) reaches the result through a subquery, view, set operation, RETURNING or expression; MeshDB fetches out-of-line values only for bytea columns the outermost SELECT names directly",
+                 hint: "Select the column itself (SELECT body FROM media WHERE …), or raise mesh.blob_inline_max before storing the value.")
+    }
+}
