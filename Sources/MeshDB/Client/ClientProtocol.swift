@@ -26,7 +26,8 @@ public enum ClientRequest: Sendable, Hashable {
     case chunkGet(ChunkID)
     /// Which of these chunks this node holds (`.presence`, in request order).
     case chunkHas([ChunkID])
-    case chunkDelete(ChunkID)
+    // No chunk delete: each node collects garbage in its own store (`ChunkCollector`), so no
+    // client can remove a chunk another blob needs. Kind 11 was `chunkDelete`; it stays unused.
     /// Names a blob whose chunks are durable, through the metadata group (`mesh_blobs`).
     case blobCommit(CatalogBlob)
     case blobRemove(name: String)
@@ -35,7 +36,7 @@ public enum ClientRequest: Sendable, Hashable {
 
     enum Kind: UInt8 {
         case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6, digest = 7
-        case chunkPut = 8, chunkGet = 9, chunkHas = 10, chunkDelete = 11, blobCommit = 12, blobRemove = 13, blob = 14
+        case chunkPut = 8, chunkGet = 9, chunkHas = 10, blobCommit = 12, blobRemove = 13, blob = 14
     }
 
     public struct Limits: Sendable {
@@ -94,9 +95,6 @@ public enum ClientRequest: Sendable, Hashable {
             w.write(Kind.chunkHas.rawValue)
             w.write(UInt32(ids.count))
             for id in ids { w.writeRaw(id.bytes) }
-        case .chunkDelete(let id):
-            w.write(Kind.chunkDelete.rawValue)
-            w.writeRaw(id.bytes)
         case .blobCommit(let blob):
             w.write(Kind.blobCommit.rawValue)
             w.write(blob)
@@ -158,8 +156,6 @@ public enum ClientRequest: Sendable, Hashable {
             var ids: [ChunkID] = []
             for _ in 0..<count { ids.append(try r.readChunkID()) }
             request = .chunkHas(ids)
-        case .chunkDelete:
-            request = .chunkDelete(try r.readChunkID())
         case .blobCommit:
             request = .blobCommit(try r.readBlob(limits.catalog))
         case .blobRemove:
@@ -230,6 +226,7 @@ public enum ClientResponse: Sendable, Hashable {
                 w.write(group.lastExecuted)
                 w.write(group.stableCheckpoint)
             }
+            w.write(status.chunks)
         case .chunkStored(let stored, let storedBytes):
             w.write(Kind.chunkStored.rawValue)
             w.write(stored)
@@ -288,7 +285,7 @@ public enum ClientResponse: Sendable, Hashable {
                     primaryNode: Int(try r.readU32("primary")), inViewChange: try r.readBool("in view change"),
                     lastExecuted: try r.readU64("last executed"), stableCheckpoint: try r.readU64("stable checkpoint")))
             }
-            response = .status(NodeStatus(node: node, groups: groups))
+            response = .status(NodeStatus(node: node, groups: groups, chunks: try r.readChunkStatus()))
         case .chunkStored:
             let stored = try r.readBool("stored")
             response = .chunkStored(stored: stored, storedBytes: try r.readU64("stored bytes"))
@@ -313,6 +310,39 @@ public enum ClientResponse: Sendable, Hashable {
 public struct NodeStatus: Sendable, Hashable {
     public let node: Int
     public let groups: [NodeRuntime.GroupStatus]
+    /// Its chunk store and the repair and garbage collection it ran.
+    public var chunks = ChunkStatus()
+}
+
+extension ByteWriter {
+    mutating func write(_ status: ChunkStatus) {
+        for counter in [status.chunks, status.storedBytes, status.repairRounds, status.drivenChunks, status.underReplicated,
+                        status.lostChunks, status.pendingCopies, status.copiesMade, status.copiesFailed] {
+            write(counter)
+        }
+        write(UInt64(bitPattern: status.lastRepairMicros))
+        write(status.collectedChunks)
+        write(UInt64(bitPattern: status.lastCollectionMicros))
+    }
+}
+
+extension ByteReader {
+    mutating func readChunkStatus() throws(DecodeError) -> ChunkStatus {
+        var status = ChunkStatus()
+        status.chunks = try readU64("chunks")
+        status.storedBytes = try readU64("stored bytes")
+        status.repairRounds = try readU64("repair rounds")
+        status.drivenChunks = try readU64("driven chunks")
+        status.underReplicated = try readU64("under-replicated chunks")
+        status.lostChunks = try readU64("lost chunks")
+        status.pendingCopies = try readU64("pending copies")
+        status.copiesMade = try readU64("copies made")
+        status.copiesFailed = try readU64("copies failed")
+        status.lastRepairMicros = Int64(bitPattern: try readU64("last repair"))
+        status.collectedChunks = try readU64("collected chunks")
+        status.lastCollectionMicros = Int64(bitPattern: try readU64("last collection"))
+        return status
+    }
 }
 
 extension ByteReader {

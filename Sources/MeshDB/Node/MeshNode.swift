@@ -15,9 +15,13 @@ public final class MeshNode: Sendable {
     /// This node's blob chunks, under `<data>/chunks`.
     public let chunks: ChunkStore
     let service: ClientService
+    /// Repair and garbage collection of `chunks`: status, and rounds on demand for tests.
+    var chunkMaintenanceService: ChunkMaintenance { service.maintenance }
     let logger: Logger
     /// Aborts abandoned transaction blocks in ordered time (`Gateway.sweepIdleBlocks`).
     private let idleBlockSweeper: Task<Void, Never>
+    /// Chunk repair and garbage collection loops (`ChunkMaintenance`).
+    private let chunkMaintenance: [Task<Void, Never>]
 
     /// Starts the node: opens its logs and stores, binds its port, then registers the cluster's
     /// members and shard groups in the catalog in the background (idempotent on every node;
@@ -49,7 +53,8 @@ public final class MeshNode: Sendable {
         }
         let gateway = Gateway(runtime: runtime)
         let chunks = try ChunkStore(directory: "\(dataDirectory)/chunks")
-        let service = ClientService(gateway: gateway, chunks: chunks, nodeIndex: index)
+        let service = ClientService(gateway: gateway, chunks: chunks, nodeIndex: index, maintenance: options.chunkMaintenance,
+                                    logger: logger)
         let policy = HandshakePolicy(clusterID: layout.clusterID, nodeKeys: Set(layout.members.map(\.key)), acceptsClients: true)
         let peers = hub != nil ? [] : layout.members.map { TCPTransport.Peer(key: $0.key, host: $0.host, port: $0.port) }
         let transport = TCPTransport(
@@ -69,13 +74,16 @@ public final class MeshNode: Sendable {
             }
         }
         let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout,
-                            chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper)
+                            chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper,
+                            chunkMaintenance: service.maintenance.start())
         Task { await node.bootstrapCatalog() }
         return node
     }
 
     private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout,
-                 chunks: ChunkStore, service: ClientService, logger: Logger, idleBlockSweeper: Task<Void, Never>) {
+                 chunks: ChunkStore, service: ClientService, logger: Logger, idleBlockSweeper: Task<Void, Never>,
+                 chunkMaintenance: [Task<Void, Never>]) {
+        self.chunkMaintenance = chunkMaintenance
         self.chunks = chunks
         self.service = service
         self.idleBlockSweeper = idleBlockSweeper
@@ -89,6 +97,7 @@ public final class MeshNode: Sendable {
 
     public func stop() async {
         idleBlockSweeper.cancel()
+        for task in chunkMaintenance { task.cancel() }
         runtime.stop()
         await transport.shutdown()
         await service.census.close()

@@ -17,7 +17,7 @@ import Testing
     @Test func requestsRoundTrip() throws {
         let requests: [ClientRequest] = [
             .chunkPut(bytes: Self.chunk), .chunkPut(bytes: []), .chunkGet(ChunkID(of: Self.chunk)),
-            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]), .chunkDelete(ChunkID(of: [3])),
+            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]),
             .blobCommit(try Self.blob()), .blobRemove(name: "x"), .blob(name: "y"),
         ]
         for (id, request) in requests.enumerated() {
@@ -59,5 +59,14 @@ import Testing
     @Test func aTruncatedChunkIDIsRefused() {
         let bytes = ClientRequest.chunkGet(ChunkID(of: [1])).encoded(id: 1)
         #expect(throws: DecodeError.self) { try ClientRequest.decode(Array(bytes.dropLast())) }
+    }
+}
+
+extension ChunkRequestCodecTests {
+    /// Kind 11 was `chunkDelete`, which let any client delete any chunk; nodes now collect their
+    /// own garbage and the kind is refused like any unknown one.
+    @Test func aChunkDeleteFromAClientDoesNotDecode() {
+        let request: [UInt8] = [0, 0, 0, 7, 11] + ChunkID(of: [3]).bytes
+        #expect(throws: DecodeError.unknownTag(field: "request kind", tag: 11)) { _ = try ClientRequest.decode(request) }
     }
 }

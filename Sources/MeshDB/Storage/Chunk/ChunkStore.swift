@@ -56,6 +56,11 @@ public final class ChunkStore: Sendable {
     private let syncedFans = Mutex<Set<String>>([])
     /// Held open until `close` or deinit: the flock that keeps a second instance out. -1 once closed.
     private let lockDescriptor: Mutex<Int32>
+    /// Per-chunk critical sections, striped by the id's first byte: a put and garbage
+    /// collection's last check-and-unlink of the same chunk never interleave
+    /// (`deleteIfUnused`, docs/blobs.md "Garbage collection").
+    let idLocks = (0..<ChunkStore.idLockStripes).map { _ in IDLock() }
+    static let idLockStripes = 64
 
     /// Opens (creating if needed) the store in `directory`. Only one instance may have a
     /// directory open at a time, in this process or another: a second gets `.inUse`.
@@ -127,6 +132,10 @@ public final class ChunkStore: Sendable {
     /// a put's result counts toward a blob's W copies, and damage that keeps the size would pass
     /// a check of header and size alone (a dedup costs one local read, far less than the
     /// transfer that brought the bytes).
+    ///
+    /// A put that finds an intact copy refreshes its modification time (durably) before it
+    /// answers: garbage collection only deletes chunks untouched for its grace period, so a copy
+    /// some new manifest is about to reference cannot be collected under it.
     @discardableResult
     public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
         try checkOpen()
@@ -134,12 +143,17 @@ public final class ChunkStore: Sendable {
             throw .tooLarge(bytes: plain.count, limit: chunkBytesMax)
         }
         let id = ChunkID(of: plain)
+        return try lock(for: id).withLock { () throws(ChunkStoreError) -> PutResult in try putLocked(plain, id: id) }
+    }
+
+    private func putLocked(_ plain: [UInt8], id: ChunkID) throws(ChunkStoreError) -> PutResult {
         let path = self.path(of: id)
         let fan = directory + "/chunks/" + id.hex.prefix(2)
         do {
             try ensureFan(fan)
             if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count),
                (try? get(id)) != nil {
+                try DurableFile.touch(path)
                 // Another put may have linked it and not yet synced the directory: sync before
                 // acknowledging, or a crash could lose a chunk this call reported as stored.
                 try DurableFile.syncDirectory(containing: path)

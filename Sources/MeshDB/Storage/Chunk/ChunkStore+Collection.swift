@@ -1,0 +1,70 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What garbage collection needs of the store (docs/blobs.md, "Garbage collection"): the chunks
+/// untouched since a cutoff, and a delete that checks the age again under the chunk's lock, so a
+/// put that deduplicates against the chunk (and refreshes its modification time under the same
+/// lock) either happens before the check and keeps the chunk, or after the unlink and writes it
+/// again.
+extension ChunkStore {
+    /// A critical section for the chunks of one stripe. A class, because `Mutex` cannot live in
+    /// an array.
+    final class IDLock: Sendable {
+        private let mutex = Mutex(())
+
+        func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+            try mutex.withLock { _ throws(E) -> T in try body() }
+        }
+    }
+
+    func lock(for id: ChunkID) -> IDLock { idLocks[Int(id.bytes[0]) % Self.idLockStripes] }
+
+    /// The stored chunks whose files were last modified before `cutoffNanoseconds` (wall clock,
+    /// nanoseconds since the Unix epoch), in ascending order of name.
+    public func chunks(modifiedBefore cutoffNanoseconds: Int64) throws(ChunkStoreError) -> [ChunkID] {
+        try list().filter { id in
+            guard let modified = DurableFile.modificationNanoseconds(path(of: id)) else { return false }
+            return modified < cutoffNanoseconds
+        }
+    }
+
+    /// Deletes chunk `id` when its file is still older than `cutoffNanoseconds`, checked under the
+    /// chunk's lock; returns whether it did. A chunk gone already is not an error here (another
+    /// pass, or a delete by hand, got there first).
+    public func deleteIfUnused(_ id: ChunkID, modifiedBefore cutoffNanoseconds: Int64) throws(ChunkStoreError) -> Bool {
+        try lock(for: id).withLock { () throws(ChunkStoreError) -> Bool in
+            guard let modified = DurableFile.modificationNanoseconds(path(of: id)), modified < cutoffNanoseconds else { return false }
+            do throws(ChunkStoreError) {
+                try delete(id)
+            } catch {
+                if case .notFound = error { return false }
+                throw error
+            }
+            return true
+        }
+    }
+}
+
+extension DurableFile {
+    /// Sets the file's modification time to now and makes that durable (an inode change that a
+    /// crash must not undo: garbage collection reads it).
+    static func touch(_ path: String) throws(Failure) {
+        guard utimensat(AT_FDCWD, path, nil, 0) == 0 else { throw Failure(operation: "utimensat", path: path, errno: errno) }
+        try syncFile(path)
+    }
+
+    /// The file's modification time in nanoseconds since the Unix epoch; nil when it cannot be read.
+    static func modificationNanoseconds(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        #if canImport(Darwin)
+        return Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        #else
+        return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        #endif
+    }
+}
