@@ -28,6 +28,12 @@ public struct RepairPlanner: Sendable {
         /// Live holders, in the chunk's ranking order (owners first).
         public let sources: [String]
         public let target: String
+
+        public init(chunk: [UInt8], sources: [String], target: String) {
+            self.chunk = chunk
+            self.sources = sources
+            self.target = target
+        }
     }
 
     /// What one round found and decided.
@@ -42,6 +48,8 @@ public struct RepairPlanner: Sendable {
         public var deferredCopies = 0
         /// Copies needed that no answering live node could take (fewer such nodes than R).
         public var unplaceableCopies = 0
+
+        public init() {}
     }
 
     /// What the census learned about one chunk.

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import MeshDB
+
+/// Repair and garbage collection on an in-process 4-node cluster. The rounds are run by hand
+/// (the loops' intervals are an hour), and "older than the grace period" is made by setting the
+/// chunk files' modification times back, so nothing waits on the clock.
+@Suite(.serialized) struct ChunkMaintenanceTests {
+    static func withCluster(_ body: (LocalCluster, BlobClient) async throws -> Void) async throws {
+        var options = LocalCluster.Options(nodes: 4)
+        options.runtime.replica.checkpointIntervalSequences = 8
+        options.runtime.replica.logWindowSequences = 32
+        options.runtime.chunkMaintenance.repairInterval = .seconds(3600)
+        options.runtime.chunkMaintenance.collectionInterval = .seconds(3600)
+        options.runtime.chunkMaintenance.collectionGrace = .seconds(60)
+        options.readySeconds = 20
+        let demo = try await LocalCluster.start(options)
+        let member = demo.nodes[0].layout.members[0]
+        var clientOptions = BlobClient.Options()
+        clientOptions.requestTimeout = .seconds(10)
+        do {
+            let client = try await BlobClient.connect(host: member.host, port: member.port, options: clientOptions)
+            do {
+                try await body(demo, client)
+            } catch {
+                await client.close()
+                throw error
+            }
+            await client.close()
+        } catch {
+            await demo.stop()
+            throw error
+        }
+        await demo.stop()
+    }
+
+    /// Sets every chunk file of `store` two hours back: older than any grace period the tests use.
+    static func age(_ store: ChunkStore) throws {
+        let old = Date(timeIntervalSinceNow: -7200)
+        for id in try store.list() {
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: store.path(of: id))
+        }
+    }
+
+    static func holders(_ id: ChunkID, _ demo: LocalCluster, among nodes: [Int] = [0, 1, 2, 3]) -> Int {
+        nodes.filter { demo.nodes[$0].chunks.has(id) }.count
+    }
+
+    @Test func unreferencedChunksGoAfterTheGracePeriodWhileReferencedAndSharedOnesStay() async throws {
+        try await Self.withCluster { demo, client in
+            var random = SeededBytes(seed: 61)
+            let shared = random.bytes(4 << 20)
+            let first = shared + random.bytes(3 << 20)
+            let second = shared + random.bytes(3 << 20)
+            let (a, _) = try await BlobClusterTests.roundTrip(client, "a", first)
+            let (b, _) = try await BlobClusterTests.roundTrip(client, "b", second)
+            let idsA = Set(a.root.directManifest.chunks.map(\.id))
+            let idsB = Set(b.root.directManifest.chunks.map(\.id))
+            let onlyA = idsA.subtracting(idsB)
+            #expect(!idsA.intersection(idsB).isEmpty && !onlyA.isEmpty, "4 MiB in common share chunks; 3 MiB of their own do not")
+            try await client.remove(named: "a")
+
+            // Young chunks stay even when nothing references them.
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            #expect(onlyA.allSatisfy { Self.holders($0, demo) == 3 }, "deleted within the grace period")
+
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            for id in onlyA { #expect(Self.holders(id, demo) == 0, "chunk \(id) of the removed blob is still stored") }
+            for id in idsB { #expect(Self.holders(id, demo) == 3, "chunk \(id) of the kept blob lost copies") }
+            var out: [UInt8] = []
+            _ = try await client.get(name: "b") { out += $0 }
+            #expect(out == second)
+            let collected = demo.nodes.map { $0.chunkMaintenanceService.status.collectedChunks }.reduce(0, +)
+            #expect(collected == UInt64(3 * onlyA.count))
+        }
+    }
+
+    /// The race of docs/blobs.md: a put that deduplicates against an old unreferenced chunk,
+    /// after garbage collection listed it as a candidate and before it deletes it.
+    @Test func aPutDeduplicatingAgainstAnOldUnreferencedChunkKeepsIt() throws {
+        let directory = NSTemporaryDirectory() + "meshdb-gc-race-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ChunkStore(directory: directory)
+        var random = SeededBytes(seed: 62)
+        let chunk = random.bytes(100_000)
+        let id = try store.put(chunk).id
+        try Self.age(store)
+        let cutoff = { Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000 }
+        #expect(try store.chunks(modifiedBefore: cutoff()) == [id], "an old chunk is a candidate")
+
+        // The writer deduplicates against it (its manifest will reference it), then the collector
+        // reaches the candidate.
+        #expect(try store.put(chunk).stored == false)
+        #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == false)
+        #expect(try store.get(id) == chunk)
+
+        try Self.age(store)
+        #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == true)
+        #expect(!store.has(id) && store.currentStats.chunkCount == 0)
+        #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == false, "a chunk gone already is not an error")
+    }
+
+    @Test func aNodeMarkedDownHasItsCopiesRemadeOnTheOthers() async throws {
+        try await Self.withCluster { demo, client in
+            var random = SeededBytes(seed: 63)
+            let value = random.bytes(6 << 20)
+            let (blob, _) = try await BlobClusterTests.roundTrip(client, "kept", value)
+            let ids = blob.root.directManifest.distinctChunkIDs
+            let onVictim = ids.filter { demo.nodes[3].chunks.has($0) }
+            #expect(!onVictim.isEmpty, "node 3 holds copies of some of \(ids.count) chunks")
+
+            await demo.nodes[3].stop()
+            try await demo.nodes[0].gateway.setNodeState(3, .down)
+            for node in demo.nodes.prefix(3) {
+                try await GatewayTests.eventually { try await node.gateway.catalog().node(index: 3)?.state == .down }
+            }
+            for node in demo.nodes.prefix(3) { try await node.chunkMaintenanceService.repairRound() }
+            for id in ids { #expect(Self.holders(id, demo, among: [0, 1, 2]) == 3, "chunk \(id) is not back on 3 up nodes") }
+            let statuses = demo.nodes.prefix(3).map(\.chunkMaintenanceService.status)
+            #expect(statuses.map(\.underReplicated).reduce(0, +) == UInt64(onVictim.count))
+            #expect(statuses.map(\.copiesMade).reduce(0, +) == UInt64(onVictim.count))
+
+            // The next round finds nothing to do; the blob reads from the up nodes.
+            for node in demo.nodes.prefix(3) { try await node.chunkMaintenanceService.repairRound() }
+            #expect(demo.nodes.prefix(3).allSatisfy { $0.chunkMaintenanceService.status.underReplicated == 0 })
+            var out: [UInt8] = []
+            _ = try await client.get(name: "kept") { out += $0 }
+            #expect(out == value)
+        }
+    }
+
+    @Test func aLostCopyIsRemadeWhileEveryNodeIsUp() async throws {
+        try await Self.withCluster { demo, client in
+            var random = SeededBytes(seed: 64)
+            let (blob, _) = try await BlobClusterTests.roundTrip(client, "whole", random.bytes(2 << 20))
+            let id = blob.root.directManifest.chunks[0].id
+            let holder = try #require(demo.nodes.first { $0.chunks.has(id) })
+            try holder.chunks.delete(id)
+            #expect(Self.holders(id, demo) == 2)
+            for node in demo.nodes { try await node.chunkMaintenanceService.repairRound() }
+            #expect(Self.holders(id, demo) == 3)
+            #expect(demo.nodes.map(\.chunkMaintenanceService.status.copiesMade).reduce(0, +) == 1, "one node drives the chunk")
+        }
+    }
+}
