@@ -41,13 +41,14 @@ public struct RepairPlanner: Sendable {
         public var copies: [Copy] = []
         /// Chunks with fewer than R live holders (counting only nodes that answered).
         public var underReplicated = 0
-        /// Chunks no live node that answered holds: nothing to copy from. A node that was marked
-        /// down may still have them; bringing it back up lets the next round copy them.
+        /// Chunks no live node that answered holds: nothing to copy from. A node that did not
+        /// answer, or one marked down, may still have them; once it answers (marked up again if
+        /// need be) the next round copies them.
         public var lost: [[UInt8]] = []
         /// Copies needed beyond copiesPerRoundMax, left for the next rounds.
         public var deferredCopies = 0
-        /// Copies needed that no answering live node could take (fewer such nodes than R).
-        public var unplaceableCopies = 0
+        /// Copies not made because live nodes that did not answer may hold them.
+        public var awaitingAnswer = 0
 
         public init() {}
     }
@@ -87,9 +88,12 @@ public struct RepairPlanner: Sendable {
     }
 
     /// The copies that bring each chunk back to R holders among `answered` (the live nodes whose
-    /// census answer arrived; a node that did not answer is neither counted as a holder nor given
-    /// a copy, since it may hold one already). Targets follow the chunk's ranking, so the copies
-    /// land on the owners first. Chunks are taken in the given order until copiesPerRoundMax.
+    /// census answer arrived). A live node that did not answer is not counted as a holder, but
+    /// it may well hold a copy (a slow or restarting node): as many copies as such nodes could
+    /// account for wait (`awaitingAnswer`) rather than pile up extra copies on every blip; once
+    /// the node is marked down it leaves the ranking and they are made. Targets follow the
+    /// chunk's ranking, so copies land on the owners first. Chunks are taken in the given order
+    /// until copiesPerRoundMax.
     public func plan(_ census: [Census], answered: Set<String>) -> Plan {
         var plan = Plan()
         let replicas = min(placement.replicas, placement.nodes.count)
@@ -102,10 +106,15 @@ public struct RepairPlanner: Sendable {
                 plan.lost.append(entry.chunk)
                 continue
             }
-            let candidates = ranking.filter { answered.contains($0) && !entry.holders.contains($0) }
+            let silent = ranking.filter { !answered.contains($0) }.count
             let needed = replicas - holders.count
-            plan.unplaceableCopies += max(0, needed - candidates.count)
-            for target in candidates.prefix(needed) {
+            let toMake = max(0, needed - silent)
+            plan.awaitingAnswer += needed - toMake
+            let candidates = ranking.filter { answered.contains($0) && !entry.holders.contains($0) }
+            // Holders, silent nodes and candidates are all the live nodes, at least R (capped):
+            // there is always a candidate for each copy to make.
+            precondition(candidates.count >= toMake, "R is capped by the live nodes")
+            for target in candidates.prefix(toMake) {
                 if plan.copies.count < options.copiesPerRoundMax {
                     plan.copies.append(Copy(chunk: entry.chunk, sources: holders, target: target))
                 } else {

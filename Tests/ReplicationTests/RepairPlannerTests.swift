@@ -49,12 +49,15 @@ import Replication
         }
     }
 
-    @Test func aNodeThatDidNotAnswerIsNeitherAHolderNorATarget() throws {
+    @Test func aSilentNodeIsNeitherAHolderNorATargetAndItsPossibleCopyIsAwaited() throws {
         let planner = try Self.planner()
         let ranking = planner.placement.ranking(of: Self.chunk(3))
         let plan = planner.plan([.init(chunk: Self.chunk(3), holders: [ranking[0]])], answered: Set(ranking.filter { $0 != ranking[1] }))
-        #expect(plan.copies.map(\.target) == [ranking[2], ranking[3]])
-        #expect(plan.copies.allSatisfy { $0.sources == [ranking[0]] })
+        #expect(plan.copies == [.init(chunk: Self.chunk(3), sources: [ranking[0]], target: ranking[2])])
+        #expect(plan.awaitingAnswer == 1 && plan.underReplicated == 1)
+        // Two holders and one silent node: nothing to copy until it answers or is marked down.
+        let waiting = planner.plan([.init(chunk: Self.chunk(3), holders: [ranking[0], ranking[2]])], answered: Set(ranking.filter { $0 != ranking[1] }))
+        #expect(waiting.copies.isEmpty && waiting.awaitingAnswer == 1)
     }
 
     @Test func aChunkNobodyHoldsIsReportedLost() throws {
@@ -71,13 +74,16 @@ import Replication
         #expect(plan.copies.map(\.chunk) == [Self.chunk(0), Self.chunk(0), Self.chunk(1), Self.chunk(1), Self.chunk(2)])
     }
 
-    @Test func withFewerLiveNodesThanRTheCopiesThatCannotBePlacedAreCounted() throws {
+    @Test func withFewerLiveNodesThanRTheLiveNodesAreTheTarget() throws {
         let planner = try Self.planner(["0", "1"])
         let plan = planner.plan([.init(chunk: Self.chunk(5), holders: ["0"])], answered: ["0", "1"])
-        #expect(plan.copies.map(\.target) == ["1"])
-        #expect(plan.unplaceableCopies == 0, "R is capped by the live nodes: two copies is all two nodes can hold")
+        #expect(plan.copies.map(\.target) == ["1"], "R is capped by the live nodes: two copies is all two nodes can hold")
+        #expect(planner.plan([.init(chunk: Self.chunk(5), holders: ["0", "1"])], answered: ["0", "1"]) == RepairPlanner.Plan())
         let answeredOne = planner.plan([.init(chunk: Self.chunk(5), holders: ["0"])], answered: ["0"])
-        #expect(answeredOne.copies.isEmpty && answeredOne.unplaceableCopies == 1)
+        #expect(answeredOne.copies.isEmpty && answeredOne.awaitingAnswer == 1)
+        let three = try Self.planner(["0", "1", "2"])
+        let twoAnswered = three.plan([.init(chunk: Self.chunk(5), holders: ["0", "1"])], answered: ["0", "1"])
+        #expect(twoAnswered.copies.isEmpty && twoAnswered.awaitingAnswer == 1)
     }
 
     @Test func eachChunkHasExactlyOneDriverAndEveryNodeAgrees() throws {

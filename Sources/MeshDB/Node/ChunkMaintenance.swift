@@ -115,7 +115,7 @@ public final class ChunkMaintenance: Sendable {
             $0.drivenChunks = UInt64(driven.count)
             $0.underReplicated = UInt64(plan.underReplicated)
             $0.lostChunks = UInt64(plan.lost.count)
-            $0.pendingCopies = UInt64(plan.deferredCopies + plan.unplaceableCopies + failed)
+            $0.pendingCopies = UInt64(plan.deferredCopies + plan.awaitingAnswer + failed)
             $0.copiesMade += UInt64(made)
             $0.copiesFailed += UInt64(failed)
             $0.lastRepairMicros = finished
@@ -210,7 +210,8 @@ public struct ChunkStatus: Sendable, Hashable {
     public var underReplicated: UInt64 = 0
     /// Of those, the ones no up node held.
     public var lostChunks: UInt64 = 0
-    /// Copies the last round left for later: over the per-round limit, failed, or with no node to take them.
+    /// Copies the last round left for later: over the per-round limit, failed, or waiting for an
+    /// up node that did not answer (it may hold them; `meshdb node down` lets them be made).
     public var pendingCopies: UInt64 = 0
     public var copiesMade: UInt64 = 0
     public var copiesFailed: UInt64 = 0
