@@ -17,6 +17,9 @@ public struct RepairPlanner: Sendable {
         /// back from a long outage or a large loss is repaired over several rounds instead of
         /// one burst that starves reads and writes.
         public var copiesPerRoundMax = 64
+        /// repair_census_chunks_per_round_max: chunks one round asks the nodes about at most
+        /// (`window`); a node that drives more checks them over several rounds, in turn.
+        public var censusChunksPerRoundMax = 65_536
 
         public init() {}
     }
@@ -73,6 +76,9 @@ public struct RepairPlanner: Sendable {
         guard options.copiesPerRoundMax >= 1 else {
             throw .invalidOptions("repair_copies_per_round_max must be at least 1; got \(options.copiesPerRoundMax)")
         }
+        guard options.censusChunksPerRoundMax >= 1 else {
+            throw .invalidOptions("repair_census_chunks_per_round_max must be at least 1; got \(options.censusChunksPerRoundMax)")
+        }
         self.placement = placement
         self.options = options
     }
@@ -85,6 +91,18 @@ public struct RepairPlanner: Sendable {
     public func chunks(drivenBy node: String, among chunks: [[UInt8]]) -> [[UInt8]] {
         var seen = Set<[UInt8]>()
         return chunks.filter { seen.insert($0).inserted && driver(of: $0) == node }
+    }
+
+    /// The chunks one round checks: censusChunksPerRoundMax of `driven` from position `cursor`
+    /// (wrapping around), and where the next round starts. A cursor past the end (the list
+    /// shrank) starts over.
+    public func window<Chunk>(of driven: [Chunk], from cursor: Int) -> (chunks: [Chunk], next: Int) {
+        guard driven.count > options.censusChunksPerRoundMax else { return (driven, 0) }
+        let start = cursor < driven.count ? max(0, cursor) : 0
+        let end = start + options.censusChunksPerRoundMax
+        if end <= driven.count { return (Array(driven[start..<end]), end % driven.count) }
+        let wrapped = end - driven.count
+        return (Array(driven[start...] + driven[..<wrapped]), wrapped)
     }
 
     /// The copies that bring each chunk back to R holders among `answered` (the live nodes whose

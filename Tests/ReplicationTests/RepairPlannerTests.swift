@@ -96,6 +96,24 @@ import Replication
         #expect(chunks.allSatisfy { planner.driver(of: $0) == reordered.driver(of: $0) })
     }
 
+    @Test func aRoundChecksABoundedWindowAndTheNextRoundsTakeTheRestInTurn() throws {
+        var options = RepairPlanner.Options()
+        options.censusChunksPerRoundMax = 4
+        let planner = try RepairPlanner(placement: ChunkPlacement(nodes: Self.four.map { .init(id: $0) }), options: options)
+        let driven = Array(0..<10)
+        var cursor = 0
+        var seen: [Int] = []
+        for _ in 0..<3 {
+            let (chunks, next) = planner.window(of: driven, from: cursor)
+            #expect(chunks.count == 4)
+            seen += chunks
+            cursor = next
+        }
+        #expect(seen == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1] && cursor == 2)
+        #expect(planner.window(of: Array(0..<3), from: 2) == ([0, 1, 2], 0), "a short list is checked whole")
+        #expect(planner.window(of: driven, from: 50).chunks == [0, 1, 2, 3], "a cursor past a shrunken list starts over")
+    }
+
     @Test func invalidOptionsAreRefusedByName() throws {
         #expect(throws: BlobTransferError.invalidOptions("repair_copies_per_round_max must be at least 1; got 0")) {
             _ = try Self.planner(copiesMax: 0)

@@ -323,6 +323,8 @@ extension ByteWriter {
         write(UInt64(bitPattern: status.lastRepairMicros))
         write(status.collectedChunks)
         write(UInt64(bitPattern: status.lastCollectionMicros))
+        write(status.scrubbedChunks)
+        write(status.corruptCopiesDeleted)
     }
 }
 
@@ -341,6 +343,8 @@ extension ByteReader {
         status.lastRepairMicros = Int64(bitPattern: try readU64("last repair"))
         status.collectedChunks = try readU64("collected chunks")
         status.lastCollectionMicros = Int64(bitPattern: try readU64("last collection"))
+        status.scrubbedChunks = try readU64("scrubbed chunks")
+        status.corruptCopiesDeleted = try readU64("corrupt copies deleted")
         return status
     }
 }

@@ -24,6 +24,11 @@ public final class ChunkMaintenance: Sendable {
         public var collectionGrace = Duration.seconds(3600)
         /// gc_deletes_per_round_max: chunks one round deletes at most; the rest wait for the next.
         public var collectionDeletesPerRoundMax = 10_000
+        /// scrub_pass_interval: time between the starts of two scrub passes over the local chunks.
+        public var scrubPassInterval = Duration.seconds(24 * 3600)
+        /// scrub_bytes_per_second: how fast a pass reads (plain bytes), so that it never competes
+        /// with reads and writes for the disk.
+        public var scrubBytesPerSecond = 8 << 20
 
         public init() {}
     }
@@ -39,6 +44,9 @@ public final class ChunkMaintenance: Sendable {
     /// Wall clock in nanoseconds since the Unix epoch (file times are on it); tests inject their own.
     let now: @Sendable () -> Int64
     private let state = Mutex(ChunkStatus())
+    /// Where the next repair round's census window starts in the sorted list of driven chunks
+    /// (`RepairPlanner.window`); a restart starts over, which only re-checks.
+    private let censusCursor = Mutex(0)
     /// Disk work (reads, fsynced puts, unlinks) runs here, off the cooperative pool.
     private let queue: DispatchQueue
 
@@ -60,7 +68,8 @@ public final class ChunkMaintenance: Sendable {
     /// The repair and collection loops; cancel the tasks to stop them.
     func start() -> [Task<Void, Never>] {
         [loop(every: options.repairInterval) { try await $0.repairRound() },
-         loop(every: options.collectionInterval) { try await $0.collectionRound() }]
+         loop(every: options.collectionInterval) { try await $0.collectionRound() },
+         loop(every: options.scrubPassInterval) { try await $0.scrubPass() }]
     }
 
     private func loop(every interval: Duration, _ round: @escaping @Sendable (ChunkMaintenance) async throws -> Void) -> Task<Void, Never> {
@@ -97,7 +106,9 @@ public final class ChunkMaintenance: Sendable {
         let planner = try RepairPlanner(placement: try ChunkPlacement(replicas: options.replicas, nodes: transfer.placement().nodes),
                                         options: options.repair)
         let referenced = try await referencedChunks(transfer: transfer)
-        let driven = planner.chunks(drivenBy: localID, among: referenced.ids.map(\.bytes)).compactMap(ChunkID.init(bytes:))
+        let allDriven = planner.chunks(drivenBy: localID, among: referenced.ids.map(\.bytes)).compactMap(ChunkID.init(bytes:))
+        let (driven, next) = planner.window(of: allDriven, from: censusCursor.withLock { $0 })
+        censusCursor.withLock { $0 = next }
         let found = await census.holders(of: driven, connections: connections, limits: limits)
         let plan = planner.plan(zip(driven, found.holders).map { RepairPlanner.Census(chunk: $0.bytes, holders: $1) },
                                 answered: found.answered)
@@ -112,7 +123,7 @@ public final class ChunkMaintenance: Sendable {
         let finished = now() / 1_000
         state.withLock {
             $0.repairRounds += 1
-            $0.drivenChunks = UInt64(driven.count)
+            $0.drivenChunks = UInt64(allDriven.count)
             $0.underReplicated = UInt64(plan.underReplicated)
             $0.lostChunks = UInt64(plan.lost.count)
             $0.pendingCopies = UInt64(plan.deferredCopies + plan.awaitingAnswer + failed)
@@ -178,6 +189,38 @@ public final class ChunkMaintenance: Sendable {
         }
     }
 
+    // MARK: Scrubbing
+
+    /// One pass over the local chunks in name order: reads and hashes each (at most
+    /// scrub_bytes_per_second), and deletes a damaged copy, so the chunk counts as missing and
+    /// the repair round of its driver re-makes it from a good copy.
+    func scrubPass() async throws {
+        let ids = try await onQueue { [local] in try local.list() }
+        for id in ids {
+            try Task.checkCancellation()
+            let started = ContinuousClock.now
+            let outcome = try await onQueue { [local] () throws -> (bytes: Int, corrupt: Bool) in
+                do throws(ChunkStoreError) {
+                    return (try local.get(id).count, false)
+                } catch {
+                    switch error {
+                    case .corrupt: return (0, try local.deleteIfCorrupt(id))
+                    case .notFound: return (0, false)
+                    default: throw error
+                    }
+                }
+            }
+            state.withLock {
+                $0.scrubbedChunks += 1
+                if outcome.corrupt { $0.corruptCopiesDeleted += 1 }
+            }
+            if outcome.corrupt { logger.warning("scrub: deleted the damaged copy of chunk \(id.hex); repair re-makes it") }
+            let budget = Duration.seconds(Double(outcome.bytes) / Double(max(1, options.scrubBytesPerSecond)))
+            let spent = ContinuousClock.now - started
+            if spent < budget { try await Task.sleep(for: budget - spent) }
+        }
+    }
+
     // MARK: Shared
 
     private func referencedChunks(transfer: ChunkTransfer) async throws -> ReferencedChunks {
@@ -204,9 +247,10 @@ public struct ChunkStatus: Sendable, Hashable {
     /// Bytes of the chunk files, headers included.
     public var storedBytes: UInt64 = 0
     public var repairRounds: UInt64 = 0
-    /// Chunks this node drove in the last repair round.
+    /// Chunks this node drives (it is first in their ranking over the up nodes), as of the last
+    /// repair round; a round checks repair_census_chunks_per_round_max of them.
     public var drivenChunks: UInt64 = 0
-    /// Of those, the ones with fewer than R up holders when the round began.
+    /// Of those the last round checked, the ones with fewer than R up holders.
     public var underReplicated: UInt64 = 0
     /// Of those, the ones no up node held.
     public var lostChunks: UInt64 = 0
@@ -219,6 +263,10 @@ public struct ChunkStatus: Sendable, Hashable {
     public var lastRepairMicros: Int64 = 0
     public var collectedChunks: UInt64 = 0
     public var lastCollectionMicros: Int64 = 0
+    /// Local copies the scrubber read and hashed.
+    public var scrubbedChunks: UInt64 = 0
+    /// Damaged local copies the scrubber found and deleted (repair re-makes them).
+    public var corruptCopiesDeleted: UInt64 = 0
 
     public init() {}
 }

@@ -18,15 +18,15 @@ final class ClientService: Sendable {
     /// and the event loops.
     private let chunkQueue: DispatchQueue
 
-    /// `referenceSources`: what keeps chunks alive (nil: the catalog's named blobs).
-    init(gateway: Gateway, chunks: ChunkStore, nodeIndex: Int, maintenance options: ChunkMaintenance.Options = .init(),
-         referenceSources: [any BlobReferenceSource]? = nil, logger: Logger = Logger(label: "meshdb.node")) {
+    /// `referenceSources`: what keeps chunks alive (`BlobReferenceSource`).
+    init(gateway: Gateway, chunks: ChunkStore, nodeIndex: Int, maintenance options: ChunkMaintenance.Options,
+         referenceSources: [any BlobReferenceSource], logger: Logger) {
         self.gateway = gateway
         self.chunks = chunks
         self.nodeIndex = nodeIndex
         census = ChunkCensus(gateway: gateway, local: chunks, localIndex: nodeIndex)
         maintenance = ChunkMaintenance(gateway: gateway, census: census, local: chunks, nodeIndex: nodeIndex, options: options,
-                                       sources: referenceSources ?? [CatalogBlobReferences(gateway: gateway)], limits: limits,
+                                       sources: referenceSources, limits: limits,
                                        logger: logger)
         chunkQueue = DispatchQueue(label: "meshdb.node.\(nodeIndex).chunks", attributes: .concurrent)
     }

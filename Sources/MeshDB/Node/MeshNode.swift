@@ -53,8 +53,9 @@ public final class MeshNode: Sendable {
         }
         let gateway = Gateway(runtime: runtime)
         let chunks = try ChunkStore(directory: "\(dataDirectory)/chunks")
+        // What keeps chunks alive: the named blobs. Out-of-line SQL values add their source here.
         let service = ClientService(gateway: gateway, chunks: chunks, nodeIndex: index, maintenance: options.chunkMaintenance,
-                                    logger: logger)
+                                    referenceSources: [CatalogBlobReferences(gateway: gateway)], logger: logger)
         let policy = HandshakePolicy(clusterID: layout.clusterID, nodeKeys: Set(layout.members.map(\.key)), acceptsClients: true)
         let peers = hub != nil ? [] : layout.members.map { TCPTransport.Peer(key: $0.key, host: $0.host, port: $0.port) }
         let transport = TCPTransport(

@@ -42,6 +42,14 @@ import Testing
         }
     }
 
+    /// A 2 MiB blob of seeded bytes, its first chunk and the first node holding that.
+    static func storeBlob(seed: UInt64, _ demo: LocalCluster, _ client: BlobClient) async throws -> (CatalogBlob, ChunkID, MeshNode) {
+        var random = SeededBytes(seed: seed)
+        let (blob, _) = try await BlobClusterTests.roundTrip(client, "blob-\(seed)", random.bytes(2 << 20))
+        let id = blob.root.directManifest.chunks[0].id
+        return (blob, id, try #require(demo.nodes.first { $0.chunks.has(id) }))
+    }
+
     static func holders(_ id: ChunkID, _ demo: LocalCluster, among nodes: [Int] = [0, 1, 2, 3]) -> Int {
         nodes.filter { demo.nodes[$0].chunks.has(id) }.count
     }
@@ -132,15 +140,33 @@ import Testing
 
     @Test func aLostCopyIsRemadeWhileEveryNodeIsUp() async throws {
         try await Self.withCluster { demo, client in
-            var random = SeededBytes(seed: 64)
-            let (blob, _) = try await BlobClusterTests.roundTrip(client, "whole", random.bytes(2 << 20))
-            let id = blob.root.directManifest.chunks[0].id
-            let holder = try #require(demo.nodes.first { $0.chunks.has(id) })
+            let (_, id, holder) = try await Self.storeBlob(seed: 64, demo, client)
             try holder.chunks.delete(id)
             #expect(Self.holders(id, demo) == 2)
             for node in demo.nodes { try await node.chunkMaintenanceService.repairRound() }
             #expect(Self.holders(id, demo) == 3)
             #expect(demo.nodes.map(\.chunkMaintenanceService.status.copiesMade).reduce(0, +) == 1, "one node drives the chunk")
+        }
+    }
+}
+
+extension ChunkMaintenanceTests {
+    @Test func theScrubberDeletesADamagedCopyAndRepairReMakesIt() async throws {
+        try await Self.withCluster { demo, client in
+            let (blob, id, holder) = try await Self.storeBlob(seed: 65, demo, client)
+            let path = holder.chunks.path(of: id)
+            var damaged = try Data(contentsOf: URL(fileURLWithPath: path))
+            damaged[ChunkStore.headerBytes + 10] ^= 0x5A
+            try damaged.write(to: URL(fileURLWithPath: path))
+
+            try await holder.chunkMaintenanceService.scrubPass()
+            let status = holder.chunkMaintenanceService.status
+            let remaining = try holder.chunks.list().count
+            #expect(status.corruptCopiesDeleted == 1 && status.scrubbedChunks == UInt64(remaining + 1))
+            #expect(!holder.chunks.has(id), "the damaged copy is gone")
+            for node in demo.nodes { try await node.chunkMaintenanceService.repairRound() }
+            #expect(Self.holders(id, demo) == 3)
+            #expect(try holder.chunks.get(id).count == blob.root.directManifest.chunks[0].plainBytes, "re-made on its owner, intact")
         }
     }
 }

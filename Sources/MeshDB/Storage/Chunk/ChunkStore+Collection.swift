@@ -49,6 +49,29 @@ extension ChunkStore {
     }
 }
 
+extension ChunkStore {
+    /// Deletes chunk `id` when its copy is damaged (`get` reports it corrupt), checked under the
+    /// chunk's lock so that a put repairing it at the same moment is not undone; returns whether
+    /// it did. The scrubber's way to turn silent damage into a missing copy, which repair
+    /// re-makes from a good one.
+    public func deleteIfCorrupt(_ id: ChunkID) throws(ChunkStoreError) -> Bool {
+        try lock(for: id).withLock { () throws(ChunkStoreError) -> Bool in
+            do throws(ChunkStoreError) {
+                _ = try get(id)
+                return false
+            } catch {
+                switch error {
+                case .corrupt: break
+                case .notFound: return false
+                default: throw error
+                }
+            }
+            try delete(id)
+            return true
+        }
+    }
+}
+
 extension DurableFile {
     /// Sets the file's modification time to now and makes that durable (an inode change that a
     /// crash must not undo: garbage collection reads it).
