@@ -42,6 +42,7 @@ public final class MeshNode: Sendable {
         // repeat that, so shard files always use `os`.
         var options = options
         options.logDurability = config.durability
+        options.chunkMaintenance = config.chunkMaintenance(over: options.chunkMaintenance)
         let runtime = NodeRuntime(index: index, key: key, layout: layout, dataDirectory: dataDirectory, options: options,
                                   logger: logger) { group in
             if group.id == Gateway.metadataGroup { return CatalogStateMachine() }
