@@ -223,7 +223,7 @@ public final class ChunkMaintenance: Sendable {
 
     // MARK: Shared
 
-    private func referencedChunks(transfer: ChunkTransfer) async throws -> ReferencedChunks {
+    func referencedChunks(transfer: ChunkTransfer) async throws -> ReferencedChunks {
         var roots: [BlobRoot] = []
         for source in sources { roots += try await source.referencedRoots() }
         return await ReferencedChunks.of(roots) { index in

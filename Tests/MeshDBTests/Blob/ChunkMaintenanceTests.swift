@@ -170,3 +170,59 @@ extension ChunkMaintenanceTests {
         }
     }
 }
+
+extension ChunkMaintenanceTests {
+    /// An indirect root keeps its index chunks and the data chunks its full manifest lists; when
+    /// the index cannot be read, the referenced set is unknown and nothing is deleted.
+    @Test func anIndexedBlobKeepsItsIndexAndDataChunksAndAnUnreadableIndexStopsCollection() async throws {
+        try await Self.withCluster { demo, _ in
+            let member = demo.nodes[0].layout.members[0]
+            let client = try await BlobClient.connect(host: member.host, port: member.port, options: BlobClusterTests.indexedOptions())
+            defer { Task { await client.close() } }
+            var random = SeededBytes(seed: 66)
+            let value = random.bytes(100_000)
+            let (blob, _) = try await BlobClusterTests.roundTrip(client, "indexed", value)
+            guard case .indirect(let indirect) = blob.root else {
+                Issue.record("a value of \(blob.root.chunkCount) chunks got a direct root")
+                return
+            }
+            let (gone, _) = try await BlobClusterTests.roundTrip(client, "gone", random.bytes(3_000))
+            try await client.remove(named: "gone")
+            let goneOnly = Set(gone.root.directManifest.chunks.map(\.id)).subtracting(try await Self.referenced(demo))
+            #expect(!goneOnly.isEmpty)
+            let before = demo.nodes.map { $0.chunks.currentStats.chunkCount }
+
+            // The index unreadable (its chunks gone from every node): nothing is deleted.
+            var saved: [(MeshNode, ChunkID, [UInt8])] = []
+            for node in demo.nodes {
+                for id in indirect.index.distinctChunkIDs where node.chunks.has(id) {
+                    saved.append((node, id, try node.chunks.get(id)))
+                    try node.chunks.delete(id)
+                }
+            }
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes {
+                await #expect(throws: GatewayError.self) { try await node.chunkMaintenanceService.collectionRound() }
+            }
+            #expect(goneOnly.allSatisfy { Self.holders($0, demo) == 3 }, "collected with the referenced set unknown")
+
+            for (node, _, bytes) in saved { try node.chunks.put(bytes) }
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            #expect(goneOnly.allSatisfy { Self.holders($0, demo) == 0 })
+            let after = demo.nodes.map { $0.chunks.currentStats.chunkCount }
+            #expect(zip(before, after).map { $0 - $1 }.reduce(0, +) == 3 * goneOnly.count, "only the removed blob's chunks went")
+            var out: [UInt8] = []
+            _ = try await client.get(name: "indexed") { out += $0 }
+            #expect(out == value)
+        }
+    }
+
+    /// Every chunk the catalog's blobs reference, as node 0 computes it.
+    static func referenced(_ demo: LocalCluster) async throws -> Set<ChunkID> {
+        let maintenance = demo.nodes[0].chunkMaintenanceService
+        let catalog = try await demo.nodes[0].gateway.catalog()
+        let transfer = ChunkTransfer(nodes: maintenance.census.connections(for: catalog))
+        return Set(try await maintenance.referencedChunks(transfer: transfer).ids)
+    }
+}
