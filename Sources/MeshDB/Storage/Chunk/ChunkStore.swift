@@ -258,8 +258,7 @@ public final class ChunkStore: Sendable {
 
     /// Removes chunk `id` durably. Deleting a missing chunk is an error: the caller's view is stale.
     /// A delete does not coordinate with a concurrent `put` of the same content: garbage collection
-    /// must only delete chunks that no manifest references and no write in progress can (a grace
-    /// period after the last reference, see ../shared/DESIGN.md).
+    /// goes through `deleteIfUnused`, which re-checks the chunk's age under its lock (docs/blobs.md).
     public func delete(_ id: ChunkID) throws(ChunkStoreError) {
         try checkOpen()
         let path = self.path(of: id)
