@@ -47,6 +47,8 @@ public final class ChunkMaintenance: Sendable {
     /// Where the next repair round's census window starts in the sorted list of driven chunks
     /// (`RepairPlanner.window`); a restart starts over, which only re-checks.
     private let censusCursor = Mutex(0)
+    /// Full manifests' encodings by their index's SHA-256 (`referencedChunks`).
+    private let fullManifests = Mutex<[[UInt8]: [UInt8]]>([:])
     /// Disk work (reads, fsynced puts, unlinks) runs here, off the cooperative pool.
     private let queue: DispatchQueue
 
@@ -223,14 +225,22 @@ public final class ChunkMaintenance: Sendable {
 
     // MARK: Shared
 
-    func referencedChunks(transfer: ChunkTransfer) async throws -> ReferencedChunks {
+    /// Full manifests read through an index are kept between rounds, by the index's SHA-256 (the
+    /// hash of the full manifest's encoding, so a hit is the same manifest), for the roots still
+    /// referenced: a round does not fetch every large blob's index again.
+    private func referencedChunks(transfer: ChunkTransfer) async throws -> ReferencedChunks {
         var roots: [BlobRoot] = []
         for source in sources { roots += try await source.referencedRoots() }
-        return await ReferencedChunks.of(roots) { index in
+        let referenced = await ReferencedChunks.of(roots) { index in
+            if let known = self.fullManifests.withLock({ $0[index.sha256] }) { return known }
             var encoding: [UInt8] = []
             _ = try await transfer.get(index) { encoding += $0 }
+            self.fullManifests.withLock { $0[index.sha256] = encoding }
             return encoding
         }
+        let live = Set(roots.compactMap { root -> [UInt8]? in if case .indirect(let indirect) = root { indirect.index.sha256 } else { nil } })
+        fullManifests.withLock { cache in cache = cache.filter { live.contains($0.key) } }
+        return referenced
     }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

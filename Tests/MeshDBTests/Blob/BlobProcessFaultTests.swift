@@ -79,6 +79,10 @@ import TestSupport
             cluster.expect(status.status == 0 && made == onVictim.count,
                            "meshdb status should show \(onVictim.count) copies made (node \(victim) held them):\n\(status.output)")
             cluster.expect(status.output.contains("down     down"), "node \(victim) is down in the catalog and unreachable:\n\(status.output)")
+            let up = try await runTool(meshdb, ["node", "up", "\(victim)"] + address, seconds: 60)
+            cluster.expect(up.status == 0 && up.output.contains("node \(victim) is up"), "meshdb node up:\n\(up.output)")
+            let missing = try await runTool(meshdb, ["node", "down", "9"] + address, seconds: 60)
+            cluster.expect(missing.status != 0 && missing.output.contains("node 9 is not registered"), "an unknown node:\n\(missing.output)")
         }
     }
 }
