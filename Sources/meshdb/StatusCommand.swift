@@ -81,7 +81,7 @@ struct StatusCommand: AsyncParsableCommand {
         print("NODE  CHUNKS  BYTES         UNDER-REPLICATED  COPIES MADE  PENDING  LOST  LAST REPAIR  COLLECTED")
         for (node, chunks) in rows {
             let lastRepair = chunks.lastRepairMicros == 0 ? "never" : Self.ago(micros: chunks.lastRepairMicros)
-            print(pad("\(node)", 6) + pad("\(chunks.chunks)", 8) + pad("\(chunks.storedBytes)", 14) + pad("\(chunks.underReplicated)", 18)
+            print(pad("\(node)", 6) + pad("\(chunks.chunkCount)", 8) + pad("\(chunks.storedBytes)", 14) + pad("\(chunks.underReplicated)", 18)
                   + pad("\(chunks.copiesMade)", 13) + pad("\(chunks.pendingCopies)", 9) + pad("\(chunks.lostChunks)", 6)
                   + pad(lastRepair, 13) + "\(chunks.collectedChunks)")
         }

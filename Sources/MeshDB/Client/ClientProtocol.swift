@@ -316,7 +316,7 @@ public struct NodeStatus: Sendable, Hashable {
 
 extension ByteWriter {
     mutating func write(_ status: ChunkStatus) {
-        for counter in [status.chunks, status.storedBytes, status.repairRounds, status.drivenChunks, status.underReplicated,
+        for counter in [status.chunkCount, status.storedBytes, status.repairRounds, status.drivenChunks, status.underReplicated,
                         status.lostChunks, status.pendingCopies, status.copiesMade, status.copiesFailed] {
             write(counter)
         }
@@ -331,7 +331,7 @@ extension ByteWriter {
 extension ByteReader {
     mutating func readChunkStatus() throws(DecodeError) -> ChunkStatus {
         var status = ChunkStatus()
-        status.chunks = try readU64("chunks")
+        status.chunkCount = try readU64("chunk count")
         status.storedBytes = try readU64("stored bytes")
         status.repairRounds = try readU64("repair rounds")
         status.drivenChunks = try readU64("driven chunks")

@@ -92,7 +92,7 @@ public final class ChunkMaintenance: Sendable {
     var status: ChunkStatus {
         let stats = local.currentStats
         var status = state.withLock { $0 }
-        status.chunks = UInt64(stats.chunkCount)
+        status.chunkCount = UInt64(stats.chunkCount)
         status.storedBytes = UInt64(stats.storedBytes)
         return status
     }
@@ -120,7 +120,7 @@ public final class ChunkMaintenance: Sendable {
             if await make(copy, connections: connections) { made += 1 } else { failed += 1 }
         }
         if !plan.lost.isEmpty {
-            logger.warning("chunk repair: \(plan.lost.count) chunks have no holder among the up nodes that answered, e.g. \(plan.lost[0].map { String($0, radix: 16) }.joined())")
+            logger.warning("chunk repair: \(plan.lost.count) chunks have no holder among the up nodes that answered, e.g. \(ChunkID(bytes: plan.lost[0])?.hex ?? "?")")
         }
         let finished = now() / 1_000
         state.withLock {
@@ -207,8 +207,10 @@ public final class ChunkMaintenance: Sendable {
                 } catch {
                     switch error {
                     case .corrupt: return (0, try local.deleteIfCorrupt(id))
-                    case .notFound: return (0, false)
-                    default: throw error
+                    // Gone since the listing, or a header claiming more than chunk_bytes_max (left
+                    // for a read to report): on to the next chunk.
+                    case .notFound, .tooLarge: return (0, false)
+                    case .io, .inUse: throw error
                     }
                 }
             }
@@ -253,7 +255,8 @@ public final class ChunkMaintenance: Sendable {
 /// One node's chunks and the work its maintenance did, as `meshdb status` shows it. Counters
 /// are since the node started; the rest is as of the last round.
 public struct ChunkStatus: Sendable, Hashable {
-    public var chunks: UInt64 = 0
+    /// Chunk copies in the node's store.
+    public var chunkCount: UInt64 = 0
     /// Bytes of the chunk files, headers included.
     public var storedBytes: UInt64 = 0
     public var repairRounds: UInt64 = 0

@@ -70,3 +70,29 @@ extension ChunkRequestCodecTests {
         #expect(throws: DecodeError.unknownTag(field: "request kind", tag: 11)) { _ = try ClientRequest.decode(request) }
     }
 }
+
+extension ChunkRequestCodecTests {
+    /// `meshdb status` carries each node's chunk counters: every field round-trips, none is
+    /// dropped or swapped with its neighbour (each has a distinct value).
+    @Test func aStatusWithChunkCountersRoundTrips() throws {
+        var chunks = ChunkStatus()
+        chunks.chunkCount = 1
+        chunks.storedBytes = 2
+        chunks.repairRounds = 3
+        chunks.drivenChunks = 4
+        chunks.underReplicated = 5
+        chunks.lostChunks = 6
+        chunks.pendingCopies = 7
+        chunks.copiesMade = 8
+        chunks.copiesFailed = 9
+        chunks.lastRepairMicros = -10
+        chunks.collectedChunks = 11
+        chunks.lastCollectionMicros = 12
+        chunks.scrubbedChunks = 13
+        chunks.corruptCopiesDeleted = 14
+        let group = NodeRuntime.GroupStatus(group: 1, replicaIndex: 2, view: 3, primaryNode: 0, inViewChange: false,
+                                            lastExecuted: 40, stableCheckpoint: 32)
+        let status = ClientResponse.status(NodeStatus(node: 2, groups: [group], chunks: chunks))
+        #expect(try ClientResponse.decode(status.encoded(id: 9)).response == status)
+    }
+}
