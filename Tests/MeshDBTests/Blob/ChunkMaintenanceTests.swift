@@ -221,3 +221,26 @@ extension ChunkMaintenanceTests {
         }
     }
 }
+
+extension ChunkMaintenanceTests {
+    /// A node marked down while it still runs gets no new chunks: clients place over the up nodes
+    /// of `mesh_nodes`, and the census that names a blob asks only those.
+    @Test func aNodeMarkedDownGetsNoNewChunks() async throws {
+        try await Self.withCluster { demo, _ in
+            try await demo.nodes[0].gateway.setNodeState(2, .down)
+            let member = demo.nodes[0].layout.members[0]
+            let client = try await BlobClient.connect(host: member.host, port: member.port)
+            defer { Task { await client.close() } }
+            var random = SeededBytes(seed: 67)
+            let value = random.bytes(4 << 20)
+            let (blob, out) = try await BlobClusterTests.roundTrip(client, "placed", value)
+            #expect(out == value)
+            for chunk in blob.root.directManifest.chunks {
+                #expect(!demo.nodes[2].chunks.has(chunk.id), "chunk \(chunk.id) went to the down node")
+                #expect(Self.holders(chunk.id, demo, among: [0, 1, 3]) == 3)
+            }
+            let rows = try await SQLSession(gateway: demo.nodes[0].gateway).execute("SELECT state FROM mesh_nodes WHERE node_index = 2")[0].rows
+            #expect(rows == [[.text("down")]])
+        }
+    }
+}
