@@ -67,17 +67,24 @@ public final class ChunkMaintenance: Sendable {
         queue = DispatchQueue(label: "meshdb.node.\(nodeIndex).chunk-maintenance")
     }
 
-    /// The repair and collection loops; cancel the tasks to stop them.
+    /// The repair, collection and scrub loops; cancel the tasks to stop them. The first
+    /// collection waits gc_grace as well: a node back from an outage deletes nothing until its
+    /// catalog replica has had that long to learn the blobs named while it was away.
     func start() -> [Task<Void, Never>] {
         [loop(every: options.repairInterval) { try await $0.repairRound() },
-         loop(every: options.collectionInterval) { try await $0.collectionRound() },
+         loop(every: options.collectionInterval, firstAfter: max(options.collectionInterval, options.collectionGrace)) {
+             try await $0.collectionRound()
+         },
          loop(every: options.scrubPassInterval) { try await $0.scrubPass() }]
     }
 
-    private func loop(every interval: Duration, _ round: @escaping @Sendable (ChunkMaintenance) async throws -> Void) -> Task<Void, Never> {
+    private func loop(every interval: Duration, firstAfter first: Duration? = nil,
+                      _ round: @escaping @Sendable (ChunkMaintenance) async throws -> Void) -> Task<Void, Never> {
         Task { [weak self] in
+            var wait = first ?? interval
             while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
+                try? await Task.sleep(for: wait)
+                wait = interval
                 guard let self, !Task.isCancelled else { return }
                 do {
                     try await round(self)
