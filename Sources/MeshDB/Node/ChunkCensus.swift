@@ -35,71 +35,30 @@ final class ChunkCensus: Sendable {
     func requireDurable(_ root: BlobRoot, limits: ClientRequest.Limits) async throws {
         let catalog = try await gateway.catalog()
         let quorum = GroupConfiguration.faultsTolerated(among: catalog.sortedNodes.count) + 1
-        let connections = self.connections(for: catalog)
+        let members = catalog.sortedNodes.map {
+            NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
+                                   zone: $0.zone, isUp: $0.state == .up)
+        }
+        let connections = self.connections(for: members)
         switch root {
         case .direct(let manifest):
-            try await requireHolders(manifest.distinctChunkIDs, quorum: quorum, connections: connections, limits: limits)
+            try await requireHolders(manifest.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
         case .indirect(let indirect):
-            try await requireHolders(indirect.index.distinctChunkIDs, quorum: quorum, connections: connections, limits: limits)
+            try await requireHolders(indirect.index.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
             var encoding: [UInt8] = []
             _ = try await ChunkTransfer(nodes: connections).get(indirect.index) { encoding += $0 }
             let full = try root.full(from: encoding)
-            try await requireHolders(full.distinctChunkIDs, quorum: quorum, connections: connections, limits: limits)
+            try await requireHolders(full.distinctChunkIDs, quorum: quorum, members: members, connections: connections, limits: limits)
         }
     }
 
-    private func requireHolders(_ ids: [ChunkID], quorum: Int, connections: NodeConnections, limits: ClientRequest.Limits) async throws {
-        let holders = await self.holders(of: ids, connections: connections, limits: limits).holders
+    private func requireHolders(_ ids: [ChunkID], quorum: Int, members: [NodeConnections.Member], connections: NodeConnections,
+                                limits: ClientRequest.Limits) async throws {
+        let holders = await self.holders(of: ids, members: members, connections: connections, limits: limits).holders
         if let short = holders.indices.first(where: { holders[$0].count < quorum }) {
             throw GatewayError(sqlState: "55000", message:
                 "chunk \(ids[short].hex) is held by \(holders[short].count) of the \(quorum) nodes blob_write_quorum needs (f + 1); store every chunk before naming the blob")
         }
-    }
-
-    /// Asks every up member which of `ids` it holds (this node's own store directly), in batches
-    /// of chunk_ids_per_request_max. `answered`: the placement ids of the members whose every
-    /// batch was answered; `holders[i]`: those of them that hold `ids[i]`. A member without a
-    /// usable answer vouches for none of the chunks.
-    func holders(of ids: [ChunkID], connections: NodeConnections, limits: ClientRequest.Limits) async
-        -> (answered: Set<String>, holders: [Set<String>]) {
-        guard !ids.isEmpty else { return ([], []) }
-        let batches = stride(from: 0, to: ids.count, by: limits.chunkIDsPerRequestMax).map {
-            Array(ids[$0..<min($0 + limits.chunkIDsPerRequestMax, ids.count)])
-        }
-        var answered = Set<String>()
-        var holders = [Set<String>](repeating: [], count: ids.count)
-        await withTaskGroup(of: (String, [Bool]).self) { group in
-            for member in connections.members where member.isUp {
-                group.addTask { [local, localIndex] in
-                    var present: [Bool] = []
-                    for batch in batches {
-                        if member.index == localIndex {
-                            present += batch.map(local.has)
-                        } else if case .response(.presence(let flags)) = await connections.answer(.chunkHas(batch), from: member.placementID),
-                                  flags.count == batch.count {
-                            present += flags
-                        } else {
-                            return (member.placementID, [])
-                        }
-                    }
-                    return (member.placementID, present)
-                }
-            }
-            for await (member, present) in group where present.count == ids.count {
-                answered.insert(member)
-                for index in ids.indices where present[index] { holders[index].insert(member) }
-            }
-        }
-        return (answered, holders)
-    }
-
-    /// Connections to the members `catalog` lists, reused while the list (states included) is
-    /// unchanged.
-    func connections(for catalog: CatalogStateMachine) -> NodeConnections {
-        connections(for: catalog.sortedNodes.map {
-            NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
-                                   zone: $0.zone, isUp: $0.state == .up)
-        })
     }
 
     private func connections(for members: [NodeConnections.Member]) -> NodeConnections {

@@ -110,7 +110,13 @@ public final class ChunkMaintenance: Sendable {
     /// census of their holders, the planner's copies, made one by one.
     func repairRound() async throws {
         let catalog = try await gateway.catalog()
-        let connections = census.connections(for: catalog)
+        let members = Self.members(of: catalog)
+        try await withConnections(to: members) { connections in
+            try await repairRound(members: members, connections: connections)
+        }
+    }
+
+    private func repairRound(members: [NodeConnections.Member], connections: NodeConnections) async throws {
         let transfer = ChunkTransfer(nodes: connections)
         let planner = try RepairPlanner(placement: try ChunkPlacement(replicas: options.replicas, nodes: transfer.placement().nodes),
                                         options: options.repair)
@@ -118,7 +124,7 @@ public final class ChunkMaintenance: Sendable {
         let allDriven = planner.chunks(drivenBy: localID, among: referenced.ids.map(\.bytes)).compactMap(ChunkID.init(bytes:))
         let (driven, next) = planner.window(of: allDriven, from: censusCursor.withLock { $0 })
         censusCursor.withLock { $0 = next }
-        let found = await census.holders(of: driven, connections: connections, limits: limits)
+        let found = await census.holders(of: driven, members: members, connections: connections, limits: limits)
         let plan = planner.plan(zip(driven, found.holders).map { RepairPlanner.Census(chunk: $0.bytes, holders: $1) },
                                 answered: found.answered)
         var made = 0
@@ -174,7 +180,9 @@ public final class ChunkMaintenance: Sendable {
         let candidates = try await onQueue { [local, now] in try local.chunks(modifiedBefore: now() - grace) }
         guard !candidates.isEmpty else { return finishCollection(deleted: 0) }
         let catalog = try await gateway.catalog()
-        let referenced = try await referencedChunks(transfer: ChunkTransfer(nodes: census.connections(for: catalog)))
+        let referenced = try await withConnections(to: Self.members(of: catalog)) { connections in
+            try await referencedChunks(transfer: ChunkTransfer(nodes: connections))
+        }
         guard referenced.unreadableIndexes.isEmpty else {
             throw GatewayError(sqlState: "55000", message:
                 "garbage collection skipped: the index of \(referenced.unreadableIndexes.count) blobs could not be read (\(referenced.unreadableIndexes[0]))")
@@ -233,6 +241,29 @@ public final class ChunkMaintenance: Sendable {
     }
 
     // MARK: Shared
+
+    /// The members as `catalog` lists them, in index order, up or down.
+    static func members(of catalog: CatalogStateMachine) -> [NodeConnections.Member] {
+        catalog.sortedNodes.map {
+            NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
+                                   zone: $0.zone, isUp: $0.state == .up)
+        }
+    }
+
+    /// Runs `body` over connections opened on first use and closed after it: a round every few
+    /// seconds needs no pool, and a round with nothing to ask opens none.
+    private func withConnections<T: Sendable>(to members: [NodeConnections.Member],
+                                              _ body: (NodeConnections) async throws -> T) async throws -> T {
+        let connections = NodeConnections(members: members, requestTimeout: ChunkCensus.requestTimeout)
+        do {
+            let result = try await body(connections)
+            await connections.close()
+            return result
+        } catch {
+            await connections.close()
+            throw error
+        }
+    }
 
     /// Full manifests read through an index are kept between rounds, by the index's SHA-256 (the
     /// hash of the full manifest's encoding, so a hit is the same manifest), for the roots still
