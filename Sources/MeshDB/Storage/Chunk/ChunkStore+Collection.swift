@@ -23,6 +23,15 @@ extension ChunkStore {
 
     func lock(for id: ChunkID) -> IDLock { idLocks[Int(id.bytes[0]) % Self.idLockStripes] }
 
+    /// Before a put vouches for the copy it found intact: under the chunk's lock, sets the copy's
+    /// modification time to now (durably). Fails when garbage collection removed the copy since
+    /// the put looked (the writer's retry then stores it afresh), so a put never acknowledges a
+    /// copy that is gone.
+    func refreshBeforeVouching(_ id: ChunkID) throws(DurableFile.Failure) {
+        let path = path(of: id)
+        try lock(for: id).withLock { () throws(DurableFile.Failure) in try DurableFile.touch(path) }
+    }
+
     /// The stored chunks whose files were last modified before `cutoffNanoseconds` (wall clock,
     /// nanoseconds since the Unix epoch), in ascending order of name.
     public func chunks(modifiedBefore cutoffNanoseconds: Int64) throws(ChunkStoreError) -> [ChunkID] {

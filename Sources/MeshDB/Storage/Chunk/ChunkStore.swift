@@ -56,9 +56,9 @@ public final class ChunkStore: Sendable {
     private let syncedFans = Mutex<Set<String>>([])
     /// Held open until `close` or deinit: the flock that keeps a second instance out. -1 once closed.
     private let lockDescriptor: Mutex<Int32>
-    /// Per-chunk critical sections, striped by the id's first byte: a put and garbage
-    /// collection's last check-and-unlink of the same chunk never interleave
-    /// (`deleteIfUnused`, docs/blobs.md "Garbage collection").
+    /// Per-chunk critical sections, striped by the id's first byte: a put vouching for an
+    /// existing copy and garbage collection's last check-and-unlink of it never interleave
+    /// (`ChunkStore+Collection.swift`, docs/blobs.md "Garbage collection").
     let idLocks = (0..<ChunkStore.idLockStripes).map { _ in IDLock() }
     static let idLockStripes = 64
 
@@ -133,12 +133,10 @@ public final class ChunkStore: Sendable {
     /// a check of header and size alone (a dedup costs one local read, far less than the
     /// transfer that brought the bytes).
     ///
-    /// A put that finds a copy works under the chunk's lock, and refreshes an intact copy's
-    /// modification time (durably) before it answers: garbage collection deletes only chunks
-    /// untouched for its grace period, re-checked under the same lock, so a copy some new
-    /// manifest is about to reference cannot be collected under it (docs/blobs.md). A put of a
-    /// new chunk needs no lock: there is nothing to collect until its name exists, and then it is
-    /// fresh.
+    /// Vouching for an existing copy refreshes its modification time, durably and under the
+    /// chunk's lock (`refreshBeforeVouching`): garbage collection deletes only chunks untouched
+    /// for its grace period, re-checked under the same lock, so a copy that some new manifest is
+    /// about to reference cannot be collected under it.
     @discardableResult
     public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
         try checkOpen()
@@ -147,62 +145,47 @@ public final class ChunkStore: Sendable {
         }
         let id = ChunkID(of: plain)
         let path = self.path(of: id)
+        let fan = directory + "/chunks/" + id.hex.prefix(2)
         do {
-            try ensureFan(directory + "/chunks/" + id.hex.prefix(2))
-            if DurableFile.exists(path),
-               let result = try lock(for: id).withLock({ () throws(DurableFile.Failure) -> PutResult? in
-                   try putOverExisting(plain, id: id, path: path)
-               }) {
-                return result
+            try ensureFan(fan)
+            if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count),
+               (try? get(id)) != nil {
+                try refreshBeforeVouching(id)
+                // Another put may have linked it and not yet synced the directory: sync before
+                // acknowledging, or a crash could lose a chunk this call reported as stored.
+                try DurableFile.syncDirectory(containing: path)
+                return PutResult(id: id, stored: false, encoding: nil, storedBytes: existingBytes - Self.headerBytes)
             }
-            let file = Self.encode(plain)
-            let created = try DurableFile.linkNew(file.header, file.payload, at: path, temporaryPath: temporaryPath(for: id))
+            let compressed = LZ4Block.compressIfSmaller(plain)
+            let encoding: Encoding = compressed == nil ? .raw : .lz4
+            let payload = compressed ?? plain
+            let header = Self.header(encoding: encoding, plainBytes: plain.count)
+            let sequence = temporaryCounter.add(1, ordering: .relaxed).newValue
+            let temporaryPath = "\(directory)/tmp/\(id.hex).\(getpid()).\(sequence)"
+            let storedBytes = Self.headerBytes + payload.count
+            if DurableFile.exists(path) {
+                // A damaged copy sits under this name: replace it with a good one.
+                let oldBytes = (try? DurableFile.readPrefix(path, count: 0).fileSize) ?? 0
+                try DurableFile.writeSynced([header, payload], to: temporaryPath)
+                try DurableFile.rename(temporaryPath, to: path)
+                stats.withLock { $0.storedBytes += storedBytes - oldBytes }
+                return PutResult(id: id, stored: true, encoding: encoding, storedBytes: payload.count)
+            }
+            let created = try DurableFile.linkNew(header, payload, at: path, temporaryPath: temporaryPath)
             if created {
                 // Counted as soon as the name exists, so a failing fsync below cannot leave the
                 // counts behind the files.
                 stats.withLock {
                     $0.chunkCount += 1
                     $0.logicalBytes += plain.count
-                    $0.storedBytes += Self.headerBytes + file.payload.count
+                    $0.storedBytes += storedBytes
                 }
             }
             try DurableFile.syncDirectory(containing: path)
-            return PutResult(id: id, stored: created, encoding: created ? file.encoding : nil, storedBytes: file.payload.count)
+            return PutResult(id: id, stored: created, encoding: created ? encoding : nil, storedBytes: payload.count)
         } catch {
             throw .io(error.description)
         }
-    }
-
-    /// Under the chunk's lock: vouches for an intact copy (touched), or replaces a damaged one;
-    /// nil when the copy is gone (collected since the caller looked), for a fresh write.
-    private func putOverExisting(_ plain: [UInt8], id: ChunkID, path: String) throws(DurableFile.Failure) -> PutResult? {
-        guard DurableFile.exists(path) else { return nil }
-        if let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count), (try? get(id)) != nil {
-            try DurableFile.touch(path)
-            // Another put may have linked it and not yet synced the directory: sync before
-            // acknowledging, or a crash could lose a chunk this call reported as stored.
-            try DurableFile.syncDirectory(containing: path)
-            return PutResult(id: id, stored: false, encoding: nil, storedBytes: existingBytes - Self.headerBytes)
-        }
-        // A damaged copy sits under this name: replace it with a good one.
-        let file = Self.encode(plain)
-        let oldBytes = (try? DurableFile.readPrefix(path, count: 0).fileSize) ?? 0
-        let temporaryPath = temporaryPath(for: id)
-        try DurableFile.writeSynced([file.header, file.payload], to: temporaryPath)
-        try DurableFile.rename(temporaryPath, to: path)
-        stats.withLock { $0.storedBytes += Self.headerBytes + file.payload.count - oldBytes }
-        return PutResult(id: id, stored: true, encoding: file.encoding, storedBytes: file.payload.count)
-    }
-
-    /// The header and payload of a chunk file for `plain`: LZ4 when it shrinks, raw otherwise.
-    private static func encode(_ plain: [UInt8]) -> (header: [UInt8], payload: [UInt8], encoding: Encoding) {
-        let compressed = LZ4Block.compressIfSmaller(plain)
-        let encoding: Encoding = compressed == nil ? .raw : .lz4
-        return (header(encoding: encoding, plainBytes: plain.count), compressed ?? plain, encoding)
-    }
-
-    private func temporaryPath(for id: ChunkID) -> String {
-        "\(directory)/tmp/\(id.hex).\(getpid()).\(temporaryCounter.add(1, ordering: .relaxed).newValue)"
     }
 
     /// The plain bytes of chunk `id`, checked against its hash.
