@@ -26,8 +26,8 @@ public enum ClientRequest: Sendable, Hashable {
     case chunkGet(ChunkID)
     /// Which of these chunks this node holds (`.presence`, in request order).
     case chunkHas([ChunkID])
-    // No chunk delete: each node collects garbage in its own store (`ChunkCollector`), so no
-    // client can remove a chunk another blob needs. Kind 11 was `chunkDelete`; it stays unused.
+    // No chunk delete: each node collects the garbage of its own store (`ChunkMaintenance`), so
+    // no client can remove a chunk another blob needs. Kind 11 (`chunkDelete`) is refused.
     /// Names a blob whose chunks are durable, through the metadata group (`mesh_blobs`).
     case blobCommit(CatalogBlob)
     case blobRemove(name: String)
@@ -36,7 +36,7 @@ public enum ClientRequest: Sendable, Hashable {
 
     enum Kind: UInt8 {
         case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6, digest = 7
-        case chunkPut = 8, chunkGet = 9, chunkHas = 10, blobCommit = 12, blobRemove = 13, blob = 14
+        case chunkPut = 8, chunkGet = 9, chunkHas = 10, chunkDelete = 11, blobCommit = 12, blobRemove = 13, blob = 14
     }
 
     public struct Limits: Sendable {
@@ -156,6 +156,8 @@ public enum ClientRequest: Sendable, Hashable {
             var ids: [ChunkID] = []
             for _ in 0..<count { ids.append(try r.readChunkID()) }
             request = .chunkHas(ids)
+        case .chunkDelete:
+            throw .unknownTag(field: "request kind", tag: tag)
         case .blobCommit:
             request = .blobCommit(try r.readBlob(limits.catalog))
         case .blobRemove:
