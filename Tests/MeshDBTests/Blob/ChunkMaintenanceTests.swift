@@ -107,6 +107,10 @@ import Testing
         #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == true)
         #expect(!store.has(id) && store.currentStats.chunkCount == 0)
         #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == false, "a chunk gone already is not an error")
+        // A put that found the copy intact just before the collector took it does not vouch for it:
+        // the refresh under the lock fails, and the writer's retry stores it afresh.
+        #expect(throws: DurableFile.Failure.self) { try store.refreshBeforeVouching(id) }
+        #expect(try store.put(chunk).stored == true)
     }
 
     @Test func aNodeMarkedDownHasItsCopiesRemadeOnTheOthers() async throws {

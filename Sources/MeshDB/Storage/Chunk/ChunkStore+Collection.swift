@@ -60,9 +60,9 @@ extension ChunkStore {
 
 extension ChunkStore {
     /// Deletes chunk `id` when its copy is damaged (`get` reports it corrupt), checked under the
-    /// chunk's lock so that a put repairing it at the same moment is not undone; returns whether
-    /// it did. The scrubber's way to turn silent damage into a missing copy, which repair
-    /// re-makes from a good one.
+    /// chunk's lock, so a put vouching for the copy waits for the outcome; returns whether it did.
+    /// The scrubber's way to turn silent damage into a missing copy, which repair re-makes from a
+    /// good one. (A put replacing the damaged copy does not lock: docs/blobs.md, "Scrubbing".)
     public func deleteIfCorrupt(_ id: ChunkID) throws(ChunkStoreError) -> Bool {
         try lock(for: id).withLock { () throws(ChunkStoreError) -> Bool in
             do throws(ChunkStoreError) {
