@@ -4,11 +4,13 @@ import Logging
 public import Replication
 import Synchronization
 
-/// A node's background care of the blob chunks (docs/blobs.md, "Repair" and "Garbage
-/// collection"): every repair_interval it re-makes the missing copies of the chunks it drives
-/// (`RepairPlanner`), every gc_interval it deletes the chunks of its own store that no blob
-/// references and nobody touched for gc_grace. Both re-plan from the catalog and the disks each
-/// round and keep nothing else, so a restart loses no work.
+/// A node's background care of the blob chunks (docs/blobs.md, "Repair", "Scrubbing" and
+/// "Garbage collection"): every repair_interval it re-makes the missing copies of the chunks it
+/// drives (`RepairPlanner`), every gc_interval it deletes the chunks of its own store that no
+/// blob references and nobody touched for gc_grace, every scrub_pass_interval it reads and
+/// hashes its own copies. Each round re-plans from the catalog and the disks; what it keeps
+/// between rounds (the census cursor, full manifests already read, the counters) only saves
+/// work, so a restart loses none.
 public final class ChunkMaintenance: Sendable {
     public struct Options: Sendable, Hashable {
         /// repair_interval: time between the starts of two repair rounds.
@@ -41,7 +43,8 @@ public final class ChunkMaintenance: Sendable {
     let sources: [any BlobReferenceSource]
     let limits: ClientRequest.Limits
     let logger: Logger
-    /// Wall clock in nanoseconds since the Unix epoch (file times are on it); tests inject their own.
+    /// Wall clock in nanoseconds since the Unix epoch: file modification times are on it. The only
+    /// clock the rounds read, injected like every clock (the tests set file times back instead).
     let now: @Sendable () -> Int64
     private let state = Mutex(ChunkStatus())
     /// Where the next repair round's census window starts in the sorted list of driven chunks
