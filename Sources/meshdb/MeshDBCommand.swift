@@ -17,6 +17,7 @@ struct MeshDBCommand: AsyncParsableCommand {
             InitCommand.self,
             StartCommand.self,
             StatusCommand.self,
+            NodeCommand.self,
             SQLCommand.self,
             BlobCommand.self,
             SimCommand.self,

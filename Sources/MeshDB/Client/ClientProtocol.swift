@@ -26,7 +26,8 @@ public enum ClientRequest: Sendable, Hashable {
     case chunkGet(ChunkID)
     /// Which of these chunks this node holds (`.presence`, in request order).
     case chunkHas([ChunkID])
-    case chunkDelete(ChunkID)
+    // No chunk delete: each node collects the garbage of its own store (`ChunkMaintenance`), so
+    // no client can remove a chunk another blob needs. Kind 11 (`chunkDelete`) is refused.
     /// Names a blob whose chunks are durable, through the metadata group (`mesh_blobs`).
     case blobCommit(CatalogBlob)
     case blobRemove(name: String)
@@ -94,9 +95,6 @@ public enum ClientRequest: Sendable, Hashable {
             w.write(Kind.chunkHas.rawValue)
             w.write(UInt32(ids.count))
             for id in ids { w.writeRaw(id.bytes) }
-        case .chunkDelete(let id):
-            w.write(Kind.chunkDelete.rawValue)
-            w.writeRaw(id.bytes)
         case .blobCommit(let blob):
             w.write(Kind.blobCommit.rawValue)
             w.write(blob)
@@ -159,7 +157,7 @@ public enum ClientRequest: Sendable, Hashable {
             for _ in 0..<count { ids.append(try r.readChunkID()) }
             request = .chunkHas(ids)
         case .chunkDelete:
-            request = .chunkDelete(try r.readChunkID())
+            throw .unknownTag(field: "request kind", tag: tag)
         case .blobCommit:
             request = .blobCommit(try r.readBlob(limits.catalog))
         case .blobRemove:
@@ -230,6 +228,7 @@ public enum ClientResponse: Sendable, Hashable {
                 w.write(group.lastExecuted)
                 w.write(group.stableCheckpoint)
             }
+            w.write(status.chunks)
         case .chunkStored(let stored, let storedBytes):
             w.write(Kind.chunkStored.rawValue)
             w.write(stored)
@@ -288,7 +287,7 @@ public enum ClientResponse: Sendable, Hashable {
                     primaryNode: Int(try r.readU32("primary")), inViewChange: try r.readBool("in view change"),
                     lastExecuted: try r.readU64("last executed"), stableCheckpoint: try r.readU64("stable checkpoint")))
             }
-            response = .status(NodeStatus(node: node, groups: groups))
+            response = .status(NodeStatus(node: node, groups: groups, chunks: try r.readChunkStatus()))
         case .chunkStored:
             let stored = try r.readBool("stored")
             response = .chunkStored(stored: stored, storedBytes: try r.readU64("stored bytes"))
@@ -313,6 +312,43 @@ public enum ClientResponse: Sendable, Hashable {
 public struct NodeStatus: Sendable, Hashable {
     public let node: Int
     public let groups: [NodeRuntime.GroupStatus]
+    /// Its chunk store and the repair and garbage collection it ran.
+    public var chunks = ChunkStatus()
+}
+
+extension ByteWriter {
+    mutating func write(_ status: ChunkStatus) {
+        for counter in [status.chunkCount, status.storedBytes, status.repairRounds, status.drivenChunks, status.underReplicated,
+                        status.lostChunks, status.pendingCopies, status.copiesMade, status.copiesFailed] {
+            write(counter)
+        }
+        write(UInt64(bitPattern: status.lastRepairMicros))
+        write(status.collectedChunks)
+        write(UInt64(bitPattern: status.lastCollectionMicros))
+        write(status.scrubbedChunks)
+        write(status.corruptCopiesDeleted)
+    }
+}
+
+extension ByteReader {
+    mutating func readChunkStatus() throws(DecodeError) -> ChunkStatus {
+        var status = ChunkStatus()
+        status.chunkCount = try readU64("chunk count")
+        status.storedBytes = try readU64("stored bytes")
+        status.repairRounds = try readU64("repair rounds")
+        status.drivenChunks = try readU64("driven chunks")
+        status.underReplicated = try readU64("under-replicated chunks")
+        status.lostChunks = try readU64("lost chunks")
+        status.pendingCopies = try readU64("pending copies")
+        status.copiesMade = try readU64("copies made")
+        status.copiesFailed = try readU64("copies failed")
+        status.lastRepairMicros = Int64(bitPattern: try readU64("last repair"))
+        status.collectedChunks = try readU64("collected chunks")
+        status.lastCollectionMicros = Int64(bitPattern: try readU64("last collection"))
+        status.scrubbedChunks = try readU64("scrubbed chunks")
+        status.corruptCopiesDeleted = try readU64("corrupt copies deleted")
+        return status
+    }
 }
 
 extension ByteReader {

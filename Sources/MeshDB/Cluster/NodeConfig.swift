@@ -25,6 +25,9 @@ import TOMLKit
 ///
 ///     [storage]
 ///     durability = "fsync" # the PBFT log is fsynced before any reply; "os": left to the OS
+///
+///     [blobs]              # optional: chunk repair, garbage collection, scrubbing (NodeConfig+Blobs)
+///     gc_grace_seconds = 3600
 public struct NodeConfig: Codable, Sendable, Hashable {
     public struct Node: Codable, Sendable, Hashable {
         public var index: Int
@@ -69,10 +72,12 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var node: Node
     public var cluster: Cluster
     public var storage: Storage
+    /// Chunk repair, garbage collection and scrubbing (`NodeConfig+Blobs.swift`); optional.
+    public var blobs: Blobs?
     /// The directory relative paths resolve against; not part of the file.
     public var baseDirectory = "."
 
-    enum CodingKeys: String, CodingKey { case node, cluster, storage }
+    enum CodingKeys: String, CodingKey { case node, cluster, storage, blobs }
 
     /// Most members a cluster configuration may list.
     public static let membersMax = 256
@@ -149,6 +154,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         guard ShardStore.Durability(rawValue: storage.durability) != nil else {
             throw fail("storage.durability must be \"fsync\" or \"os\"; found \"\(storage.durability)\"")
         }
+        try validateBlobs(path: path)
     }
 
     /// This node's identity, checked against the public key the cluster lists for it.

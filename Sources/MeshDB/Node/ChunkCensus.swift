@@ -46,36 +46,10 @@ final class ChunkCensus: Sendable {
 
     private func requireHolders(_ ids: [ChunkID], quorum: Int, members: [NodeConnections.Member], connections: NodeConnections,
                                 limits: ClientRequest.Limits) async throws {
-        guard !ids.isEmpty else { return }
-        let batches = stride(from: 0, to: ids.count, by: limits.chunkIDsPerRequestMax).map {
-            Array(ids[$0..<min($0 + limits.chunkIDsPerRequestMax, ids.count)])
-        }
-        var holders = [Int](repeating: 0, count: ids.count)
-        await withTaskGroup(of: [Bool].self) { group in
-            for member in members where member.isUp {
-                group.addTask { [local, localIndex] in
-                    var present: [Bool] = []
-                    for batch in batches {
-                        if member.index == localIndex {
-                            present += batch.map(local.has)
-                        } else if case .response(.presence(let flags)) = await connections.answer(.chunkHas(batch), from: member.placementID),
-                                  flags.count == batch.count {
-                            present += flags
-                        } else {
-                            // No usable answer: this node vouches for none of the chunks.
-                            return []
-                        }
-                    }
-                    return present
-                }
-            }
-            for await present in group where present.count == ids.count {
-                for index in ids.indices where present[index] { holders[index] += 1 }
-            }
-        }
-        if let short = holders.indices.first(where: { holders[$0] < quorum }) {
+        let holders = await self.holders(of: ids, members: members, connections: connections, limits: limits).holders
+        if let short = holders.indices.first(where: { holders[$0].count < quorum }) {
             throw GatewayError(sqlState: "55000", message:
-                "chunk \(ids[short].hex) is held by \(holders[short]) of the \(quorum) nodes blob_write_quorum needs (f + 1); store every chunk before naming the blob")
+                "chunk \(ids[short].hex) is held by \(holders[short].count) of the \(quorum) nodes blob_write_quorum needs (f + 1); store every chunk before naming the blob")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Consensus
 import Dispatch
+import Logging
 
 /// Answers native client requests on a node: decodes each, runs it through the gateway (or the
 /// node's chunk store), and sends the response back on the connection it came from. A request
@@ -9,17 +10,24 @@ final class ClientService: Sendable {
     let gateway: Gateway
     let chunks: ChunkStore
     let census: ChunkCensus
+    /// Repair and garbage collection of the chunks; its status is part of `.status`.
+    let maintenance: ChunkMaintenance
     let nodeIndex: Int
     let limits = ClientRequest.Limits()
     /// Chunk reads and writes block on the disk (fsync): they run here, off the cooperative pool
     /// and the event loops.
     private let chunkQueue: DispatchQueue
 
-    init(gateway: Gateway, chunks: ChunkStore, nodeIndex: Int) {
+    /// `referenceSources`: what keeps chunks alive (`BlobReferenceSource`).
+    init(gateway: Gateway, chunks: ChunkStore, nodeIndex: Int, maintenance options: ChunkMaintenance.Options,
+         referenceSources: [any BlobReferenceSource], logger: Logger) {
         self.gateway = gateway
         self.chunks = chunks
         self.nodeIndex = nodeIndex
         census = ChunkCensus(gateway: gateway, local: chunks, localIndex: nodeIndex)
+        maintenance = ChunkMaintenance(gateway: gateway, census: census, local: chunks, nodeIndex: nodeIndex, options: options,
+                                       sources: referenceSources, limits: limits,
+                                       logger: logger)
         chunkQueue = DispatchQueue(label: "meshdb.node.\(nodeIndex).chunks", attributes: .concurrent)
     }
 
@@ -54,8 +62,12 @@ final class ClientService: Sendable {
             case .catalog(.dropTable(let name, let ifExists)):
                 try await gateway.dropTable(name, ifExists: ifExists)
                 return .done("DROP TABLE")
+            case .catalog(.setNodeState(let index, let state)):
+                // `meshdb node down/up`: the same trust as DDL (any client of the cluster).
+                try await gateway.setNodeState(index, state)
+                return .done("SET NODE STATE")
             case .catalog:
-                return .error(GatewayError(sqlState: "42501", message: "clients may only create and drop tables"))
+                return .error(GatewayError(sqlState: "42501", message: "clients may only create and drop tables and set node states"))
             case .insert(let table, let rows):
                 return .count(UInt64(try await gateway.insert(into: table, rows: rows)))
             case .get(let table, let key, let consistency):
@@ -65,7 +77,7 @@ final class ClientService: Sendable {
             case .systemTable(let name):
                 return .rows(try gateway.systemTable(name))
             case .status:
-                return .status(NodeStatus(node: nodeIndex, groups: gateway.runtime.status()))
+                return .status(NodeStatus(node: nodeIndex, groups: gateway.runtime.status(), chunks: maintenance.status))
             case .digest(let group):
                 let (sequence, digest) = try gateway.runtime.stateDigest(group: group)
                 return .done("\(sequence) \(digest)")
@@ -76,9 +88,6 @@ final class ClientService: Sendable {
                 return .chunk(try await onChunkQueue { [chunks] in try chunks.get(id) })
             case .chunkHas(let ids):
                 return .presence(try await onChunkQueue { [chunks] in ids.map(chunks.has) })
-            case .chunkDelete(let id):
-                try await onChunkQueue { [chunks] in try chunks.delete(id) }
-                return .done("DELETE CHUNK")
             case .blobCommit(let blob):
                 try await census.requireDurable(blob.root, limits: limits)
                 try await gateway.putBlob(blob)

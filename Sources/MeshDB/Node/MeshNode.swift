@@ -15,9 +15,13 @@ public final class MeshNode: Sendable {
     /// This node's blob chunks, under `<data>/chunks`.
     public let chunks: ChunkStore
     let service: ClientService
+    /// Repair and garbage collection of `chunks`: status, and rounds on demand for tests.
+    var chunkMaintenanceService: ChunkMaintenance { service.maintenance }
     let logger: Logger
     /// Aborts abandoned transaction blocks in ordered time (`Gateway.sweepIdleBlocks`).
     private let idleBlockSweeper: Task<Void, Never>
+    /// Chunk repair and garbage collection loops (`ChunkMaintenance`).
+    private let chunkMaintenance: [Task<Void, Never>]
 
     /// Starts the node: opens its logs and stores, binds its port, then registers the cluster's
     /// members and shard groups in the catalog in the background (idempotent on every node;
@@ -38,6 +42,7 @@ public final class MeshNode: Sendable {
         // repeat that, so shard files always use `os`.
         var options = options
         options.logDurability = config.durability
+        options.chunkMaintenance = config.chunkMaintenance(over: options.chunkMaintenance)
         let runtime = NodeRuntime(index: index, key: key, layout: layout, dataDirectory: dataDirectory, options: options,
                                   logger: logger) { group in
             if group.id == Gateway.metadataGroup { return CatalogStateMachine() }
@@ -49,7 +54,9 @@ public final class MeshNode: Sendable {
         }
         let gateway = Gateway(runtime: runtime)
         let chunks = try ChunkStore(directory: "\(dataDirectory)/chunks")
-        let service = ClientService(gateway: gateway, chunks: chunks, nodeIndex: index)
+        // What keeps chunks alive: the named blobs. Out-of-line SQL values add their source here.
+        let service = ClientService(gateway: gateway, chunks: chunks, nodeIndex: index, maintenance: options.chunkMaintenance,
+                                    referenceSources: [CatalogBlobReferences(gateway: gateway), SQLBlobReferences(gateway: gateway)], logger: logger)
         let policy = HandshakePolicy(clusterID: layout.clusterID, nodeKeys: Set(layout.members.map(\.key)), acceptsClients: true)
         let peers = hub != nil ? [] : layout.members.map { TCPTransport.Peer(key: $0.key, host: $0.host, port: $0.port) }
         let transport = TCPTransport(
@@ -69,13 +76,16 @@ public final class MeshNode: Sendable {
             }
         }
         let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout,
-                            chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper)
+                            chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper,
+                            chunkMaintenance: service.maintenance.start())
         Task { await node.bootstrapCatalog() }
         return node
     }
 
     private init(index: Int, runtime: NodeRuntime, gateway: Gateway, transport: TCPTransport, layout: ClusterLayout,
-                 chunks: ChunkStore, service: ClientService, logger: Logger, idleBlockSweeper: Task<Void, Never>) {
+                 chunks: ChunkStore, service: ClientService, logger: Logger, idleBlockSweeper: Task<Void, Never>,
+                 chunkMaintenance: [Task<Void, Never>]) {
+        self.chunkMaintenance = chunkMaintenance
         self.chunks = chunks
         self.service = service
         self.idleBlockSweeper = idleBlockSweeper
@@ -89,6 +99,7 @@ public final class MeshNode: Sendable {
 
     public func stop() async {
         idleBlockSweeper.cancel()
+        for task in chunkMaintenance { task.cancel() }
         runtime.stop()
         await transport.shutdown()
         await service.census.close()

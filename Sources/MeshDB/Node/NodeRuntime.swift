@@ -27,6 +27,8 @@ public final class NodeRuntime: @unchecked Sendable {
         /// How long `submit` waits for f+1 matching replies before failing with `timedOut`
         /// (the PBFT client keeps retrying underneath; only the caller stops waiting).
         public var requestTimeout = Duration.seconds(60)
+        /// Blob chunk repair and garbage collection (intervals, grace period, limits).
+        public var chunkMaintenance = ChunkMaintenance.Options()
 
         public init() {
             // A checkpoint snapshots every shard (SQLite backup) and digests it: every 128

@@ -17,7 +17,7 @@ import Testing
     @Test func requestsRoundTrip() throws {
         let requests: [ClientRequest] = [
             .chunkPut(bytes: Self.chunk), .chunkPut(bytes: []), .chunkGet(ChunkID(of: Self.chunk)),
-            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]), .chunkDelete(ChunkID(of: [3])),
+            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]),
             .blobCommit(try Self.blob()), .blobRemove(name: "x"), .blob(name: "y"),
         ]
         for (id, request) in requests.enumerated() {
@@ -59,5 +59,40 @@ import Testing
     @Test func aTruncatedChunkIDIsRefused() {
         let bytes = ClientRequest.chunkGet(ChunkID(of: [1])).encoded(id: 1)
         #expect(throws: DecodeError.self) { try ClientRequest.decode(Array(bytes.dropLast())) }
+    }
+}
+
+extension ChunkRequestCodecTests {
+    /// Kind 11 was `chunkDelete`, which let any client delete any chunk; nodes now collect their
+    /// own garbage and the kind is refused like any unknown one.
+    @Test func aChunkDeleteFromAClientDoesNotDecode() {
+        let request: [UInt8] = [0, 0, 0, 7, 11] + ChunkID(of: [3]).bytes
+        #expect(throws: DecodeError.unknownTag(field: "request kind", tag: 11)) { _ = try ClientRequest.decode(request) }
+    }
+}
+
+extension ChunkRequestCodecTests {
+    /// `meshdb status` carries each node's chunk counters: every field round-trips, none is
+    /// dropped or swapped with its neighbour (each has a distinct value).
+    @Test func aStatusWithChunkCountersRoundTrips() throws {
+        var chunks = ChunkStatus()
+        chunks.chunkCount = 1
+        chunks.storedBytes = 2
+        chunks.repairRounds = 3
+        chunks.drivenChunks = 4
+        chunks.underReplicated = 5
+        chunks.lostChunks = 6
+        chunks.pendingCopies = 7
+        chunks.copiesMade = 8
+        chunks.copiesFailed = 9
+        chunks.lastRepairMicros = -10
+        chunks.collectedChunks = 11
+        chunks.lastCollectionMicros = 12
+        chunks.scrubbedChunks = 13
+        chunks.corruptCopiesDeleted = 14
+        let group = NodeRuntime.GroupStatus(group: 1, replicaIndex: 2, view: 3, primaryNode: 0, inViewChange: false,
+                                            lastExecuted: 40, stableCheckpoint: 32)
+        let status = ClientResponse.status(NodeStatus(node: 2, groups: [group], chunks: chunks))
+        #expect(try ClientResponse.decode(status.encoded(id: 9)).response == status)
     }
 }

@@ -71,3 +71,20 @@ import Testing
         }
     }
 }
+
+extension NodeConfigTests {
+    @Test func theBlobsSectionSetsChunkMaintenanceAndRefusesZeroNamingTheKey() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try ClusterInitializer.write(ClusterInitializer.Layout(nodes: 1, directory: dir.path))[0]
+        let plain = try NodeConfig.load(path: path)
+        #expect(plain.blobs == nil && plain.chunkMaintenance(over: ChunkMaintenance.Options()) == ChunkMaintenance.Options())
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try (text + "\n[blobs]\nrepair_interval_seconds = 2\ngc_grace_seconds = 120\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let options = try NodeConfig.load(path: path).chunkMaintenance(over: ChunkMaintenance.Options())
+        #expect(options.repairInterval == .seconds(2) && options.collectionGrace == .seconds(120))
+        #expect(options.collectionInterval == ChunkMaintenance.Options().collectionInterval, "a key left out keeps its default")
+        try (text + "\n[blobs]\ngc_grace_seconds = 0\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.invalid(path, "blobs.gc_grace_seconds must be at least 1; found 0")) { try NodeConfig.load(path: path) }
+    }
+}

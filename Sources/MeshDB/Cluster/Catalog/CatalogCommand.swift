@@ -6,6 +6,7 @@ public import Consensus
 public enum CatalogCommand: Sendable, Hashable {
     /// Adds a node, or updates the address and zone of a node registered with the same key.
     case registerNode(CatalogNode)
+    /// Marks a node up or down (`meshdb node down/up`): blob placement and repair use the up nodes.
     case setNodeState(index: UInt32, state: CatalogNode.State)
     case createTable(CatalogTableSpec, ifNotExists: Bool)
     /// Drops the table and its indexes.

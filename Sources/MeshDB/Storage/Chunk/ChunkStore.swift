@@ -56,6 +56,11 @@ public final class ChunkStore: Sendable {
     private let syncedFans = Mutex<Set<String>>([])
     /// Held open until `close` or deinit: the flock that keeps a second instance out. -1 once closed.
     private let lockDescriptor: Mutex<Int32>
+    /// Per-chunk critical sections, striped by the id's first byte: a put vouching for an
+    /// existing copy and garbage collection's last check-and-unlink of it never interleave
+    /// (`ChunkStore+Collection.swift`, docs/blobs.md "Garbage collection").
+    let idLocks = (0..<ChunkStore.idLockStripes).map { _ in IDLock() }
+    static let idLockStripes = 64
 
     /// Opens (creating if needed) the store in `directory`. Only one instance may have a
     /// directory open at a time, in this process or another: a second gets `.inUse`.
@@ -127,6 +132,11 @@ public final class ChunkStore: Sendable {
     /// a put's result counts toward a blob's W copies, and damage that keeps the size would pass
     /// a check of header and size alone (a dedup costs one local read, far less than the
     /// transfer that brought the bytes).
+    ///
+    /// Vouching for an existing copy refreshes its modification time, durably and under the
+    /// chunk's lock (`refreshBeforeVouching`): garbage collection deletes only chunks untouched
+    /// for its grace period, re-checked under the same lock, so a copy that some new manifest is
+    /// about to reference cannot be collected under it.
     @discardableResult
     public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
         try checkOpen()
@@ -140,6 +150,7 @@ public final class ChunkStore: Sendable {
             try ensureFan(fan)
             if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count),
                (try? get(id)) != nil {
+                try refreshBeforeVouching(id)
                 // Another put may have linked it and not yet synced the directory: sync before
                 // acknowledging, or a crash could lose a chunk this call reported as stored.
                 try DurableFile.syncDirectory(containing: path)
@@ -244,8 +255,7 @@ public final class ChunkStore: Sendable {
 
     /// Removes chunk `id` durably. Deleting a missing chunk is an error: the caller's view is stale.
     /// A delete does not coordinate with a concurrent `put` of the same content: garbage collection
-    /// must only delete chunks that no manifest references and no write in progress can (a grace
-    /// period after the last reference, see ../shared/DESIGN.md).
+    /// goes through `deleteIfUnused`, which re-checks the chunk's age under its lock (docs/blobs.md).
     public func delete(_ id: ChunkID) throws(ChunkStoreError) {
         try checkOpen()
         let path = self.path(of: id)

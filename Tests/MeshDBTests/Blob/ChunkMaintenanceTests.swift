@@ -1,0 +1,250 @@
+import Foundation
+import Testing
+@testable import MeshDB
+
+/// Repair and garbage collection on an in-process 4-node cluster. The rounds are run by hand
+/// (the loops' intervals are an hour), and "older than the grace period" is made by setting the
+/// chunk files' modification times back, so nothing waits on the clock.
+@Suite(.serialized) struct ChunkMaintenanceTests {
+    static func withCluster(_ body: (LocalCluster, BlobClient) async throws -> Void) async throws {
+        var options = LocalCluster.Options(nodes: 4)
+        options.runtime.replica.checkpointIntervalSequences = 8
+        options.runtime.replica.logWindowSequences = 32
+        options.runtime.chunkMaintenance.repairInterval = .seconds(3600)
+        options.runtime.chunkMaintenance.collectionInterval = .seconds(3600)
+        options.runtime.chunkMaintenance.collectionGrace = .seconds(60)
+        options.readySeconds = 20
+        let demo = try await LocalCluster.start(options)
+        let member = demo.nodes[0].layout.members[0]
+        var clientOptions = BlobClient.Options()
+        clientOptions.requestTimeout = .seconds(10)
+        do {
+            let client = try await BlobClient.connect(host: member.host, port: member.port, options: clientOptions)
+            do {
+                try await body(demo, client)
+            } catch {
+                await client.close()
+                throw error
+            }
+            await client.close()
+        } catch {
+            await demo.stop()
+            throw error
+        }
+        await demo.stop()
+    }
+
+    /// Sets every chunk file of `store` two hours back: older than any grace period the tests use.
+    static func age(_ store: ChunkStore) throws {
+        let old = Date(timeIntervalSinceNow: -7200)
+        for id in try store.list() {
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: store.path(of: id))
+        }
+    }
+
+    /// A 2 MiB blob of seeded bytes, its first chunk and the first node holding that.
+    static func storeBlob(seed: UInt64, _ demo: LocalCluster, _ client: BlobClient) async throws -> (CatalogBlob, ChunkID, MeshNode) {
+        var random = SeededBytes(seed: seed)
+        let (blob, _) = try await BlobClusterTests.roundTrip(client, "blob-\(seed)", random.bytes(2 << 20))
+        let id = blob.root.directManifest.chunks[0].id
+        return (blob, id, try #require(demo.nodes.first { $0.chunks.has(id) }))
+    }
+
+    static func holders(_ id: ChunkID, _ demo: LocalCluster, among nodes: [Int] = [0, 1, 2, 3]) -> Int {
+        nodes.filter { demo.nodes[$0].chunks.has(id) }.count
+    }
+
+    @Test func unreferencedChunksGoAfterTheGracePeriodWhileReferencedAndSharedOnesStay() async throws {
+        try await Self.withCluster { demo, client in
+            var random = SeededBytes(seed: 61)
+            let shared = random.bytes(4 << 20)
+            let first = shared + random.bytes(3 << 20)
+            let second = shared + random.bytes(3 << 20)
+            let (a, _) = try await BlobClusterTests.roundTrip(client, "a", first)
+            let (b, _) = try await BlobClusterTests.roundTrip(client, "b", second)
+            let idsA = Set(a.root.directManifest.chunks.map(\.id))
+            let idsB = Set(b.root.directManifest.chunks.map(\.id))
+            let onlyA = idsA.subtracting(idsB)
+            #expect(!idsA.intersection(idsB).isEmpty && !onlyA.isEmpty, "4 MiB in common share chunks; 3 MiB of their own do not")
+            try await client.remove(named: "a")
+
+            // Young chunks stay even when nothing references them.
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            #expect(onlyA.allSatisfy { Self.holders($0, demo) == 3 }, "deleted within the grace period")
+
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            for id in onlyA { #expect(Self.holders(id, demo) == 0, "chunk \(id) of the removed blob is still stored") }
+            for id in idsB { #expect(Self.holders(id, demo) == 3, "chunk \(id) of the kept blob lost copies") }
+            var out: [UInt8] = []
+            _ = try await client.get(name: "b") { out += $0 }
+            #expect(out == second)
+            let collected = demo.nodes.map { $0.chunkMaintenanceService.status.collectedChunks }.reduce(0, +)
+            #expect(collected == UInt64(3 * onlyA.count))
+        }
+    }
+
+    /// The race of docs/blobs.md: a put that deduplicates against an old unreferenced chunk,
+    /// after garbage collection listed it as a candidate and before it deletes it.
+    @Test func aPutDeduplicatingAgainstAnOldUnreferencedChunkKeepsIt() throws {
+        let directory = NSTemporaryDirectory() + "meshdb-gc-race-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ChunkStore(directory: directory)
+        var random = SeededBytes(seed: 62)
+        let chunk = random.bytes(100_000)
+        let id = try store.put(chunk).id
+        try Self.age(store)
+        let cutoff = { Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000 }
+        #expect(try store.chunks(modifiedBefore: cutoff()) == [id], "an old chunk is a candidate")
+
+        // The writer deduplicates against it (its manifest will reference it), then the collector
+        // reaches the candidate.
+        #expect(try store.put(chunk).stored == false)
+        #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == false)
+        #expect(try store.get(id) == chunk)
+
+        try Self.age(store)
+        #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == true)
+        #expect(!store.has(id) && store.currentStats.chunkCount == 0)
+        #expect(try store.deleteIfUnused(id, modifiedBefore: cutoff()) == false, "a chunk gone already is not an error")
+        // A put that found the copy intact just before the collector took it does not vouch for it:
+        // the refresh under the lock fails, and the writer's retry stores it afresh.
+        #expect(throws: DurableFile.Failure.self) { try store.refreshBeforeVouching(id) }
+        #expect(try store.put(chunk).stored == true)
+    }
+
+    @Test func aNodeMarkedDownHasItsCopiesRemadeOnTheOthers() async throws {
+        try await Self.withCluster { demo, client in
+            var random = SeededBytes(seed: 63)
+            let value = random.bytes(6 << 20)
+            let (blob, _) = try await BlobClusterTests.roundTrip(client, "kept", value)
+            let ids = blob.root.directManifest.distinctChunkIDs
+            let onVictim = ids.filter { demo.nodes[3].chunks.has($0) }
+            #expect(!onVictim.isEmpty, "node 3 holds copies of some of \(ids.count) chunks")
+
+            await demo.nodes[3].stop()
+            try await demo.nodes[0].gateway.setNodeState(3, .down)
+            for node in demo.nodes.prefix(3) {
+                try await GatewayTests.eventually { try await node.gateway.catalog().node(index: 3)?.state == .down }
+            }
+            for node in demo.nodes.prefix(3) { try await node.chunkMaintenanceService.repairRound() }
+            for id in ids { #expect(Self.holders(id, demo, among: [0, 1, 2]) == 3, "chunk \(id) is not back on 3 up nodes") }
+            let statuses = demo.nodes.prefix(3).map(\.chunkMaintenanceService.status)
+            #expect(statuses.map(\.underReplicated).reduce(0, +) == UInt64(onVictim.count))
+            #expect(statuses.map(\.copiesMade).reduce(0, +) == UInt64(onVictim.count))
+
+            // The next round finds nothing to do; the blob reads from the up nodes.
+            for node in demo.nodes.prefix(3) { try await node.chunkMaintenanceService.repairRound() }
+            #expect(demo.nodes.prefix(3).allSatisfy { $0.chunkMaintenanceService.status.underReplicated == 0 })
+            var out: [UInt8] = []
+            _ = try await client.get(name: "kept") { out += $0 }
+            #expect(out == value)
+        }
+    }
+
+    @Test func aLostCopyIsRemadeWhileEveryNodeIsUp() async throws {
+        try await Self.withCluster { demo, client in
+            let (_, id, holder) = try await Self.storeBlob(seed: 64, demo, client)
+            try holder.chunks.delete(id)
+            #expect(Self.holders(id, demo) == 2)
+            for node in demo.nodes { try await node.chunkMaintenanceService.repairRound() }
+            #expect(Self.holders(id, demo) == 3)
+            #expect(demo.nodes.map(\.chunkMaintenanceService.status.copiesMade).reduce(0, +) == 1, "one node drives the chunk")
+        }
+    }
+}
+
+extension ChunkMaintenanceTests {
+    @Test func theScrubberDeletesADamagedCopyAndRepairReMakesIt() async throws {
+        try await Self.withCluster { demo, client in
+            let (blob, id, holder) = try await Self.storeBlob(seed: 65, demo, client)
+            let path = holder.chunks.path(of: id)
+            var damaged = try Data(contentsOf: URL(fileURLWithPath: path))
+            damaged[ChunkStore.headerBytes + 10] ^= 0x5A
+            try damaged.write(to: URL(fileURLWithPath: path))
+
+            try await holder.chunkMaintenanceService.scrubPass()
+            let status = holder.chunkMaintenanceService.status
+            let remaining = try holder.chunks.list().count
+            #expect(status.corruptCopiesDeleted == 1 && status.scrubbedChunks == UInt64(remaining + 1))
+            #expect(!holder.chunks.has(id), "the damaged copy is gone")
+            for node in demo.nodes { try await node.chunkMaintenanceService.repairRound() }
+            #expect(Self.holders(id, demo) == 3)
+            #expect(try holder.chunks.get(id).count == blob.root.directManifest.chunks[0].plainBytes, "re-made on its owner, intact")
+        }
+    }
+}
+
+extension ChunkMaintenanceTests {
+    /// An indirect root keeps its index chunks and the data chunks its full manifest lists; when
+    /// the index cannot be read, the referenced set is unknown and nothing is deleted.
+    @Test func anIndexedBlobKeepsItsIndexAndDataChunksAndAnUnreadableIndexStopsCollection() async throws {
+        try await Self.withCluster { demo, _ in
+            let member = demo.nodes[0].layout.members[0]
+            let client = try await BlobClient.connect(host: member.host, port: member.port, options: BlobClusterTests.indexedOptions())
+            defer { Task { await client.close() } }
+            var random = SeededBytes(seed: 66)
+            let value = random.bytes(100_000)
+            let (blob, _) = try await BlobClusterTests.roundTrip(client, "indexed", value)
+            guard case .indirect(let indirect) = blob.root else {
+                Issue.record("a value of \(blob.root.chunkCount) chunks got a direct root")
+                return
+            }
+            let (gone, _) = try await BlobClusterTests.roundTrip(client, "gone", random.bytes(3_000))
+            try await client.remove(named: "gone")
+            var encoding: [UInt8] = []
+            _ = try await client.transfer.get(indirect.index) { encoding += $0 }
+            let kept = Set(indirect.index.chunks.map(\.id) + (try blob.root.full(from: encoding)).chunks.map(\.id))
+            let goneOnly = Set(gone.root.directManifest.chunks.map(\.id)).subtracting(kept)
+            #expect(!goneOnly.isEmpty)
+            let before = demo.nodes.map { $0.chunks.currentStats.chunkCount }
+
+            // The index unreadable (its chunks gone from every node): nothing is deleted.
+            var saved: [(MeshNode, ChunkID, [UInt8])] = []
+            for node in demo.nodes {
+                for id in indirect.index.distinctChunkIDs where node.chunks.has(id) {
+                    saved.append((node, id, try node.chunks.get(id)))
+                    try node.chunks.delete(id)
+                }
+            }
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes {
+                await #expect(throws: GatewayError.self) { try await node.chunkMaintenanceService.collectionRound() }
+            }
+            #expect(goneOnly.allSatisfy { Self.holders($0, demo) == 3 }, "collected with the referenced set unknown")
+
+            for (node, _, bytes) in saved { try node.chunks.put(bytes) }
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            #expect(goneOnly.allSatisfy { Self.holders($0, demo) == 0 })
+            let after = demo.nodes.map { $0.chunks.currentStats.chunkCount }
+            #expect(zip(before, after).map { $0 - $1 }.reduce(0, +) == 3 * goneOnly.count, "only the removed blob's chunks went")
+            var out: [UInt8] = []
+            _ = try await client.get(name: "indexed") { out += $0 }
+            #expect(out == value)
+        }
+    }
+}
+
+extension ChunkMaintenanceTests {
+    /// A node marked down while it still runs gets no new chunks: clients place over the up nodes
+    /// of `mesh_nodes`, and the census that names a blob asks only those.
+    @Test func aNodeMarkedDownGetsNoNewChunks() async throws {
+        try await Self.withCluster { demo, _ in
+            try await demo.nodes[0].gateway.setNodeState(2, .down)
+            let member = demo.nodes[0].layout.members[0]
+            let client = try await BlobClient.connect(host: member.host, port: member.port)
+            defer { Task { await client.close() } }
+            var random = SeededBytes(seed: 67)
+            let value = random.bytes(4 << 20)
+            let (blob, out) = try await BlobClusterTests.roundTrip(client, "placed", value)
+            #expect(out == value)
+            for chunk in blob.root.directManifest.chunks {
+                #expect(!demo.nodes[2].chunks.has(chunk.id), "chunk \(chunk.id) went to the down node")
+                #expect(Self.holders(chunk.id, demo, among: [0, 1, 3]) == 3)
+            }
+            let rows = try await SQLSession(gateway: demo.nodes[0].gateway).execute("SELECT state FROM mesh_nodes WHERE node_index = 2")[0].rows
+            #expect(rows == [[.text("down")]])
+        }
+    }
+}
