@@ -224,6 +224,32 @@ extension ChunkMaintenanceTests {
             #expect(out == value)
         }
     }
+
+    /// Out-of-line SQL values keep their chunks alive (`SQLBlobReferences`): an old chunk a row
+    /// references survives collection and reads back; once the row is deleted, it goes.
+    @Test func chunksOfAnOutOfLineSQLValueLiveAsLongAsItsRow() async throws {
+        try await Self.withCluster { demo, _ in
+            let session = SQLSession(gateway: demo.nodes[1].gateway)
+            _ = try await session.execute("CREATE TABLE media (id int PRIMARY KEY, body bytea) SHARDS 2")
+            var random = SeededBytes(seed: 63)
+            let value = random.bytes(3 << 20)
+            _ = try await session.execute("INSERT INTO media VALUES (1, $1)", parameters: [.blob(value)])
+            let roots = try await demo.nodes[0].gateway.referencedBlobRoots()
+            let ids = try #require(roots.first).directManifest.chunks.map(\.id)
+            #expect(roots.count == 1 && ids.count > 1)
+            for id in ids { #expect(Self.holders(id, demo) == 3) }
+
+            for node in demo.nodes { try Self.age(node.chunks) }
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            for id in ids { #expect(Self.holders(id, demo) == 3, "chunk \(id) of a live row was collected") }
+            let read = try await session.execute("SELECT body FROM media WHERE id = 1").last?.rows.first?.first
+            #expect(read == .blob(value))
+
+            _ = try await session.execute("DELETE FROM media WHERE id = 1")
+            for node in demo.nodes { try await node.chunkMaintenanceService.collectionRound() }
+            for id in ids { #expect(Self.holders(id, demo) == 0, "chunk \(id) of a deleted row is still stored") }
+        }
+    }
 }
 
 extension ChunkMaintenanceTests {
