@@ -1,6 +1,8 @@
 /// Bounds on every count and size a peer can send; decoding names the one that was hit.
 public struct CodecLimits: Sendable, Hashable {
-    public var operationBytesMax = 64 * 1024
+    /// 128 KiB: a row with a bytea value at blob_inline_max (64 KiB) must fit one shard operation
+    /// with its statement around it (docs/blobs.md, row_bytes_inline_max).
+    public var operationBytesMax = 128 * 1024
     public var resultBytesMax = 64 * 1024
     public var batchRequestsMax = 4096
     public var viewChangeEntriesMax = 8192

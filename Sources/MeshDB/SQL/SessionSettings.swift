@@ -20,8 +20,8 @@ struct SessionSettings: Sendable {
     ]
 
     static let workMemMax = 8 << 30
-    /// Largest blob_inline_max: a row travels in one shard operation (operation_bytes_max =
-    /// 64 KiB), so a larger inline value could never be written.
+    /// Largest blob_inline_max, the default: a row travels in one shard operation
+    /// (operation_bytes_max = 128 KiB), which must hold the value and the rest of the row.
     static let blobInlineMaxMax = 64 << 10
     /// Longest value a setting may take.
     static let valueBytesMax = 1_024

@@ -191,10 +191,10 @@ import Testing
         await #expect { try await gateway.write(table: "accounts", shard: 0, statements: [ShardStore.Statement("BEGIN")]) } throws: {
             ($0 as? GatewayError)?.sqlState == "25006"
         }
-        let oversized = ShardStore.Statement("UPDATE accounts SET owner = ?1", [.text(String(repeating: "x", count: 70_000))])
+        let oversized = ShardStore.Statement("UPDATE accounts SET owner = ?1", [.text(String(repeating: "x", count: 140_000))])
         await #expect { try await gateway.writeAll(table: "accounts", statements: [oversized]) } throws: { error in
             guard let error = error as? GatewayError else { return false }
-            return error.sqlState == "54000" && error.message.contains("operation_bytes_max = 65536")
+            return error.sqlState == "54000" && error.message.contains("operation_bytes_max = 131072")
         }
         // An insert larger than one operation is split by size as well as by rows.
         let wide = (100..<300).map { [SQLiteValue.integer(Int64($0)), .text(String(repeating: "w", count: 1_000)), .real(0)] }

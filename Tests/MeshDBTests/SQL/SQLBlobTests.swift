@@ -66,10 +66,10 @@ import Testing
                 #expect(try await Self.one(session, "SELECT length(body) FROM media WHERE id = \(id)") == .integer(Int64(size)))
                 #expect(try await Self.one(session, "SELECT octet_length(body) FROM media WHERE id = \(id)") == .integer(Int64(size)))
                 #expect(try await Self.one(session, "SELECT count(*) FROM media WHERE id = \(id) AND body IS NOT NULL") == .integer(1))
-                // A small value stays in the row; above blob_inline_max, or when the row would not
-                // fit one shard operation (row_bytes_inline_max), the row holds a reference.
+                // A value up to blob_inline_max (64 KiB) stays in the row, the row fitting one
+                // shard operation (row_bytes_inline_max); above it the row holds a reference.
                 let stored = try await Self.stored(demo, id: id)
-                if size > WriteExecutor.rowBytesInlineMax {
+                if size > 65_536 {
                     guard case .text(let text) = stored else { Issue.record("\(size) bytes stored as \(stored)"); continue }
                     #expect(text.hasPrefix("meshdb-blob:1:\(size):"))
                 } else {

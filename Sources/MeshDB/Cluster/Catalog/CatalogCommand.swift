@@ -189,7 +189,7 @@ public enum CatalogCommand: Sendable, Hashable {
 
 /// Every limit of the catalog, named as errors name them.
 public struct CatalogLimits: Sendable, Hashable {
-    /// Largest encoded command. Matches Consensus's default `operationBytesMax`.
+    /// Largest encoded command. Within Consensus's default `operationBytesMax` (128 KiB).
     public var commandBytesMax = 64 * 1024
     public var nodesMax = 1_024
     public var tablesMax = 1_024

@@ -22,8 +22,8 @@ public enum ShardOperation: Sendable, Hashable {
     case tick(clockMillis: UInt64)
 
     public struct Limits: Sendable, Hashable {
-        /// Largest encoded operation. Matches Consensus's default `operationBytesMax`.
-        public var operationBytesMax = 64 * 1024
+        /// Largest encoded operation. Matches Consensus's default `operationBytesMax` (128 KiB).
+        public var operationBytesMax = 128 * 1024
         /// Most statements in one write, or DDL statements in one createShard.
         public var statementsPerOperationMax = 1_000
         /// Most parameters bound to one statement (SQLite's default SQLITE_MAX_VARIABLE_NUMBER).

@@ -12,9 +12,10 @@ extension WriteExecutor {
     }
 
     /// Most bytes of values a row may keep inline: the row travels in one shard operation
-    /// (operation_bytes_max = 64 KiB, PBFT's request limit) with its statement's SQL text around
-    /// it. A row above it moves its largest inline bytea values out of line until it fits, so a
-    /// value at or below blob_inline_max leaves the row too when the row would not fit.
+    /// (operation_bytes_max = 128 KiB, PBFT's request limit) with its statement's SQL text around
+    /// it: 120 KiB, room for a value at blob_inline_max and the row's other columns. A row above it
+    /// moves its largest inline bytea values out of line until it fits, so a value at or below
+    /// blob_inline_max leaves the row too when the row would not fit (several large values).
     static let rowBytesInlineMax = ShardOperation.Limits().operationBytesMax - 8 * 1024
 
     /// `rows` (the table's columns in order) with each bytea value in its stored form.
