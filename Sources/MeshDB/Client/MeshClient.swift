@@ -76,8 +76,7 @@ public final class MeshClient: Sendable {
                 continuation.resume(throwing: NodeError.unavailable("connection to \(host):\(port) is closed"))
                 return
             }
-            let frame = TransportFrame(kind: .data, payload: request.encoded(id: id)).encoded()
-            channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+            channel.writeAndFlush(TransportFrame.dataBuffer(request.encoded(id: id)), promise: nil)
         }
         if case .error(let error) = response { throw error }
         return response
