@@ -83,9 +83,9 @@ public struct ChunkTransfer: Sendable {
         }
         var splitter = BlobSplitter(limits: options.chunkLimits)
         var ready: [BlobSplitter.Piece] = []
-        // Each chunk encoded once (LZ4 when it shrinks) for all its copies: the nodes check and
-        // store the payload as it comes (`ChunkStore.put(_: EncodedChunk)`).
-        var held: [Int: EncodedChunk] = [:]
+        // Each chunk encoded once (LZ4 when it shrinks), and its request once, for all its copies:
+        // the nodes check and store the payload as it comes (`ChunkStore.put(_: EncodedChunk)`).
+        var held: [Int: ClientRequest.Prepared] = [:]
         var chunks: [BlobManifest.Chunk?] = []
         var attempts = Attempts()
         var inputDone = false
@@ -102,8 +102,8 @@ public struct ChunkTransfer: Sendable {
                 switch action {
                 case .send(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
-                    guard let encoded = held[chunk] else { preconditionFailure("a send of chunk \(chunk) after it settled") }
-                    nodes.request(.chunkPutEncoded(encoded), to: node) { answer in
+                    guard let request = held[chunk] else { preconditionFailure("a send of chunk \(chunk) after it settled") }
+                    nodes.request(request, to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .durable(let chunk, let storedBytes):
@@ -127,7 +127,7 @@ public struct ChunkTransfer: Sendable {
             while machine.canAddChunk {
                 if !ready.isEmpty {
                     let piece = ready.removeFirst()
-                    held[machine.chunkCount] = EncodedChunk(plain: piece.bytes)
+                    held[machine.chunkCount] = ClientRequest.chunkPutEncoded(EncodedChunk(plain: piece.bytes)).prepared()
                     chunks.append(BlobManifest.Chunk(id: piece.id, plainBytes: piece.bytes.count, storedBytes: 0))
                     guard chunks.count <= options.rootLimits.indexedChunksMax else {
                         throw BlobError.limit("the value needs more than indexed_chunks_max = \(options.rootLimits.indexedChunksMax) chunks")

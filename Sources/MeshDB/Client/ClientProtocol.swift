@@ -61,9 +61,28 @@ public enum ClientRequest: Sendable, Hashable {
         public init() {}
     }
 
+    /// A request encoded once, all but its id, to send to several nodes: a chunk goes to its R
+    /// owners, and encoding it per connection would copy it R times more. Each connection puts
+    /// its own id in front as it writes the frame (`MeshClient.send`).
+    public struct Prepared: Sendable {
+        /// kind | body: `encoded(id:)` without the id.
+        let body: [UInt8]
+    }
+
+    func prepared() -> Prepared {
+        var w = ByteWriter(capacity: 64)
+        write(into: &w)
+        return Prepared(body: w.bytes)
+    }
+
     func encoded(id: UInt32) -> [UInt8] {
         var w = ByteWriter(capacity: 64)
         w.write(id)
+        write(into: &w)
+        return w.bytes
+    }
+
+    private func write(into w: inout ByteWriter) {
         switch self {
         case .catalog(let command):
             w.write(Kind.catalog.rawValue)
@@ -123,7 +142,6 @@ public enum ClientRequest: Sendable, Hashable {
             w.write(Kind.blob.rawValue)
             w.writeText(name)
         }
-        return w.bytes
     }
 
     static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(DecodeError) -> (id: UInt32, request: ClientRequest) {

@@ -99,14 +99,16 @@ final class TransportConnectionHandler: ChannelInboundHandler {
 }
 
 extension TransportFrame {
-    /// A data frame carrying `payload`, ready for a channel: the payload is copied once, where
-    /// `encoded()` then `ByteBuffer(bytes:)` would copy it twice (a chunk is up to 4 MiB).
-    static func dataBuffer(_ payload: [UInt8]) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: headerBytes + payload.count)
-        buffer.writeInteger(UInt32(2 + payload.count))
+    /// A data frame whose payload is `parts` one after the other, ready for a channel: the payload
+    /// is copied once, where `encoded()` then `ByteBuffer(bytes:)` would copy it twice (a chunk is
+    /// up to 4 MiB).
+    static func dataBuffer(_ parts: [UInt8]...) -> ByteBuffer {
+        let payloadBytes = parts.reduce(0) { $0 + $1.count }
+        var buffer = ByteBufferAllocator().buffer(capacity: headerBytes + payloadBytes)
+        buffer.writeInteger(UInt32(2 + payloadBytes))
         buffer.writeInteger(version)
         buffer.writeInteger(Kind.data.rawValue)
-        buffer.writeBytes(payload)
+        for part in parts { buffer.writeBytes(part) }
         return buffer
     }
 }
