@@ -64,7 +64,7 @@ public enum ClientRequest: Sendable, Hashable {
     /// A request encoded once, all but its id, to send to several nodes: a chunk goes to its R
     /// owners, and encoding it per connection would copy it R times more. Each connection puts
     /// its own id in front as it writes the frame (`MeshClient.send`).
-    public struct Prepared: Sendable {
+    struct Prepared: Sendable {
         /// kind | body: `encoded(id:)` without the id.
         let body: [UInt8]
     }

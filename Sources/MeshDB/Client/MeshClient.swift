@@ -69,7 +69,7 @@ public final class MeshClient: Sendable {
     }
 
     /// Sends a request encoded once for several connections (`ClientRequest.Prepared`).
-    public func send(_ request: ClientRequest.Prepared) async throws -> ClientResponse {
+    func send(_ request: ClientRequest.Prepared) async throws -> ClientResponse {
         let response: ClientResponse = try await withCheckedThrowingContinuation { continuation in
             let id: UInt32? = state.withLock { state in
                 if state.closed != nil { return nil }
