@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release
 
-.PHONY: deps build release run test bench-micro bench-cluster bench-sql bench-suite bench-scale soak-sql soak-sqllogictest soak-wire clean
+.PHONY: deps build release run test bench-micro bench-cluster bench-sql bench-suite bench-scale bench-blobs soak-blobs soak-sql soak-sqllogictest soak-wire clean
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +31,18 @@ bench-suite: deps
 ## measured per-node costs); writes docs/bench/scale.svg and docs/BENCHMARKS.md's scale section.
 bench-scale: deps
 	Benchmarks/run-suite --scale
+
+## Blobs: `meshdb blob put/get` of 256 MiB (random, compressible) vs one bytea row in PostgreSQL 15,
+## MB/s both ways (QUICK=1: one round, no docs); writes docs/BENCHMARKS.md's "Blobs" section.
+## PostgreSQL's client is psycopg 3's C implementation (psycopg[binary], installed when missing).
+bench-blobs: deps
+	@python3 -c 'import psycopg, psycopg_binary' 2>/dev/null || python3 -m pip install -q "psycopg[binary]" || python3 -m pip install -q --break-system-packages "psycopg[binary]"
+	Benchmarks/run-suite --blobs $(if $(QUICK),--quick,)
+
+## A 2 GiB file in and out through `meshdb blob` against a demo (release build): SHA-256 equal and
+## each command's peak resident memory under 256 MiB (BYTES=n to vary the size).
+soak-blobs: deps
+	Benchmarks/run-suite --blob-soak $(if $(BYTES),--soak-bytes $(BYTES),)
 
 ## Storage micro-benchmarks (release build); prints the table kept in docs/BENCHMARKS.md.
 bench-micro: deps

@@ -68,10 +68,34 @@ struct BlobPutCommand: AsyncParsableCommand {
         defer { meter.finish() }
         let blob = try await address.withClient { client in
             try await client.put(name: blobName, createdMicros: Int64(Date().timeIntervalSince1970 * 1_000_000),
-                                 read: { count in try handle.read(upToCount: count).map { [UInt8]($0) } ?? [] },
+                                 read: { count in try Self.read(upTo: count, from: handle.fileDescriptor) },
                                  progress: { meter.update($0.bytes) })
         }
         print("stored \(blob.name): \(blob.root.totalBytes) bytes in \(blob.root.chunkCount) chunks, \(blob.root.storedBytes) bytes after LZ4, sha256 \(blob.root.sha256Hex)")
+    }
+}
+
+extension BlobPutCommand {
+    /// Up to `count` bytes of `descriptor` straight into an array (FileHandle's Data would be
+    /// copied into one: a pass over every byte of the file); empty at the end of the file.
+    static func read(upTo count: Int, from descriptor: Int32) throws -> [UInt8] {
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let got = Foundation.read(descriptor, buffer.baseAddress! + initialized, count - initialized)
+                if got > 0 {
+                    initialized += got
+                } else if got == 0 {
+                    break
+                } else if errno != EINTR {
+                    failure = errno
+                    break
+                }
+            }
+        }
+        guard failure == 0 else { throw ValidationError("cannot read the file: \(String(cString: strerror(failure)))") }
+        return bytes
     }
 }
 
@@ -106,7 +130,7 @@ struct BlobGetCommand: AsyncParsableCommand {
         let report: BlobClient.GetReport
         do {
             report = try await address.withClient { client in
-                try await client.get(name: name, write: { try handle.write(contentsOf: Data($0)) }, progress: { meter?.update($0.bytes) })
+                try await client.get(name: name, write: { try Self.write($0, to: handle.fileDescriptor) }, progress: { meter?.update($0.bytes) })
             }
         } catch {
             if let partial {
@@ -124,6 +148,23 @@ struct BlobGetCommand: AsyncParsableCommand {
         }
         if report.repairedCopies > 0 {
             FileHandle.standardError.write(Data("repaired \(report.repairedCopies) damaged or missing chunk copies\n".utf8))
+        }
+    }
+}
+
+extension BlobGetCommand {
+    /// All of `bytes` to `descriptor`, from the array itself (FileHandle would take a Data copy).
+    static func write(_ bytes: [UInt8], to descriptor: Int32) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let wrote = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if wrote >= 0 {
+                    offset += wrote
+                } else if errno != EINTR {
+                    throw ValidationError("cannot write the blob: \(String(cString: strerror(errno)))")
+                }
+            }
         }
     }
 }

@@ -83,7 +83,9 @@ public struct ChunkTransfer: Sendable {
         }
         var splitter = BlobSplitter(limits: options.chunkLimits)
         var ready: [BlobSplitter.Piece] = []
-        var held: [Int: [UInt8]] = [:]
+        // Each chunk encoded once (LZ4 when it shrinks), and its request once, for all its copies:
+        // the nodes check and store the payload as it comes (`ChunkStore.put(_: EncodedChunk)`).
+        var held: [Int: ClientRequest.Prepared] = [:]
         var chunks: [BlobManifest.Chunk?] = []
         var attempts = Attempts()
         var inputDone = false
@@ -100,8 +102,8 @@ public struct ChunkTransfer: Sendable {
                 switch action {
                 case .send(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
-                    guard let bytes = held[chunk] else { preconditionFailure("a send of chunk \(chunk) after it settled") }
-                    nodes.request(.chunkPut(bytes: bytes), to: node) { answer in
+                    guard let request = held[chunk] else { preconditionFailure("a send of chunk \(chunk) after it settled") }
+                    nodes.request(request, to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .durable(let chunk, let storedBytes):
@@ -125,7 +127,7 @@ public struct ChunkTransfer: Sendable {
             while machine.canAddChunk {
                 if !ready.isEmpty {
                     let piece = ready.removeFirst()
-                    held[machine.chunkCount] = piece.bytes
+                    held[machine.chunkCount] = ClientRequest.chunkPutEncoded(EncodedChunk(plain: piece.bytes)).prepared()
                     chunks.append(BlobManifest.Chunk(id: piece.id, plainBytes: piece.bytes.count, storedBytes: 0))
                     guard chunks.count <= options.rootLimits.indexedChunksMax else {
                         throw BlobError.limit("the value needs more than indexed_chunks_max = \(options.rootLimits.indexedChunksMax) chunks")
@@ -239,7 +241,9 @@ public struct ChunkTransfer: Sendable {
                 switch action {
                 case .fetch(let chunk, let node):
                     let attempt = attempts.next(chunk: chunk, node: node)
-                    nodes.request(.chunkGet(manifest.chunks[chunk].id), to: node) { answer in
+                    // The copy as stored: decoded and hashed here only (BlobGet checks size and
+                    // SHA-256), not also on the node.
+                    nodes.request(.chunkGetEncoded(manifest.chunks[chunk].id), to: node) { answer in
                         sink.yield(ChunkEvent(chunk: chunk, node: node, attempt: attempt, answer: answer))
                     }
                 case .emit(_, let bytes):
@@ -263,8 +267,13 @@ public struct ChunkTransfer: Sendable {
             guard let event = await nextEvent.next() else { break }
             guard attempts.isCurrent(event) else { continue }
             switch event.answer {
-            case .response(.chunk(let bytes)):
-                try perform(machine.received(chunk: event.chunk, from: event.node, bytes: bytes))
+            case .response(.encodedChunk(let encoded)):
+                switch encoded.plain() {
+                case .success(let bytes):
+                    try perform(machine.received(chunk: event.chunk, from: event.node, bytes: bytes))
+                case .failure(let malformed):
+                    try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .corrupt(malformed.reason)))
+                }
             case .response(let other):
                 try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .unreachable("unexpected answer \(other)")))
             case .refused(let error) where error.sqlState == "58P01":

@@ -21,9 +21,18 @@ public enum ClientRequest: Sendable, Hashable {
     /// Stores one chunk in this node's chunk store (`.chunkStored`); a copy already there is read
     /// and hashed, and replaced when damaged (`ChunkStore.put`), so a put also repairs.
     case chunkPut(bytes: [UInt8])
+    /// `chunkPut` of a chunk the writer encoded once for all its copies (LZ4 when it shrinks): the
+    /// node decodes it and checks the hash before storing the payload as it came (22P03 when the
+    /// payload does not give its plain bytes).
+    case chunkPutEncoded(EncodedChunk)
     /// The plain bytes of a chunk, checked against its hash on this node (`.chunk`); 58P01 when
     /// the node does not hold it, XX001 when its copy is damaged.
     case chunkGet(ChunkID)
+    /// A chunk's copy as stored (`.encodedChunk`): its header checked, its payload neither decoded
+    /// nor hashed on the node. The reader decodes it and checks the hash itself, as it must anyway
+    /// (a node may lie), so the node's own check would be a third SHA-256 of every chunk read;
+    /// a damaged copy shows as a mismatch at the reader, which repairs it. 58P01 when missing.
+    case chunkGetEncoded(ChunkID)
     /// Which of these chunks this node holds (`.presence`, in request order).
     case chunkHas([ChunkID])
     // No chunk delete: each node collects the garbage of its own store (`ChunkMaintenance`), so
@@ -37,6 +46,7 @@ public enum ClientRequest: Sendable, Hashable {
     enum Kind: UInt8 {
         case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6, digest = 7
         case chunkPut = 8, chunkGet = 9, chunkHas = 10, chunkDelete = 11, blobCommit = 12, blobRemove = 13, blob = 14
+        case chunkPutEncoded = 15, chunkGetEncoded = 16
     }
 
     public struct Limits: Sendable {
@@ -52,9 +62,28 @@ public enum ClientRequest: Sendable, Hashable {
         public init() {}
     }
 
+    /// A request encoded once, all but its id, to send to several nodes: a chunk goes to its R
+    /// owners, and encoding it per connection would copy it R times more. Each connection puts
+    /// its own id in front as it writes the frame (`MeshClient.send`).
+    struct Prepared: Sendable {
+        /// kind | body: `encoded(id:)` without the id.
+        let body: [UInt8]
+    }
+
+    func prepared() -> Prepared {
+        var w = ByteWriter(capacity: 64)
+        write(into: &w)
+        return Prepared(body: w.bytes)
+    }
+
     func encoded(id: UInt32) -> [UInt8] {
         var w = ByteWriter(capacity: 64)
         w.write(id)
+        write(into: &w)
+        return w.bytes
+    }
+
+    private func write(into w: inout ByteWriter) {
         switch self {
         case .catalog(let command):
             w.write(Kind.catalog.rawValue)
@@ -88,6 +117,12 @@ public enum ClientRequest: Sendable, Hashable {
         case .chunkPut(let bytes):
             w.write(Kind.chunkPut.rawValue)
             w.writeBytes(bytes)
+        case .chunkPutEncoded(let chunk):
+            w.write(Kind.chunkPutEncoded.rawValue)
+            w.write(chunk)
+        case .chunkGetEncoded(let id):
+            w.write(Kind.chunkGetEncoded.rawValue)
+            w.writeRaw(id.bytes)
         case .chunkGet(let id):
             w.write(Kind.chunkGet.rawValue)
             w.writeRaw(id.bytes)
@@ -105,7 +140,6 @@ public enum ClientRequest: Sendable, Hashable {
             w.write(Kind.blob.rawValue)
             w.writeText(name)
         }
-        return w.bytes
     }
 
     static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(DecodeError) -> (id: UInt32, request: ClientRequest) {
@@ -149,6 +183,10 @@ public enum ClientRequest: Sendable, Hashable {
             request = .digest(group: try r.readU32("group"))
         case .chunkPut:
             request = .chunkPut(bytes: try r.readBytes("chunk (chunk_max_bytes)", limit: limits.chunkBytesMax))
+        case .chunkPutEncoded:
+            request = .chunkPutEncoded(try r.readEncodedChunk(limits))
+        case .chunkGetEncoded:
+            request = .chunkGetEncoded(try r.readChunkID())
         case .chunkGet:
             request = .chunkGet(try r.readChunkID())
         case .chunkHas:
@@ -181,12 +219,13 @@ public enum ClientResponse: Sendable, Hashable {
     /// copy takes on disk, header excluded.
     case chunkStored(stored: Bool, storedBytes: UInt64)
     case chunk([UInt8])
+    case encodedChunk(EncodedChunk)
     case presence([Bool])
     case blob(CatalogBlob?)
     case error(GatewayError)
 
     enum Kind: UInt8 {
-        case done = 0, count = 1, rows = 2, row = 3, status = 4, chunkStored = 5, chunk = 6, presence = 7, blob = 8, error = 255
+        case done = 0, count = 1, rows = 2, row = 3, status = 4, chunkStored = 5, chunk = 6, presence = 7, blob = 8, encodedChunk = 9, error = 255
     }
 
     func encoded(id: UInt32) -> [UInt8] {
@@ -236,6 +275,9 @@ public enum ClientResponse: Sendable, Hashable {
         case .chunk(let bytes):
             w.write(Kind.chunk.rawValue)
             w.writeBytes(bytes)
+        case .encodedChunk(let chunk):
+            w.write(Kind.encodedChunk.rawValue)
+            w.write(chunk)
         case .presence(let flags):
             w.write(Kind.presence.rawValue)
             w.write(UInt32(flags.count))
@@ -293,6 +335,8 @@ public enum ClientResponse: Sendable, Hashable {
             response = .chunkStored(stored: stored, storedBytes: try r.readU64("stored bytes"))
         case .chunk:
             response = .chunk(try r.readBytes("chunk (chunk_max_bytes)", limit: limits.chunkBytesMax))
+        case .encodedChunk:
+            response = .encodedChunk(try r.readEncodedChunk(limits))
         case .presence:
             let count = try r.readCount("presence flags", limit: limits.chunkIDsPerRequestMax, bytesEach: 1)
             var flags: [Bool] = []
@@ -351,7 +395,28 @@ extension ByteReader {
     }
 }
 
+extension ByteWriter {
+    /// An encoded chunk: u8 encoding | u32 plain bytes | payload (u32 length, bytes).
+    mutating func write(_ chunk: EncodedChunk) {
+        write(chunk.encoding.rawValue)
+        write(UInt32(chunk.plainBytes))
+        writeBytes(chunk.payload)
+    }
+}
+
 extension ByteReader {
+    /// An encoded chunk, its sizes within chunk_max_bytes; the payload is checked by whoever decodes it.
+    mutating func readEncodedChunk(_ limits: ClientRequest.Limits) throws(DecodeError) -> EncodedChunk {
+        let tag = try readU8("chunk encoding")
+        guard let encoding = ChunkStore.Encoding(rawValue: tag) else { throw .unknownTag(field: "chunk encoding", tag: tag) }
+        let plainBytes = Int(try readU32("chunk plain bytes"))
+        guard plainBytes <= limits.chunkBytesMax else {
+            throw .limitExceeded(field: "chunk (chunk_max_bytes)", count: plainBytes, limit: limits.chunkBytesMax)
+        }
+        let payload = try readBytes("chunk payload (chunk_max_bytes)", limit: limits.chunkBytesMax)
+        return EncodedChunk(unchecked: encoding, plainBytes: plainBytes, payload: payload)
+    }
+
     mutating func readChunkID() throws(DecodeError) -> ChunkID {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)

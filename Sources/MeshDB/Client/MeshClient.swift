@@ -1,5 +1,6 @@
 public import NIOCore
 public import NIOPosix
+import Consensus
 import Synchronization
 
 /// A client of one node's gateway over the node's TCP port (the native client protocol): an
@@ -64,6 +65,11 @@ public final class MeshClient: Sendable {
 
     /// Sends `request` and waits for its response; a node-side error comes back as `GatewayError`.
     public func send(_ request: ClientRequest) async throws -> ClientResponse {
+        try await send(request.prepared())
+    }
+
+    /// Sends a request encoded once for several connections (`ClientRequest.Prepared`).
+    func send(_ request: ClientRequest.Prepared) async throws -> ClientResponse {
         let response: ClientResponse = try await withCheckedThrowingContinuation { continuation in
             let id: UInt32? = state.withLock { state in
                 if state.closed != nil { return nil }
@@ -76,8 +82,9 @@ public final class MeshClient: Sendable {
                 continuation.resume(throwing: NodeError.unavailable("connection to \(host):\(port) is closed"))
                 return
             }
-            let frame = TransportFrame(kind: .data, payload: request.encoded(id: id)).encoded()
-            channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+            var idBytes = ByteWriter(capacity: 4)
+            idBytes.write(id)
+            channel.writeAndFlush(TransportFrame.dataBuffer(idBytes.bytes, request.body), promise: nil)
         }
         if case .error(let error) = response { throw error }
         return response

@@ -97,6 +97,11 @@ public final class NodeConnections: Sendable {
     /// Sends `request` to member `node` and delivers exactly one `Answer`: the response, or a
     /// timeout after `requestTimeout`, whichever comes first (a late response is then dropped).
     func request(_ request: ClientRequest, to node: String, deliver: @escaping @Sendable (Answer) -> Void) {
+        self.request(request.prepared(), to: node, deliver: deliver)
+    }
+
+    /// `request` encoded once for several nodes (a chunk for its owners).
+    func request(_ request: ClientRequest.Prepared, to node: String, deliver: @escaping @Sendable (Answer) -> Void) {
         let once = Mutex(false)
         let finish: @Sendable (Answer) -> Void = { answer in
             let first = once.withLock { done in

@@ -228,7 +228,9 @@ public final class ChunkMaintenance: Sendable {
                     // Gone since the listing, or a header claiming more than chunk_bytes_max (left
                     // for a read to report): on to the next chunk.
                     case .notFound, .tooLarge: return (0, false)
-                    case .io, .inUse: throw error
+                    // Only an incoming encoded chunk is malformed; a stored copy that does not
+                    // decode reads as corrupt.
+                    case .io, .inUse, .malformed: throw error
                     }
                 }
             }

@@ -14,9 +14,15 @@ final class ClientService: Sendable {
     let maintenance: ChunkMaintenance
     let nodeIndex: Int
     let limits = ClientRequest.Limits()
+    /// chunk_requests_in_flight_max: chunk-store requests of all connections run on at most this
+    /// many threads at once; the rest wait their turn in arrival order. Each holds a chunk (up to
+    /// chunk_max_bytes) and blocks a thread on the disk, so an unbounded number would cost a
+    /// thread and a chunk's memory each; a few in parallel keep the disk and the cores busy.
+    static let chunkRequestsInFlightMax = 8
     /// Chunk reads and writes block on the disk (fsync): they run here, off the cooperative pool
     /// and the event loops.
     private let chunkQueue: DispatchQueue
+    private let chunkSlots = AsyncSlots(count: chunkRequestsInFlightMax)
 
     /// `referenceSources`: what keeps chunks alive (`BlobReferenceSource`).
     init(gateway: Gateway, chunks: ChunkStore, nodeIndex: Int, maintenance options: ChunkMaintenance.Options,
@@ -84,8 +90,13 @@ final class ClientService: Sendable {
             case .chunkPut(let bytes):
                 let result = try await onChunkQueue { [chunks] in try chunks.put(bytes) }
                 return .chunkStored(stored: result.stored, storedBytes: UInt64(result.storedBytes))
+            case .chunkPutEncoded(let chunk):
+                let result = try await onChunkQueue { [chunks] in try chunks.put(chunk) }
+                return .chunkStored(stored: result.stored, storedBytes: UInt64(result.storedBytes))
             case .chunkGet(let id):
                 return .chunk(try await onChunkQueue { [chunks] in try chunks.get(id) })
+            case .chunkGetEncoded(let id):
+                return .encodedChunk(try await onChunkQueue { [chunks] in try chunks.stored(id) })
             case .chunkHas(let ids):
                 return .presence(try await onChunkQueue { [chunks] in ids.map(chunks.has) })
             case .blobCommit(let blob):
@@ -110,7 +121,9 @@ final class ClientService: Sendable {
     }
 
     private func onChunkQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+        await chunkSlots.acquire()
+        defer { chunkSlots.release() }
+        return try await withCheckedThrowingContinuation { continuation in
             chunkQueue.async { continuation.resume(with: Result { try body() }) }
         }
     }
@@ -123,6 +136,7 @@ final class ClientService: Sendable {
         case .notFound: GatewayError(sqlState: "58P01", message: error.description)
         case .corrupt: GatewayError(sqlState: "XX001", message: error.description)
         case .tooLarge: GatewayError(sqlState: "54000", message: error.description)
+        case .malformed: GatewayError(sqlState: "22P03", message: error.description)
         case .io, .inUse: GatewayError(sqlState: "58030", message: error.description)
         }
     }

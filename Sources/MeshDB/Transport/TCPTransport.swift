@@ -41,7 +41,7 @@ public final class TCPTransport: Sendable {
         public let key: PublicKeyBytes
 
         public func send(_ payload: [UInt8]) {
-            channel.writeAndFlush(ByteBuffer(bytes: TransportFrame(kind: .data, payload: payload).encoded()), promise: nil)
+            channel.writeAndFlush(TransportFrame.dataBuffer(payload), promise: nil)
         }
 
         public func close() { channel.close(promise: nil) }

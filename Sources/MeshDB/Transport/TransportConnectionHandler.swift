@@ -40,8 +40,8 @@ final class TransportConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        reader.append(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        // Straight from NIO's buffer into the reader's (no intermediate array: chunk frames are MiBs).
+        unwrapInboundIn(data).withUnsafeReadableBytes { reader.append($0) }
         while context.channel.isActive {
             let frame: TransportFrame?
             do {
@@ -95,6 +95,21 @@ final class TransportConnectionHandler: ChannelInboundHandler {
                 context.close(promise: nil)
             }
         }
+    }
+}
+
+extension TransportFrame {
+    /// A data frame whose payload is `parts` one after the other, ready for a channel: the payload
+    /// is copied once, where `encoded()` then `ByteBuffer(bytes:)` would copy it twice (a chunk is
+    /// up to 4 MiB).
+    static func dataBuffer(_ parts: [UInt8]...) -> ByteBuffer {
+        let payloadBytes = parts.reduce(0) { $0 + $1.count }
+        var buffer = ByteBufferAllocator().buffer(capacity: headerBytes + payloadBytes)
+        buffer.writeInteger(UInt32(2 + payloadBytes))
+        buffer.writeInteger(version)
+        buffer.writeInteger(Kind.data.rawValue)
+        for part in parts { buffer.writeBytes(part) }
+        return buffer
     }
 }
 

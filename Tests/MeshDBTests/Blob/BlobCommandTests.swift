@@ -10,16 +10,31 @@ import TestSupport
         Array(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path))))
     }
 
-    @Test func filesRoundTripThroughTheCommandsAndRepeatsAreStoredOnce() async throws {
+    /// A `meshdb demo` process to run the blob commands against.
+    struct Demo {
+        let cluster: ProcessCluster
+        let url: String
+        let meshdb: String
+
+        /// `meshdb blob ARGUMENTS --url URL`, expected to succeed: its output.
+        func blob(_ arguments: [String]) async throws -> String {
+            let run = try await runTool(meshdb, ["blob"] + arguments + ["--url", url], seconds: 120)
+            cluster.expect(run.status == 0, "meshdb blob \(arguments.joined(separator: " ")) exited \(run.status):\n\(run.output)")
+            return run.output
+        }
+    }
+
+    /// Runs `body` against a fresh 4-node `meshdb demo` process, stopped afterwards.
+    static func withDemo(_ body: (Demo) async throws -> Void) async throws {
         let cluster = try await ProcessCluster(nodes: 4, initialize: false)
         try await cluster.run { cluster in
-            let url = try await cluster.startDemo()
-            let meshdb = try builtProduct("meshdb").path
-            func blob(_ arguments: [String]) async throws -> String {
-                let run = try await runTool(meshdb, ["blob"] + arguments + ["--url", url], seconds: 120)
-                cluster.expect(run.status == 0, "meshdb blob \(arguments.joined(separator: " ")) exited \(run.status):\n\(run.output)")
-                return run.output
-            }
+            try await body(Demo(cluster: cluster, url: try await cluster.startDemo(), meshdb: try builtProduct("meshdb").path))
+        }
+    }
+
+    @Test func filesRoundTripThroughTheCommandsAndRepeatsAreStoredOnce() async throws {
+        try await Self.withDemo { demo in
+            let (cluster, url, meshdb, blob) = (demo.cluster, demo.url, demo.meshdb, demo.blob)
             var random = SeededBytes(seed: 31)
             let sizes = [0, 1, 65_535, 65_537, 10 << 20]
             for size in sizes {
@@ -55,6 +70,63 @@ import TestSupport
             cluster.expect(try await blob(["ls"]).contains("5 blobs"), "rm removed the name")
             let missing = try await runTool(meshdb, ["blob", "get", "copy", "-o", cluster.dir.file("none"), "--url", url], seconds: 60)
             cluster.expect(missing.status != 0 && missing.output.contains("blob \"copy\" does not exist"), "get of a removed blob:\n\(missing.output)")
+        }
+    }
+
+    /// The chunk files in every node's store under `directory` (a demo's data directory): what the
+    /// cluster holds on disk, copies included, whatever `ls` says.
+    static func chunkFiles(under directory: String) -> Int {
+        guard let walk = FileManager.default.enumerator(atPath: directory) else { return -1 }
+        var count = 0
+        while let path = walk.nextObject() as? String {
+            let name = (path as NSString).lastPathComponent
+            if path.contains("chunks/chunks/"), name.utf8.count == 64, name.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+                count += 1
+            }
+        }
+        return count
+    }
+
+    /// Issue 8's dedup acceptance through the commands: the same 100 MiB put twice is stored once,
+    /// and 1 KiB inserted in its middle adds at most a few chunks (content-defined boundaries
+    /// realign after the edit), counted both by `ls` and by the chunk files on the nodes' disks.
+    @Test func aRepeatedFileIsStoredOnceAndAnEditInItsMiddleAddsFewChunks() async throws {
+        try await Self.withDemo { demo in
+            let (cluster, blob) = (demo.cluster, demo.blob)
+            func distinctChunks() async throws -> Int {
+                let total = try await blob(["ls"]).split(separator: "\n").last.map(String.init) ?? ""
+                let field = total.split(separator: ",").first { $0.contains("distinct chunks") } ?? ""
+                return Int(field.split(separator: " ").first ?? "") ?? -1
+            }
+            let store = cluster.dir.file("demo")
+            var random = SeededBytes(seed: 47)
+            let original = random.bytes(100 << 20)
+            let input = cluster.dir.file("original")
+            try Data(original).write(to: URL(fileURLWithPath: input))
+
+            _ = try await blob(["put", input, "--name", "first"])
+            let once = (chunks: try await distinctChunks(), files: Self.chunkFiles(under: store))
+            cluster.expect(once.chunks >= (100 << 20) >> 22, "100 MiB in \(once.chunks) chunks: chunks are at most 4 MiB")
+            cluster.expect(once.files == 3 * once.chunks, "\(once.chunks) chunks take \(once.files) files, not R = 3 copies each")
+
+            _ = try await blob(["put", input, "--name", "second"])
+            let twice = (chunks: try await distinctChunks(), files: Self.chunkFiles(under: store))
+            cluster.expect(twice == once, "the same file put again changed the store: \(once) then \(twice)")
+
+            let middle = original.count / 2
+            let edited = Array(original[..<middle]) + random.bytes(1 << 10) + Array(original[middle...])
+            let editedInput = cluster.dir.file("edited")
+            try Data(edited).write(to: URL(fileURLWithPath: editedInput))
+            _ = try await blob(["put", editedInput, "--name", "edited"])
+            let after = (chunks: try await distinctChunks(), files: Self.chunkFiles(under: store))
+            // The edit rewrites the chunk it falls in; a boundary it creates or moves can touch one or two more.
+            cluster.expect((1...3).contains(after.chunks - once.chunks), "1 KiB in the middle added \(after.chunks - once.chunks) chunks")
+            cluster.expect(after.files - once.files == 3 * (after.chunks - once.chunks), "the edit's new chunks on disk: \(once.files) then \(after.files) files")
+            print("dedup through the commands: 100 MiB in \(once.chunks) chunks (\(once.files) files); again: +\(twice.chunks - once.chunks); 1 KiB inserted: +\(after.chunks - once.chunks)")
+
+            let output = cluster.dir.file("edited.out")
+            _ = try await blob(["get", "edited", "-o", output])
+            cluster.expect(try Self.sha256(ofFile: output) == Array(SHA256.hash(data: edited)), "the edited file came back different")
         }
     }
 

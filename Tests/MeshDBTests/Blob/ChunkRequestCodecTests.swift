@@ -19,6 +19,8 @@ import Testing
             .chunkPut(bytes: Self.chunk), .chunkPut(bytes: []), .chunkGet(ChunkID(of: Self.chunk)),
             .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]),
             .blobCommit(try Self.blob()), .blobRemove(name: "x"), .blob(name: "y"),
+            .chunkPutEncoded(EncodedChunk(plain: Self.chunk)), .chunkPutEncoded(EncodedChunk(plain: Array(repeating: 7, count: 5000))),
+            .chunkPutEncoded(EncodedChunk(plain: [])), .chunkGetEncoded(ChunkID(of: Self.chunk)),
         ]
         for (id, request) in requests.enumerated() {
             let decoded = try ClientRequest.decode(request.encoded(id: UInt32(id)))
@@ -28,7 +30,7 @@ import Testing
 
     @Test func responsesRoundTrip() throws {
         let responses: [ClientResponse] = [
-            .chunkStored(stored: true, storedBytes: 12), .chunk(Self.chunk), .presence([true, false, true]), .blob(try Self.blob()), .blob(nil),
+            .chunkStored(stored: true, storedBytes: 12), .chunk(Self.chunk), .encodedChunk(EncodedChunk(plain: Array(repeating: 3, count: 900))), .presence([true, false, true]), .blob(try Self.blob()), .blob(nil),
         ]
         for response in responses {
             #expect(try ClientResponse.decode(response.encoded(id: 7)).response == response)
@@ -42,6 +44,21 @@ import Testing
         #expect(throws: DecodeError.limitExceeded(field: "chunk (chunk_max_bytes)", count: Self.chunk.count, limit: 8)) {
             try ClientRequest.decode(bytes, limits: limits)
         }
+    }
+
+    @Test func anEncodedChunkClaimingMorePlainBytesThanTheLimitOrAnUnknownEncodingIsRefused() {
+        var limits = ClientRequest.Limits()
+        limits.chunkBytesMax = 4096
+        let encoded = EncodedChunk(plain: Array(repeating: 1, count: 5000))
+        #expect(throws: DecodeError.limitExceeded(field: "chunk (chunk_max_bytes)", count: 5000, limit: 4096)) {
+            try ClientRequest.decode(ClientRequest.chunkPutEncoded(encoded).encoded(id: 1), limits: limits)
+        }
+        #expect(throws: DecodeError.limitExceeded(field: "chunk (chunk_max_bytes)", count: 5000, limit: 4096)) {
+            try ClientResponse.decode(ClientResponse.encodedChunk(encoded).encoded(id: 1), limits: limits)
+        }
+        var unknown = ClientRequest.chunkPutEncoded(encoded).encoded(id: 1)
+        unknown[5] = 2  // the encoding byte, after id and kind
+        #expect(throws: DecodeError.unknownTag(field: "chunk encoding", tag: 2)) { try ClientRequest.decode(unknown) }
     }
 
     @Test func aForgedIDCountIsRefusedBeforeAllocating() {

@@ -139,16 +139,36 @@ public final class ChunkStore: Sendable {
     /// about to reference cannot be collected under it.
     @discardableResult
     public func put(_ plain: [UInt8]) throws(ChunkStoreError) -> PutResult {
-        try checkOpen()
         guard plain.count <= chunkBytesMax else {
             throw .tooLarge(bytes: plain.count, limit: chunkBytesMax)
         }
-        let id = ChunkID(of: plain)
+        return try store(id: ChunkID(of: plain), plainBytes: plain.count) { EncodedChunk(plain: plain) }
+    }
+
+    /// Stores a chunk that arrives encoded (compressed once by the writer for all its copies), as
+    /// `put(_: [UInt8])` does, keeping the payload as it came: it is decoded and hashed first, so
+    /// the name is always the SHA-256 of the plain bytes it gives.
+    @discardableResult
+    public func put(_ chunk: EncodedChunk) throws(ChunkStoreError) -> PutResult {
+        guard chunk.plainBytes <= chunkBytesMax else {
+            throw .tooLarge(bytes: chunk.plainBytes, limit: chunkBytesMax)
+        }
+        switch chunk.plain() {
+        case .success(let plain):
+            return try store(id: ChunkID(of: plain), plainBytes: plain.count) { chunk }
+        case .failure(let malformed):
+            throw .malformed(malformed.reason)
+        }
+    }
+
+    /// The write behind both puts: `encode` runs only when no intact copy is there already.
+    private func store(id: ChunkID, plainBytes: Int, encode: () -> EncodedChunk) throws(ChunkStoreError) -> PutResult {
+        try checkOpen()
         let path = self.path(of: id)
         let fan = directory + "/chunks/" + id.hex.prefix(2)
         do {
             try ensureFan(fan)
-            if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plain.count),
+            if DurableFile.exists(path), let existingBytes = intactCopyBytes(at: path, plainBytes: plainBytes),
                (try? get(id)) != nil {
                 try refreshBeforeVouching(id)
                 // Another put may have linked it and not yet synced the directory: sync before
@@ -156,10 +176,10 @@ public final class ChunkStore: Sendable {
                 try DurableFile.syncDirectory(containing: path)
                 return PutResult(id: id, stored: false, encoding: nil, storedBytes: existingBytes - Self.headerBytes)
             }
-            let compressed = LZ4Block.compressIfSmaller(plain)
-            let encoding: Encoding = compressed == nil ? .raw : .lz4
-            let payload = compressed ?? plain
-            let header = Self.header(encoding: encoding, plainBytes: plain.count)
+            let chunk = encode()
+            let encoding = chunk.encoding
+            let payload = chunk.payload
+            let header = Self.header(encoding: encoding, plainBytes: plainBytes)
             let sequence = temporaryCounter.add(1, ordering: .relaxed).newValue
             let temporaryPath = "\(directory)/tmp/\(id.hex).\(getpid()).\(sequence)"
             let storedBytes = Self.headerBytes + payload.count
@@ -177,7 +197,7 @@ public final class ChunkStore: Sendable {
                 // counts behind the files.
                 stats.withLock {
                     $0.chunkCount += 1
-                    $0.logicalBytes += plain.count
+                    $0.logicalBytes += plainBytes
                     $0.storedBytes += storedBytes
                 }
             }
@@ -190,6 +210,20 @@ public final class ChunkStore: Sendable {
 
     /// The plain bytes of chunk `id`, checked against its hash.
     public func get(_ id: ChunkID) throws(ChunkStoreError) -> [UInt8] {
+        let plain: [UInt8]
+        switch try stored(id).plain() {
+        case .success(let bytes): plain = bytes
+        case .failure(let malformed): throw .corrupt(id, reason: malformed.reason)
+        }
+        guard ChunkID(of: plain) == id else {
+            throw .corrupt(id, reason: "content hashes to \(ChunkID(of: plain).hex)")
+        }
+        return plain
+    }
+
+    /// Chunk `id`'s copy as stored: header and sizes checked, the payload neither decoded nor
+    /// hashed (`get` does both). For a reader that checks the hash itself (`chunkGetEncoded`).
+    public func stored(_ id: ChunkID) throws(ChunkStoreError) -> EncodedChunk {
         try checkOpen()
         let path = self.path(of: id)
         let header: (encoding: Encoding, plainBytes: Int)
@@ -218,24 +252,15 @@ public final class ChunkStore: Sendable {
         } catch {
             preconditionFailure("unexpected error \(error)")
         }
-        let payload = file[Self.headerBytes...]
-        let plain: [UInt8]
+        let payload = Array(file[Self.headerBytes...])
         switch header.encoding {
-        case .raw:
-            guard payload.count == header.plainBytes else {
-                throw .corrupt(id, reason: "raw payload is \(payload.count) bytes, header says \(header.plainBytes)")
-            }
-            plain = Array(payload)
-        case .lz4:
-            guard let decoded = LZ4Block.decompress(payload, originalBytes: header.plainBytes) else {
-                throw .corrupt(id, reason: "LZ4 payload does not decode to \(header.plainBytes) bytes")
-            }
-            plain = decoded
+        case .raw where payload.count != header.plainBytes:
+            throw .corrupt(id, reason: "raw payload is \(payload.count) bytes, header says \(header.plainBytes)")
+        case .lz4 where payload.isEmpty || payload.count >= header.plainBytes:
+            throw .corrupt(id, reason: "LZ4 payload of \(payload.count) bytes for \(header.plainBytes) plain bytes")
+        default:
+            return EncodedChunk(unchecked: header.encoding, plainBytes: header.plainBytes, payload: payload)
         }
-        guard ChunkID(of: plain) == id else {
-            throw .corrupt(id, reason: "content hashes to \(ChunkID(of: plain).hex)")
-        }
-        return plain
     }
 
     public func has(_ id: ChunkID) -> Bool { DurableFile.exists(path(of: id)) }
@@ -344,6 +369,8 @@ public enum ChunkStoreError: Error, Sendable, Hashable, CustomStringConvertible 
     case io(String)
     /// Another instance has the directory open.
     case inUse(String)
+    /// An encoded chunk offered to `put` whose payload does not give its plain bytes.
+    case malformed(String)
 
     public var description: String {
         switch self {
@@ -352,6 +379,7 @@ public enum ChunkStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case .tooLarge(let bytes, let limit): "chunk of \(bytes) bytes exceeds chunk_bytes_max = \(limit)"
         case .io(let message): "chunk store I/O error: \(message)"
         case .inUse(let directory): "chunk store \(directory) is in use by another instance (its LOCK file is held)"
+        case .malformed(let reason): "malformed encoded chunk: \(reason)"
         }
     }
 }
