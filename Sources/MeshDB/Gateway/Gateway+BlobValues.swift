@@ -11,6 +11,11 @@ extension Gateway {
     /// (PostgreSQL's DataRow carries a value whole), so this bounds what one value can ask for.
     public static let blobValueBytesMax = 1 << 30
 
+    /// The transaction block the running SQL statement belongs to, set by `SQLSession` around
+    /// each statement: `storeOutOfLine` notes the roots it stores there, for COMMIT to refresh.
+    /// A task-local, because the statement executors reach `storeOutOfLine` through many paths.
+    @TaskLocal static var storingFor: GatewayTransaction?
+
     /// Stores `bytes` in the chunk stores and returns the reference a bytea column keeps, as soon
     /// as every chunk has W acks: the caller commits the row then, and the transfer goes on in
     /// the background until the copies beyond W are acked or given up on (repair completes what
@@ -20,7 +25,8 @@ extension Gateway {
             throw GatewayError(sqlState: "54000", message: "a bytea value of \(bytes.count) bytes exceeds blob_value_bytes_max = \(Self.blobValueBytesMax)")
         }
         let transfer = ChunkTransfer(nodes: blobValues.connections(for: MemberConnections.members(of: try await catalog())))
-        return try await withCheckedThrowingContinuation { (answer: CheckedContinuation<BlobReference, any Error>) in
+        let block = Self.storingFor
+        let reference = try await withCheckedThrowingContinuation { (answer: CheckedContinuation<BlobReference, any Error>) in
             let answered = Mutex(false)
             @Sendable func answerOnce(_ result: Result<BlobReference, any Error>) {
                 guard answered.withLock({ done in defer { done = true }; return !done }) else { return }
@@ -41,6 +47,8 @@ extension Gateway {
                 }
             }
         }
+        block?.noteStored(reference.root)
+        return reference
     }
 
     /// The value `reference` names, read from the chunk stores; `analysis` counts what was read.
@@ -148,11 +156,17 @@ extension Gateway {
         for row in rows {
             for root in try Self.referencedRoots(in: positions.filter { $0 < row.count }.map { row[$0] }) { roots[root.encoded()] = root }
         }
+        try await refreshChunks(of: roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! })
+    }
+
+    /// Refreshes every copy of the chunks of `roots` on the up nodes and requires f + 1 of each
+    /// (`ChunkCensus.requireDurable`), in order.
+    func refreshChunks(of roots: [BlobRoot]) async throws {
         guard !roots.isEmpty else { return }
         let members = MemberConnections.members(of: try await catalog())
         let connections = blobValues.connections(for: members)
-        for key in roots.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            try await ChunkCensus.requireDurable(roots[key]!, members: members, connections: connections, limits: ClientRequest.Limits(), local: nil)
+        for root in roots {
+            try await ChunkCensus.requireDurable(root, members: members, connections: connections, limits: ClientRequest.Limits(), local: nil)
         }
     }
 
