@@ -114,6 +114,40 @@ import Testing
         #expect(try store.put(chunk).stored == true)
     }
 
+    /// Finding 15 of the review: the put and the collector run at the same time, so the
+    /// collector's final check can land inside a put, between its intact check and its refresh.
+    /// Whatever the interleaving, a put that returns has a copy on disk afterwards: it refreshed
+    /// the copy before the check (which then keeps it), or found it gone (and failed, or stored
+    /// it afresh).
+    @Test func aPutRacingTheCollectorNeverVouchesForADeletedCopy() throws {
+        let directory = NSTemporaryDirectory() + "meshdb-gc-race-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ChunkStore(directory: directory)
+        var random = SeededBytes(seed: 67)
+        let chunk = random.bytes(50_000)
+        let id = ChunkID(of: chunk)
+        let cutoff: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000 }
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<300 {
+            if !store.has(id) { _ = try store.put(chunk) }
+            try Self.age(store)
+            let outcome = Mutex((put: false, deleted: false))
+            DispatchQueue.concurrentPerform(iterations: 2) { side in
+                if side == 0 {
+                    let vouched = (try? store.put(chunk)) != nil
+                    outcome.withLock { $0.put = vouched }
+                } else {
+                    let deleted = (try? store.deleteIfUnused(id, modifiedBefore: cutoff())) ?? false
+                    outcome.withLock { $0.deleted = deleted }
+                }
+            }
+            let (vouched, deleted) = outcome.withLock { $0 }
+            outcomes["put \(vouched), deleted \(deleted)", default: 0] += 1
+            if vouched { #expect(store.has(id) && (try? store.get(id)) == chunk, "a put vouched for a copy the collector deleted") }
+        }
+        print("put/collector race outcomes: \(outcomes.sorted { $0.key < $1.key })")
+    }
+
     /// Finding 3 of the review: a client may name a blob over chunks it never put (they were
     /// stored already, old and unreferenced). The census before the commit refreshes each copy
     /// it counts under the chunk's lock, so a collection round that listed them as candidates and
