@@ -88,9 +88,17 @@ import Testing
     /// The race of docs/blobs.md: a put that deduplicates against an old unreferenced chunk,
     /// after garbage collection listed it as a candidate and before it deletes it.
     @Test func aPutDeduplicatingAgainstAnOldUnreferencedChunkKeepsIt() throws {
+        try Self.withScratchStore { store in try Self.dedupAgainstOldChunk(store) }
+    }
+
+    /// A chunk store in a fresh temporary directory, removed after `body`.
+    static func withScratchStore(_ body: (ChunkStore) throws -> Void) throws {
         let directory = NSTemporaryDirectory() + "meshdb-gc-race-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try ChunkStore(directory: directory)
+        try body(try ChunkStore(directory: directory))
+    }
+
+    static func dedupAgainstOldChunk(_ store: ChunkStore) throws {
         var random = SeededBytes(seed: 62)
         let chunk = random.bytes(100_000)
         let id = try store.put(chunk).id
@@ -120,9 +128,10 @@ import Testing
     /// the copy before the check (which then keeps it), or found it gone (and failed, or stored
     /// it afresh).
     @Test func aPutRacingTheCollectorNeverVouchesForADeletedCopy() throws {
-        let directory = NSTemporaryDirectory() + "meshdb-gc-race-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try ChunkStore(directory: directory)
+        try Self.withScratchStore { store in try Self.racePutsAgainstTheCollector(store) }
+    }
+
+    static func racePutsAgainstTheCollector(_ store: ChunkStore) throws {
         var random = SeededBytes(seed: 67)
         let chunk = random.bytes(50_000)
         let id = ChunkID(of: chunk)
