@@ -35,6 +35,11 @@ public enum ClientRequest: Sendable, Hashable {
     case chunkGetEncoded(ChunkID)
     /// Which of these chunks this node holds (`.presence`, in request order).
     case chunkHas([ChunkID])
+    /// `chunkHas` for the census before a blob is named: which of these chunks this node holds,
+    /// each held copy's modification time set to now under its lock first (`ChunkStore.refresh`),
+    /// so garbage collection keeps for gc_grace every chunk a name is about to reference, even
+    /// one the writer never put (docs/blobs.md, "Garbage collection").
+    case chunkRefresh([ChunkID])
     // No chunk delete: each node collects the garbage of its own store (`ChunkMaintenance`), so
     // no client can remove a chunk another blob needs. Kind 11 (`chunkDelete`) is refused.
     /// Names a blob whose chunks are durable, through the metadata group (`mesh_blobs`).
@@ -46,7 +51,7 @@ public enum ClientRequest: Sendable, Hashable {
     enum Kind: UInt8 {
         case catalog = 1, insert = 2, get = 3, scan = 4, systemTable = 5, status = 6, digest = 7
         case chunkPut = 8, chunkGet = 9, chunkHas = 10, chunkDelete = 11, blobCommit = 12, blobRemove = 13, blob = 14
-        case chunkPutEncoded = 15, chunkGetEncoded = 16
+        case chunkPutEncoded = 15, chunkGetEncoded = 16, chunkRefresh = 17
     }
 
     public struct Limits: Sendable {
@@ -126,8 +131,8 @@ public enum ClientRequest: Sendable, Hashable {
         case .chunkGet(let id):
             w.write(Kind.chunkGet.rawValue)
             w.writeRaw(id.bytes)
-        case .chunkHas(let ids):
-            w.write(Kind.chunkHas.rawValue)
+        case .chunkHas(let ids), .chunkRefresh(let ids):
+            if case .chunkHas = self { w.write(Kind.chunkHas.rawValue) } else { w.write(Kind.chunkRefresh.rawValue) }
             w.write(UInt32(ids.count))
             for id in ids { w.writeRaw(id.bytes) }
         case .blobCommit(let blob):
@@ -189,11 +194,11 @@ public enum ClientRequest: Sendable, Hashable {
             request = .chunkGetEncoded(try r.readChunkID())
         case .chunkGet:
             request = .chunkGet(try r.readChunkID())
-        case .chunkHas:
+        case .chunkHas, .chunkRefresh:
             let count = try r.readCount("chunk ids (chunk_ids_per_request_max)", limit: limits.chunkIDsPerRequestMax, bytesEach: 32)
             var ids: [ChunkID] = []
             for _ in 0..<count { ids.append(try r.readChunkID()) }
-            request = .chunkHas(ids)
+            request = kind == .chunkHas ? .chunkHas(ids) : .chunkRefresh(ids)
         case .chunkDelete:
             throw .unknownTag(field: "request kind", tag: tag)
         case .blobCommit:

@@ -11,6 +11,11 @@ extension Gateway {
     /// (PostgreSQL's DataRow carries a value whole), so this bounds what one value can ask for.
     public static let blobValueBytesMax = 1 << 30
 
+    /// The transaction block the running SQL statement belongs to, set by `SQLSession` around
+    /// each statement: `storeOutOfLine` notes the roots it stores there, for COMMIT to refresh.
+    /// A task-local, because the statement executors reach `storeOutOfLine` through many paths.
+    @TaskLocal static var storingFor: GatewayTransaction?
+
     /// Stores `bytes` in the chunk stores and returns the reference a bytea column keeps, as soon
     /// as every chunk has W acks: the caller commits the row then, and the transfer goes on in
     /// the background until the copies beyond W are acked or given up on (repair completes what
@@ -20,7 +25,8 @@ extension Gateway {
             throw GatewayError(sqlState: "54000", message: "a bytea value of \(bytes.count) bytes exceeds blob_value_bytes_max = \(Self.blobValueBytesMax)")
         }
         let transfer = ChunkTransfer(nodes: blobValues.connections(for: MemberConnections.members(of: try await catalog())))
-        return try await withCheckedThrowingContinuation { (answer: CheckedContinuation<BlobReference, any Error>) in
+        let block = Self.storingFor
+        let reference = try await withCheckedThrowingContinuation { (answer: CheckedContinuation<BlobReference, any Error>) in
             let answered = Mutex(false)
             @Sendable func answerOnce(_ result: Result<BlobReference, any Error>) {
                 guard answered.withLock({ done in defer { done = true }; return !done }) else { return }
@@ -41,6 +47,8 @@ extension Gateway {
                 }
             }
         }
+        block?.noteStored(reference.root)
+        return reference
     }
 
     /// The value `reference` names, read from the chunk stores; `analysis` counts what was read.
@@ -69,26 +77,97 @@ extension Gateway {
     }
 
     /// Every blob root referenced from a bytea column of any table, each once, in the order of
-    /// their encodings: what garbage collection must keep (with `mesh_blobs`' roots). A scan per
-    /// table and shard that returns only the references (`typeof(column) = 'text'`), never an
-    /// inline value.
-    public func referencedBlobRoots(consistency: ReadConsistency = .verified) async throws -> [BlobRoot] {
+    /// their encodings: what garbage collection must keep (with `mesh_blobs`' roots); 55000
+    /// naming the first part that could not be read (`scanBlobReferences`).
+    public func referencedBlobRoots(consistency: ReadConsistency = .verified,
+                                    afterShard: @Sendable () async throws -> Void = {}) async throws -> [BlobRoot] {
+        let scan = await scanBlobReferences(consistency: consistency, afterShard: afterShard)
+        if let gap = scan.gaps.first {
+            throw GatewayError(sqlState: "55000", message: "the bytea references of \(scan.gaps.count) parts could not be read, e.g. \(gap)")
+        }
+        return scan.roots
+    }
+
+    /// The blob roots referenced from bytea columns, each once, in the order of their
+    /// encodings, and what could not be read. One scan per table and shard that reads all the
+    /// table's bytea columns in one statement and returns only the references
+    /// (`typeof(column) = 'text'`), never an inline value: a row is seen whole, so a reference
+    /// copied from one column to another (`UPDATE t SET a = b, b = NULL`, which stores nothing
+    /// and refreshes no chunk) is in one of them. Rows that move between shards without a put
+    /// refresh their chunks instead (docs/blobs.md, "Garbage collection"). A shard without a
+    /// verified answer or a malformed reference is a gap, and the scan goes on with the rest.
+    /// `afterShard` runs after each shard's read (tests interleave writes there).
+    public func scanBlobReferences(consistency: ReadConsistency = .verified,
+                                   afterShard: @Sendable () async throws -> Void = {}) async -> ReferenceScan {
         var roots: [[UInt8]: BlobRoot] = [:]
-        for table in try await catalog().sortedTables {
-            let columns = table.spec.columns.filter(\.holdsOutOfLineValues).map(\.name)
+        var gaps: [String] = []
+        let tables: [CatalogTable]
+        do {
+            tables = try await catalog().sortedTables
+        } catch {
+            return ReferenceScan(gaps: ["the catalog: \(error)"])
+        }
+        for table in tables {
+            let columns = table.spec.columns.filter(\.holdsOutOfLineValues).map { quoteIdentifier($0.name) }
             guard !columns.isEmpty else { continue }
-            for column in columns {
-                let quoted = quoteIdentifier(column)
-                let sql = "SELECT \(quoted) FROM \(quoteIdentifier(table.name)) WHERE typeof(\(quoted)) = 'text'"
-                for shard in 0..<table.spec.shardCount {
+            let references = columns.map { "CASE WHEN typeof(\($0)) = 'text' THEN \($0) END" }.joined(separator: ", ")
+            let anyReference = columns.map { "typeof(\($0)) = 'text'" }.joined(separator: " OR ")
+            let sql = "SELECT \(references) FROM \(quoteIdentifier(table.name)) WHERE \(anyReference)"
+            for shard in 0..<table.spec.shardCount {
+                do {
                     for row in try await read(table, shard: shard, sql: sql, consistency: consistency).rows {
-                        guard case .text(let text) = row.first, let reference = try BlobReference(text: text) else { continue }
-                        roots[reference.root.encoded()] = reference.root
+                        for value in row {
+                            guard case .text(let text) = value else { continue }
+                            do {
+                                if let root = try BlobReference(text: text)?.root { roots[root.encoded()] = root }
+                            } catch {
+                                gaps.append("\(table.name) shard \(shard): a malformed reference (\(error))")
+                            }
+                        }
                     }
+                    try await afterShard()
+                } catch {
+                    gaps.append("\(table.name) shard \(shard): \(error)")
                 }
             }
         }
-        return roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! }
+        return ReferenceScan(roots: roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! }, gaps: gaps)
+    }
+
+    /// The roots of the references among `values` (text in a bytea column), in their order.
+    static func referencedRoots(in values: [SQLiteValue]) throws -> [BlobRoot] {
+        try values.compactMap { value in
+            guard case .text(let text) = value else { return nil }
+            return try BlobReference(text: text)?.root
+        }
+    }
+
+    /// Before rows that carry references to chunks stored earlier are committed without a put
+    /// (a rekey moves every row of a table between shards; a native client inserts a reference
+    /// it read elsewhere), for the bytea columns of `spec`: every copy of their chunks
+    /// on the up nodes gets its time refreshed, and f + 1 copies of each are required, as when a
+    /// blob is named (`ChunkCensus.requireDurable`). A collection round reads one shard at a time
+    /// and can miss a row that moves from a shard it has not read yet to one it has read; the
+    /// chunks it then finds unreferenced are young and stay.
+    func refreshChunks(ofReferencesIn rows: [[SQLiteValue]], of spec: CatalogTableSpec) async throws {
+        let positions = spec.columns.indices.filter { spec.columns[$0].holdsOutOfLineValues }
+        guard !positions.isEmpty else { return }
+        var roots: [[UInt8]: BlobRoot] = [:]
+        for row in rows {
+            for root in try Self.referencedRoots(in: positions.filter { $0 < row.count }.map { row[$0] }) { roots[root.encoded()] = root }
+        }
+        try await refreshChunks(of: roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! })
+    }
+
+    /// Refreshes every copy of the chunks of `roots` on the up nodes and requires f + 1 of each
+    /// (`ChunkCensus.requireDurable`), in order.
+    func refreshChunks(of roots: [BlobRoot]) async throws {
+        guard !roots.isEmpty else { return }
+        let members = MemberConnections.members(of: try await catalog())
+        let connections = blobValues.connections(for: members)
+        for root in roots {
+            try await ChunkCensus.requireDurable(root, members: members, connections: connections, limits: ClientRequest.Limits(), local: nil)
+        }
     }
 
     static func gatewayError(_ error: BlobError) -> GatewayError {

@@ -48,6 +48,9 @@ extension Gateway {
             }
             let keyPositions = spec.primaryKey.map { name in columns.firstIndex(of: name)! }
             try Self.checkPrimaryKey(rows, keyPositions: keyPositions, spec: spec)
+            // The rows move between shards without a put: their out-of-line values' chunks are
+            // refreshed, so a collection round that misses a row in both places keeps them.
+            try await refreshChunks(ofReferencesIn: rows, of: spec)
             // 3. Rewrite each shard inside the block.
             let shardPositions = spec.shardKey.map { name in columns.firstIndex(of: name)! }
             var byShard: [UInt32: [[SQLiteValue]]] = [:]

@@ -93,8 +93,13 @@ extension Gateway {
     }
 
     /// Commits `transaction`: all its writes at once, or none when it was aborted (25P03).
+    /// The chunks of the out-of-line values its statements stored are refreshed first (f + 1
+    /// copies each, or 55000 and no commit): the block's rows were invisible to garbage
+    /// collection's reference scan until now, and the puts that protected them may be older
+    /// than gc_grace (docs/blobs.md, "Garbage collection").
     public func commit(_ transaction: GatewayTransaction) async throws {
         guard let group = transaction.group else { return }
+        try await refreshChunks(of: transaction.storedRoots)
         _ = try applied(try await transactionStep(.commit, of: transaction, group: group))
     }
 
@@ -194,6 +199,9 @@ public final class GatewayTransaction: Sendable {
     public let id: TransactionID
     public let idleTimeoutMillis: UInt64
     private let joined = Mutex<UInt32?>(nil)
+    /// The out-of-line values the block's statements stored, by root encoding
+    /// (`Gateway.storeOutOfLine`): COMMIT refreshes their chunks (`Gateway.commit`).
+    private let stored = Mutex<[[UInt8]: BlobRoot]>([:])
 
     init(id: TransactionID, idleTimeoutMillis: UInt64) {
         self.id = id
@@ -202,6 +210,16 @@ public final class GatewayTransaction: Sendable {
 
     /// The shard group the block began in; nil until it touches a shard.
     public var group: UInt32? { joined.withLock { $0 } }
+
+    /// Notes a value stored for one of the block's statements.
+    func noteStored(_ root: BlobRoot) {
+        stored.withLock { $0[root.encoded()] = root }
+    }
+
+    /// The roots the block's statements stored, in the order of their encodings.
+    var storedRoots: [BlobRoot] {
+        stored.withLock { roots in roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! } }
+    }
 
     fileprivate func began(in group: UInt32) {
         joined.withLock { $0 = group }

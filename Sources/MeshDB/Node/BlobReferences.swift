@@ -3,29 +3,48 @@
 ///
 /// Two sources: the catalog's named blobs (`mesh_blobs`, `CatalogBlobReferences`) and the
 /// out-of-line values of BYTEA/BLOB columns (`SQLBlobReferences`). `MeshNode.start` passes them to
-/// `ChunkMaintenance`. A source must list every root that is committed when the call starts: a
-/// root it misses loses its chunks once they are older than the grace period.
+/// `ChunkMaintenance`. A source must list every root that is committed when the call starts, or
+/// name what it could not read: a root it misses silently loses its chunks once they are older
+/// than the grace period.
 public protocol BlobReferenceSource: Sendable {
-    func referencedRoots() async throws -> [BlobRoot]
+    func referencedRoots() async -> ReferenceScan
+}
+
+/// What a `BlobReferenceSource` read: the roots, and a description of each part it could not
+/// read (a shard group without a verified answer, a malformed reference). Garbage collection
+/// deletes nothing unless `gaps` is empty; repair works from `roots` whatever the gaps, because
+/// it only adds copies.
+public struct ReferenceScan: Sendable {
+    public var roots: [BlobRoot]
+    public var gaps: [String]
+
+    public init(roots: [BlobRoot] = [], gaps: [String] = []) {
+        self.roots = roots
+        self.gaps = gaps
+    }
 }
 
 /// The named blobs of this node's catalog replica.
 struct CatalogBlobReferences: BlobReferenceSource {
     let gateway: Gateway
 
-    func referencedRoots() async throws -> [BlobRoot] {
-        try await gateway.catalog().sortedBlobs.map(\.root)
+    func referencedRoots() async -> ReferenceScan {
+        do {
+            return ReferenceScan(roots: try await gateway.catalog().sortedBlobs.map(\.root))
+        } catch {
+            return ReferenceScan(gaps: ["mesh_blobs: \(error)"])
+        }
     }
 }
 
 /// The out-of-line values of every BYTEA/BLOB column of every table, read as references only
-/// (`Gateway.referencedBlobRoots`: no chunk is fetched), with verified reads so that one lying
+/// (`Gateway.scanBlobReferences`: no chunk is fetched), with verified reads so that one lying
 /// replica cannot hide a reference.
 struct SQLBlobReferences: BlobReferenceSource {
     let gateway: Gateway
 
-    func referencedRoots() async throws -> [BlobRoot] {
-        try await gateway.referencedBlobRoots(consistency: .verified)
+    func referencedRoots() async -> ReferenceScan {
+        await gateway.scanBlobReferences(consistency: .verified)
     }
 }
 

@@ -24,6 +24,10 @@ public final class ChunkMaintenance: Sendable {
         /// written or deduplicated against for this long. It bounds how long a writer may take
         /// between its last chunk put and naming the blob (the put refreshes the time).
         public var collectionGrace = Duration.seconds(3600)
+        /// repair_reference_rescan_interval: a repair round reuses the roots of a reference scan
+        /// (repair's or collection's) younger than this, since the scan reads every bytea column
+        /// of every table; garbage collection always scans afresh.
+        public var referenceRescanInterval = Duration.seconds(60)
         /// gc_deletes_per_round_max: chunks one round deletes at most; the rest wait for the next.
         public var collectionDeletesPerRoundMax = 10_000
         /// scrub_pass_interval: time between the starts of two scrub passes over the local chunks.
@@ -52,6 +56,9 @@ public final class ChunkMaintenance: Sendable {
     private let censusCursor = Mutex(0)
     /// Full manifests' encodings by their index's SHA-256 (`referencedChunks`).
     private let fullManifests = Mutex<[[UInt8]: [UInt8]]>([:])
+    /// The last reference scan's roots and when it started (`now()`), for repair rounds
+    /// (`referenceRescanInterval`).
+    private let lastScan = Mutex<(roots: [BlobRoot], startedNanoseconds: Int64)?>(nil)
     /// Disk work (reads, fsynced puts, unlinks) runs here, off the cooperative pool.
     private let queue: DispatchQueue
 
@@ -123,7 +130,7 @@ public final class ChunkMaintenance: Sendable {
         let transfer = ChunkTransfer(nodes: connections)
         let planner = try RepairPlanner(placement: try ChunkPlacement(replicas: options.replicas, nodes: transfer.placement().nodes),
                                         options: options.repair)
-        let referenced = try await referencedChunks(transfer: transfer)
+        let referenced = await referencedChunks(of: try await rootsForRepair(), transfer: transfer)
         let allDriven = planner.chunks(drivenBy: localID, among: referenced.ids.map(\.bytes)).compactMap(ChunkID.init(bytes:))
         let (driven, next) = planner.window(of: allDriven, from: censusCursor.withLock { $0 })
         censusCursor.withLock { $0 = next }
@@ -133,6 +140,7 @@ public final class ChunkMaintenance: Sendable {
         var made = 0
         var failed = 0
         for copy in plan.copies {
+            try Task.checkCancellation()
             if await make(copy, connections: connections) { made += 1 } else { failed += 1 }
         }
         if !plan.lost.isEmpty {
@@ -178,13 +186,14 @@ public final class ChunkMaintenance: Sendable {
     /// again under the chunk's lock. The order is the argument that a put deduplicating against
     /// a candidate never loses it (docs/blobs.md).
     func collectionRound() async throws {
-        let grace = Int64(options.collectionGrace.components.seconds) * 1_000_000_000
-            + options.collectionGrace.components.attoseconds / 1_000_000_000
+        let grace = Self.nanoseconds(options.collectionGrace)
         let candidates = try await onQueue { [local, now] in try local.chunks(modifiedBefore: now() - grace) }
         guard !candidates.isEmpty else { return finishCollection(deleted: 0) }
+        // Step 2 after step 1: a fresh scan, complete or nothing is deleted.
+        let roots = try await scanRoots(started: now(), complete: true)
         let catalog = try await gateway.catalog()
         let referenced = try await withConnections(to: Self.members(of: catalog)) { connections in
-            try await referencedChunks(transfer: ChunkTransfer(nodes: connections))
+            await referencedChunks(of: roots, transfer: ChunkTransfer(nodes: connections))
         }
         guard referenced.unreadableIndexes.isEmpty else {
             throw GatewayError(sqlState: "55000", message:
@@ -270,12 +279,43 @@ public final class ChunkMaintenance: Sendable {
         }
     }
 
-    /// Full manifests read through an index are kept between rounds, by the index's SHA-256 (the
-    /// hash of the full manifest's encoding, so a hit is the same manifest), for the roots still
-    /// referenced: a round does not fetch every large blob's index again.
-    private func referencedChunks(transfer: ChunkTransfer) async throws -> ReferencedChunks {
+    /// The roots every source lists, scanned now when `complete` (55000 naming the first gap
+    /// if some part could not be read) or else whatever could be read (gaps logged). Either way
+    /// the roots are kept for the repair rounds that follow.
+    private func scanRoots(started: Int64, complete: Bool) async throws -> [BlobRoot] {
         var roots: [BlobRoot] = []
-        for source in sources { roots += try await source.referencedRoots() }
+        var gaps: [String] = []
+        for source in sources {
+            let scan = await source.referencedRoots()
+            roots += scan.roots
+            gaps += scan.gaps
+        }
+        if let gap = gaps.first {
+            if complete {
+                throw GatewayError(sqlState: "55000", message:
+                    "garbage collection skipped: \(gaps.count) parts of the blob references could not be read, e.g. \(gap)")
+            }
+            logger.info("chunk repair works from the references it could read: \(gaps.count) parts could not be, e.g. \(gap)")
+        }
+        lastScan.withLock { $0 = (roots, started) }
+        return roots
+    }
+
+    /// Repair is additive: it works from the last scan while that is younger than
+    /// repair_reference_rescan_interval, else from a new one, with or without gaps.
+    private func rootsForRepair() async throws -> [BlobRoot] {
+        let started = now()
+        if let last = lastScan.withLock({ $0 }), started - last.startedNanoseconds < Self.nanoseconds(options.referenceRescanInterval) {
+            return last.roots
+        }
+        return try await scanRoots(started: started, complete: false)
+    }
+
+    /// The chunks `roots` reference. Full manifests read through an index are kept between
+    /// rounds, by the index's SHA-256 (the hash of the full manifest's encoding, so a hit is the
+    /// same manifest), for the roots still referenced: a round does not fetch every large blob's
+    /// index again.
+    private func referencedChunks(of roots: [BlobRoot], transfer: ChunkTransfer) async -> ReferencedChunks {
         let referenced = await ReferencedChunks.of(roots) { index in
             if let known = self.fullManifests.withLock({ $0[index.sha256] }) { return known }
             var encoding: [UInt8] = []
@@ -286,6 +326,11 @@ public final class ChunkMaintenance: Sendable {
         let live = Set(roots.compactMap { root -> [UInt8]? in if case .indirect(let indirect) = root { indirect.index.sha256 } else { nil } })
         fullManifests.withLock { cache in cache = cache.filter { live.contains($0.key) } }
         return referenced
+    }
+
+    /// `duration` on the wall clock's scale (`now()`).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -75,6 +75,9 @@ final class ClientService: Sendable {
             case .catalog:
                 return .error(GatewayError(sqlState: "42501", message: "clients may only create and drop tables and set node states"))
             case .insert(let table, let rows):
+                // Raw rows may copy a reference read elsewhere into a bytea column: no put, so
+                // its chunks are refreshed (docs/blobs.md, "Garbage collection").
+                try await gateway.refreshChunks(ofReferencesIn: rows, of: try await gateway.requireTable(table).spec)
                 return .count(UInt64(try await gateway.insert(into: table, rows: rows)))
             case .get(let table, let key, let consistency):
                 return .row(try await gateway.get(from: table, key: key, consistency: consistency))
@@ -99,6 +102,8 @@ final class ClientService: Sendable {
                 return .encodedChunk(try await onChunkQueue { [chunks] in try chunks.stored(id) })
             case .chunkHas(let ids):
                 return .presence(try await onChunkQueue { [chunks] in ids.map(chunks.has) })
+            case .chunkRefresh(let ids):
+                return .presence(try await onChunkQueue { [chunks] in ids.map(chunks.refresh) })
             case .blobCommit(let blob):
                 try await census.requireDurable(blob.root, limits: limits)
                 try await gateway.putBlob(blob)

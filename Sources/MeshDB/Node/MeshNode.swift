@@ -102,6 +102,9 @@ public final class MeshNode: Sendable {
         for task in chunkMaintenance { task.cancel() }
         runtime.stop()
         await transport.shutdown()
+        // A round in progress ends at its next cancellation check or failed request (the
+        // transport is down): waited for, so that no round runs against the closed store.
+        for task in chunkMaintenance { await task.value }
         await service.census.close()
         await gateway.blobValues.close()
         chunks.close()

@@ -106,7 +106,9 @@ public actor SQLSession {
         try refuseIfTransactionFailed()
         do {
             try refuseDDLInBusyBlock(statement)
-            return try await dispatch(statement, parameters: parameters)
+            // The block, if any, learns the out-of-line values the statement stores (COMMIT
+            // refreshes their chunks).
+            return try await Gateway.$storingFor.withValue(transaction) { try await dispatch(statement, parameters: parameters) }
         } catch {
             let sqlError = Self.sqlError(error, settings: settings)
             await failTransaction()

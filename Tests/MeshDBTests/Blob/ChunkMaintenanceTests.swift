@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import MeshDB
 
@@ -87,9 +88,17 @@ import Testing
     /// The race of docs/blobs.md: a put that deduplicates against an old unreferenced chunk,
     /// after garbage collection listed it as a candidate and before it deletes it.
     @Test func aPutDeduplicatingAgainstAnOldUnreferencedChunkKeepsIt() throws {
+        try Self.withScratchStore { store in try Self.dedupAgainstOldChunk(store) }
+    }
+
+    /// A chunk store in a fresh temporary directory, removed after `body`.
+    static func withScratchStore(_ body: (ChunkStore) throws -> Void) throws {
         let directory = NSTemporaryDirectory() + "meshdb-gc-race-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try ChunkStore(directory: directory)
+        try body(try ChunkStore(directory: directory))
+    }
+
+    static func dedupAgainstOldChunk(_ store: ChunkStore) throws {
         var random = SeededBytes(seed: 62)
         let chunk = random.bytes(100_000)
         let id = try store.put(chunk).id
@@ -111,6 +120,129 @@ import Testing
         // the refresh under the lock fails, and the writer's retry stores it afresh.
         #expect(throws: DurableFile.Failure.self) { try store.refreshBeforeVouching(id) }
         #expect(try store.put(chunk).stored == true)
+    }
+
+    /// Finding 15 of the review: the put and the collector run at the same time, so the
+    /// collector's final check can land inside a put, between its intact check and its refresh.
+    /// Whatever the interleaving, a put that returns has a copy on disk afterwards: it refreshed
+    /// the copy before the check (which then keeps it), or found it gone (and failed, or stored
+    /// it afresh).
+    @Test func aPutRacingTheCollectorNeverVouchesForADeletedCopy() throws {
+        try Self.withScratchStore { store in try Self.racePutsAgainstTheCollector(store) }
+    }
+
+    static func racePutsAgainstTheCollector(_ store: ChunkStore) throws {
+        var random = SeededBytes(seed: 67)
+        let chunk = random.bytes(50_000)
+        let id = ChunkID(of: chunk)
+        let cutoff: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000 }
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<300 {
+            if !store.has(id) { _ = try store.put(chunk) }
+            try Self.age(store)
+            let outcome = Mutex((put: false, deleted: false))
+            DispatchQueue.concurrentPerform(iterations: 2) { side in
+                if side == 0 {
+                    let vouched = (try? store.put(chunk)) != nil
+                    outcome.withLock { $0.put = vouched }
+                } else {
+                    let deleted = (try? store.deleteIfUnused(id, modifiedBefore: cutoff())) ?? false
+                    outcome.withLock { $0.deleted = deleted }
+                }
+            }
+            let (vouched, deleted) = outcome.withLock { $0 }
+            outcomes["put \(vouched), deleted \(deleted)", default: 0] += 1
+            if vouched { #expect(store.has(id) && (try? store.get(id)) == chunk, "a put vouched for a copy the collector deleted") }
+        }
+        print("put/collector race outcomes: \(outcomes.sorted { $0.key < $1.key })")
+    }
+
+    /// Finding 3 of the review: a client may name a blob over chunks it never put (they were
+    /// stored already, old and unreferenced). The census before the commit refreshes each copy
+    /// it counts under the chunk's lock, so a collection round that listed them as candidates and
+    /// computed its referenced set before the commit finds them young and keeps them; a copy the
+    /// collector took first is not counted.
+    @Test func aBlobNamedOverOldChunksWithoutAPutKeepsThem() async throws {
+        try await Self.withCluster { demo, client in
+            let (blob, _, _) = try await Self.storeBlob(seed: 63, demo, client)
+            let ids = blob.root.directManifest.distinctChunkIDs
+            try await client.remove(named: blob.name)
+            for node in demo.nodes { try Self.age(node.chunks) }
+            let cutoff = Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000
+            // What a collection round lists (step 1) and finds unreferenced (step 2) now.
+            let listed = try demo.nodes.map { try Set($0.chunks.chunks(modifiedBefore: cutoff)) }
+            #expect(ids.allSatisfy { id in listed.filter { $0.contains(id) }.count == 3 })
+
+            let renamed = CatalogBlob(name: "renamed", root: blob.root, createdMicros: blob.createdMicros)
+            #expect(try await client.gatewayClient.send(.blobCommit(renamed)) == .done("PUT BLOB"))
+            // The round goes on to delete its candidates, checking each one's age under its lock.
+            for (node, candidates) in zip(demo.nodes, listed) {
+                for id in candidates.sorted(by: { $0.hex < $1.hex }) { _ = try node.chunks.deleteIfUnused(id, modifiedBefore: cutoff) }
+            }
+            for id in ids { #expect(Self.holders(id, demo) == 3, "chunk \(id.hex) of the named blob lost copies") }
+            var out: [UInt8] = []
+            _ = try await client.get(name: "renamed") { out += $0 }
+            #expect(out.count == Int(blob.root.totalBytes))
+
+            // With the copies gone from all but one holder, the census refuses to name it again.
+            let first = ids[0]
+            for node in demo.nodes.filter({ $0.chunks.has(first) }).dropFirst() { try node.chunks.delete(first) }
+            try await client.remove(named: "renamed")
+            await #expect(throws: GatewayError.self) { try await client.gatewayClient.send(.blobCommit(renamed)) }
+        }
+    }
+
+    /// Finding 2 of the review: a reference that moves while the reference scan runs. Copying
+    /// one bytea column to another stores nothing, so the scan must see each row whole; a rekey
+    /// moves rows between shards, so it refreshes their chunks before it commits.
+    @Test func aReferenceMovingWhileTheScanRunsKeepsItsChunks() async throws {
+        try await Self.withCluster { demo, _ in
+            let session = SQLSession(gateway: demo.nodes[1].gateway)
+            _ = try await session.execute("CREATE TABLE pair (id int PRIMARY KEY, a bytea, b bytea) SHARDS 1")
+            var random = SeededBytes(seed: 64)
+            _ = try await session.execute("INSERT INTO pair VALUES (1, NULL, $1)", parameters: [.blob(random.bytes(1 << 20))])
+            let moved = Mutex(false)
+            let roots = try await demo.nodes[0].gateway.referencedBlobRoots {
+                // After the first shard read: the reference moves from b to a in one statement.
+                guard moved.withLock({ done in defer { done = true }; return !done }) else { return }
+                _ = try await session.execute("UPDATE pair SET a = b, b = NULL")
+            }
+            #expect(roots.count == 1, "the scan missed a reference copied between columns")
+
+            _ = try await session.execute("CREATE TABLE loose (id int, body bytea) SHARDS 4")
+            _ = try await session.execute("INSERT INTO loose VALUES (1, $1)", parameters: [.blob(random.bytes(1 << 20))])
+            let scanned = try await demo.nodes[0].gateway.referencedBlobRoots()
+            let ids = try #require(scanned.first { !roots.contains($0) }).directManifest.distinctChunkIDs
+            for node in demo.nodes { try Self.age(node.chunks) }
+            let cutoff = Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000
+            _ = try await session.execute("ALTER TABLE loose ADD PRIMARY KEY (id)")
+            for node in demo.nodes {
+                let old = Set(try node.chunks.chunks(modifiedBefore: cutoff))
+                for id in ids { #expect(!old.contains(id), "chunk \(id.hex) of a row the rekey moved was not refreshed") }
+            }
+        }
+    }
+
+    /// Finding 3 of the review, SQL half: a block's rows are invisible to the reference scan
+    /// until COMMIT, and the puts that protected their values may be older than gc_grace by
+    /// then, so COMMIT refreshes the chunks of the values the block stored.
+    @Test func aTransactionBlockRefreshesTheChunksItStoredAtCommit() async throws {
+        try await Self.withCluster { demo, _ in
+            let session = SQLSession(gateway: demo.nodes[1].gateway)
+            _ = try await session.execute("CREATE TABLE media (id int PRIMARY KEY, body bytea) SHARDS 2")
+            var random = SeededBytes(seed: 66)
+            _ = try await session.execute("BEGIN")
+            _ = try await session.execute("INSERT INTO media VALUES (1, $1)", parameters: [.blob(random.bytes(1 << 20))])
+            // Stands for a block that commits more than gc_grace after its put.
+            for node in demo.nodes { try Self.age(node.chunks) }
+            _ = try await session.execute("COMMIT")
+            let ids = try #require(try await demo.nodes[0].gateway.referencedBlobRoots().first).directManifest.distinctChunkIDs
+            let cutoff = Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000
+            for node in demo.nodes {
+                let old = Set(try node.chunks.chunks(modifiedBefore: cutoff))
+                for id in ids { #expect(!old.contains(id), "chunk \(id.hex) of a value the block committed is still a candidate") }
+            }
+        }
     }
 
     @Test func aNodeMarkedDownHasItsCopiesRemadeOnTheOthers() async throws {
@@ -155,6 +287,27 @@ import Testing
 }
 
 extension ChunkMaintenanceTests {
+    /// Finding 4 of the review: repair only adds copies, so it works from whatever references
+    /// could be read; a malformed reference stops garbage collection (which needs them all) and
+    /// nothing else.
+    @Test func aMalformedReferenceStopsCollectionButNotRepair() async throws {
+        try await Self.withCluster { demo, client in
+            let session = SQLSession(gateway: demo.nodes[1].gateway)
+            _ = try await session.execute("CREATE TABLE odd (id int PRIMARY KEY, body bytea) SHARDS 2")
+            _ = try await demo.nodes[1].gateway.insert(into: "odd", rows: [[.integer(1), .text("meshdb-blob:1:garbage")]])
+            let scan = await demo.nodes[0].gateway.scanBlobReferences()
+            #expect(scan.roots.isEmpty && scan.gaps.count == 1)
+
+            let (_, id, holder) = try await Self.storeBlob(seed: 65, demo, client)
+            try holder.chunks.delete(id)
+            for node in demo.nodes { try await node.chunkMaintenanceService.repairRound() }
+            #expect(Self.holders(id, demo) == 3, "repair stopped at the malformed reference")
+            try Self.age(holder.chunks)
+            await #expect(throws: GatewayError.self) { try await holder.chunkMaintenanceService.collectionRound() }
+            #expect(Self.holders(id, demo) == 3)
+        }
+    }
+
     @Test func theScrubberDeletesADamagedCopyAndRepairReMakesIt() async throws {
         try await Self.withCluster { demo, client in
             let (blob, id, holder) = try await Self.storeBlob(seed: 65, demo, client)
@@ -237,6 +390,8 @@ extension ChunkMaintenanceTests {
             let roots = try await demo.nodes[0].gateway.referencedBlobRoots()
             let ids = try #require(roots.first).directManifest.chunks.map(\.id)
             #expect(roots.count == 1 && ids.count > 1)
+            // The INSERT returns at W = f + 1 acks; the third copies land in the background.
+            for _ in 0..<100 where !ids.allSatisfy({ Self.holders($0, demo) == 3 }) { try await Task.sleep(for: .milliseconds(100)) }
             for id in ids { #expect(Self.holders(id, demo) == 3) }
 
             for node in demo.nodes { try Self.age(node.chunks) }

@@ -17,7 +17,7 @@ import Testing
     @Test func requestsRoundTrip() throws {
         let requests: [ClientRequest] = [
             .chunkPut(bytes: Self.chunk), .chunkPut(bytes: []), .chunkGet(ChunkID(of: Self.chunk)),
-            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]),
+            .chunkHas([ChunkID(of: [1]), ChunkID(of: [2])]), .chunkHas([]), .chunkRefresh([ChunkID(of: [3])]),
             .blobCommit(try Self.blob()), .blobRemove(name: "x"), .blob(name: "y"),
             .chunkPutEncoded(EncodedChunk(plain: Self.chunk)), .chunkPutEncoded(EncodedChunk(plain: Array(repeating: 7, count: 5000))),
             .chunkPutEncoded(EncodedChunk(plain: [])), .chunkGetEncoded(ChunkID(of: Self.chunk)),

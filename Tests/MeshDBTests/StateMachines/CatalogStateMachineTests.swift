@@ -137,6 +137,22 @@ import Testing
         #expect(catalog.group(id: 30) == nil)
     }
 
+    /// Finding 8 of the review: any native client may mark nodes down, so the catalog refuses a
+    /// down that would leave fewer than up_nodes_min (R = 3, and 2f + 1) nodes up.
+    @Test func markingNodesDownStopsAtUpNodesMin() {
+        var catalog = Self.booted()
+        let results = Self.run(&catalog, [
+            .setNodeState(index: 3, state: .down),
+            .setNodeState(index: 2, state: .down),  // would leave 2 of 4 up
+            .setNodeState(index: 3, state: .down),  // already down: no change
+            .setNodeState(index: 3, state: .up),
+            .setNodeState(index: 2, state: .down),
+        ])
+        #expect(results.map(Self.sqlState) == [nil, "55000", nil, nil, nil])
+        #expect(catalog.sortedNodes.map(\.state) == [.up, .up, .down, .up])
+        #expect(CatalogStateMachine.upNodesMin(registered: 7) == 5 && CatalogStateMachine.upNodesMin(registered: 1) == 3)
+    }
+
     @Test func systemTablesListTheCatalogInKeyOrder() {
         var catalog = Self.booted()
         var accounts = Self.users

@@ -1,4 +1,5 @@
 public import Consensus
+import Replication
 
 /// The metadata group's replicated state (DESIGN.md, "Metadata group"): nodes, tables with
 /// their indexes, views, the shard → group map and groups. A pure value: no clock, no disk, no
@@ -146,8 +147,23 @@ public struct CatalogStateMachine: ReplicatedStateMachine, Sendable {
         return "REGISTER NODE"
     }
 
+    /// up_nodes_min: the fewest nodes `meshdb node down` may leave up, whoever asks (any native
+    /// client may): R (blob_replicas), so repair can still place every chunk's copies, and at
+    /// least 2f + 1 of the registered nodes, so blob writes still find W = f + 1 holders while f
+    /// of the up nodes fail.
+    static func upNodesMin(registered: Int) -> Int {
+        max(ChunkPlacement.defaultReplicas, 2 * GroupConfiguration.faultsTolerated(among: registered) + 1)
+    }
+
     private mutating func setNodeState(_ index: UInt32, _ state: CatalogNode.State) throws(CatalogError) -> String {
-        guard nodes[index] != nil else { throw .undefinedObject("node \(index) is not registered") }
+        guard let node = nodes[index] else { throw .undefinedObject("node \(index) is not registered") }
+        if state == .down, node.state == .up {
+            let upAfter = nodes.values.filter { $0.state == .up }.count - 1
+            let floor = Self.upNodesMin(registered: nodes.count)
+            guard upAfter >= floor else {
+                throw .prerequisite("cannot mark node \(index) down: \(upAfter) nodes would stay up, below up_nodes_min = \(floor) (R copies of each chunk, and 2f + 1 of the \(nodes.count) nodes)")
+            }
+        }
         nodes[index]!.state = state
         return "SET NODE STATE"
     }

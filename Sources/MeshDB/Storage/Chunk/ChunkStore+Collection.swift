@@ -32,6 +32,14 @@ extension ChunkStore {
         try lock(for: id).withLock { () throws(DurableFile.Failure) in try DurableFile.touch(path) }
     }
 
+    /// Whether chunk `id` is held, its copy's modification time set to now (durably) under the
+    /// chunk's lock first: the census before a blob is named (`ChunkCensus.requireDurable`). A
+    /// copy the collector deleted before the lock is not held; one it reaches after is too young
+    /// to delete. A copy whose time cannot be set counts as not held, so it is never vouched for.
+    public func refresh(_ id: ChunkID) -> Bool {
+        (try? refreshBeforeVouching(id)) != nil
+    }
+
     /// The stored chunks whose files were last modified before `cutoffNanoseconds` (wall clock,
     /// nanoseconds since the Unix epoch), in ascending order of name.
     public func chunks(modifiedBefore cutoffNanoseconds: Int64) throws(ChunkStoreError) -> [ChunkID] {
