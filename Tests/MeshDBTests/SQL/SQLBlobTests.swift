@@ -172,6 +172,39 @@ import Testing
         }
     }
 
+    /// Review finding 5: sorting, grouping or deduplicating a fetched output by position, alias
+    /// or DISTINCT fails on an out-of-line value (SQLite would order its reference, TEXT, before
+    /// every BLOB) and works on inline ones; length() of a text column is never read as a size.
+    @Test func orderingGroupingAndDistinctOverAFetchedOutputFailOnAReference() async throws {
+        try await Self.withMedia { _, session in
+            var random = SeededBytes(seed: 87)
+            let large = random.bytes(70_000)
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'large', $1), (2, 'zero', X'00'), (3, 'ff', X'FF'), (4, 'again', X'00')",
+                                          parameters: [.blob(large)])
+            for sql in ["SELECT body FROM media ORDER BY 1", "SELECT body AS b FROM media ORDER BY b", "SELECT * FROM media ORDER BY 3",
+                        "SELECT body FROM media GROUP BY 1", "SELECT body AS b, count(*) FROM media GROUP BY b",
+                        "SELECT DISTINCT body FROM media", "SELECT DISTINCT * FROM media", "SELECT count(DISTINCT body) FROM media"] {
+                let error = await Self.failure(session, sql)
+                #expect(error?.state == .featureNotSupported, "\(sql): \(String(describing: error))")
+            }
+            // Over inline values only, the same statements answer as PostgreSQL does.
+            #expect(try await session.execute("SELECT body FROM media WHERE id > 1 ORDER BY 1 DESC").first?.rows == [[.blob([0xFF])], [.blob([0])], [.blob([0])]])
+            #expect(try await session.execute("SELECT body AS b FROM media WHERE id > 1 GROUP BY b ORDER BY b").first?.rows == [[.blob([0])], [.blob([0xFF])]])
+            #expect(try await session.execute("SELECT DISTINCT body FROM media WHERE id > 1 ORDER BY 1").first?.rows == [[.blob([0])], [.blob([0xFF])]])
+            #expect(try await Self.one(session, "SELECT count(DISTINCT body) FROM media WHERE id > 1") == .integer(2))
+            // A text column named like the bytea column: never read as a reference's size.
+            _ = try await session.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+            _ = try await session.execute("INSERT INTO notes VALUES (1, 'meshdb-blob:1:hello')")
+            let notes = "SELECT length(notes.body) FROM notes JOIN media ON media.id = notes.id"
+            do {
+                #expect(try await Self.one(session, notes) == .integer(19), "\(notes)")
+            } catch {
+                #expect((error as? SQLError)?.state == .featureNotSupported, "\(notes): \(error)")
+            }
+            #expect(try await Self.one(session, "SELECT length(media.body) FROM notes JOIN media ON media.id = notes.id") == .integer(70_000))
+        }
+    }
+
     @Test func explainAnalyzeCountsChunksOnlyWhenTheBlobColumnIsSelected() async throws {
         try await Self.withMedia { _, session in
             var random = SeededBytes(seed: 84)
