@@ -205,6 +205,28 @@ import Testing
         }
     }
 
+    /// Review finding 6: the same bytes may be stored inline or as a reference, so a bytea column
+    /// cannot take part in a key or a uniqueness rule: refused when declared, nothing created.
+    @Test func byteaColumnsAreRefusedInKeysAndUniqueConstraints() async throws {
+        try await Self.withMedia { _, session in
+            for sql in ["CREATE TABLE k1 (b bytea PRIMARY KEY)", "CREATE TABLE k2 (id int PRIMARY KEY, b bytea UNIQUE)",
+                        "CREATE TABLE k3 (id int, b blob, PRIMARY KEY (id, b))", "CREATE TABLE k4 (id int PRIMARY KEY, b bytea, UNIQUE (id, b))",
+                        "CREATE TABLE k5 (id int, b bytea) SHARD BY (b)", "CREATE UNIQUE INDEX media_body ON media (body)"] {
+                let error = await Self.failure(session, sql)
+                #expect(error?.state == .featureNotSupported && error?.message.contains("bytea column") == true, "\(sql): \(String(describing: error))")
+            }
+            for name in ["k1", "k2", "k3", "k4", "k5"] {
+                #expect(await Self.failure(session, "SELECT * FROM \(name)")?.state == .undefinedTable, "\(name)")
+            }
+            _ = try await session.execute("CREATE TABLE nokey (id int, b bytea)")
+            let rekey = await Self.failure(session, "ALTER TABLE nokey ADD PRIMARY KEY (id, b)")
+            #expect(rekey?.state == .featureNotSupported, "\(String(describing: rekey))")
+            // A plain index, and a bytea column beside a key, are fine.
+            _ = try await session.execute("CREATE INDEX media_body ON media (body)")
+            _ = try await session.execute("CREATE TABLE keyed (k text PRIMARY KEY, v bytea)")
+        }
+    }
+
     @Test func explainAnalyzeCountsChunksOnlyWhenTheBlobColumnIsSelected() async throws {
         try await Self.withMedia { _, session in
             var random = SeededBytes(seed: 84)
