@@ -40,9 +40,11 @@ struct WriteExecutor {
             }
             targetColumns.append(column.name)
         }
-        if case .doUpdate(let assignments, _)? = insert.onConflict?.action {
+        var insert = insert
+        if case .doUpdate(let assignments, let whereClause)? = insert.onConflict?.action {
             try Self.refuseShardKeyChange(assignments, table: table)
-            try Self.refuseComputedBytea(assignments, table: table, inlineMax: await session.settings.blobInlineMax)
+            let inlineMax = min(await session.settings.blobInlineMax, Self.rowBytesInlineMax)
+            insert.onConflict?.action = .doUpdate(try Self.byteaConflictAssignments(assignments, table: table, inlineMax: inlineMax), whereClause: whereClause)
         }
 
         // 1. Evaluate the rows at the gateway, in a scratch copy of the table.
@@ -119,7 +121,7 @@ struct WriteExecutor {
         if case .doUpdate(let assignments, let whereClause)? = insert.onConflict?.action {
             var guarded: [Assignment] = []
             for assignment in assignments {
-                // A bytea target takes only what refuseComputedBytea let through, as it is.
+                // A bytea target takes only what byteaConflictAssignments let through, as it is.
                 let bytea = Self.byteaColumns(of: table).contains(assignment.column.name)
                 guarded.append(Assignment(assignment.column, bytea ? assignment.value : await guardedBytea(assignment.value, table: table)))
             }

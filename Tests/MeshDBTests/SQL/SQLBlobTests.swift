@@ -227,6 +227,22 @@ import Testing
         }
     }
 
+    /// Review finding 14: ON CONFLICT DO UPDATE takes a bytea literal in either spelling, stored
+    /// as its bytes.
+    @Test func onConflictTakesAByteaLiteralInEitherSpelling() async throws {
+        try await Self.withMedia { demo, session in
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'x', NULL)")
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET body = '\\x4142'::bytea")
+            #expect(try await Self.one(session, "SELECT body FROM media WHERE id = 1") == .blob([0x41, 0x42]))
+            #expect(try await Self.stored(demo, id: 1) == .blob([0x41, 0x42]))
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET body = 'CD'")
+            #expect(try await Self.stored(demo, id: 1) == .blob([0x43, 0x44]))
+            // Text that is not bytea input is refused as PostgreSQL does.
+            let invalid = await Self.failure(session, "INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET body = '\\xZZ'::bytea")
+            #expect(invalid?.state == SQLState("22P02"), "\(String(describing: invalid))")
+        }
+    }
+
     @Test func explainAnalyzeCountsChunksOnlyWhenTheBlobColumnIsSelected() async throws {
         try await Self.withMedia { _, session in
             var random = SeededBytes(seed: 84)

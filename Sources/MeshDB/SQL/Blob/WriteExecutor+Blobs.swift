@@ -88,16 +88,29 @@ extension WriteExecutor {
     }
 
     /// ON CONFLICT DO UPDATE runs on the shards with the conflicting row at hand: its bytea
-    /// assignments may take NULL, a small bytea literal or a bytea column (`excluded.body`).
-    static func refuseComputedBytea(_ assignments: [Assignment], table: CatalogTable, inlineMax: Int) throws {
+    /// assignments may take NULL, a bytea literal of at most `inlineMax` bytes — X'…', or text read
+    /// as PostgreSQL reads bytea input ('\x4142'::bytea, '\x4142', 'AB'), sent as its bytes — or a
+    /// bytea column (`excluded.body`). `assignments` come back with text literals made bytes.
+    static func byteaConflictAssignments(_ assignments: [Assignment], table: CatalogTable, inlineMax: Int) throws -> [Assignment] {
         let names = byteaColumns(of: table)
-        for assignment in assignments where names.contains(assignment.column.name) {
+        return try assignments.map { assignment in
+            guard names.contains(assignment.column.name) else { return assignment }
+            var text: String?
             switch assignment.value.kind {
-            case .literal(.null): continue
-            case .literal(.blob(let bytes)) where bytes.count <= inlineMax: continue
-            case .column(let reference) where names.contains(reference.column.name): continue
-            default: throw computedBytea(assignment.column)
+            case .literal(.null): return assignment
+            case .literal(.blob(let bytes)) where bytes.count <= inlineMax: return assignment
+            case .column(let reference) where names.contains(reference.column.name): return assignment
+            case .literal(.string(let literal)): text = literal
+            case .cast(let operand, let type) where type.name == "bytea":
+                if case .literal(.string(let literal)) = operand.kind { text = literal }
+            default: break
             }
+            guard let text else { throw computedBytea(assignment.column) }
+            guard let bytes = ByteaText.bytes(text) else {
+                throw SQLError(.init("22P02"), "\(ByteaText.invalidMessage) (column \(assignment.column.name))", position: assignment.value.location.offset + 1)
+            }
+            guard bytes.count <= inlineMax else { throw computedBytea(assignment.column) }
+            return Assignment(assignment.column, Expression(.literal(.blob(bytes)), at: assignment.value.location))
         }
     }
 
