@@ -153,7 +153,7 @@ import Testing
                         "SELECT id FROM media WHERE body = X'00'", "SELECT body || X'00' FROM media WHERE id = 1",
                         "SELECT id FROM media ORDER BY body", "SELECT b FROM (SELECT body AS b FROM media WHERE id = 1) AS s",
                         "SELECT max(body) FROM media", "DELETE FROM media WHERE body = X'01'",
-                        "DELETE FROM media WHERE id = 1 RETURNING body",
+                        "DELETE FROM media WHERE id = 1 RETURNING body || X'00'",
                         "INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET name = name || media.body"] {
                 let error = await Self.failure(session, sql)
                 #expect(error?.state == .featureNotSupported, "\(sql): \(String(describing: error))")
@@ -202,6 +202,34 @@ import Testing
                 #expect((error as? SQLError)?.state == .featureNotSupported, "\(notes): \(error)")
             }
             #expect(try await Self.one(session, "SELECT length(media.body) FROM notes JOIN media ON media.id = notes.id") == .integer(70_000))
+        }
+    }
+
+    /// Review finding 1: RETURNING * (or a bare bytea column) of a write returns the value, out
+    /// of line too; a RETURNING that must fail fails before anything is written.
+    @Test func returningAnOutOfLineValueReturnsItsBytesAndNeverFailsAfterTheWrite() async throws {
+        try await Self.withMedia { _, session in
+            var random = SeededBytes(seed: 88)
+            let large = random.bytes(100_000)
+            let inserted = try await session.execute("INSERT INTO media VALUES (1, 'x', $1) RETURNING *", parameters: [.blob(large)]).first
+            #expect(inserted?.rows == [[.integer(1), .text("x"), .blob(large)]])
+            #expect(inserted?.columns == ["id", "name", "body"])
+            let small = try await session.execute("INSERT INTO media VALUES (2, 's', X'0102') RETURNING media.*, length(body)").first?.rows
+            #expect(small == [[.integer(2), .text("s"), .blob([1, 2]), .integer(2)]])
+            let updated = try await session.execute("UPDATE media SET name = 'y' WHERE id = 1 RETURNING name, body").first?.rows
+            #expect(updated == [[.text("y"), .blob(large)]])
+            // An expression over the reference fails, and the UPDATE it belongs to wrote nothing.
+            let computed = await Self.failure(session, "UPDATE media SET name = 'z' WHERE id = 1 RETURNING body || X'00'")
+            #expect(computed?.state == .featureNotSupported, "\(String(describing: computed))")
+            #expect(try await Self.one(session, "SELECT name FROM media WHERE id = 1") == .text("y"))
+            let deleted = try await session.execute("DELETE FROM media WHERE id = 1 RETURNING *").first?.rows
+            #expect(deleted == [[.integer(1), .text("y"), .blob(large)]])
+            #expect(try await Self.one(session, "SELECT count(*) FROM media") == .integer(1))
+            // Inside a transaction block too.
+            _ = try await session.execute("BEGIN")
+            let again = try await session.execute("INSERT INTO media VALUES (3, 'b', $1) RETURNING body", parameters: [.blob(large)]).first?.rows
+            _ = try await session.execute("COMMIT")
+            #expect(again == [[.blob(large)]])
         }
     }
 

@@ -176,11 +176,58 @@ extension WriteExecutor {
         SelectPlanner.guardingByteaColumns(expression, names: Self.byteaColumns(of: table), inlineMax: await session.settings.blobInlineMax)
     }
 
-    /// RETURNING items guarded the same way (`*` is left to the gateway's check of the rows).
-    func guardedBytea(_ items: [SelectItem], table: CatalogTable) async -> [SelectItem] {
-        let names = Self.byteaColumns(of: table)
+    /// RETURNING of a write to `table` (called `alias` in the statement), as the shards run it:
+    /// `*` and `table.*` spelled out as the table's columns; a bytea column of the table named as
+    /// it is left bare, and its position is returned in `fetched` (its stored value comes back, and
+    /// `returnedRows` reads a reference's value at the gateway, as SELECT does); every other use
+    /// of a column named like any bytea column guarded (`BlobStrategy`), so that no reference
+    /// reaches the result any other way. Nothing is left to refuse once the write is done.
+    func returning(_ items: [SelectItem], table: CatalogTable, alias: Identifier?) async throws -> (items: [SelectItem], fetched: [Int]) {
+        guard !items.isEmpty else { return ([], []) }
+        let own = Self.byteaColumns(of: table)
+        // Subqueries may read other tables: their bytea columns are guarded too.
+        let names = try await gateway.catalog().sortedTables.reduce(into: own) { $0.formUnion(Self.byteaColumns(of: $1)) }
         let inlineMax = await session.settings.blobInlineMax
-        return items.map { $0.mappingExpression { SelectPlanner.guardingByteaColumns($0, names: names, inlineMax: inlineMax) } }
+        let name = (alias ?? Identifier(table.name)).name
+        var expanded: [SelectItem] = []
+        for item in items {
+            switch item {
+            case .wildcard:
+                expanded += table.spec.columns.map { .expression(Expression(.column(ColumnReference(Identifier($0.name)))), alias: nil) }
+            case .tableWildcard(let qualifier) where qualifier.name == name:
+                expanded += table.spec.columns.map { .expression(Expression(.column(ColumnReference(table: qualifier, Identifier($0.name)))), alias: nil) }
+            default:
+                expanded.append(item)
+            }
+        }
+        var fetched: [Int] = []
+        let guarded = expanded.enumerated().map { position, item -> SelectItem in
+            if case .expression(let expression, _) = item, case .column(let reference) = expression.kind,
+               own.contains(reference.column.name), reference.table == nil || reference.table?.name == name {
+                fetched.append(position)
+                return item
+            }
+            return item.mappingExpression { SelectPlanner.guardingByteaColumns($0, names: names, inlineMax: inlineMax) }
+        }
+        return (guarded, fetched)
+    }
+
+    /// The rows a write returned with the values of the bytea columns at `fetched` read: a
+    /// reference is replaced by the value it names, read from the chunk stores.
+    func returnedRows(_ rows: [[SQLiteValue]], fetched: [Int]) async throws -> [[SQLiteValue]] {
+        guard !fetched.isEmpty else { return rows }
+        var rows = rows
+        var analysis = BlobStrategy.Analysis()
+        var bytesLeft = SelectExecutor.blobResultBytesMax
+        for row in rows.indices {
+            for position in fetched where position < rows[row].count {
+                guard case .text(let text) = rows[row][position] else { continue }
+                let value = try await gateway.byteaValue(storedAs: text, column: "", bytesLeft: bytesLeft, analysis: &analysis)
+                bytesLeft -= value.count
+                rows[row][position] = .blob(value)
+            }
+        }
+        return rows
     }
 }
 
