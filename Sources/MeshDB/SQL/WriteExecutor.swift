@@ -219,6 +219,9 @@ struct WriteExecutor {
         let returning = try await returning(resolved.returning, table: table, alias: update.alias)
         resolved.returning = returning.items
         let shards = try await targetShards(table, alias: update.alias, whereClause: resolved.whereClause, parameters: parameters)
+        try await checkGuardsBeforeWriting(.update(resolved), table: table, alias: update.alias, whereClause: resolved.whereClause,
+                                           computed: resolved.assignments.map(\.value) + Self.expressions(of: resolved.returning),
+                                           shards: shards, parameters: parameters)
         let results = try await writeEach(.update(resolved), table: table, shards: shards, parameters: parameters)
         return SQLResult(tag: "UPDATE \(results.reduce(0) { $0 + $1.rowsChanged })", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [],
                          rows: try await returnedRows(results.flatMap(\.rows), fetched: returning.fetched))
@@ -232,6 +235,8 @@ struct WriteExecutor {
         let returning = try await returning(resolved.returning, table: table, alias: delete.alias)
         resolved.returning = returning.items
         let shards = try await targetShards(table, alias: delete.alias, whereClause: resolved.whereClause, parameters: parameters)
+        try await checkGuardsBeforeWriting(.delete(resolved), table: table, alias: delete.alias, whereClause: resolved.whereClause,
+                                           computed: Self.expressions(of: resolved.returning), shards: shards, parameters: parameters)
         let results = try await writeEach(.delete(resolved), table: table, shards: shards, parameters: parameters)
         return SQLResult(tag: "DELETE \(results.reduce(0) { $0 + $1.rowsChanged })", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [],
                          rows: try await returnedRows(results.flatMap(\.rows), fetched: returning.fetched))

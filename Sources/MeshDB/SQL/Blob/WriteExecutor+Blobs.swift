@@ -212,6 +212,42 @@ extension WriteExecutor {
         return (guarded, fetched)
     }
 
+    /// Outside a transaction block a write that spans shards is atomic per shard only, so a guard
+    /// (`BlobStrategy`) failing on one shard's row would leave the other shards written. Such a
+    /// write first reads, on every shard it reaches, what it will compute: its WHERE clause, and
+    /// for the rows that match, `computed` (its SET values and RETURNING items), in one aggregate
+    /// row per shard. A guard that fails there fails the statement before anything is written.
+    /// A row that becomes out of line between this read and the write can still fail on its
+    /// shard alone (docs/blobs.md).
+    func checkGuardsBeforeWriting(_ statement: Statement, table: CatalogTable, alias: Identifier?, whereClause: Expression?,
+                                  computed: [Expression], shards: [Int], parameters: [SQLiteValue]) async throws {
+        guard shards.count > 1, await session.transaction == nil,
+              SQLiteRenderer.render(statement).contains(Self.guardMarker) else { return }
+        let typeOf = { (expression: Expression) in Expression(.function(FunctionCall(Identifier("typeof"), .list([expression])))) }
+        let items = [Expression(.function(FunctionCall(Identifier("count"), .star)))]
+            + computed.map { Expression(.function(FunctionCall(Identifier("max"), .list([typeOf($0)])))) }
+        let from = FromClause(.table(NamedTable(Identifier(table.name), alias: alias)))
+        let check = Select(body: SelectBody(.select(SelectCore(items: items.map { .expression($0, alias: nil) }, from: from, whereClause: whereClause))))
+        let used = Traversal.parameterCount(check)
+        guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
+        let sql = SQLiteRenderer.render(check)
+        let consistency = await session.settings.readConsistency
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for shard in shards {
+                group.addTask { _ = try await gateway.read(table, shard: UInt32(shard), sql: sql, parameters: Array(parameters.prefix(used)), consistency: consistency) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// The expressions of select items (`*` has none once `returning` spelled it out).
+    static func expressions(of items: [SelectItem]) -> [Expression] {
+        items.compactMap { if case .expression(let expression, _) = $0 { expression } else { nil } }
+    }
+
+    /// What every guard the blob strategy writes into a statement contains.
+    static let guardMarker = "json_extract('{}', 'out-of-line value"
+
     /// The rows a write returned with the values of the bytea columns at `fetched` read: a
     /// reference is replaced by the value it names, read from the chunk stores.
     func returnedRows(_ rows: [[SQLiteValue]], fetched: [Int]) async throws -> [[SQLiteValue]] {
