@@ -58,6 +58,10 @@ struct DDLExecutor {
         // constraint (so that it can be enforced inside one shard); else a hidden row id.
         let firstUnique = unique.first?.columns ?? columns.first(where: \.unique).map { [$0.name] } ?? []
         let shardKey = create.shardBy.map { $0.map(\.name) } ?? (primaryKey.isEmpty ? firstUnique : primaryKey)
+        try Self.refuseByteaKey(primaryKey, of: columns, as: "a primary key", at: create.location)
+        for constraint in unique { try Self.refuseByteaKey(constraint.columns, of: columns, as: "a UNIQUE constraint", at: create.location) }
+        try Self.refuseByteaKey(columns.filter(\.unique).map(\.name), of: columns, as: "a UNIQUE constraint", at: create.location)
+        try Self.refuseByteaKey(shardKey, of: columns, as: "a shard key", at: create.location)
         let shardCount = create.shardCount ?? SQLSession.defaultShardCount
         guard shardCount >= 1, shardCount <= Self.shardCountMax else {
             throw SQLError(.programLimitExceeded, "SHARDS \(shardCount) is outside 1…\(Self.shardCountMax) (shard_count_max)", position: create.location.offset + 1)
@@ -70,6 +74,19 @@ struct DDLExecutor {
                                     shardCount: UInt32(shardCount), uniqueConstraints: unique,
                                     shardDDL: [SQLiteRenderer.render(.createTable(shardTable))])
         _ = try await gateway.createTable(spec, ifNotExists: create.ifNotExists)
+    }
+
+    /// A bytea column keeps a value above blob_inline_max as a reference, and whether a value
+    /// leaves the row depends on the session's blob_inline_max and the row's size: the same bytes
+    /// may be stored in two forms, which compare unequal. So no bytea column takes part in a
+    /// key, a uniqueness rule or routing (docs/blobs.md); 0A000 naming the column.
+    static func refuseByteaKey(_ names: [String], of columns: [CatalogColumn], as role: String, at location: SourceLocation) throws {
+        for name in names {
+            guard let column = columns.first(where: { $0.name == name }), column.holdsOutOfLineValues else { continue }
+            throw SQLError(.featureNotSupported,
+                           "bytea column \"\(name)\" cannot be part of \(role): a bytea value above blob_inline_max is stored as a reference, so equal values may be stored in two forms",
+                           position: location.offset + 1)
+        }
     }
 
     /// ADD COLUMN fills the existing rows with the DEFAULT on the shards, past the gateway that
@@ -106,8 +123,11 @@ struct DDLExecutor {
     }
 
     func createIndex(_ create: CreateIndex) async throws {
-        guard try await gateway.table(named: create.table.name) != nil else {
+        guard let table = try await gateway.table(named: create.table.name) else {
             throw SQLError(.undefinedTable, "relation \"\(create.table.name)\" does not exist", position: create.table.location.offset + 1)
+        }
+        if create.unique {
+            try Self.refuseByteaKey(create.columns.map(\.name.name), of: table.spec.columns, as: "a unique index", at: create.location)
         }
         var shardIndex = create
         shardIndex.ifNotExists = false
@@ -275,6 +295,7 @@ struct DDLExecutor {
             names.append(column.name.name)
             keyed.columns[index].notNull = true
         }
+        try refuseByteaKey(names, of: spec.columns, as: "a primary key", at: location)
         keyed.primaryKey = names
         if spec.shardKey.isEmpty || !Set(spec.shardKey).isSubset(of: names) { keyed.shardKey = names }
         if let first = spec.shardDDL.first {

@@ -40,9 +40,11 @@ struct WriteExecutor {
             }
             targetColumns.append(column.name)
         }
-        if case .doUpdate(let assignments, _)? = insert.onConflict?.action {
+        var insert = insert
+        if case .doUpdate(let assignments, let whereClause)? = insert.onConflict?.action {
             try Self.refuseShardKeyChange(assignments, table: table)
-            try Self.refuseComputedBytea(assignments, table: table, inlineMax: await session.settings.blobInlineMax)
+            let inlineMax = min(await session.settings.blobInlineMax, Self.rowBytesInlineMax)
+            insert.onConflict?.action = .doUpdate(try Self.byteaConflictAssignments(assignments, table: table, inlineMax: inlineMax), whereClause: whereClause)
         }
 
         // 1. Evaluate the rows at the gateway, in a scratch copy of the table.
@@ -115,11 +117,12 @@ struct WriteExecutor {
         var shardInsert = insert
         shardInsert.columns = columns.map { Identifier($0) }
         shardInsert.source = .query(Select(body: SelectBody(.values(Values([columns.indices.map { Expression(.parameter($0 + 1)) }])))))
-        shardInsert.returning = await guardedBytea(insert.returning, table: table)
+        let returning = try await returning(insert.returning, table: table, alias: insert.alias)
+        shardInsert.returning = returning.items
         if case .doUpdate(let assignments, let whereClause)? = insert.onConflict?.action {
             var guarded: [Assignment] = []
             for assignment in assignments {
-                // A bytea target takes only what refuseComputedBytea let through, as it is.
+                // A bytea target takes only what byteaConflictAssignments let through, as it is.
                 let bytea = Self.byteaColumns(of: table).contains(assignment.column.name)
                 guarded.append(Assignment(assignment.column, bytea ? assignment.value : await guardedBytea(assignment.value, table: table)))
             }
@@ -135,8 +138,7 @@ struct WriteExecutor {
         // 3. Each shard's rows in ordered writes within the operation limits, all shards at once.
         let results = try await gateway.write(table, byShard: byShard, transaction: await session.transaction)
         let changed = results.reduce(0) { $0 + $1.rowsChanged }
-        let returned = results.flatMap(\.rows)
-        try SelectExecutor.refuseReferences(in: returned, byteaColumns: Self.byteaColumns(of: table).sorted())
+        let returned = try await returnedRows(results.flatMap(\.rows), fetched: returning.fetched)
         return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
     }
 
@@ -214,12 +216,15 @@ struct WriteExecutor {
         }
         resolved.whereClause = try await resolved.whereClause.asyncMap { await guardedBytea(try await gatewayEvaluated($0, parameters: parameters), table: table) }
         parameters += bound
-        resolved.returning = await guardedBytea(resolved.returning, table: table)
+        let returning = try await returning(resolved.returning, table: table, alias: update.alias)
+        resolved.returning = returning.items
         let shards = try await targetShards(table, alias: update.alias, whereClause: resolved.whereClause, parameters: parameters)
+        try await checkGuardsBeforeWriting(.update(resolved), table: table, alias: update.alias, whereClause: resolved.whereClause,
+                                           computed: resolved.assignments.map(\.value) + Self.expressions(of: resolved.returning),
+                                           shards: shards, parameters: parameters)
         let results = try await writeEach(.update(resolved), table: table, shards: shards, parameters: parameters)
-        try SelectExecutor.refuseReferences(in: results.flatMap(\.rows), byteaColumns: byteaNames.sorted())
-        return SQLResult(tag: "UPDATE \(results.reduce(0) { $0 + $1.rowsChanged })",
-                         columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: results.flatMap(\.rows))
+        return SQLResult(tag: "UPDATE \(results.reduce(0) { $0 + $1.rowsChanged })", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [],
+                         rows: try await returnedRows(results.flatMap(\.rows), fetched: returning.fetched))
     }
 
     func delete(_ delete: Delete, parameters: [SQLiteValue]) async throws -> SQLResult {
@@ -227,12 +232,14 @@ struct WriteExecutor {
         guard delete.with.isEmpty else { throw SQLError(.featureNotSupported, "WITH before DELETE is not supported") }
         var resolved = delete
         resolved.whereClause = try await resolved.whereClause.asyncMap { await guardedBytea(try await gatewayEvaluated($0, parameters: parameters), table: table) }
-        resolved.returning = await guardedBytea(resolved.returning, table: table)
+        let returning = try await returning(resolved.returning, table: table, alias: delete.alias)
+        resolved.returning = returning.items
         let shards = try await targetShards(table, alias: delete.alias, whereClause: resolved.whereClause, parameters: parameters)
+        try await checkGuardsBeforeWriting(.delete(resolved), table: table, alias: delete.alias, whereClause: resolved.whereClause,
+                                           computed: Self.expressions(of: resolved.returning), shards: shards, parameters: parameters)
         let results = try await writeEach(.delete(resolved), table: table, shards: shards, parameters: parameters)
-        try SelectExecutor.refuseReferences(in: results.flatMap(\.rows), byteaColumns: Self.byteaColumns(of: table).sorted())
-        return SQLResult(tag: "DELETE \(results.reduce(0) { $0 + $1.rowsChanged })",
-                         columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: results.flatMap(\.rows))
+        return SQLResult(tag: "DELETE \(results.reduce(0) { $0 + $1.rowsChanged })", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [],
+                         rows: try await returnedRows(results.flatMap(\.rows), fetched: returning.fetched))
     }
 
     private func requireTable(_ name: Identifier) async throws -> CatalogTable {

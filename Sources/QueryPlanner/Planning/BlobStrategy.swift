@@ -99,28 +99,67 @@ extension SelectPlanner {
         Set(tables.flatMap { $0.columns.filter(\.isBlob).map(\.name) })
     }
 
-    /// `select` with every use of a column named in `names` guarded (see `BlobStrategy`),
-    /// except the top-level outputs the gateway fetches, and the strategy for it (nil when the
-    /// statement reads no bytea column).
-    static func guardingBlobs(_ select: Select, names: Set<String>, tables: [PlannerTable], inlineMax: Int) -> (Select, BlobStrategy?) {
-        guard !names.isEmpty else { return (select, nil) }
-        let fetched = fetchedOutputs(select, tables: tables)
-        let guardian = BlobGuard(names: names, inlineMax: inlineMax)
+    /// `select` with every use of a bytea column of `tables` guarded by `guardian` (see `BlobStrategy`), except
+    /// the top-level outputs the gateway fetches, and the strategy for it (nil when the statement
+    /// reads no bytea column).
+    ///
+    /// A fetched output leaves the shards as its reference, so nothing may compute over it there:
+    /// an ORDER BY or GROUP BY term naming it by position or alias is replaced by the guarded
+    /// column (it sorts inline values, and fails on a reference), and under DISTINCT nothing is
+    /// fetched (the outputs stay guarded; a reference that `*` returns is refused at the gateway).
+    static func guardingBlobs(_ select: Select, guardian: BlobGuard, tables: [PlannerTable]) -> (Select, BlobStrategy?) {
+        guard !guardian.names.isEmpty else { return (select, nil) }
         var result = guardian.guarded(select)
+        var fetched = fetchedOutputs(select, tables: tables)
+        if case .select(let core) = select.body.first, core.distinct { fetched = [] }
         if !fetched.isEmpty, case .select(let core) = select.body.first, case .select(var guardedCore) = result.body.first {
             // The fetched outputs stay bare: the shards return their references.
             for index in Set(fetched.compactMap(\.item)) { guardedCore.items[index] = core.items[index] }
+            let inputColumns = Set(tables.flatMap { $0.columns.map(\.name) })
+            func outputNamed(_ term: Expression, isOrdering: Bool) -> Expression? {
+                switch term.kind {
+                case .literal(.integer(let ordinal)):
+                    return fetched.first { $0.position == Int(ordinal) - 1 }.map { guardian.guardColumn(fetchedColumn($0, core: core), name: $0.name) }
+                case .column(let reference) where reference.table == nil:
+                    // GROUP BY prefers an input column to an output alias, ORDER BY the alias.
+                    guard isOrdering || !inputColumns.contains(reference.column.name) else { return nil }
+                    let output = fetched.first { entry in
+                        guard let item = entry.item, case .expression(_, let alias?) = core.items[item] else { return false }
+                        return alias.name == reference.column.name
+                    }
+                    return output.map { guardian.guardColumn(fetchedColumn($0, core: core), name: $0.name) }
+                default:
+                    return nil
+                }
+            }
+            guardedCore.groupBy = guardedCore.groupBy.map { outputNamed($0, isOrdering: false) ?? $0 }
             result.body.first = .select(guardedCore)
+            result.orderBy = result.orderBy.map { term in
+                var term = term
+                if let replaced = outputNamed(term.expression, isOrdering: true) { term.expression = replaced }
+                return term
+            }
         }
-        let strategy = BlobStrategy(fetchedColumns: fetched.map(\.position), fetchedNames: fetched.map(\.name), byteaColumns: names.sorted())
+        let strategy = BlobStrategy(fetchedColumns: fetched.map(\.position), fetchedNames: fetched.map(\.name), byteaColumns: guardian.names.sorted())
         return (result, strategy)
     }
+
+    /// The column a fetched output reads, as a reference the shards resolve: the item itself, or
+    /// for an output of `*` / `t.*` the column qualified by its table's name in the FROM clause.
+    private static func fetchedColumn(_ output: FetchedOutput, core: SelectCore) -> Expression {
+        if let item = output.item, case .expression(let expression, _) = core.items[item] { return expression }
+        return Expression(.column(ColumnReference(table: output.table.map { Identifier($0) }, Identifier(output.name))))
+    }
+
+    /// An output the gateway fetches: its position in the result, the select item (nil for one
+    /// of `*` / `t.*`), the column's name, and for `*` / `t.*` the name its table has in FROM.
+    typealias FetchedOutput = (position: Int, item: Int?, name: String, table: String?)
 
     /// The top-level outputs of `select` that are, certainly, bytea columns of a base table as
     /// stored: a bare column reference that resolves to one table of the FROM clause, or `*` and
     /// `t.*` over base tables. Anything less certain is not fetched (its reference, should one
     /// reach the result, is refused at the gateway).
-    static func fetchedOutputs(_ select: Select, tables: [PlannerTable]) -> [(position: Int, item: Int?, name: String)] {
+    static func fetchedOutputs(_ select: Select, tables: [PlannerTable]) -> [FetchedOutput] {
         guard select.body.compounds.isEmpty, case .select(let core) = select.body.first, let from = core.from else { return [] }
         let ctes = Set(select.with.map(\.name.name))
         var named: [(name: String, table: PlannerTable)] = []
@@ -134,7 +173,7 @@ extension SelectPlanner {
             named.append(((table.alias ?? table.name).name, planned))
         }
         let merged = from.joins.contains { if case .using = $0.constraint { true } else { false } }
-        var found: [(position: Int, item: Int?, name: String)] = []
+        var found: [FetchedOutput] = []
         var position = 0
         for (index, item) in core.items.enumerated() {
             switch item {
@@ -143,22 +182,22 @@ extension SelectPlanner {
                     let candidates = reference.table.map { qualifier in named.filter { $0.name == qualifier.name } }
                         ?? (onlyBaseTables ? named.filter { $0.table.column(named: reference.column.name) != nil } : [])
                     if candidates.count == 1, candidates[0].table.column(named: reference.column.name)?.isBlob == true {
-                        found.append((position, index, reference.column.name))
+                        found.append((position, index, reference.column.name, nil))
                     }
                 }
                 position += 1
             case .wildcard:
                 guard onlyBaseTables, !merged else { return found }
-                for (_, table) in named {
+                for (name, table) in named {
                     for column in table.columns {
-                        if column.isBlob { found.append((position, nil, column.name)) }
+                        if column.isBlob { found.append((position, nil, column.name, name)) }
                         position += 1
                     }
                 }
             case .tableWildcard(let qualifier):
                 guard let table = named.first(where: { $0.name == qualifier.name })?.table else { return found }
                 for column in table.columns {
-                    if column.isBlob { found.append((position, nil, column.name)) }
+                    if column.isBlob { found.append((position, nil, column.name, qualifier.name)) }
                     position += 1
                 }
             }
@@ -169,8 +208,53 @@ extension SelectPlanner {
 
 /// The rewrite `BlobStrategy` describes, over every expression of a statement at any depth.
 struct BlobGuard {
+    /// The bytea columns' names: every column reference by one of them is guarded.
     let names: Set<String>
     let inlineMax: Int
+    /// Those of `names` that some table of the statement also has as a column of another type.
+    let sharedNames: Set<String>
+    /// The tables of the statement by the name FROM gives them (alias, else table name).
+    let tablesByQualifier: [String: [PlannerTable]]
+    /// Names of CTEs and of subqueries in FROM anywhere in the statement: a qualifier among them
+    /// may not mean the table of that name.
+    let derivedNames: Set<String>
+
+    /// A guard matching by name only: every column named in `names` is taken for a bytea column.
+    init(names: Set<String>, inlineMax: Int) {
+        self.names = names
+        self.inlineMax = inlineMax
+        sharedNames = []
+        tablesByQualifier = [:]
+        derivedNames = []
+    }
+
+    /// The guard of `statements` (a query and the views it reads), which read `uses`.
+    init(uses: [SelectPlanner.TableUse], statements: [Select], inlineMax: Int) {
+        let tables = uses.map(\.table)
+        names = SelectPlanner.byteaColumnNames(tables)
+        self.inlineMax = inlineMax
+        sharedNames = names.intersection(tables.flatMap { $0.columns.filter { !$0.isBlob }.map(\.name) })
+        tablesByQualifier = Dictionary(grouping: uses, by: { ($0.reference.alias ?? $0.reference.name).name }).mapValues { $0.map(\.table) }
+        var derived: Set<String> = []
+        for statement in statements {
+            Traversal.forEachCore(statement) { term, ctes in
+                derived.formUnion(ctes)
+                guard case .select(let core) = term, let from = core.from else { return }
+                derived.formUnion(Self.subqueryAliases(from))
+            }
+        }
+        derivedNames = derived
+    }
+
+    private static func subqueryAliases(_ from: FromClause) -> [String] {
+        ([from.first] + from.joins.map(\.table)).flatMap { reference -> [String] in
+            switch reference {
+            case .subquery(_, let alias, _): alias.map { [$0.name] } ?? []
+            case .nested(let inner, _): subqueryAliases(inner)
+            case .table: []
+            }
+        }
+    }
 
     func guarded(_ select: Select) -> Select {
         select.mappingParts(expression: guarded(_:), query: guarded(_:))
@@ -191,14 +275,20 @@ struct BlobGuard {
         case .function(let call) where call.arguments.expressions.count == 1 && isByteaColumn(call.arguments.expressions[0]):
             let column = call.arguments.expressions[0]
             switch call.name.name {
-            case "count": return node
-            case "length":
+            case "count" where !call.distinct:
+                // count(DISTINCT body) would compare stored forms (the same bytes inline in one
+                // row and out of line in another count twice): guarded like any other use.
+                return node
+            case "length" where resolvesToBytea(column):
                 return Self.ifReference(column, then: Self.referencedSize(column), else: node)
-            case "octet_length":
+            case "octet_length" where resolvesToBytea(column):
                 // SQLite before 3.43 has no octet_length(); a value's bytes are its length as a BLOB.
                 let bytes = Self.call("length", [Expression(.cast(column, .named("blob")))])
                 return Self.ifReference(column, then: Self.referencedSize(column), else: bytes)
-            default: return nil
+            default:
+                // Including length() of a column only named like a bytea column (notes.body,
+                // text): the size a reference would spell is no answer for text that looks like one.
+                return nil
             }
         default:
             return nil
@@ -210,8 +300,19 @@ struct BlobGuard {
         return false
     }
 
+    /// Whether `column` (a column named like a bytea column) certainly is one: no table of the
+    /// statement has a column of another type by that name, or its qualifier names only tables
+    /// where it is bytea.
+    private func resolvesToBytea(_ column: Expression) -> Bool {
+        guard case .column(let reference) = column.kind else { return false }
+        guard sharedNames.contains(reference.column.name) else { return true }
+        guard let qualifier = reference.table, !derivedNames.contains(qualifier.name),
+              let tables = tablesByQualifier[qualifier.name], !tables.isEmpty else { return false }
+        return tables.allSatisfy { $0.column(named: reference.column.name)?.isBlob == true }
+    }
+
     /// `CASE WHEN <reference> THEN json_extract('{}', '<message>') ELSE column END`.
-    private func guardColumn(_ column: Expression, name: String) -> Expression {
+    func guardColumn(_ column: Expression, name: String) -> Expression {
         let message = "out-of-line value: column \(name) holds a value larger than blob_inline_max = \(inlineMax) bytes, kept in the chunk store;"
             + " only returning it, length(), octet_length(), count() and IS NULL work on it"
         let failure = Self.call("json_extract", [.literal(.string("{}")), .literal(.string(message))])

@@ -55,14 +55,16 @@ public struct SelectPlanner: Sendable {
     public func plan(_ written: Select) throws(SQLError) -> SelectPlan {
         let (references, views) = try baseTables(of: written)
         // The blob strategy first: every later step sees bytea columns guarded (BlobStrategy).
-        let byteaNames = Self.byteaColumnNames(references.map(\.table))
-        let (select, blobs) = Self.guardingBlobs(written, names: byteaNames, tables: references.map(\.table), inlineMax: blobInlineMax)
-        var plan = try plan(select, references: references, views: views, byteaNames: byteaNames)
+        let viewQueries = try views.map { view throws(SQLError) in try Self.parseView(view) }
+        let guardian = BlobGuard(uses: references, statements: [written] + viewQueries, inlineMax: blobInlineMax)
+        let (select, blobs) = Self.guardingBlobs(written, guardian: guardian, tables: references.map(\.table))
+        var plan = try plan(select, references: references, views: zip(views, viewQueries.map(guardian.guarded(_:))).map { $0 })
         plan.blobs = blobs
         return plan
     }
 
-    private func plan(_ select: Select, references: [TableUse], views: [PlannerView], byteaNames: Set<String>) throws(SQLError) -> SelectPlan {
+    /// `views`: each view the statement reads with its query, guarded.
+    private func plan(_ select: Select, references: [TableUse], views: [(view: PlannerView, query: Select)]) throws(SQLError) -> SelectPlan {
         if references.isEmpty && views.isEmpty {
             return SelectPlan(strategy: .constant, steps: [], finish: Self.scratchFinish(select, description: "Evaluate"))
         }
@@ -71,9 +73,8 @@ public struct SelectPlanner: Sendable {
             return single
         }
         var plan = try gatherPlan(select, references: references)
-        plan.scratchDefinitions = try views.map { view throws(SQLError) in
-            let query = BlobGuard(names: byteaNames, inlineMax: blobInlineMax).guarded(try Self.parseView(view))
-            return SQLiteRenderer.render(.createView(CreateView(name: Identifier(view.name), columns: view.columns.map { Identifier($0) }, query: query)))
+        plan.scratchDefinitions = views.map { view, query in
+            SQLiteRenderer.render(.createView(CreateView(name: Identifier(view.name), columns: view.columns.map { Identifier($0) }, query: query)))
         }
         return plan
     }

@@ -153,7 +153,7 @@ import Testing
                         "SELECT id FROM media WHERE body = X'00'", "SELECT body || X'00' FROM media WHERE id = 1",
                         "SELECT id FROM media ORDER BY body", "SELECT b FROM (SELECT body AS b FROM media WHERE id = 1) AS s",
                         "SELECT max(body) FROM media", "DELETE FROM media WHERE body = X'01'",
-                        "DELETE FROM media WHERE id = 1 RETURNING body",
+                        "DELETE FROM media WHERE id = 1 RETURNING body || X'00'",
                         "INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET name = name || media.body"] {
                 let error = await Self.failure(session, sql)
                 #expect(error?.state == .featureNotSupported, "\(sql): \(String(describing: error))")
@@ -169,6 +169,124 @@ import Testing
             _ = try await session.execute("INSERT INTO nokey VALUES ('large', $1)", parameters: [.blob(large)])
             #expect(try await session.execute("SELECT * FROM nokey").first?.rows == [[.text("large"), .blob(large)]])
             #expect(try await session.execute("SELECT nokey.* FROM nokey").first?.rows == [[.text("large"), .blob(large)]])
+        }
+    }
+
+    /// Review finding 5: sorting, grouping or deduplicating a fetched output by position, alias
+    /// or DISTINCT fails on an out-of-line value (SQLite would order its reference, TEXT, before
+    /// every BLOB) and works on inline ones; length() of a text column is never read as a size.
+    @Test func orderingGroupingAndDistinctOverAFetchedOutputFailOnAReference() async throws {
+        try await Self.withMedia { _, session in
+            var random = SeededBytes(seed: 87)
+            let large = random.bytes(70_000)
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'large', $1), (2, 'zero', X'00'), (3, 'ff', X'FF'), (4, 'again', X'00')",
+                                          parameters: [.blob(large)])
+            for sql in ["SELECT body FROM media ORDER BY 1", "SELECT body AS b FROM media ORDER BY b", "SELECT * FROM media ORDER BY 3",
+                        "SELECT body FROM media GROUP BY 1", "SELECT body AS b, count(*) FROM media GROUP BY b",
+                        "SELECT DISTINCT body FROM media", "SELECT DISTINCT * FROM media", "SELECT count(DISTINCT body) FROM media"] {
+                let error = await Self.failure(session, sql)
+                #expect(error?.state == .featureNotSupported, "\(sql): \(String(describing: error))")
+            }
+            // Over inline values only, the same statements answer as PostgreSQL does.
+            #expect(try await session.execute("SELECT body FROM media WHERE id > 1 ORDER BY 1 DESC").first?.rows == [[.blob([0xFF])], [.blob([0])], [.blob([0])]])
+            #expect(try await session.execute("SELECT body AS b FROM media WHERE id > 1 GROUP BY b ORDER BY b").first?.rows == [[.blob([0])], [.blob([0xFF])]])
+            #expect(try await session.execute("SELECT DISTINCT body FROM media WHERE id > 1 ORDER BY 1").first?.rows == [[.blob([0])], [.blob([0xFF])]])
+            #expect(try await Self.one(session, "SELECT count(DISTINCT body) FROM media WHERE id > 1") == .integer(2))
+            // A text column named like the bytea column: never read as a reference's size.
+            _ = try await session.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+            _ = try await session.execute("INSERT INTO notes VALUES (1, 'meshdb-blob:1:hello')")
+            let notes = "SELECT length(notes.body) FROM notes JOIN media ON media.id = notes.id"
+            do {
+                #expect(try await Self.one(session, notes) == .integer(19), "\(notes)")
+            } catch {
+                #expect((error as? SQLError)?.state == .featureNotSupported, "\(notes): \(error)")
+            }
+            #expect(try await Self.one(session, "SELECT length(media.body) FROM notes JOIN media ON media.id = notes.id") == .integer(70_000))
+        }
+    }
+
+    /// Review finding 1: RETURNING * (or a bare bytea column) of a write returns the value, out
+    /// of line too; a RETURNING that must fail fails before anything is written.
+    @Test func returningAnOutOfLineValueReturnsItsBytesAndNeverFailsAfterTheWrite() async throws {
+        try await Self.withMedia { _, session in
+            var random = SeededBytes(seed: 88)
+            let large = random.bytes(100_000)
+            let inserted = try await session.execute("INSERT INTO media VALUES (1, 'x', $1) RETURNING *", parameters: [.blob(large)]).first
+            #expect(inserted?.rows == [[.integer(1), .text("x"), .blob(large)]])
+            #expect(inserted?.columns == ["id", "name", "body"])
+            let small = try await session.execute("INSERT INTO media VALUES (2, 's', X'0102') RETURNING media.*, length(body)").first?.rows
+            #expect(small == [[.integer(2), .text("s"), .blob([1, 2]), .integer(2)]])
+            let updated = try await session.execute("UPDATE media SET name = 'y' WHERE id = 1 RETURNING name, body").first?.rows
+            #expect(updated == [[.text("y"), .blob(large)]])
+            // An expression over the reference fails, and the UPDATE it belongs to wrote nothing.
+            let computed = await Self.failure(session, "UPDATE media SET name = 'z' WHERE id = 1 RETURNING body || X'00'")
+            #expect(computed?.state == .featureNotSupported, "\(String(describing: computed))")
+            #expect(try await Self.one(session, "SELECT name FROM media WHERE id = 1") == .text("y"))
+            let deleted = try await session.execute("DELETE FROM media WHERE id = 1 RETURNING *").first?.rows
+            #expect(deleted == [[.integer(1), .text("y"), .blob(large)]])
+            #expect(try await Self.one(session, "SELECT count(*) FROM media") == .integer(1))
+            // Inside a transaction block too.
+            _ = try await session.execute("BEGIN")
+            let again = try await session.execute("INSERT INTO media VALUES (3, 'b', $1) RETURNING body", parameters: [.blob(large)]).first?.rows
+            _ = try await session.execute("COMMIT")
+            #expect(again == [[.blob(large)]])
+        }
+    }
+
+    /// A write that spans shards, outside a transaction block, whose guard fails on one shard's
+    /// out-of-line value writes nothing on the other shards either.
+    @Test func aWriteWhoseGuardFailsOnOneShardWritesNothingOnTheOthers() async throws {
+        try await Self.withMedia { _, session in
+            var random = SeededBytes(seed: 89)
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'large', $1)", parameters: [.blob(random.bytes(100_000))])
+            for id in 2...12 { _ = try await session.execute("INSERT INTO media VALUES (\(id), 'small', X'00')") }
+            for sql in ["DELETE FROM media WHERE body = X'00'", "UPDATE media SET name = 'changed' WHERE body = X'00'",
+                        "UPDATE media SET name = 'changed' RETURNING body || X'01'", "DELETE FROM media WHERE id > 0 RETURNING substr(body, 1, 1)"] {
+                let error = await Self.failure(session, sql)
+                #expect(error?.state == .featureNotSupported, "\(sql): \(String(describing: error))")
+                #expect(try await Self.one(session, "SELECT count(*) FROM media WHERE name = 'small'") == .integer(11), "\(sql)")
+            }
+            // Over inline values only, the same statements run.
+            #expect(try await session.execute("UPDATE media SET name = 'changed' WHERE id > 1 AND body = X'00'").first?.tag == "UPDATE 11")
+            #expect(try await session.execute("DELETE FROM media WHERE id > 1 AND body = X'00'").first?.tag == "DELETE 11")
+        }
+    }
+
+    /// Review finding 6: the same bytes may be stored inline or as a reference, so a bytea column
+    /// cannot take part in a key or a uniqueness rule: refused when declared, nothing created.
+    @Test func byteaColumnsAreRefusedInKeysAndUniqueConstraints() async throws {
+        try await Self.withMedia { _, session in
+            for sql in ["CREATE TABLE k1 (b bytea PRIMARY KEY)", "CREATE TABLE k2 (id int PRIMARY KEY, b bytea UNIQUE)",
+                        "CREATE TABLE k3 (id int, b blob, PRIMARY KEY (id, b))", "CREATE TABLE k4 (id int PRIMARY KEY, b bytea, UNIQUE (id, b))",
+                        "CREATE TABLE k5 (id int, b bytea) SHARD BY (b)", "CREATE UNIQUE INDEX media_body ON media (body)"] {
+                let error = await Self.failure(session, sql)
+                #expect(error?.state == .featureNotSupported && error?.message.contains("bytea column") == true, "\(sql): \(String(describing: error))")
+            }
+            for name in ["k1", "k2", "k3", "k4", "k5"] {
+                #expect(await Self.failure(session, "SELECT * FROM \(name)")?.state == .undefinedTable, "\(name)")
+            }
+            _ = try await session.execute("CREATE TABLE nokey (id int, b bytea)")
+            let rekey = await Self.failure(session, "ALTER TABLE nokey ADD PRIMARY KEY (id, b)")
+            #expect(rekey?.state == .featureNotSupported, "\(String(describing: rekey))")
+            // A plain index, and a bytea column beside a key, are fine.
+            _ = try await session.execute("CREATE INDEX media_body ON media (body)")
+            _ = try await session.execute("CREATE TABLE keyed (k text PRIMARY KEY, v bytea)")
+        }
+    }
+
+    /// Review finding 14: ON CONFLICT DO UPDATE takes a bytea literal in either spelling, stored
+    /// as its bytes.
+    @Test func onConflictTakesAByteaLiteralInEitherSpelling() async throws {
+        try await Self.withMedia { demo, session in
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'x', NULL)")
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET body = '\\x4142'::bytea")
+            #expect(try await Self.one(session, "SELECT body FROM media WHERE id = 1") == .blob([0x41, 0x42]))
+            #expect(try await Self.stored(demo, id: 1) == .blob([0x41, 0x42]))
+            _ = try await session.execute("INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET body = 'CD'")
+            #expect(try await Self.stored(demo, id: 1) == .blob([0x43, 0x44]))
+            // Text that is not bytea input is refused as PostgreSQL does.
+            let invalid = await Self.failure(session, "INSERT INTO media VALUES (1, 'x', NULL) ON CONFLICT (id) DO UPDATE SET body = '\\xZZ'::bytea")
+            #expect(invalid?.state == SQLState("22P02"), "\(String(describing: invalid))")
         }
     }
 

@@ -52,6 +52,46 @@ struct BlobStrategyTests {
         #expect(!(try plan("SELECT count(body) FROM media WHERE body IS NOT NULL").steps[0].sql.contains("json_extract")))
     }
 
+    /// Review finding 5: a fetched output leaves the shards as its reference, so nothing may
+    /// sort, group or deduplicate it there unguarded.
+    @Test func orderingGroupingAndDistinctOverAFetchedOutputAreGuarded() throws {
+        let guardText = "json_extract('{}', 'out-of-line value: column body"
+        for sql in ["SELECT body FROM media ORDER BY 1", "SELECT body AS b FROM media ORDER BY b", "SELECT id, body FROM media GROUP BY 2",
+                    "SELECT body AS b FROM media GROUP BY b", "SELECT * FROM media ORDER BY 3"] {
+            let plan = try plan(sql)
+            #expect(plan.blobs?.fetchedColumns.isEmpty == false, "\(sql)")
+            #expect(plan.explain().joined(separator: "\n").contains(guardText), "\(sql): \(plan.explain())")
+        }
+        // Under DISTINCT nothing is fetched: the output is guarded (or, from *, refused at the gateway).
+        let distinct = try plan("SELECT DISTINCT body FROM media")
+        #expect(distinct.blobs?.fetchedColumns == [])
+        #expect(distinct.explain().joined().contains(guardText))
+        #expect(try plan("SELECT DISTINCT * FROM media").blobs?.fetchedColumns == [])
+        // count(DISTINCT body) compares stored forms: guarded; count(body) is not.
+        #expect(try plan("SELECT count(DISTINCT body) FROM media").explain().joined().contains(guardText))
+        #expect(!(try plan("SELECT count(body) FROM media").explain().joined().contains(guardText)))
+        // ORDER BY an input column that is not the fetched output is left alone.
+        #expect(!(try plan("SELECT body FROM media ORDER BY id").explain().joined().contains(guardText)))
+    }
+
+    /// Review finding 5: length() reads a reference's size only from a column that certainly is
+    /// bytea; notes.body is text, and its value is guarded as it is, never read as a size.
+    @Test func lengthReadsTheSizeOnlyOfAColumnThatResolvesToBytea() throws {
+        let sizeOf = { (column: String) in "CAST(substr(\(column), 15, instr(substr(\(column), 15), ':') - 1) AS INTEGER)" }
+        let notes = try plan("SELECT length(n.body) FROM notes n JOIN media m ON m.id = n.id").explain().joined(separator: "\n")
+        #expect(!notes.contains(sizeOf("n.body")), "\(notes)")
+        #expect(notes.contains("json_extract('{}', 'out-of-line value: column body"), "\(notes)")
+        let media = try plan("SELECT length(m.body) FROM notes n JOIN media m ON m.id = n.id").explain().joined(separator: "\n")
+        #expect(media.contains(sizeOf("m.body")), "\(media)")
+        // Unqualified, body names columns of both types: guarded, not read as a size.
+        let bare = try plan("SELECT length(body) FROM notes WHERE id IN (SELECT id FROM media)").explain().joined(separator: "\n")
+        #expect(!bare.contains(sizeOf("body")), "\(bare)")
+        // A qualifier that is a subquery's alias is not the table of that name.
+        let derived = try plan("SELECT length(media.body) FROM (SELECT body FROM notes) AS media WHERE EXISTS (SELECT 1 FROM media)")
+            .explain().joined(separator: "\n")
+        #expect(!derived.contains(sizeOf("media.body")), "\(derived)")
+    }
+
     @Test func byteaTextInputIsReadAsPostgreSQLReadsIt() {
         #expect(ByteaText.bytes("\\x4142") == [0x41, 0x42])
         #expect(ByteaText.bytes("\\X41 42") == [0x41, 0x42])

@@ -22,23 +22,11 @@ extension SelectExecutor {
                     if text.hasPrefix(BlobStrategy.referencePrefix) { throw Self.unresolvedReference(strategy) }
                     continue
                 }
-                // TEXT in a bytea column is a reference; text that is not one was stored before
-                // MeshDB kept bytea values as BLOBs, and is returned as its bytes.
-                let reference: BlobReference?
-                do {
-                    reference = try BlobReference(text: text)
-                } catch {
-                    throw GatewayError(sqlState: "XX001", message: "column \(strategy.fetchedNames.first ?? "") holds a malformed blob reference: \(error)")
-                }
-                guard let reference else {
-                    rows[row][column] = .blob(Array(text.utf8))
-                    continue
-                }
                 if describeOnly {
                     rows[row][column] = .blob([])
                     continue
                 }
-                let value = try await gateway.fetchOutOfLine(reference, bytesLeft: bytesLeft, analysis: &analysis)
+                let value = try await gateway.byteaValue(storedAs: text, column: strategy.fetchedNames.first ?? "", bytesLeft: bytesLeft, analysis: &analysis)
                 bytesLeft -= value.count
                 rows[row][column] = .blob(value)
             }
@@ -46,20 +34,25 @@ extension SelectExecutor {
         return analysis
     }
 
-    /// Refuses rows that carry a reference (RETURNING, for one): no output of theirs is fetched.
-    static func refuseReferences(in rows: [[SQLiteValue]], byteaColumns: [String]) throws {
-        for row in rows {
-            for value in row {
-                if case .text(let text) = value, text.hasPrefix(BlobStrategy.referencePrefix) {
-                    throw unresolvedReference(BlobStrategy(fetchedColumns: [], fetchedNames: [], byteaColumns: byteaColumns))
-                }
-            }
-        }
-    }
-
     static func unresolvedReference(_ strategy: BlobStrategy) -> SQLError {
         SQLError(.featureNotSupported,
-                 "an out-of-line value of bytea column \(strategy.byteaColumns.joined(separator: ", ")) (larger than blob_inline_max) reaches the result through a subquery, view, set operation, RETURNING or expression; MeshDB fetches out-of-line values only for bytea columns the outermost SELECT names directly",
+                 "an out-of-line value of bytea column \(strategy.byteaColumns.joined(separator: ", ")) (larger than blob_inline_max) reaches the result through a subquery, view, set operation, DISTINCT or expression; MeshDB fetches out-of-line values only for bytea columns the outermost SELECT names directly",
                  hint: "Select the column itself (SELECT body FROM media WHERE …), or raise mesh.blob_inline_max before storing the value.")
+    }
+}
+
+extension Gateway {
+    /// The value of a bytea column stored as TEXT: the bytes of the value its reference names,
+    /// read from the chunk stores; text that is no reference was stored before MeshDB kept bytea
+    /// values as BLOBs, and is its bytes.
+    func byteaValue(storedAs text: String, column: String, bytesLeft: Int, analysis: inout BlobStrategy.Analysis) async throws -> [UInt8] {
+        let reference: BlobReference?
+        do {
+            reference = try BlobReference(text: text)
+        } catch {
+            throw GatewayError(sqlState: "XX001", message: "column \(column) holds a malformed blob reference: \(error)")
+        }
+        guard let reference else { return Array(text.utf8) }
+        return try await fetchOutOfLine(reference, bytesLeft: bytesLeft, analysis: &analysis)
     }
 }

@@ -88,16 +88,29 @@ extension WriteExecutor {
     }
 
     /// ON CONFLICT DO UPDATE runs on the shards with the conflicting row at hand: its bytea
-    /// assignments may take NULL, a small bytea literal or a bytea column (`excluded.body`).
-    static func refuseComputedBytea(_ assignments: [Assignment], table: CatalogTable, inlineMax: Int) throws {
+    /// assignments may take NULL, a bytea literal of at most `inlineMax` bytes — X'…', or text read
+    /// as PostgreSQL reads bytea input ('\x4142'::bytea, '\x4142', 'AB'), sent as its bytes — or a
+    /// bytea column (`excluded.body`). `assignments` come back with text literals made bytes.
+    static func byteaConflictAssignments(_ assignments: [Assignment], table: CatalogTable, inlineMax: Int) throws -> [Assignment] {
         let names = byteaColumns(of: table)
-        for assignment in assignments where names.contains(assignment.column.name) {
+        return try assignments.map { assignment in
+            guard names.contains(assignment.column.name) else { return assignment }
+            var text: String?
             switch assignment.value.kind {
-            case .literal(.null): continue
-            case .literal(.blob(let bytes)) where bytes.count <= inlineMax: continue
-            case .column(let reference) where names.contains(reference.column.name): continue
-            default: throw computedBytea(assignment.column)
+            case .literal(.null): return assignment
+            case .literal(.blob(let bytes)) where bytes.count <= inlineMax: return assignment
+            case .column(let reference) where names.contains(reference.column.name): return assignment
+            case .literal(.string(let literal)): text = literal
+            case .cast(let operand, let type) where type.name == "bytea":
+                if case .literal(.string(let literal)) = operand.kind { text = literal }
+            default: break
             }
+            guard let text else { throw computedBytea(assignment.column) }
+            guard let bytes = ByteaText.bytes(text) else {
+                throw SQLError(.init("22P02"), "\(ByteaText.invalidMessage) (column \(assignment.column.name))", position: assignment.value.location.offset + 1)
+            }
+            guard bytes.count <= inlineMax else { throw computedBytea(assignment.column) }
+            return Assignment(assignment.column, Expression(.literal(.blob(bytes)), at: assignment.value.location))
         }
     }
 
@@ -163,11 +176,94 @@ extension WriteExecutor {
         SelectPlanner.guardingByteaColumns(expression, names: Self.byteaColumns(of: table), inlineMax: await session.settings.blobInlineMax)
     }
 
-    /// RETURNING items guarded the same way (`*` is left to the gateway's check of the rows).
-    func guardedBytea(_ items: [SelectItem], table: CatalogTable) async -> [SelectItem] {
-        let names = Self.byteaColumns(of: table)
+    /// RETURNING of a write to `table` (called `alias` in the statement), as the shards run it:
+    /// `*` and `table.*` spelled out as the table's columns; a bytea column of the table named as
+    /// it is left bare, and its position is returned in `fetched` (its stored value comes back, and
+    /// `returnedRows` reads a reference's value at the gateway, as SELECT does); every other use
+    /// of a column named like any bytea column guarded (`BlobStrategy`), so that no reference
+    /// reaches the result any other way. Nothing is left to refuse once the write is done.
+    func returning(_ items: [SelectItem], table: CatalogTable, alias: Identifier?) async throws -> (items: [SelectItem], fetched: [Int]) {
+        guard !items.isEmpty else { return ([], []) }
+        let own = Self.byteaColumns(of: table)
+        // Subqueries may read other tables: their bytea columns are guarded too.
+        let names = try await gateway.catalog().sortedTables.reduce(into: own) { $0.formUnion(Self.byteaColumns(of: $1)) }
         let inlineMax = await session.settings.blobInlineMax
-        return items.map { $0.mappingExpression { SelectPlanner.guardingByteaColumns($0, names: names, inlineMax: inlineMax) } }
+        let name = (alias ?? Identifier(table.name)).name
+        var expanded: [SelectItem] = []
+        for item in items {
+            switch item {
+            case .wildcard:
+                expanded += table.spec.columns.map { .expression(Expression(.column(ColumnReference(Identifier($0.name)))), alias: nil) }
+            case .tableWildcard(let qualifier) where qualifier.name == name:
+                expanded += table.spec.columns.map { .expression(Expression(.column(ColumnReference(table: qualifier, Identifier($0.name)))), alias: nil) }
+            default:
+                expanded.append(item)
+            }
+        }
+        var fetched: [Int] = []
+        let guarded = expanded.enumerated().map { position, item -> SelectItem in
+            if case .expression(let expression, _) = item, case .column(let reference) = expression.kind,
+               own.contains(reference.column.name), reference.table == nil || reference.table?.name == name {
+                fetched.append(position)
+                return item
+            }
+            return item.mappingExpression { SelectPlanner.guardingByteaColumns($0, names: names, inlineMax: inlineMax) }
+        }
+        return (guarded, fetched)
+    }
+
+    /// Outside a transaction block a write that spans shards is atomic per shard only, so a guard
+    /// (`BlobStrategy`) failing on one shard's row would leave the other shards written. Such a
+    /// write first reads, on every shard it reaches, what it will compute: its WHERE clause, and
+    /// for the rows that match, `computed` (its SET values and RETURNING items), in one aggregate
+    /// row per shard. A guard that fails there fails the statement before anything is written.
+    /// A row that becomes out of line between this read and the write can still fail on its
+    /// shard alone (docs/blobs.md).
+    func checkGuardsBeforeWriting(_ statement: Statement, table: CatalogTable, alias: Identifier?, whereClause: Expression?,
+                                  computed: [Expression], shards: [Int], parameters: [SQLiteValue]) async throws {
+        guard shards.count > 1, await session.transaction == nil,
+              SQLiteRenderer.render(statement).contains(Self.guardMarker) else { return }
+        let typeOf = { (expression: Expression) in Expression(.function(FunctionCall(Identifier("typeof"), .list([expression])))) }
+        let items = [Expression(.function(FunctionCall(Identifier("count"), .star)))]
+            + computed.map { Expression(.function(FunctionCall(Identifier("max"), .list([typeOf($0)])))) }
+        let from = FromClause(.table(NamedTable(Identifier(table.name), alias: alias)))
+        let check = Select(body: SelectBody(.select(SelectCore(items: items.map { .expression($0, alias: nil) }, from: from, whereClause: whereClause))))
+        let used = Traversal.parameterCount(check)
+        guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
+        let sql = SQLiteRenderer.render(check)
+        let consistency = await session.settings.readConsistency
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for shard in shards {
+                group.addTask { _ = try await gateway.read(table, shard: UInt32(shard), sql: sql, parameters: Array(parameters.prefix(used)), consistency: consistency) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// The expressions of select items (`*` has none once `returning` spelled it out).
+    static func expressions(of items: [SelectItem]) -> [Expression] {
+        items.compactMap { if case .expression(let expression, _) = $0 { expression } else { nil } }
+    }
+
+    /// What every guard the blob strategy writes into a statement contains.
+    static let guardMarker = "json_extract('{}', 'out-of-line value"
+
+    /// The rows a write returned with the values of the bytea columns at `fetched` read: a
+    /// reference is replaced by the value it names, read from the chunk stores.
+    func returnedRows(_ rows: [[SQLiteValue]], fetched: [Int]) async throws -> [[SQLiteValue]] {
+        guard !fetched.isEmpty else { return rows }
+        var rows = rows
+        var analysis = BlobStrategy.Analysis()
+        var bytesLeft = SelectExecutor.blobResultBytesMax
+        for row in rows.indices {
+            for position in fetched where position < rows[row].count {
+                guard case .text(let text) = rows[row][position] else { continue }
+                let value = try await gateway.byteaValue(storedAs: text, column: "", bytesLeft: bytesLeft, analysis: &analysis)
+                bytesLeft -= value.count
+                rows[row][position] = .blob(value)
+            }
+        }
+        return rows
     }
 }
 
