@@ -1,5 +1,6 @@
 import Consensus
 import QueryPlanner
+import Synchronization
 
 /// The gateway API a node offers its clients (the native client protocol, the PostgreSQL wire
 /// server and the SQL executor): it turns DDL into catalog commands and shard operations, routes
@@ -54,6 +55,11 @@ public final class Gateway: Sendable {
     let operationLimits = ShardOperation.Limits()
     /// Connections to the chunk stores, for out-of-line bytea values (`Gateway+BlobValues.swift`).
     let blobValues = MemberConnections(requestTimeout: .seconds(30))
+    /// This node's catalog replica as last executed, published by the runtime after every change
+    /// (`NodeRuntime.publishStateMachine`): every statement looks the catalog up, several times,
+    /// and a hop onto the node's queue for each waited behind PBFT and shard work. Nil on a node
+    /// without a replica of the metadata group.
+    private let publishedCatalog = Mutex<CatalogStateMachine?>(nil)
 
     public init(runtime: NodeRuntime) {
         self.runtime = runtime
@@ -67,18 +73,24 @@ public final class Gateway: Sendable {
             }
             return shards.localQuery(id, sql, parameters).encoded()
         }
+        runtime.publishStateMachine(of: Self.metadataGroup) { [weak self] machine in
+            guard let catalog = machine as? CatalogStateMachine else { return }
+            self?.publishedCatalog.withLock { $0 = catalog }
+        }
     }
 
     // MARK: Catalog
 
     /// The catalog as this node's metadata replica has executed it.
     public func catalogSnapshot() throws -> CatalogStateMachine {
-        try runtime.withStateMachine(group: Self.metadataGroup, Self.catalog(of:))
+        if let catalog = publishedCatalog.withLock({ $0 }) { return catalog }
+        return try runtime.withStateMachine(group: Self.metadataGroup, Self.catalog(of:))
     }
 
     /// The same, for async callers: does not block a thread while the node's queue is busy.
     public func catalog() async throws -> CatalogStateMachine {
-        try await runtime.readStateMachine(group: Self.metadataGroup, Self.catalog(of:))
+        if let catalog = publishedCatalog.withLock({ $0 }) { return catalog }
+        return try await runtime.readStateMachine(group: Self.metadataGroup, Self.catalog(of:))
     }
 
     /// The table `name` in this node's catalog replica, or nil.

@@ -71,6 +71,9 @@ public final class NodeRuntime: @unchecked Sendable {
     private var readHandler: (@Sendable (UInt32, [UInt8], any ReplicatedStateMachine) -> [UInt8])?
     private var nextReadID: UInt64 = 1
     private var reads: [UInt64: PendingRead] = [:]
+    private var readSchedules: [UInt64: ReadSchedule] = [:]
+    /// Receivers of a group's state machine after every change (`publishStateMachine`).
+    private var publishers: [UInt32: [@Sendable (any ReplicatedStateMachine) -> Void]] = [:]
     private var readWaiters: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
     /// Group commit: frames waiting for the fsync of the log records appended before them.
     private var sendsAwaitingSync: [(frame: [UInt8], to: [Principal], group: ClusterLayout.Group)] = []
@@ -146,12 +149,27 @@ public final class NodeRuntime: @unchecked Sendable {
         queue.sync { readHandler = handler }
     }
 
-    /// Runs `query` on every replica of `group` (outside PBFT) and returns the result once f+1
+    /// Hands `publish` the state machine of this node's replica of `group` now (once the node
+    /// has started) and after every event that may have changed it, on the queue before anything
+    /// else runs there. For a state machine of value type (the catalog), that copy lets readers
+    /// use the latest executed state without waiting for the queue behind PBFT and shard work.
+    public func publishStateMachine(of group: UInt32, to publish: @escaping @Sendable (any ReplicatedStateMachine) -> Void) {
+        queue.sync {
+            publishers[group, default: []].append(publish)
+            if let replica = instances[group]?.replica { publish(replica.stateMachineForReading) }
+        }
+    }
+
+    /// Runs `query` on replicas of `group` (outside PBFT) and returns the result once f+1
     /// distinct replicas returned the same bytes: at least one of them is correct, so the result is
-    /// one a correct replica computed (../shared/DESIGN.md, `verified`). Replicas that are a few
-    /// batches apart may disagree for a moment; those are asked again (`PendingRead`) until they
-    /// agree, or the read fails after `timeout`. A replica still computing a large result is
-    /// waited for, never asked twice, so a slow read does not pile work onto it.
+    /// one a correct replica computed (../shared/DESIGN.md, `verified`). Only f+1 replicas are
+    /// asked at first — this node's own, when it holds one, and others in turn — so a read costs
+    /// f+1 executions, not one per member; the rest are asked when those disagree, or when one has
+    /// not answered within `verifiedReadHedgeMilliseconds` (down, or slow). Replicas that are a
+    /// few batches apart may disagree for a moment; those are asked again (`PendingRead`) until
+    /// they agree, or the read fails after `timeout`. A replica still computing a large result is
+    /// waited for, never asked twice, so a slow read does not pile work onto it. The hedge, the
+    /// retries and the deadline are checked at each tick (`sweepReads`), not by a timer per read.
     public func verifiedRead(group: UInt32, query: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
@@ -163,51 +181,116 @@ public final class NodeRuntime: @unchecked Sendable {
                 nextReadID += 1
                 var pending = PendingRead(group: group, members: instance.group.members,
                                           needed: GroupConfiguration.faultsTolerated(among: instance.group.members.count) + 1, query: query)
-                let first = pending.start()
+                let first = pending.start(preferring: index, rotation: Int(truncatingIfNeeded: id))
+                let now = DispatchTime.now()
                 reads[id] = pending
                 readWaiters[id] = continuation
+                readSchedules[id] = ReadSchedule(
+                    hedgeAt: now + .milliseconds(Self.verifiedReadHedgeMilliseconds),
+                    retryAt: now + .milliseconds(Self.verifiedReadRetryMilliseconds),
+                    deadline: now + .milliseconds(Self.milliseconds(timeout)), timeout: timeout)
                 askReplicas(first, read: id)
-                let deadline = DispatchTime.now() + .milliseconds(Self.milliseconds(timeout))
-                queue.asyncAfter(deadline: .now() + .milliseconds(Self.verifiedReadRetryMilliseconds)) { [self] in
-                    retryRead(id, deadline: deadline, timeout: timeout)
-                }
             }
         }
     }
 
     /// How often a verified read asks again the replicas whose answers did not agree.
     static let verifiedReadRetryMilliseconds = 500
+    /// How long a verified read waits for its first f+1 replicas before asking the others too.
+    /// A node that is down costs a read this much, once; a healthy cluster answers well within it.
+    static let verifiedReadHedgeMilliseconds = 30
+
+    /// When a pending verified read next needs attention.
+    struct ReadSchedule {
+        var hedgeAt: DispatchTime?
+        var retryAt: DispatchTime
+        let deadline: DispatchTime
+        let timeout: Duration
+    }
 
     private static func milliseconds(_ duration: Duration) -> Int {
         Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
+    /// Sends the read request to `nodes`; this node's own replica, when named, answers in place
+    /// after the others were sent theirs (no hop through the queue and the envelope codec).
     private func askReplicas(_ nodes: [Int], read id: UInt64) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let pending = reads[id] else { return }
+        guard let pending = reads[id], !nodes.isEmpty else { return }
         let payload = Envelope(kind: .readRequest(id), group: pending.group, frame: pending.query).encoded()
-        for node in nodes {
-            if node == index { deliver(from: key.publicKey, payload: payload) } else { transport?.send(payload, to: layout.members[node].key) }
+        for node in nodes where node != index { transport?.send(payload, to: layout.members[node].key) }
+        if nodes.contains(index), let result = answerRead(group: pending.group, query: pending.query) {
+            recordReadAnswer(result, from: index, read: id)
         }
     }
 
-    /// Every retry interval until the read completes: fail it past its deadline, else ask again
-    /// the replicas that answered without agreement.
-    private func retryRead(_ id: UInt64, deadline: DispatchTime, timeout: Duration) {
+    /// This node's replica's answer to a verified read of `group`; nil without a replica.
+    private func answerRead(group: UInt32, query: [UInt8]) -> [UInt8]? {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let replica = instances[group]?.replica, let readHandler else { return nil }
+        return readHandler(group, query, replica.stateMachineForReading)
+    }
+
+    /// Counts replica `node`'s answer to the verified read `id`, and completes or widens it.
+    private func recordReadAnswer(_ result: [UInt8], from node: Int, read id: UInt64) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard var pending = reads[id] else { return }
-        guard DispatchTime.now() < deadline else {
-            reads[id] = nil
-            readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.timedOut(
-                "verified read on group \(pending.group): no \(pending.needed) replicas agreed within \(timeout) (\(pending.answerCount) of \(pending.members.count) answered)"))
-            return
+        switch pending.record(result, from: node) {
+        case .agreed(let result):
+            finishRead(id)
+            readWaiters.removeValue(forKey: id)?.resume(returning: result)
+        case .askAgain(let nodes, let round):
+            reads[id] = pending
+            // Every replica answered, and not alike: some are behind. Give them a moment
+            // to execute, longer each round.
+            queue.asyncAfter(deadline: .now() + .milliseconds(20 * min(round, 10))) { [self] in askReplicas(nodes, read: id) }
+        case .widen(let nodes):
+            // The first replicas asked disagree: ask the others now.
+            reads[id] = pending
+            askReplicas(nodes, read: id)
+        case .wait:
+            reads[id] = pending
         }
-        let again = pending.retryDue()
-        reads[id] = pending
-        askReplicas(again, read: id)
-        queue.asyncAfter(deadline: .now() + .milliseconds(Self.verifiedReadRetryMilliseconds)) { [self] in
-            retryRead(id, deadline: deadline, timeout: timeout)
+    }
+
+    /// At each tick, for every pending verified read in id order: fail it past its deadline; ask
+    /// the replicas not asked yet once the hedge delay passed; at each retry interval, ask again
+    /// the replicas that answered without agreement.
+    private func sweepReads() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !readSchedules.isEmpty else { return }
+        let now = DispatchTime.now()
+        for id in readSchedules.keys.sorted() {
+            guard var schedule = readSchedules[id], var pending = reads[id] else {
+                readSchedules[id] = nil
+                continue
+            }
+            guard now < schedule.deadline else {
+                reads[id] = nil
+                readSchedules[id] = nil
+                readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.timedOut(
+                    "verified read on group \(pending.group): no \(pending.needed) replicas agreed within \(schedule.timeout) (\(pending.answerCount) of \(pending.members.count) answered)"))
+                continue
+            }
+            var ask: [Int] = []
+            if let hedgeAt = schedule.hedgeAt, hedgeAt <= now {
+                schedule.hedgeAt = nil
+                ask += pending.hedge()
+            }
+            if schedule.retryAt <= now {
+                schedule.retryAt = now + .milliseconds(Self.verifiedReadRetryMilliseconds)
+                ask += pending.retryDue()
+            }
+            reads[id] = pending
+            readSchedules[id] = schedule
+            askReplicas(ask, read: id)
         }
+    }
+
+    /// Forgets a verified read that completed.
+    private func finishRead(_ id: UInt64) {
+        reads[id] = nil
+        readSchedules[id] = nil
     }
 
     /// Stops ticking and drops further frames; pending gateway requests fail.
@@ -224,6 +307,7 @@ public final class NodeRuntime: @unchecked Sendable {
             }
             readWaiters.removeAll()
             reads.removeAll()
+            readSchedules.removeAll()
         }
     }
 
@@ -241,24 +325,12 @@ public final class NodeRuntime: @unchecked Sendable {
                 let actions = instances[envelope.group]!.replica!.receive(frame: envelope.frame)
                 perform(actions, in: envelope.group)
             case .readRequest(let id):
-                guard let replica = instance.replica, let readHandler else { return }
-                let result = readHandler(envelope.group, envelope.frame, replica.stateMachineForReading)
+                guard let result = answerRead(group: envelope.group, query: envelope.frame) else { return }
                 let reply = Envelope(kind: .readReply(id), group: envelope.group, frame: result).encoded()
                 if sender.index == index { deliver(from: key.publicKey, payload: reply) } else { transport?.send(reply, to: sender.key) }
             case .readReply(let id):
-                guard instance.group.members.contains(sender.index), var pending = reads[id] else { return }
-                switch pending.record(envelope.frame, from: sender.index) {
-                case .agreed(let result):
-                    reads[id] = nil
-                    readWaiters.removeValue(forKey: id)?.resume(returning: result)
-                case .askAgain(let nodes, let round):
-                    reads[id] = pending
-                    // Every replica answered, and not alike: some are behind. Give them a moment
-                    // to execute, longer each round.
-                    queue.asyncAfter(deadline: .now() + .milliseconds(20 * min(round, 10))) { [self] in askReplicas(nodes, read: id) }
-                case .wait:
-                    reads[id] = pending
-                }
+                guard instance.group.members.contains(sender.index) else { return }
+                recordReadAnswer(envelope.frame, from: sender.index, read: id)
             case .toClient(let clientID):
                 // Replies come only from the group's replicas; the client checks their MACs itself.
                 guard instance.group.members.contains(sender.index),
@@ -338,6 +410,7 @@ public final class NodeRuntime: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !stopped else { return }
         tick += 1
+        sweepReads()
         for id in instances.keys.sorted() {
             guard let due = instances[id]?.takeDueTimers(at: tick) else { continue }
             for timer in due {
@@ -382,6 +455,9 @@ public final class NodeRuntime: @unchecked Sendable {
             crashStop(group: group, error)
         }
         instances[group] = instance
+        if let publish = publishers[group], let replica = instance.replica {
+            for receiver in publish { receiver(replica.stateMachineForReading) }
+        }
         if !sendsAwaitingSync.isEmpty, !syncScheduled {
             syncScheduled = true
             queue.async { [self] in syncThenSend() }
@@ -496,10 +572,12 @@ public final class NodeRuntime: @unchecked Sendable {
 
 /// A `verifiedRead` collecting answers: the latest answer of each replica node, agreed once
 /// `needed` of them are equal. A pure record of who was asked and who answered what; the runtime
-/// sends the requests it names and arms its timers.
+/// sends the requests it names and checks its deadlines.
 struct PendingRead {
     enum Step: Equatable {
         case agreed([UInt8])
+        /// The nodes asked so far all answered, without agreement: ask these, not asked yet, now.
+        case widen([Int])
         /// Ask these nodes again (after a pause that grows with `round`).
         case askAgain([Int], round: Int)
         case wait
@@ -512,6 +590,8 @@ struct PendingRead {
     private var answers: [Int: [UInt8]] = [:]
     /// Nodes asked that have not answered since: not asked again while they work on it.
     private var outstanding: Set<Int> = []
+    /// Members not asked yet, in the order they will be.
+    private var unasked: [Int] = []
     private var rounds = 0
 
     init(group: UInt32, members: [Int], needed: Int, query: [UInt8]) {
@@ -523,10 +603,19 @@ struct PendingRead {
 
     var answerCount: Int { answers.count }
 
-    /// The nodes to ask first: every member.
-    mutating func start() -> [Int] {
-        outstanding = Set(members)
-        return members
+    /// The nodes to ask first: `needed` of them — `local` when it is a member, then the other
+    /// members in turn from `rotation` (so that the gateways' reads spread evenly over the other
+    /// replicas). The rest wait for `hedge` or a disagreement.
+    mutating func start(preferring local: Int?, rotation: Int) -> [Int] {
+        var order: [Int] = []
+        if let local, members.contains(local) { order.append(local) }
+        let others = members.filter { $0 != local }
+        let offset = others.isEmpty ? 0 : Int(UInt(bitPattern: rotation) % UInt(others.count))
+        order += others.indices.map { others[(offset + $0) % others.count] }
+        let first = Array(order.prefix(needed))
+        unasked = Array(order.dropFirst(needed))
+        outstanding = Set(first)
+        return first
     }
 
     /// Records `node`'s answer, replacing its earlier one: a replica asked again has executed
@@ -537,9 +626,18 @@ struct PendingRead {
         outstanding.remove(node)
         if answers.values.filter({ $0 == result }).count >= needed { return .agreed(result) }
         guard outstanding.isEmpty else { return .wait }
+        if !unasked.isEmpty { return .widen(hedge()) }
         rounds += 1
         outstanding = Set(members)
         return .askAgain(members, round: rounds)
+    }
+
+    /// The members not asked yet, now marked as asked: when the first ones are slow to answer.
+    mutating func hedge() -> [Int] {
+        let nodes = unasked
+        unasked = []
+        outstanding.formUnion(nodes)
+        return nodes
     }
 
     /// At each retry interval: the nodes that answered, without agreement, and are not working

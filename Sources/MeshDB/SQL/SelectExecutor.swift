@@ -122,18 +122,21 @@ struct SelectExecutor {
         }
         let stepParameters = try bound(step.parameterCount)
         let inTransaction = try await joinTransaction(step)
+        @Sendable func read(_ shard: Int) async throws -> Gateway.Rows {
+            if let (transaction, table) = inTransaction {
+                return try await gateway.read(table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, in: transaction)
+            }
+            return try await gateway.read(table: step.table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, consistency: consistency)
+        }
+        // A point lookup reads one shard: in this task, without a child task to create and await.
+        if step.shards.count == 1 { return [try await read(step.shards[0])] }
         var results = [Gateway.Rows?](repeating: nil, count: step.shards.count)
         try await withThrowingTaskGroup(of: (Int, Gateway.Rows).self) { group in
             var next = 0
             func launch() {
                 let index = next, shard = step.shards[index]
                 next += 1
-                group.addTask {
-                    if let (transaction, table) = inTransaction {
-                        return (index, try await gateway.read(table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, in: transaction))
-                    }
-                    return (index, try await gateway.read(table: step.table, shard: UInt32(shard), sql: step.sql, parameters: stepParameters, consistency: consistency))
-                }
+                group.addTask { (index, try await read(shard)) }
             }
             while next < min(parallelShardReads, step.shards.count) { launch() }
             for try await (index, rows) in group {

@@ -1,5 +1,6 @@
 import Consensus
 import Foundation
+import Synchronization
 import Testing
 @testable import MeshDB
 
@@ -83,6 +84,36 @@ import Testing
         await demo.stop()
     }
 
+    /// A verified read asks f + 1 = 2 replicas first — the gateway's own and one other — and the
+    /// other two only when those disagree or one is slow: a healthy cluster executes each read
+    /// twice, not four times.
+    @Test func verifiedReadsAskTwoReplicasWhenTheyAgree() async throws {
+        let demo = try await Self.startDemo()
+        let gateway = demo.nodes[0].gateway
+        try await gateway.createTable(Self.accounts)
+        try await gateway.insert(into: "accounts", rows: (0..<20).map(Self.row))
+        let answered = AnswerCounts()
+        for (position, node) in demo.nodes.enumerated() {
+            node.runtime.setReadHandler { _, query, machine in
+                answered.counts.withLock { $0[position] += 1 }
+                guard let shards = machine as? ShardStateMachine, let operation = try? ShardOperation(decoding: query),
+                      case .read(let id, let sql, let parameters) = operation else { return [] }
+                return shards.localQuery(id, sql, parameters).encoded()
+            }
+        }
+        let reads = 20
+        for key in 0..<reads {
+            #expect(try await gateway.get(from: "accounts", key: [.integer(Int64(key))], consistency: .verified) == Self.row(key))
+        }
+        let counts = answered.counts.withLock { $0 }
+        #expect(counts[0] == reads, "the gateway's own replica answers every read: \(counts)")
+        // Asking every replica would make 4 × 20; a read whose second answer came later than the
+        // hedge delay asks the other two as well, which a loaded test machine may see now and then.
+        #expect(counts.reduce(0, +) < 3 * reads, "\(counts)")
+        #expect(counts[1...].allSatisfy { $0 > 0 }, "the second replica rotates: \(counts)")
+        await demo.stop()
+    }
+
     /// Regression (PBFT review, finding 5): a restarted node's gateway clients started again at
     /// timestamp 0, so the replicas took its new writes for old requests — dropped as stale, or
     /// answered from the reply cache with an old result — and the writes silently never happened.
@@ -103,4 +134,9 @@ import Testing
         let deadline = Date().addingTimeInterval(seconds)
         while try await !condition(), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
     }
+}
+
+/// How many verified reads each node's replica answered.
+private final class AnswerCounts: Sendable {
+    let counts = Mutex<[Int]>([0, 0, 0, 0])
 }
