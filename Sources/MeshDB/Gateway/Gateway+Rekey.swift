@@ -48,9 +48,6 @@ extension Gateway {
             }
             let keyPositions = spec.primaryKey.map { name in columns.firstIndex(of: name)! }
             try Self.checkPrimaryKey(rows, keyPositions: keyPositions, spec: spec)
-            // The rows move between shards without a put: their out-of-line values' chunks are
-            // refreshed, so a collection round that misses a row in both places keeps them.
-            try await refreshChunks(ofReferencesIn: rows, of: spec)
             // 3. Rewrite each shard inside the block.
             let shardPositions = spec.shardKey.map { name in columns.firstIndex(of: name)! }
             var byShard: [UInt32: [[SQLiteValue]]] = [:]
@@ -69,6 +66,11 @@ extension Gateway {
                 }
                 return outcome
             }.map(applied)
+            // The rows move between shards without a put: their out-of-line values' chunks are
+            // refreshed, so a collection round that misses a row in both places keeps them. Here,
+            // after the rewrite and just before the commit, because the rewrite of a large table
+            // can take longer than gc_grace (docs/blobs.md, the bound is refresh to commit).
+            try await refreshChunks(ofReferencesIn: rows, of: spec)
             // 4. The new spec, then the commit.
             result = try await catalogCommand(.rekeyTable(spec))
         } catch {

@@ -186,8 +186,11 @@ public final class ChunkMaintenance: Sendable {
     /// again under the chunk's lock. The order is the argument that a put deduplicating against
     /// a candidate never loses it (docs/blobs.md).
     func collectionRound() async throws {
-        let grace = Self.nanoseconds(options.collectionGrace)
-        let candidates = try await onQueue { [local, now] in try local.chunks(modifiedBefore: now() - grace) }
+        // One cutoff for the whole round, fixed when the candidates are listed: a chunk refreshed
+        // after the listing is kept however long the scan below takes, so the only time bound
+        // left is that a reference commits within gc_grace of its chunks' refresh.
+        let cutoff = now() - Self.nanoseconds(options.collectionGrace)
+        let candidates = try await onQueue { [local] in try local.chunks(modifiedBefore: cutoff) }
         guard !candidates.isEmpty else { return finishCollection(deleted: 0) }
         // Step 2 after step 1: a fresh scan, complete or nothing is deleted.
         let roots = try await scanRoots(started: now(), complete: true)
@@ -201,9 +204,9 @@ public final class ChunkMaintenance: Sendable {
         }
         let keep = Set(referenced.ids)
         let unreferenced = candidates.filter { !keep.contains($0) }.prefix(options.collectionDeletesPerRoundMax)
-        let deleted = try await onQueue { [local, now] in
+        let deleted = try await onQueue { [local] in
             var deleted = 0
-            for id in unreferenced where try local.deleteIfUnused(id, modifiedBefore: now() - grace) { deleted += 1 }
+            for id in unreferenced where try local.deleteIfUnused(id, modifiedBefore: cutoff) { deleted += 1 }
             return deleted
         }
         if deleted > 0 { logger.info("garbage collection deleted \(deleted) unreferenced chunks") }
