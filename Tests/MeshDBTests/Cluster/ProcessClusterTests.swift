@@ -69,7 +69,7 @@ import Glibc
             try await TestTable.create("backup", through: client)
 
             let writer = BackgroundWriter(table: "backup", client: client)
-            try await writer.waitForAcknowledged(3, within: 30)
+            try await writer.waitForAcknowledged(3, within: 90)
             let victimExecuted = try await cluster.digest(victim).sequence
             cluster.kill9(victim)
             let atKill = writer.acknowledgedBatches
@@ -127,7 +127,7 @@ import Glibc
             try await TestTable.create("failover", through: client)
 
             let writer = BackgroundWriter(table: "failover", client: client)
-            try await writer.waitForAcknowledged(3, within: 30)
+            try await writer.waitForAcknowledged(3, within: 90)
             cluster.kill9(primary)
             let atKill = writer.acknowledgedBatches
             try await writer.waitForAcknowledged(atKill + 5, within: 90)
@@ -175,7 +175,7 @@ import Glibc
             try await TestTable.create("rejoin", through: client)
 
             let writer = BackgroundWriter(table: "rejoin", client: client)
-            try await writer.waitForAcknowledged(3, within: 30)
+            try await writer.waitForAcknowledged(3, within: 90)
             cluster.kill9(primary)
             try await writer.waitForAcknowledged(writer.acknowledgedBatches + 5, within: 90)
             try await cluster.start(primary)
