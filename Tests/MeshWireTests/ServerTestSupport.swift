@@ -55,7 +55,10 @@ let clientScripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 /// Connects, writes `bytes`, waits briefly and disconnects: for the socket fuzzer.
 func sendRaw(_ bytes: [UInt8], port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
     let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
-    try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    // The server may close first — it is meant to, on garbage (and, under load, an earlier
+    // garbage connection can still hold a slot): a write to a closed channel is not a failure
+    // here; what the tests check is how the server behaves afterwards.
+    try? await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
     try await Task.sleep(for: .milliseconds(5))
     try? await channel.close()
 }

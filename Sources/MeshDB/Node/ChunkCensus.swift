@@ -10,8 +10,8 @@ final class ChunkCensus: Sendable {
     let local: ChunkStore
     let localIndex: Int
     /// How long a peer may take to say which chunks it holds; a silent peer counts as holding none.
-    /// 30 s: each held chunk costs its holder an fsync (`chunkRefresh`), behind the copies
-    /// beyond W still being written; 10 s was outrun by a busy machine (CI).
+    /// 30 s: the refresh queues behind the copies beyond W still being written (each fsynced);
+    /// 10 s was outrun by a busy machine (CI).
     static let requestTimeout = Duration.seconds(30)
     /// Connections to the peers, for the catalog's member list they were made for.
     private let pool = MemberConnections(requestTimeout: ChunkCensus.requestTimeout)

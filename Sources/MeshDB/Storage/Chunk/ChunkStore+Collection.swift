@@ -90,11 +90,13 @@ extension ChunkStore {
 }
 
 extension DurableFile {
-    /// Sets the file's modification time to now and makes that durable (an inode change that a
-    /// crash must not undo: garbage collection reads it).
+    /// Sets the file's modification time to now. Not fsynced: a crash that undoes it is harmless,
+    /// because a node's first collection round after it starts waits gc_grace, so every
+    /// reference committed within gc_grace of a refresh made before the crash is committed before
+    /// that round lists its candidates, and the round's scan sees it (docs/blobs.md). An fsync per
+    /// chunk here made the census before a name wait on the disk for every chunk.
     static func touch(_ path: String) throws(Failure) {
         guard utimensat(AT_FDCWD, path, nil, 0) == 0 else { throw Failure(operation: "utimensat", path: path, errno: errno) }
-        try syncFile(path)
     }
 
     /// The file's modification time in nanoseconds since the Unix epoch; nil when it cannot be read.
