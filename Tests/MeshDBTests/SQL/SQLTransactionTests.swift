@@ -114,10 +114,11 @@ import Testing
             let abandoned = SQLSession(gateway: demo.nodes[0].gateway)
             let other = SQLSession(gateway: demo.nodes[2].gateway)
             _ = try await abandoned.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL) SHARDS 4")
-            // 2 s, not less: the block's own statement is several ordered steps, and on a loaded CI
-            // machine 300 ms passed between two of them, so the block was aborted mid-INSERT.
-            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = '2s'")
-            #expect(try await abandoned.execute("SHOW idle_in_transaction_session_timeout")[0].rows == [[.text("2000ms")]])
+            // 5 s, not less: the block's own statement is several ordered steps, and on a loaded CI
+            // machine 300 ms, then 2 s, passed between two of them, so the block was aborted
+            // mid-INSERT.
+            _ = try await abandoned.execute("SET idle_in_transaction_session_timeout = '5s'")
+            #expect(try await abandoned.execute("SHOW idle_in_transaction_session_timeout")[0].rows == [[.text("5000ms")]])
             _ = try await abandoned.execute("BEGIN; INSERT INTO items VALUES (1, 'ghost'), (2, 'ghost'), (3, 'ghost'), (4, 'ghost')")
             // The client goes silent. Another session's write to the same rows waits, then the
             // ordered clock passes the block's idle timeout, the group aborts it, and the write
