@@ -158,7 +158,7 @@ public enum WireValueCodec {
             guard let flag = boolean(trimmed) else { throw invalid("\"\(text)\" is not a boolean") }
             return .integer(flag ? 1 : 0)
         case WireType.bytea.oid:
-            guard let blob = byteaBytes(text) else { throw invalid("bytea text must be \\x followed by hex digits") }
+            guard let blob = ByteaText.bytes(text) else { throw invalid("\(ByteaText.invalidMessage): \\x followed by hex digits, or the escape format") }
             return .blob(blob)
         default:
             return .text(text)
@@ -171,37 +171,6 @@ public enum WireValueCodec {
         return .real(Double(text) ?? .nan)
     }
 
-    /// bytea's hex text form ("\x0aff"); the legacy escape form is accepted for printable bytes.
-    static func byteaBytes(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x") else {
-            return utf8.contains(UInt8(ascii: "\\")) ? nil : utf8
-        }
-        let digits = utf8.dropFirst(2).filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var high: UInt8?
-        for digit in digits {
-            guard let nibble = hexValue(digit) else { return nil }
-            if let h = high {
-                bytes.append(h << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return bytes
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     // MARK: numeric
 
