@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Large bytea values through a driver that binds parameters client-side: psycopg2 sends each
 /// value inside the statement as hex, so a 100 MiB value is a 200 MiB simple Query, within
 /// max_message_bytes and statement_bytes_max (256 MiB); the value goes to the chunk stores.
-@Suite(.serialized) struct ByteaWireTests {
+@Suite(.heavy, .serialized) struct ByteaWireTests {
     @Test func psycopg2RoundTripsByteaValuesUpTo100MiB() async throws {
         let wire = try await WireTestCluster.start()
         let outcome: ClientRun?

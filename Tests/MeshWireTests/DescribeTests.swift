@@ -5,12 +5,13 @@ import MeshWire
 import PostgresNIO
 import Synchronization
 import Testing
+import TestSupport
 
 /// Describe (extended protocol) must not read-lock shards. It used to run the SELECT with NULL
 /// parameters inside the session's transaction block: `id = NULL` prunes nothing, so a Describe
 /// read-locked every shard of the table, and two `meshdb bench --workload tpcb` clients
 /// (postgres-nio: Parse/Describe/Bind/Execute per statement) deadlocked with 40P01.
-@Suite(.serialized) struct DescribeTests {
+@Suite(.heavy, .serialized) struct DescribeTests {
     let logger = Logger(label: "meshwire.tests")
 
     func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {

@@ -85,7 +85,7 @@ let pgbenchInstalled = ChildProcess.find("pgbench") != nil
 /// client-side generation through COPY inside BEGIN … COMMIT, vacuum, primary keys), then short
 /// runs of the select-only script, the TPC-B-like script (BEGIN … END) and a custom script of
 /// single-row UPDATEs and INSERTs by key, each with no failed transaction; the balances add up.
-@Suite(.serialized) struct PgbenchTests {
+@Suite(.heavy, .serialized) struct PgbenchTests {
     /// Single-row writes by key, as a DApp's would be: an UPDATE of one account and the INSERT
     /// that records it, each its own transaction.
     static let customScript = """

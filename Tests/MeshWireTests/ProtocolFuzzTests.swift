@@ -5,12 +5,13 @@ import PostgresNIO
 import QueryPlanner
 import Testing
 @testable import MeshWire
+import TestSupport
 
 /// Random and mutated frontend messages (after ByzzFuzz: small mutations of real messages reach
 /// states that random bytes never do) into the state machine and through a real server socket:
 /// nothing may crash, and the server must still answer a fresh connection. A failing seed is
 /// printed; MESHWIRE_FUZZ_SEED replays one, MESHWIRE_FUZZ_ITERATIONS soaks (1,000,000 and more).
-@Suite(.serialized) struct ProtocolFuzzTests {
+@Suite(.heavy, .serialized) struct ProtocolFuzzTests {
     static var iterations: Int { Int(ProcessInfo.processInfo.environment["MESHWIRE_FUZZ_ITERATIONS"] ?? "") ?? 3000 }
     static var firstSeed: UInt64 { UInt64(ProcessInfo.processInfo.environment["MESHWIRE_FUZZ_SEED"] ?? "") ?? 1 }
 

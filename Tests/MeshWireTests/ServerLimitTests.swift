@@ -4,9 +4,10 @@ import MeshDB
 import MeshWire
 import PostgresNIO
 import Testing
+import TestSupport
 
 /// Timeouts, cancel and TLS: the limits of issue 6 on a real server.
-@Suite(.serialized) struct ServerLimitTests {
+@Suite(.heavy, .serialized) struct ServerLimitTests {
     let logger = Logger(label: "meshwire.limits")
 
     func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {

@@ -4,9 +4,10 @@ import MeshDB
 import MeshWire
 import PostgresNIO
 import Testing
+import TestSupport
 
 /// The server end to end: a 4-node cluster, real sockets, real drivers.
-@Suite(.serialized) struct ServerTests {
+@Suite(.heavy, .serialized) struct ServerTests {
     let logger = Logger(label: "meshwire.tests")
 
     func connect(port: Int, user: String = "meshdb", password: String? = nil) async throws -> PostgresConnection {

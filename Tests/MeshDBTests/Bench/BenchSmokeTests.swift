@@ -4,7 +4,7 @@ import TestSupport
 
 /// `meshdb bench` end to end for a few seconds against `meshdb demo` and against a real
 /// PostgreSQL 15 started by the test: sane figures — operations done, none failed (issue 9).
-@Suite(.serialized) struct BenchSmokeTests {
+@Suite(.heavy, .serialized) struct BenchSmokeTests {
     static let workloads = ["point-select", "insert", "update", "range-scan", "aggregate", "tpcb", "blob-get"]
 
     /// Runs each workload for 2 s with 2 clients and checks its JSON report.

@@ -2,10 +2,11 @@ import Crypto
 import Foundation
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// `BlobClient` against an in-process 4-node cluster: chunks over each node's native port, the
 /// name through the metadata group, faults on real chunk stores.
-@Suite(.serialized) struct BlobClusterTests {
+@Suite(.heavy, .serialized) struct BlobClusterTests {
     static func withCluster(_ body: (LocalCluster, BlobClient) async throws -> Void) async throws {
         let demo = try await GatewayTests.startDemo()
         let member = demo.nodes[0].layout.members[0]

@@ -5,7 +5,7 @@ import TestSupport
 
 /// `meshdb blob put/get/ls/rm` end to end against a `meshdb demo` process: the commands find the
 /// native port from the PostgreSQL URL, stream files in and out, and the bytes come back equal.
-@Suite(.serialized) struct BlobCommandTests {
+@Suite(.heavy, .serialized) struct BlobCommandTests {
     static func sha256(ofFile path: String) throws -> [UInt8] {
         Array(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path))))
     }

@@ -7,7 +7,7 @@ import TestSupport
 /// one node's disk is read around and repaired; a node killed with SIGKILL leaves every blob
 /// readable; once `meshdb node down` marks it down, repair restores 3 copies of every chunk on
 /// the other three, and `meshdb status` shows the copies made.
-@Suite(.serialized) struct BlobProcessFaultTests {
+@Suite(.heavy, .serialized) struct BlobProcessFaultTests {
     @Test func aCorruptCopyIsRepairedAndAKilledNodeLeavesBlobsReadable() async throws {
         let cluster = try await ProcessCluster(nodes: 4)
         try await cluster.run { cluster in

@@ -2,11 +2,12 @@ import Foundation
 import Synchronization
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// Repair and garbage collection on an in-process 4-node cluster. The rounds are run by hand
 /// (the loops' intervals are an hour), and "older than the grace period" is made by setting the
 /// chunk files' modification times back, so nothing waits on the clock.
-@Suite(.serialized) struct ChunkMaintenanceTests {
+@Suite(.heavy, .serialized) struct ChunkMaintenanceTests {
     static func withCluster(_ body: (LocalCluster, BlobClient) async throws -> Void) async throws {
         var options = LocalCluster.Options(nodes: 4)
         options.runtime.replica.checkpointIntervalSequences = 8

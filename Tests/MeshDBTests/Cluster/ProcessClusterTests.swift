@@ -4,12 +4,13 @@ import Testing
 @testable import MeshDB
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// Acceptance tests of a local multi-process cluster (docs/cluster.md): real `meshdb start`
 /// processes on 127.0.0.1, killed with SIGKILL, checked only through the native client. Each
 /// test is one item of docs/cluster.md, where the same steps are written as commands.
-@Suite(.serialized) struct ProcessClusterTests {
+@Suite(.heavy, .serialized) struct ProcessClusterTests {
     // MARK: 1. Writes through one node, reads on every node
 
     @Test func tenThousandRowsWrittenThroughOneNodeAreReadOnEveryNode() async throws {

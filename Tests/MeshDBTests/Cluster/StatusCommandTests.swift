@@ -4,7 +4,7 @@ import TestSupport
 
 /// `meshdb status` reaches a cluster through a node's PostgreSQL URL, as every client command
 /// does (../shared/DESIGN.md, "Command line"), or through its native address.
-@Suite(.serialized) struct StatusCommandTests {
+@Suite(.heavy, .serialized) struct StatusCommandTests {
     @Test func statusByURLAndByNativeAddressShowsEveryNodeAndGroup() async throws {
         let cluster = try await ProcessCluster(nodes: 4, initialize: false)
         try await cluster.run { cluster in

@@ -3,11 +3,12 @@ import Foundation
 import NIOPosix
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// The gateway API the SQL executor drives, over four nodes in one process: DDL that reaches
 /// every shard (and is undone when the shards refuse it), tables without a primary key, the
 /// per-shard write and read calls, and reads of several MiB.
-@Suite(.serialized) struct GatewaySchemaTests {
+@Suite(.heavy, .serialized) struct GatewaySchemaTests {
 
     /// Every row id of the table with the shard that holds it, read shard by shard.
     static func rowIDs(_ gateway: Gateway, _ table: String) async throws -> [(shard: UInt32, id: Int64)] {
@@ -140,7 +141,15 @@ import Testing
 
         // Views share the tables' namespace.
         try await gateway.createView(CatalogView(name: "big_orders", sql: "SELECT * FROM orders WHERE total > 20", columns: []))
-        #expect(try await demo.nodes[3].gateway.view(named: "big_orders")?.sql == "SELECT * FROM orders WHERE total > 20")
+        // Node 3's catalog replica executes the view in its own time: commit needs 3 of the 4
+        // (a CI run under load read it before node 3 had). Its own DDL waits for its replica.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var seen = try await demo.nodes[3].gateway.view(named: "big_orders")
+        while seen == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            seen = try await demo.nodes[3].gateway.view(named: "big_orders")
+        }
+        #expect(seen?.sql == "SELECT * FROM orders WHERE total > 20")
         await #expect { try await gateway.dropTable("big_orders") } throws: { ($0 as? GatewayError)?.sqlState == "42809" }
         await #expect { try await gateway.createView(CatalogView(name: "orders", sql: "SELECT 1")) } throws: { ($0 as? GatewayError)?.sqlState == "42P07" }
         await #expect { try await gateway.insert(into: "big_orders", rows: []) } throws: { ($0 as? GatewayError)?.sqlState == "42809" }

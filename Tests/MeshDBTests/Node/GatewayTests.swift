@@ -3,10 +3,11 @@ import Foundation
 import Synchronization
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// The gateway over four nodes in one process (the demo's setup): DDL through the metadata group,
 /// writes routed to shards, reads in each consistency.
-@Suite(.serialized) struct GatewayTests {
+@Suite(.heavy, .serialized) struct GatewayTests {
     /// The demo's cluster with a short checkpoint interval, so the tests cross checkpoints.
     static func startDemo(nodes count: Int = 4) async throws -> LocalCluster {
         var options = LocalCluster.Options(nodes: count)

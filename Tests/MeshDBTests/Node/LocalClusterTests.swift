@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// One call starts a cluster in this process, one stops it; what it writes stays or goes as its
 /// directory says.
-@Suite(.serialized) struct LocalClusterTests {
+@Suite(.heavy, .serialized) struct LocalClusterTests {
     @Test func aClusterInATemporaryDirectoryLeavesNothingBehind() async throws {
         let cluster = try await LocalCluster.start()
         #expect(cluster.initializedDirectory)

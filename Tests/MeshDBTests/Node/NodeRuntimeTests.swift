@@ -3,9 +3,10 @@ import Foundation
 import NIOPosix
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// The node runtime drives real PBFT replicas with fsynced logs over real TCP on 127.0.0.1.
-@Suite(.serialized) struct NodeRuntimeTests {
+@Suite(.heavy, .serialized) struct NodeRuntimeTests {
     struct Cluster {
         let keys: [NodeKey]
         let layout: ClusterLayout

@@ -9,7 +9,7 @@ import Glibc
 /// Issue 7's acceptance: `meshdb sql` driven in a pseudo-terminal (python3's `pty` module types
 /// into it as a person would), and one script run with `meshdb sql -f` against `meshdb demo` and
 /// against a PostgreSQL 15 the test starts, which must print the same thing.
-@Suite(.serialized)
+@Suite(.heavy, .serialized)
 struct REPLAcceptanceTests {
     // MARK: The terminal session
 

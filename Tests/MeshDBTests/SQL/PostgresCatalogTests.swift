@@ -1,11 +1,12 @@
 import QueryPlanner
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// psql's `\dt`, `\d t` and `\l`, and the functions and result types drivers rely on, against a
 /// four-node cluster: the catalog queries PostgreSQL clients really send
 /// (`PostgresClientQueries`) return what psql needs to print the table.
-@Suite(.serialized) struct PostgresCatalogTests {
+@Suite(.heavy, .serialized) struct PostgresCatalogTests {
     static func withSession(_ body: (SQLSession) async throws -> Void) async throws {
         let demo = try await GatewayTests.startDemo()
         do {

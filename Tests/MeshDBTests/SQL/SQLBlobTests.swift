@@ -3,10 +3,11 @@ import Foundation
 import QueryPlanner
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// Out-of-line bytea values through SQL against an in-process 4-node cluster: values above
 /// blob_inline_max live in the chunk stores, the row keeps a reference, and clients see bytes.
-@Suite(.serialized) struct SQLBlobTests {
+@Suite(.heavy, .serialized) struct SQLBlobTests {
     static func withMedia(_ body: (LocalCluster, SQLSession) async throws -> Void) async throws {
         let demo = try await GatewayTests.startDemo()
         do {

@@ -2,11 +2,12 @@ import Consensus
 import QueryPlanner
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// What `pgbench -i` needs of the SQL layer beyond CRUD: DROP of several tables, TRUNCATE,
 /// VACUUM / ANALYZE, ALTER TABLE ADD PRIMARY KEY on a table with rows (which re-shards it), and
 /// multi-row INSERTs sent as few shard statements.
-@Suite(.serialized) struct SQLBulkAndMaintenanceTests {
+@Suite(.heavy, .serialized) struct SQLBulkAndMaintenanceTests {
     static func state(_ error: any Error) -> String? { (error as? SQLError)?.state.code }
 
     static func integer(_ session: SQLSession, _ sql: String) async throws -> Int64? {

@@ -2,11 +2,12 @@ import Foundation
 import QueryPlanner
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// A canceled statement stops working, not only answering. Regression (found by the REPL's
 /// Ctrl-C test): a cross join finished in the gateway's scratch SQLite kept running after its
 /// Task was canceled, holding one of the cooperative pool's threads for as long as its SQL ran.
-@Suite(.serialized) struct SQLCancelTests {
+@Suite(.heavy, .serialized) struct SQLCancelTests {
     @Test func cancelingTheTaskInterruptsTheScratchQuery() async throws {
         let demo = try await GatewayTests.startDemo()
         do {

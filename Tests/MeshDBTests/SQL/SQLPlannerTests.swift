@@ -1,10 +1,11 @@
 import QueryPlanner
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// The SQL layer over four in-process nodes: each strategy chosen where it should be, EXPLAIN
 /// showing it, and results equal to what one SQLite database gives.
-@Suite(.serialized) struct SQLPlannerTests {
+@Suite(.heavy, .serialized) struct SQLPlannerTests {
     static func withSession(_ body: (SQLSession) async throws -> Void) async throws {
         let demo = try await GatewayTests.startDemo()
         do {

@@ -2,11 +2,12 @@ import Consensus
 import QueryPlanner
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// Transaction blocks through `SQLSession` on four in-process nodes: all or nothing, invisible
 /// before COMMIT, read-your-own-writes, 25P02 after an error, the idle timeout, and concurrent
 /// blocks that serialize.
-@Suite(.serialized) struct SQLTransactionTests {
+@Suite(.heavy, .serialized) struct SQLTransactionTests {
     static func withCluster(_ body: (LocalCluster) async throws -> Void) async throws {
         let demo = try await GatewayTests.startDemo()
         do {

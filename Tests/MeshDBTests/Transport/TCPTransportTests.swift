@@ -4,9 +4,10 @@ import NIOPosix
 import Synchronization
 import Testing
 @testable import MeshDB
+import TestSupport
 
 /// Real sockets on 127.0.0.1: authenticated delivery, refusal of unknown keys, garbage frames.
-@Suite(.serialized) struct TCPTransportTests {
+@Suite(.heavy, .serialized) struct TCPTransportTests {
     final class Inbox: Sendable {
         let frames = Mutex<[(PublicKeyBytes, [UInt8])]>([])
         func add(_ key: PublicKeyBytes, _ bytes: [UInt8]) { frames.withLock { $0.append((key, bytes)) } }
@@ -21,7 +22,7 @@ import Testing
         return port
     }
 
-    static func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) async throws {
+    static func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {
             guard Date() < deadline else { return }
