@@ -14,7 +14,9 @@ struct WireTestCluster {
     let server: PostgresServer
 
     static func start(_ configure: (inout PostgresServer.Options) -> Void = { _ in }) async throws -> WireTestCluster {
-        let cluster = try await LocalCluster.start()
+        var clusterOptions = LocalCluster.Options()
+        clusterOptions.readySeconds = testClusterReadySeconds
+        let cluster = try await LocalCluster.start(clusterOptions)
         var options = PostgresServer.Options()
         options.logger.logLevel = .warning
         configure(&options)

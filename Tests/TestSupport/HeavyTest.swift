@@ -73,3 +73,8 @@ public actor HeavyTestSlots {
         }
     }
 }
+
+/// How long a test waits for a cluster it started to be ready (the catalog knows the shard
+/// groups). A bound, not a wait: the CI run starts ~500 light tests together with the first
+/// heavy ones, and two clusters started in that burst took more than 30 s to form.
+public let testClusterReadySeconds = 120.0

@@ -15,7 +15,7 @@ import TestSupport
         options.runtime.chunkMaintenance.repairInterval = .seconds(3600)
         options.runtime.chunkMaintenance.collectionInterval = .seconds(3600)
         options.runtime.chunkMaintenance.collectionGrace = .seconds(60)
-        options.readySeconds = 20
+        options.readySeconds = testClusterReadySeconds
         let demo = try await LocalCluster.start(options)
         let member = demo.nodes[0].layout.members[0]
         var clientOptions = BlobClient.Options()

@@ -158,7 +158,7 @@ final class ProcessCluster {
     }
 
     /// Waits until every running node's catalog lists the shard groups (the bootstrap committed).
-    func waitUntilReady(within seconds: Double = 60) async throws {
+    func waitUntilReady(within seconds: Double = testClusterReadySeconds) async throws {
         for node in running {
             let client = try await client(node)
             defer { Task { await client.close() } }

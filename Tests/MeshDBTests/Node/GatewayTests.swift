@@ -13,7 +13,7 @@ import TestSupport
         var options = LocalCluster.Options(nodes: count)
         options.runtime.replica.checkpointIntervalSequences = 8
         options.runtime.replica.logWindowSequences = 32
-        options.readySeconds = 20
+        options.readySeconds = testClusterReadySeconds
         return try await LocalCluster.start(options)
     }
 

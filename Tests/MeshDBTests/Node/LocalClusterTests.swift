@@ -7,7 +7,9 @@ import TestSupport
 /// directory says.
 @Suite(.heavy, .serialized) struct LocalClusterTests {
     @Test func aClusterInATemporaryDirectoryLeavesNothingBehind() async throws {
-        let cluster = try await LocalCluster.start()
+        var options = LocalCluster.Options()
+        options.readySeconds = testClusterReadySeconds
+        let cluster = try await LocalCluster.start(options)
         #expect(cluster.initializedDirectory)
         #expect(cluster.nodes.count == 4 && cluster.nodes.allSatisfy(\.isReady))
         #expect(cluster.nodes.map(\.index) == [0, 1, 2, 3])
@@ -28,6 +30,7 @@ import TestSupport
         defer { dir.remove() }
         var options = LocalCluster.Options(nodes: 4)
         options.directory = dir.path
+        options.readySeconds = testClusterReadySeconds
         let first = try await LocalCluster.start(options)
         #expect(first.initializedDirectory)
         try await first.gateway.createTable(GatewayTests.accounts)

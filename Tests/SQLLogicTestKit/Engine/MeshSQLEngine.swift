@@ -13,6 +13,8 @@ public final class MeshSQLEngine: SQLTestEngine {
         var options = LocalCluster.Options(nodes: nodes)
         options.runtime.replica.checkpointIntervalSequences = 64
         options.runtime.replica.logWindowSequences = 256
+        // A bound, not a wait: under a loaded test run a cluster formed in 30 s or more.
+        options.readySeconds = 120
         return MeshSQLEngine(cluster: try await LocalCluster.start(options))
     }
 
