@@ -6,6 +6,8 @@ import Synchronization
 public final class InProcessHub: Sendable {
     private let nodes = Mutex<[PublicKeyBytes: @Sendable (PublicKeyBytes, [UInt8]) -> Void]>([:])
     private let down = Mutex<Set<PublicKeyBytes>>([])
+    /// While set, every frame is dropped: a network that has not formed yet, for tests.
+    private let paused = Atomic<Bool>(false)
 
     public init() {}
 
@@ -20,7 +22,13 @@ public final class InProcessHub: Sendable {
         down.withLock { _ = $0.insert(key) }
     }
 
+    /// Drops every frame until `resume`, whoever sends it (connections included).
+    public func pause() { paused.store(true, ordering: .sequentiallyConsistent) }
+
+    public func resume() { paused.store(false, ordering: .sequentiallyConsistent) }
+
     fileprivate func send(_ payload: [UInt8], from sender: PublicKeyBytes, to peer: PublicKeyBytes) {
+        guard !paused.load(ordering: .sequentiallyConsistent) else { return }
         guard down.withLock({ !$0.contains(sender) && !$0.contains(peer) }) else { return }
         nodes.withLock { $0[peer] }?(sender, payload)
     }

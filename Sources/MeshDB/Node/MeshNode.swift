@@ -127,22 +127,51 @@ public final class MeshNode: Sendable {
     }
 
     /// Registers every member and the shard groups through the metadata group. Each node does
-    /// it; the commands are idempotent, so whichever commits first wins and the rest agree.
+    /// it; the commands are idempotent, so whichever commits first wins and the rest agree. The
+    /// members are registered together (one PBFT batch when the primary batches them), then the
+    /// groups, whose members must be registered. A round that times out or is turned away (no
+    /// quorum yet, a view change, a full queue) is tried again, 0.5 s later at first and at most
+    /// 10 s apart, until the catalog has everything or the node stops: a node whose rounds all
+    /// failed used to give up, and a cluster whose four nodes did never became ready.
     private func bootstrapCatalog() async {
-        let catalog = try? gateway.catalogSnapshot()
-        if let catalog, catalog.sortedNodes.count == layout.members.count, !catalog.sortedGroups.isEmpty { return }
-        do {
+        var delay = Duration.milliseconds(500)
+        while true {
+            if let catalog = try? gateway.catalogSnapshot(), catalog.sortedNodes.count == layout.members.count,
+               !catalog.sortedGroups.isEmpty { return }
+            do {
+                try await registerMembersAndGroups()
+                return
+            } catch NodeError.unavailable(let reason) {
+                // Stopping, or no replica of the metadata group here: nothing to retry.
+                logger.info("catalog bootstrap: \(reason)")
+                return
+            } catch {
+                logger.warning("catalog bootstrap: \(error); trying again in \(delay)")
+            }
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return
+            }
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
+    private func registerMembersAndGroups() async throws {
+        let runtime = self.runtime
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
             for member in layout.members {
                 let node = CatalogNode(index: UInt32(member.index), publicKeyHex: member.key.hex, host: member.host,
                                        port: UInt16(member.port), pgPort: UInt16(member.pgPort), zone: member.zone ?? "")
-                _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.registerNode(node).encoded())
+                tasks.addTask {
+                    _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.registerNode(node).encoded())
+                }
             }
-            let shardGroups = layout.groups.filter { $0.id != Gateway.metadataGroup }.map {
-                CatalogGroup(id: $0.id, members: $0.members.map(UInt32.init), epoch: 1)
-            }
-            _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.defineGroups(shardGroups).encoded())
-        } catch {
-            logger.warning("catalog bootstrap: \(error)")
+            try await tasks.waitForAll()
         }
+        let shardGroups = layout.groups.filter { $0.id != Gateway.metadataGroup }.map {
+            CatalogGroup(id: $0.id, members: $0.members.map(UInt32.init), epoch: 1)
+        }
+        _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.defineGroups(shardGroups).encoded())
     }
 }

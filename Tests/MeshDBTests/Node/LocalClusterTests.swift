@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import MeshDB
 import TestSupport
+import NIOPosix
 
 /// One call starts a cluster in this process, one stops it; what it writes stays or goes as its
 /// directory says.
@@ -40,5 +41,32 @@ import TestSupport
         #expect(!second.initializedDirectory)
         #expect(try second.gateway.catalogSnapshot().table(named: "accounts") != nil)
         await second.stop()
+    }
+
+    /// Regression: a node whose catalog bootstrap timed out gave up, so when the metadata group
+    /// had no quorum for longer than a request's timeout at first (every node's rounds failed),
+    /// the cluster never became ready. Here no frame passes for 3 s, three timeouts' worth.
+    @Test func aCatalogBootstrapThatTimedOutIsTriedAgain() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var layout = ClusterInitializer.Layout(nodes: 4, directory: dir.path)
+        layout.basePort = try await LocalCluster.freePortRange(8, group: MultiThreadedEventLoopGroup.singleton)
+        layout.pgBasePort = layout.basePort + 4
+        try ClusterInitializer.write(layout)
+        var options = NodeRuntime.Options()
+        options.requestTimeout = .seconds(1)
+        let hub = InProcessHub()
+        hub.pause()
+        var nodes: [MeshNode] = []
+        for index in 0..<4 {
+            let config = try NodeConfig.load(path: dir.file("node-\(index).toml"))
+            nodes.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, options: options, hub: hub))
+        }
+        try await Task.sleep(for: .seconds(3))
+        #expect(nodes.allSatisfy { !$0.isReady }, "nothing can commit while the network drops every frame")
+        hub.resume()
+        for node in nodes { try await node.waitUntilReady(seconds: testClusterReadySeconds) }
+        #expect(nodes.allSatisfy { $0.isReady })
+        for node in nodes { await node.stop() }
     }
 }
