@@ -144,14 +144,17 @@ struct BlobGetCommand: AsyncParsableCommand {
         }
         if let output, let partial {
             guard rename(partial, output) == 0 else {
-                throw ValidationError("cannot rename \(partial) to \(output): \(String(cString: strerror(errno)))")
+                let reason = String(cString: strerror(errno))
+                unlink(partial)
+                throw ValidationError("cannot rename \(partial) to \(output): \(reason)")
             }
             // The new name on disk too (its directory's entry), as a database would.
-            let directory = open((output as NSString).deletingLastPathComponent.isEmpty ? "." : (output as NSString).deletingLastPathComponent,
-                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directory >= 0 {
-                _ = fsync(directory)
-                Glibc.close(directory)
+            let parent = (output as NSString).deletingLastPathComponent
+            let directory = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard directory >= 0 else { throw ValidationError("cannot open \(parent.isEmpty ? "." : parent) to sync it: \(String(cString: strerror(errno)))") }
+            defer { Glibc.close(directory) }
+            guard fsync(directory) == 0 else {
+                throw ValidationError("cannot sync \(parent.isEmpty ? "." : parent) after renaming \(partial): \(String(cString: strerror(errno)))")
             }
         }
         if report.repairedCopies > 0 {

@@ -1,5 +1,6 @@
 import Consensus
 import Foundation
+import Synchronization
 public import Logging
 public import NIOCore
 
@@ -22,6 +23,8 @@ public final class MeshNode: Sendable {
     private let idleBlockSweeper: Task<Void, Never>
     /// Chunk repair and garbage collection loops (`ChunkMaintenance`).
     private let chunkMaintenance: [Task<Void, Never>]
+    /// The catalog bootstrap's retry loop (`bootstrapCatalog`), cancelled by `stop`.
+    private let bootstrap = Mutex<Task<Void, Never>?>(nil)
 
     /// Starts the node: opens its logs and stores, binds its port, then registers the cluster's
     /// members and shard groups in the catalog in the background (idempotent on every node;
@@ -78,7 +81,7 @@ public final class MeshNode: Sendable {
         let node = MeshNode(index: index, runtime: runtime, gateway: gateway, transport: transport, layout: layout,
                             chunks: chunks, service: service, logger: logger, idleBlockSweeper: sweeper,
                             chunkMaintenance: service.maintenance.start())
-        Task { await node.bootstrapCatalog() }
+        node.bootstrap.withLock { $0 = Task { await node.bootstrapCatalog() } }
         return node
     }
 
@@ -98,6 +101,7 @@ public final class MeshNode: Sendable {
     }
 
     public func stop() async {
+        bootstrap.withLock { $0 }?.cancel()
         idleBlockSweeper.cancel()
         for task in chunkMaintenance { task.cancel() }
         runtime.stop()
@@ -135,7 +139,7 @@ public final class MeshNode: Sendable {
     /// failed used to give up, and a cluster whose four nodes did never became ready.
     private func bootstrapCatalog() async {
         var delay = Duration.milliseconds(500)
-        while true {
+        while !Task.isCancelled {
             if let catalog = try? gateway.catalogSnapshot(), catalog.sortedNodes.count == layout.members.count,
                !catalog.sortedGroups.isEmpty { return }
             do {
@@ -144,6 +148,11 @@ public final class MeshNode: Sendable {
             } catch NodeError.unavailable(let reason) {
                 // Stopping, or no replica of the metadata group here: nothing to retry.
                 logger.info("catalog bootstrap: \(reason)")
+                return
+            } catch let refusal as CatalogError {
+                // The catalog executed the command and said no (nodes_max, a key registered under
+                // another index): the same command would be refused again.
+                logger.error("catalog bootstrap refused: \(refusal.message) (\(refusal.sqlState)); this node will not become ready")
                 return
             } catch {
                 logger.warning("catalog bootstrap: \(error); trying again in \(delay)")
@@ -164,7 +173,7 @@ public final class MeshNode: Sendable {
                 let node = CatalogNode(index: UInt32(member.index), publicKeyHex: member.key.hex, host: member.host,
                                        port: UInt16(member.port), pgPort: UInt16(member.pgPort), zone: member.zone ?? "")
                 tasks.addTask {
-                    _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.registerNode(node).encoded())
+                    try Self.requireAccepted(try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.registerNode(node).encoded()))
                 }
             }
             try await tasks.waitForAll()
@@ -172,6 +181,11 @@ public final class MeshNode: Sendable {
         let shardGroups = layout.groups.filter { $0.id != Gateway.metadataGroup }.map {
             CatalogGroup(id: $0.id, members: $0.members.map(UInt32.init), epoch: 1)
         }
-        _ = try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.defineGroups(shardGroups).encoded())
+        try Self.requireAccepted(try await runtime.submit(group: Gateway.metadataGroup, operation: CatalogCommand.defineGroups(shardGroups).encoded()))
+    }
+
+    /// Throws the catalog's refusal carried in `reply`, if it is one.
+    private static func requireAccepted(_ reply: [UInt8]) throws {
+        if case .error(let refusal) = try CatalogReply(decoding: reply).result { throw refusal }
     }
 }

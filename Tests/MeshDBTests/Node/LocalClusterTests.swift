@@ -58,15 +58,20 @@ import NIOPosix
         let hub = InProcessHub()
         hub.pause()
         var nodes: [MeshNode] = []
-        for index in 0..<4 {
-            let config = try NodeConfig.load(path: dir.file("node-\(index).toml"))
-            nodes.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, options: options, hub: hub))
+        do {
+            for index in 0..<4 {
+                let config = try NodeConfig.load(path: dir.file("node-\(index).toml"))
+                nodes.append(try await MeshNode.start(config: config, group: MultiThreadedEventLoopGroup.singleton, options: options, hub: hub))
+            }
+            try await Task.sleep(for: .seconds(3))
+            #expect(nodes.allSatisfy { !$0.isReady }, "nothing can commit while the network drops every frame")
+            hub.resume()
+            for node in nodes { try await node.waitUntilReady(seconds: testClusterReadySeconds) }
+            #expect(nodes.allSatisfy { $0.isReady })
+        } catch {
+            for node in nodes { await node.stop() }
+            throw error
         }
-        try await Task.sleep(for: .seconds(3))
-        #expect(nodes.allSatisfy { !$0.isReady }, "nothing can commit while the network drops every frame")
-        hub.resume()
-        for node in nodes { try await node.waitUntilReady(seconds: testClusterReadySeconds) }
-        #expect(nodes.allSatisfy { $0.isReady })
         for node in nodes { await node.stop() }
     }
 }
