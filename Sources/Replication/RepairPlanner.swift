@@ -115,6 +115,9 @@ public struct RepairPlanner: Sendable {
     public func plan(_ census: [Census], answered: Set<String>) -> Plan {
         var plan = Plan()
         let replicas = min(placement.replicas, placement.nodes.count)
+        // Every ranking orders all the live nodes: the ones that did not answer are the same
+        // for every chunk.
+        let silent = placement.nodes.filter { !answered.contains($0.id) }.count
         for entry in census {
             let ranking = placement.ranking(of: entry.chunk)
             let holders = ranking.filter { answered.contains($0) && entry.holders.contains($0) }
@@ -124,7 +127,6 @@ public struct RepairPlanner: Sendable {
                 plan.lost.append(entry.chunk)
                 continue
             }
-            let silent = ranking.filter { !answered.contains($0) }.count
             let needed = replicas - holders.count
             let toMake = max(0, needed - silent)
             plan.awaitingAnswer += needed - toMake

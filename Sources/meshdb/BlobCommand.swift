@@ -150,11 +150,12 @@ struct BlobGetCommand: AsyncParsableCommand {
             }
             // The new name on disk too (its directory's entry), as a database would.
             let parent = (output as NSString).deletingLastPathComponent
-            let directory = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard directory >= 0 else { throw ValidationError("cannot open \(parent.isEmpty ? "." : parent) to sync it: \(String(cString: strerror(errno)))") }
+            let directoryPath = parent.isEmpty ? "." : parent
+            let directory = open(directoryPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard directory >= 0 else { throw ValidationError("cannot open \(directoryPath) to sync it: \(String(cString: strerror(errno)))") }
             defer { Glibc.close(directory) }
             guard fsync(directory) == 0 else {
-                throw ValidationError("cannot sync \(parent.isEmpty ? "." : parent) after renaming \(partial): \(String(cString: strerror(errno)))")
+                throw ValidationError("cannot sync \(directoryPath) after renaming \(partial): \(String(cString: strerror(errno)))")
             }
         }
         if report.repairedCopies > 0 {

@@ -30,9 +30,10 @@ struct StatusCommand: AsyncParsableCommand {
                 guard let indexColumn = column("node_index"), let hostColumn = column("host"), let portColumn = column("port") else {
                     throw ValidationError("mesh_nodes lacks node_index/host/port columns: \(rows.columns)")
                 }
+                let stateColumn = column("state")
                 for row in rows.rows {
                     if case .integer(let index) = row[indexColumn], case .text(let host) = row[hostColumn], case .integer(let port) = row[portColumn] {
-                        let state = column("state").flatMap { if case .text(let state) = row[$0] { state } else { nil } } ?? "?"
+                        let state = stateColumn.flatMap { if case .text(let state) = row[$0] { state } else { nil } } ?? "?"
                         members.append((Int(index), host, Int(port), state))
                     }
                 }

@@ -131,7 +131,7 @@ extension Gateway {
                 }
             }
         }
-        return ReferenceScan(roots: roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! }, gaps: gaps)
+        return ReferenceScan(roots: BlobRoot.inEncodingOrder(roots), gaps: gaps)
     }
 
     /// The roots of the references among `values` (text in a bytea column), in their order.
@@ -156,7 +156,7 @@ extension Gateway {
         for row in rows {
             for root in try Self.referencedRoots(in: positions.filter { $0 < row.count }.map { row[$0] }) { roots[root.encoded()] = root }
         }
-        try await refreshChunks(of: roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! })
+        try await refreshChunks(of: BlobRoot.inEncodingOrder(roots))
     }
 
     /// Refreshes every copy of the chunks of `roots` on the up nodes and requires f + 1 of each

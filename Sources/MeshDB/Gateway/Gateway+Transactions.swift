@@ -218,7 +218,7 @@ public final class GatewayTransaction: Sendable {
 
     /// The roots the block's statements stored, in the order of their encodings.
     var storedRoots: [BlobRoot] {
-        stored.withLock { roots in roots.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { roots[$0]! } }
+        stored.withLock { BlobRoot.inEncodingOrder($0) }
     }
 
     fileprivate func began(in group: UInt32) {

@@ -30,7 +30,7 @@ extension ChunkCensus {
                     var present: [Bool] = []
                     for batch in batches {
                         if let local, member.index == local.index {
-                            // File lookups (and, refreshing, an fsync each) off the cooperative pool.
+                            // File lookups (and, refreshing, a utimensat each) off the cooperative pool.
                             present += await withCheckedContinuation { continuation in
                                 DispatchQueue.global().async {
                                     continuation.resume(returning: batch.map(refreshing ? local.store.refresh : local.store.has))

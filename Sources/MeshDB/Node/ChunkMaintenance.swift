@@ -120,7 +120,7 @@ public final class ChunkMaintenance: Sendable {
     /// census of their holders, the planner's copies, made one by one.
     func repairRound() async throws {
         let catalog = try await gateway.catalog()
-        let members = Self.members(of: catalog)
+        let members = MemberConnections.members(of: catalog)
         try await withConnections(to: members) { connections in
             try await repairRound(members: members, connections: connections)
         }
@@ -195,7 +195,7 @@ public final class ChunkMaintenance: Sendable {
         // Step 2 after step 1: a fresh scan, complete or nothing is deleted.
         let roots = try await scanRoots(started: now(), complete: true)
         let catalog = try await gateway.catalog()
-        let referenced = try await withConnections(to: Self.members(of: catalog)) { connections in
+        let referenced = try await withConnections(to: MemberConnections.members(of: catalog)) { connections in
             await referencedChunks(of: roots, transfer: ChunkTransfer(nodes: connections))
         }
         guard referenced.unreadableIndexes.isEmpty else {
@@ -258,14 +258,6 @@ public final class ChunkMaintenance: Sendable {
     }
 
     // MARK: Shared
-
-    /// The members as `catalog` lists them, in index order, up or down.
-    static func members(of catalog: CatalogStateMachine) -> [NodeConnections.Member] {
-        catalog.sortedNodes.map {
-            NodeConnections.Member(index: Int($0.index), publicKeyHex: $0.publicKeyHex, host: $0.host, port: Int($0.port),
-                                   zone: $0.zone, isUp: $0.state == .up)
-        }
-    }
 
     /// Runs `body` over connections opened on first use and closed after it: a round every few
     /// seconds needs no pool, and a round with nothing to ask opens none.

@@ -266,8 +266,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 continue
             }
             guard now < schedule.deadline else {
-                reads[id] = nil
-                readSchedules[id] = nil
+                finishRead(id)
                 readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.timedOut(
                     "verified read on group \(pending.group): no \(pending.needed) replicas agreed within \(schedule.timeout) (\(pending.answerCount) of \(pending.members.count) answered)"))
                 continue
@@ -287,7 +286,7 @@ public final class NodeRuntime: @unchecked Sendable {
         }
     }
 
-    /// Forgets a verified read that completed.
+    /// Forgets a verified read that completed or ran out of time.
     private func finishRead(_ id: UInt64) {
         reads[id] = nil
         readSchedules[id] = nil

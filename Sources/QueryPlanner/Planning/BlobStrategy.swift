@@ -27,7 +27,11 @@ public struct BlobStrategy: Sendable, Hashable {
     public static let referencePrefix = "meshdb-blob:1:"
     /// How a guarded use of a reference fails on SQLite: json_extract's path error, whose text
     /// follows this prefix.
-    public static let outOfLineErrorPrefix = "JSON path error near 'out-of-line value"
+    public static let outOfLineErrorPrefix = "JSON path error near '" + guardMessagePrefix
+    /// How every guard's message begins (`guardColumn`).
+    public static let guardMessagePrefix = "out-of-line value"
+    /// What the SQL of every guard contains: the failing call with the start of its message.
+    public static let guardMarker = "json_extract('{}', '" + guardMessagePrefix
     /// The message of a guarded use's failure without SQLite's wrapping (`JSON path error near
     /// '…'`); any other message as it is.
     public static func outOfLineMessage(_ message: String) -> String {
@@ -313,7 +317,7 @@ struct BlobGuard {
 
     /// `CASE WHEN <reference> THEN json_extract('{}', '<message>') ELSE column END`.
     func guardColumn(_ column: Expression, name: String) -> Expression {
-        let message = "out-of-line value: column \(name) holds a value larger than blob_inline_max = \(inlineMax) bytes, kept in the chunk store;"
+        let message = BlobStrategy.guardMessagePrefix + ": column \(name) holds a value larger than blob_inline_max = \(inlineMax) bytes, kept in the chunk store;"
             + " only returning it, length(), octet_length(), count() and IS NULL work on it"
         let failure = Self.call("json_extract", [.literal(.string("{}")), .literal(.string(message))])
         return Self.ifReference(column, then: failure, else: column)

@@ -44,7 +44,7 @@ public enum ByteaText {
             if high == nil, digit == UInt8(ascii: " ") || digit == UInt8(ascii: "\n") || digit == UInt8(ascii: "\t") || digit == UInt8(ascii: "\r") {
                 continue
             }
-            guard let nibble = nibble(digit) else { return nil }
+            guard let nibble = Lexer.hexValue(digit) else { return nil }
             if let first = high {
                 bytes.append(first << 4 | nibble)
                 high = nil
@@ -53,15 +53,6 @@ public enum ByteaText {
             }
         }
         return high == nil ? bytes : nil
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Three octal digits, the first 0–3.

@@ -13,12 +13,13 @@ extension SelectExecutor {
     /// `describeOnly` leaves them unread (a Describe wants column types, not values).
     func fetchBlobs(in rows: inout [[SQLiteValue]], strategy: BlobStrategy, describeOnly: Bool) async throws -> BlobStrategy.Analysis {
         var analysis = BlobStrategy.Analysis()
-        let fetched = Set(strategy.fetchedColumns)
+        // The name of each fetched column, for errors about its values.
+        let fetched = Dictionary(zip(strategy.fetchedColumns, strategy.fetchedNames), uniquingKeysWith: { first, _ in first })
         var bytesLeft = Self.blobResultBytesMax
         for row in rows.indices {
             for column in rows[row].indices {
                 guard case .text(let text) = rows[row][column] else { continue }
-                guard fetched.contains(column) else {
+                guard let name = fetched[column] else {
                     if text.hasPrefix(BlobStrategy.referencePrefix) { throw Self.unresolvedReference(strategy) }
                     continue
                 }
@@ -26,7 +27,7 @@ extension SelectExecutor {
                     rows[row][column] = .blob([])
                     continue
                 }
-                let value = try await gateway.byteaValue(storedAs: text, column: strategy.fetchedNames.first ?? "", bytesLeft: bytesLeft, analysis: &analysis)
+                let value = try await gateway.byteaValue(storedAs: text, column: name, bytesLeft: bytesLeft, analysis: &analysis)
                 bytesLeft -= value.count
                 rows[row][column] = .blob(value)
             }

@@ -222,7 +222,7 @@ extension WriteExecutor {
     func checkGuardsBeforeWriting(_ statement: Statement, table: CatalogTable, alias: Identifier?, whereClause: Expression?,
                                   computed: [Expression], shards: [Int], parameters: [SQLiteValue]) async throws {
         guard shards.count > 1, await session.transaction == nil,
-              SQLiteRenderer.render(statement).contains(Self.guardMarker) else { return }
+              SQLiteRenderer.render(statement).contains(BlobStrategy.guardMarker) else { return }
         let typeOf = { (expression: Expression) in Expression(.function(FunctionCall(Identifier("typeof"), .list([expression])))) }
         let items = [Expression(.function(FunctionCall(Identifier("count"), .star)))]
             + computed.map { Expression(.function(FunctionCall(Identifier("max"), .list([typeOf($0)])))) }
@@ -244,9 +244,6 @@ extension WriteExecutor {
     static func expressions(of items: [SelectItem]) -> [Expression] {
         items.compactMap { if case .expression(let expression, _) = $0 { expression } else { nil } }
     }
-
-    /// What every guard the blob strategy writes into a statement contains.
-    static let guardMarker = "json_extract('{}', 'out-of-line value"
 
     /// The rows a write returned with the values of the bytea columns at `fetched` read: a
     /// reference is replaced by the value it names, read from the chunk stores.

@@ -139,3 +139,11 @@ public enum BlobRoot: Sendable, Hashable {
         return full
     }
 }
+
+extension BlobRoot {
+    /// Roots keyed by their encodings, one each, in the order of the encodings: the same list on
+    /// every node, whatever order the dictionary holds them in.
+    static func inEncodingOrder(_ byEncoding: [[UInt8]: BlobRoot]) -> [BlobRoot] {
+        byEncoding.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { byEncoding[$0]! }
+    }
+}

@@ -24,7 +24,7 @@ extension ChunkStore {
     func lock(for id: ChunkID) -> IDLock { idLocks[Int(id.bytes[0]) % Self.idLockStripes] }
 
     /// Before a put vouches for the copy it found intact: under the chunk's lock, sets the copy's
-    /// modification time to now (durably). Fails when garbage collection removed the copy since
+    /// modification time to now. Fails when garbage collection removed the copy since
     /// the put looked (the writer's retry then stores it afresh), so a put never acknowledges a
     /// copy that is gone.
     func refreshBeforeVouching(_ id: ChunkID) throws(DurableFile.Failure) {
@@ -32,7 +32,7 @@ extension ChunkStore {
         try lock(for: id).withLock { () throws(DurableFile.Failure) in try DurableFile.touch(path) }
     }
 
-    /// Whether chunk `id` is held, its copy's modification time set to now (durably) under the
+    /// Whether chunk `id` is held, its copy's modification time set to now under the
     /// chunk's lock first: the census before a blob is named (`ChunkCensus.requireDurable`). A
     /// copy the collector deleted before the lock is not held; one it reaches after is too young
     /// to delete. A copy whose time cannot be set counts as not held, so it is never vouched for.

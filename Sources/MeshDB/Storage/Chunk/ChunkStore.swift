@@ -133,7 +133,7 @@ public final class ChunkStore: Sendable {
     /// a check of header and size alone (a dedup costs one local read, far less than the
     /// transfer that brought the bytes).
     ///
-    /// Vouching for an existing copy refreshes its modification time, durably and under the
+    /// Vouching for an existing copy refreshes its modification time, under the
     /// chunk's lock (`refreshBeforeVouching`): garbage collection deletes only chunks untouched
     /// for its grace period, re-checked under the same lock, so a copy that some new manifest is
     /// about to reference cannot be collected under it.
