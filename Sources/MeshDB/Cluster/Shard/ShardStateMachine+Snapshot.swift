@@ -47,22 +47,12 @@ extension ShardStateMachine {
         w.writeRaw(Self.snapshotMagic)
         w.write(Self.snapshotFormatVersion)
         w.write(UInt32(stores.count))
-        let staging = stagingDirectory
-        do {
-            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        } catch {
-            preconditionFailure("cannot create \(staging): \(error). Stopping; the node recovers through PBFT")
-        }
-        defer { try? FileManager.default.removeItem(atPath: staging) }
         for id in shardIDs {
-            let copy = (staging as NSString).appendingPathComponent("snapshot-" + id.fileName)
             let bytes: [UInt8]
             do {
-                try stores[id]!.snapshot(to: copy)
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: copy)))
-                try FileManager.default.removeItem(atPath: copy)
+                bytes = try stores[id]!.snapshotBytes()
             } catch {
-                preconditionFailure("cannot snapshot shard \(id) to \(copy): \(error). Stopping; the node recovers through PBFT")
+                preconditionFailure("cannot snapshot shard \(id): \(error). Stopping; the node recovers through PBFT")
             }
             precondition(bytes.count <= Int(UInt32.max), "a shard file of \(bytes.count) bytes does not fit a snapshot entry")
             w.writeText(id.table)
