@@ -9,7 +9,9 @@ import QueryPlanner
 struct PostgresFunctions {
     var user: String
     var backendPID: Int32
-    var settings: [(name: String, value: String)]
+    /// Listed (`SessionSettings.all`, sorted and formatted) only when the functions are installed:
+    /// most statements never need them, and a point read paid 1% of its CPU for the list.
+    var settings: SessionSettings
     var catalog: CatalogStateMachine
 
     /// Longest regular expression `~` and friends accept: a pattern is compiled per statement,
@@ -17,7 +19,7 @@ struct PostgresFunctions {
     static let regexPatternBytesMax = 1_024
 
     func install(on connection: SQLiteConnection) throws(SQLiteError) {
-        let user = user, pid = backendPID, settings = settings, catalog = catalog
+        let user = user, pid = backendPID, settings = settings.all, catalog = catalog
         let text: (String) -> SQLiteFunctionBody = { value in { _ in .text(value) } }
         try connection.register(function: "version", argumentCount: 0, text("PostgreSQL \(MeshDBVersion.postgresCompatible), a Byzantine-fault-tolerant distributed SQL database"))
         for name in ["current_database", "current_catalog"] {

@@ -282,7 +282,7 @@ public actor SQLSession {
     /// The PostgreSQL functions as this session sees them (user, pid, settings), over `catalog`.
     func postgresFunctions(catalog: CatalogStateMachine? = nil) async throws -> PostgresFunctions {
         let catalog = if let catalog { catalog } else { try await gateway.catalog() }
-        return PostgresFunctions(user: user, backendPID: backendPID, settings: settings.all, catalog: catalog)
+        return PostgresFunctions(user: user, backendPID: backendPID, settings: settings, catalog: catalog)
     }
 
     private func explain(_ explain: Explain, parameters: [SQLiteValue]) async throws -> SQLResult {

@@ -24,7 +24,12 @@ public struct PlannerColumn: Sendable, Hashable {
     /// As written in CREATE TABLE ("varchar(20)", "integer"); shown by \d and pg_catalog.
     public var declaredType: String
     /// The SQLite declared type the shards use, which decides the column's affinity.
-    public var sqliteType: String
+    public var sqliteType: String {
+        didSet { affinity = TypeAffinity(declaredType: sqliteType) }
+    }
+    /// SQLite's affinity of the column (https://www.sqlite.org/datatype3.html, 3.1), kept with
+    /// the type: the planner asks for it on every statement that names the column.
+    public private(set) var affinity: TypeAffinity
     /// A BLOB/BYTEA column: its values may live out of line in the chunk store (the blob
     /// strategy); the planner never reads it unless a query selects it.
     public var isBlob: Bool
@@ -34,12 +39,10 @@ public struct PlannerColumn: Sendable, Hashable {
         self.name = name
         self.declaredType = declaredType
         self.sqliteType = sqliteType
+        self.affinity = TypeAffinity(declaredType: sqliteType)
         self.isBlob = isBlob
         self.notNull = notNull
     }
-
-    /// SQLite's affinity of the column (https://www.sqlite.org/datatype3.html, 3.1).
-    public var affinity: TypeAffinity { TypeAffinity(declaredType: sqliteType) }
 }
 
 public struct PlannerTable: Sendable, Hashable {
