@@ -109,21 +109,33 @@ import CSQLite
 
     /// A checkpoint's image of a shard is made in memory: the same rows as the store, a sound
     /// database once written out, no file left beside the shard, and the same bytes for a store
-    /// with another history (the header counters differ between them before normalising).
+    /// with another history. The source here has one the copy lacks: a table created and
+    /// dropped (schema cookie), and a file last written in rollback mode by another SQLite
+    /// (offset 96, patched in as an older library would have left it).
     @Test func snapshotBytesAreASoundImageIndependentOfHistory() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
+        do {
+            let first = try ShardStore(path: dir.file("source.db"))
+            try first.apply([Self.schema] + (0..<1000).map { Self.insert(Int64($0), "o\($0)", Double($0)) })
+            try first.apply([.init("CREATE TABLE scratch (x)"), .init("DROP TABLE scratch")])
+            first.close()
+        }
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: dir.file("source.db")))
+        try handle.seek(toOffset: 96)
+        handle.write(Data([0x00, 0x2D, 0xE2, 0x18]))  // SQLite 3.008.000
+        try handle.close()
         let source = try ShardStore(path: dir.file("source.db"))
-        try source.apply([Self.schema] + (0..<1000).map { Self.insert(Int64($0), "o\($0)", Double($0)) })
         let filesBefore = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         let image = try source.snapshotBytes()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == filesBefore)
         #expect(Array(image.prefix(16)) == Array("SQLite format 3\0".utf8))
         #expect(image[18] == 1 && image[19] == 1, "a rollback-journal file, as snapshot(to:) leaves it")
-        try Data(image).write(to: URL(fileURLWithPath: dir.file("image.db")))
+        try source.snapshot(to: dir.file("image.db"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("image.db"))) == Data(image))
 
         // A second store restored from the image has another history (one file swap, fewer
-        // commits): its own image is byte for byte the same.
+        // commits, written by this SQLite): its own image is byte for byte the same.
         let restored = try ShardStore(path: dir.file("restored.db"))
         try restored.apply([.init("CREATE TABLE junk (x)")])
         try restored.restore(from: dir.file("image.db"))

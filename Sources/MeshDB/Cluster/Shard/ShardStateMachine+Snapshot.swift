@@ -40,8 +40,9 @@ extension ShardStateMachine {
     /// The Replica digests these bytes for its checkpoints, so replicas must produce the same
     /// file bytes, not just the same rows. They do when they run the same SQLite version: SQLite
     /// lays out pages deterministically for the same statements, a restored file is a page copy,
-    /// and the backup rewrites the header counters alike (tested). Replicas on different SQLite
-    /// versions could disagree; see `stateDigest` for a digest that does not depend on layout.
+    /// and `ShardStore.snapshotBytes()` fixes the header fields that record a file's history
+    /// (tested). Replicas on different SQLite versions could disagree; see `stateDigest` for a
+    /// digest that does not depend on layout.
     public func snapshot() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
         w.writeRaw(Self.snapshotMagic)

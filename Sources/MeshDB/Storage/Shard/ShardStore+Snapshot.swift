@@ -2,47 +2,33 @@ import CSQLite
 import Foundation
 
 extension ShardStore {
-    /// Writes a consistent copy of the shard to a new file at `destination` through SQLite's online
-    /// backup API, while the store stays usable. The copy is a self-contained database file
-    /// (journal mode DELETE), durable on return, that state transfer ships as bytes and
-    /// `restore(from:expectedDigest:)` loads. On failure no partial file is left behind.
+    /// Writes `snapshotBytes()` to a new file at `destination`, while the store stays usable: a
+    /// self-contained database file (journal mode DELETE), durable on return (file and directory
+    /// fsynced), that `restore(from:expectedDigest:)` loads. On failure no file is left behind.
     public func snapshot(to destination: String) throws(ShardStoreError) {
-        guard !FileManager.default.fileExists(atPath: destination) else {
-            throw .snapshotFailed("destination already exists: \(destination)")
-        }
+        let image = try snapshotBytes()
         do {
-            let target = try SQLiteConnection(path: destination)
-            defer { target.close() }
-            try target.execute("PRAGMA synchronous=FULL")
-            try copyPages(from: try committedConnection().openHandle(), to: try target.openHandle(), describing: "snapshot to \(destination)")
-            // The backup leaves the copy in the source's journal mode; a snapshot is one file.
-            try target.execute("PRAGMA journal_mode=DELETE")
-            target.close()
-            try DurableFile.syncFile(destination)
+            try DurableFile.writeSynced([image], to: destination)
             try DurableFile.syncDirectory(containing: destination)
         } catch {
             try? FileManager.default.removeItem(atPath: destination)
-            try? FileManager.default.removeItem(atPath: destination + "-journal")
-            switch error {
-            case let error as ShardStoreError: throw error
-            case let error as SQLiteError: throw .sqlite(error)
-            case let error as DurableFile.Failure: throw .snapshotFailed(error.description)
-            default: throw .snapshotFailed("\(error)")
-            }
+            throw .snapshotFailed("snapshot to \(destination): \(error)")
         }
     }
 
-    /// The bytes of a consistent copy of the committed rows, as `snapshot(to:)` writes them to a
-    /// file, without touching the disk: the same online backup, into an in-memory database, then
-    /// `sqlite3_serialize`. Checkpoints take one of every shard every K batches; through files
-    /// that cost a create, five fsyncs and an unlink per shard on every replica.
+    /// The bytes of a consistent copy of the committed rows, made without touching the disk:
+    /// SQLite's online backup into an in-memory database, then `sqlite3_serialize`. Checkpoints
+    /// take one of every shard every K batches; through staged files that cost a create, five
+    /// fsyncs and an unlink per shard on every replica.
     ///
-    /// Deterministic for a given state, whatever the shard's history: the header fields that
-    /// count the file's past commits (change counter at offset 24, version-valid-for at 92; they
-    /// differ between a replica that executed every batch and one restored from a snapshot) are
-    /// set to 1, and the format bytes to rollback-journal mode (18 and 19 = 1), as
-    /// `journal_mode=DELETE` leaves a file. Nothing else in the image depends on history: the
-    /// backup writes the pages and the schema cookie alike.
+    /// Deterministic for a given state, whatever the shard's history. An in-memory commit leaves
+    /// the header's history fields as the source file had them, so they are fixed here: the
+    /// change counter (offset 24) and version-valid-for (92) are set to 1 — they differ between a
+    /// replica that executed every batch and one restored from a snapshot — and the number of
+    /// the SQLite that last wrote the file in rollback mode (96) to 0, which SQLite never checks
+    /// on open; the format bytes say rollback journal (18 and 19 = 1), as `journal_mode=DELETE`
+    /// leaves a file. The rest follows the rows and the schema: the backup copies every page as
+    /// it is (free pages too, which a restored replica inherits) and sets the schema cookie to 1.
     public func snapshotBytes() throws(ShardStoreError) -> [UInt8] {
         var bytes: [UInt8]
         do {
@@ -58,6 +44,7 @@ extension ShardStore {
         for offset in [24, 92] {
             bytes[offset..<offset + 4] = [0, 0, 0, 1]
         }
+        bytes[96..<100] = [0, 0, 0, 0]
         return bytes
     }
 
