@@ -31,6 +31,14 @@ public final class LocalCluster: Sendable {
 
         public init(nodes: Int = 4) {
             self.nodes = nodes
+            // The primary's window of batches in flight (TOCS §5.1, batching) is there to keep
+            // the pipeline full while messages cross the network. In one process they cross
+            // none: requests that arrive while a batch is ordered are better sent together in
+            // the next one. One batch at a time made the fewest, fullest batches — pgbench's
+            // write script on the demo ran 620 tps (mean of 4 runs) against 534 with the
+            // default four, the same latency for a lone client. Nodes in their own processes
+            // (`meshdb start`) keep the default.
+            runtime.replica.batchesInFlightMax = 1
         }
     }
 

@@ -38,12 +38,6 @@ public final class NodeRuntime: @unchecked Sendable {
             replica.viewChangeTimeoutTicks = 200
             replica.viewChangeTimeoutTicksMax = 200 * 16
             replica.statusIntervalTicks = 20
-            // The primary's window of batches in flight (TOCS §5.1, batching): requests that
-            // arrive while a batch is ordered wait and go together in the next one. One batch
-            // at a time made the fewest, fullest batches: pgbench's write script on the 4-node
-            // demo ran 620 tps (mean of 4) against 534 with four in flight, the same latency for
-            // a lone client. Pipelining pays where the network, not the nodes, is the wait.
-            replica.batchesInFlightMax = 1
         }
     }
 
