@@ -64,6 +64,7 @@ import TestSupport
             try await a.close()
             try await b.close()
         } catch {
+            print("DescribeTests: \(describedForTest(error))")
             await wire.stop()
             throw error
         }
@@ -94,6 +95,7 @@ import TestSupport
             #expect(await sqlState("SELECT 1") == nil)
             try await connection.close()
         } catch {
+            print("DescribeTests: \(describedForTest(error))")
             await wire.stop()
             throw error
         }
@@ -120,6 +122,7 @@ import TestSupport
             #expect(try await columns() == ["id", "a", "b"])
             try await connection.close()
         } catch {
+            print("DescribeTests: \(describedForTest(error))")
             await wire.stop()
             throw error
         }

@@ -48,9 +48,7 @@ import TestSupport
             try await sendRaw(FrontendMessage.startup(parameters: [("user", "meshdb")]).encoded
                               + FrontendMessage.query(String(repeating: "x", count: 1 << 17)).encoded, port: wire.port)
             let logger = Logger(label: "meshwire.fuzz")
-            let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: wire.port, username: "meshdb",
-                                                                  password: nil, database: "meshdb", tls: .disable)
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            let connection = try await connectPostgres(port: wire.port, logger: logger)
             let rows = try await connection.query("SELECT 41 + 1", logger: logger)
             for try await value in rows.decode(Int.self) { #expect(value == 42) }
             try await connection.close()

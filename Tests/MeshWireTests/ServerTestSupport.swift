@@ -68,7 +68,17 @@ func sendRaw(_ bytes: [UInt8], port: Int, group: any EventLoopGroup = MultiThrea
 /// A postgres-nio connection to a test server on 127.0.0.1, as `user` (trust unless a password
 /// is given), without TLS.
 func connectPostgres(port: Int, user: String = "meshdb", password: String? = nil, logger: Logger) async throws -> PostgresConnection {
-    let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user,
+    var configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user,
                                                          password: password, database: "meshdb", tls: .disable)
+    configuration.options.connectTimeout = testConnectTimeout
     return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
 }
+
+/// How long a test's postgres-nio connection may take to start up: a bound, not a wait. The
+/// driver's default is 10 s; in a CI run on 2 cores the server's start-up Task can wait that long
+/// for a cooperative thread while heavy tests hold both.
+let testConnectTimeout = TimeAmount.seconds(60)
+
+/// postgres-nio's errors print a generic text on purpose (no leaked data); a test prints the
+/// details before it rethrows, so that a failure in CI says what the server answered.
+func describedForTest(_ error: any Error) -> String { String(reflecting: error) }
