@@ -1,9 +1,25 @@
+import Foundation
 import MeshDB
 import QueryPlanner
 import Testing
 @testable import MeshWire
 
 @Suite struct WireValueCodecTests {
+    /// The fast path of text decoding's trim gives what Foundation's does, for values with and
+    /// without ASCII, Unicode and control whitespace at either end.
+    @Test func trimmingWhitespaceMatchesFoundation() {
+        let pieces = ["", " ", "\t", "\n", "\u{00A0}", "\u{3000}", "x", "42", "-7", "é", "a b", "\u{1F600}"]
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = a + b + c
+                    #expect(WireValueCodec.trimmingWhitespace(text, utf8: Array(text.utf8)) == text.trimmingCharacters(in: .whitespaces),
+                            "\(Array(text.unicodeScalars))")
+                }
+            }
+        }
+    }
+
     @Test func integersAndFloatsInBothFormats() throws {
         #expect(WireValueCodec.encode(.integer(-2), as: .int4, format: 1) == [0xFF, 0xFF, 0xFF, 0xFE])
         #expect(WireValueCodec.encode(.integer(258), as: .int2, format: 1) == [1, 2])

@@ -137,7 +137,7 @@ public enum WireValueCodec {
             }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw invalid("not valid UTF-8") }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingWhitespace(text, utf8: bytes)
         switch type.oid {
         case WireType.int2.oid, WireType.int4.oid, WireType.int8.oid:
             guard let integer = Int64(trimmed) else { throw invalid("\"\(text)\" is not an integer") }
@@ -171,6 +171,17 @@ public enum WireValueCodec {
         return .real(Double(text) ?? .nan)
     }
 
+
+    /// `text.trimmingCharacters(in: .whitespaces)`, without Foundation's character sets when
+    /// there is nothing to trim: a value that starts and ends with a visible ASCII character is
+    /// itself. Foundation's trim was two thirds of `decode`'s time in a profile of `pgbench -i`.
+    static func trimmingWhitespace(_ text: String, utf8 bytes: [UInt8]) -> String {
+        let visibleASCII: ClosedRange<UInt8> = 0x21...0x7E
+        if let first = bytes.first, let last = bytes.last, visibleASCII.contains(first), visibleASCII.contains(last) {
+            return text
+        }
+        return text.trimmingCharacters(in: .whitespaces)
+    }
 
     // MARK: numeric
 
