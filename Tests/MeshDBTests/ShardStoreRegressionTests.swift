@@ -162,6 +162,18 @@ import Testing
         s.close()
         #expect(throws: ShardStoreError.self, "a closed store throws rather than crashing") { try s.snapshot(to: dir.file("snap.db")) }
     }
+
+    /// Regression (review of the in-memory snapshot): a snapshot onto an existing file removed
+    /// that file when it refused to overwrite it.
+    @Test func aSnapshotOntoAnExistingFileLeavesThatFileAlone() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let s = try store(dir)
+        let existing = dir.file("existing.db")
+        try Data("someone else's file".utf8).write(to: URL(fileURLWithPath: existing))
+        #expect(throws: ShardStoreError.self) { try s.snapshot(to: existing) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: existing)) == Data("someone else's file".utf8))
+    }
 }
 
 /// Regression: the check for a second statement read SQLite's tail pointer after the temporary C

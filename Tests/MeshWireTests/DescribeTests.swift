@@ -64,7 +64,7 @@ import TestSupport
             try await a.close()
             try await b.close()
         } catch {
-            print("DescribeTests: \(describedForTest(error))")
+            print("DescribeTests: \(String(reflecting: error))")  // postgres-nio's description is generic on purpose
             await wire.stop()
             throw error
         }
@@ -95,7 +95,7 @@ import TestSupport
             #expect(await sqlState("SELECT 1") == nil)
             try await connection.close()
         } catch {
-            print("DescribeTests: \(describedForTest(error))")
+            print("DescribeTests: \(String(reflecting: error))")  // postgres-nio's description is generic on purpose
             await wire.stop()
             throw error
         }
@@ -122,7 +122,7 @@ import TestSupport
             #expect(try await columns() == ["id", "a", "b"])
             try await connection.close()
         } catch {
-            print("DescribeTests: \(describedForTest(error))")
+            print("DescribeTests: \(String(reflecting: error))")  // postgres-nio's description is generic on purpose
             await wire.stop()
             throw error
         }

@@ -78,7 +78,3 @@ func connectPostgres(port: Int, user: String = "meshdb", password: String? = nil
 /// driver's default is 10 s; in a CI run on 2 cores the server's start-up Task can wait that long
 /// for a cooperative thread while heavy tests hold both.
 let testConnectTimeout = TimeAmount.seconds(60)
-
-/// postgres-nio's errors print a generic text on purpose (no leaked data); a test prints the
-/// details before it rethrows, so that a failure in CI says what the server answered.
-func describedForTest(_ error: any Error) -> String { String(reflecting: error) }

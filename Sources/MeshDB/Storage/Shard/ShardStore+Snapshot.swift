@@ -4,11 +4,17 @@ import Foundation
 extension ShardStore {
     /// Writes `snapshotBytes()` to a new file at `destination`, while the store stays usable: a
     /// self-contained database file (journal mode DELETE), durable on return (file and directory
-    /// fsynced), that `restore(from:expectedDigest:)` loads. On failure no file is left behind.
+    /// fsynced), that `restore(from:expectedDigest:)` loads. On failure no file is left behind;
+    /// a file already at `destination` is refused and left as it was.
     public func snapshot(to destination: String) throws(ShardStoreError) {
         let image = try snapshotBytes()
         do {
+            // Creates the file exclusively, and removes it again when it fails after that.
             try DurableFile.writeSynced([image], to: destination)
+        } catch {
+            throw .snapshotFailed("snapshot to \(destination): \(error)")
+        }
+        do {
             try DurableFile.syncDirectory(containing: destination)
         } catch {
             try? FileManager.default.removeItem(atPath: destination)
