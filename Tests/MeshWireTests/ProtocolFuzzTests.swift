@@ -147,6 +147,8 @@ enum FuzzMessages {
         case .describe(_, let parameterTypes):
             return machine.statementDescribed(parameterTypes: parameterTypes.map { $0 == 0 ? .text : WireType(oid: $0) },
                                               columns: random.chance(50) ? nil : [.init(name: "a", type: .int8)])
+        case .startSession:
+            return machine.sessionStarted()
         case .prepareCopyIn:
             return machine.copyInPrepared(columnTypes: Array(repeating: WireType.text, count: Int(random.next(upTo: 3)) + 1))
         default:

@@ -21,6 +21,52 @@ import Testing
         #expect(Array(messages.suffix(2)) == [.backendKeyData(processID: 7, secretKey: 99), .readyForQuery(.idle)])
     }
 
+    /// PostgreSQL applies the switches of `options` first, then the packet's other parameters,
+    /// each as a setting of its own name (libpq sends PGOPTIONS in `options`, psql its
+    /// application_name as a parameter).
+    @Test func startupSettingsAreTheOptionsSwitchesThenTheOtherParameters() {
+        var driver = SessionDriver()
+        let actions = driver.machine.bytesReceived(FrontendMessage.startup(parameters: [
+            ("user", "alice"), ("options", " -c mesh.read_consistency=local --work-mem=64MB  -cpath=a\\ b\\\\c "),
+            ("database", "db"), ("DateStyle", "ISO, DMY"), ("application_name", "psql"), ("_pq_.extension", "1"),
+            ("application_name", "ignored: a repeated name counts once"),
+        ]).encoded)
+        let expected: [StartupSetting] = [
+            .init(name: "mesh.read_consistency", value: "local"), .init(name: "work_mem", value: "64MB"),
+            .init(name: "path", value: "a b\\c"), .init(name: "DateStyle", value: "ISO, DMY"), .init(name: "application_name", value: "psql"),
+        ]
+        #expect(actions == [.startSession(user: "alice", database: "db", settings: expected)])
+        #expect(driver.machine.isBusy, "nothing more is read until the session started")
+        let messages = sent(driver.machine.sessionStarted())
+        #expect(messages.first == .authentication(.ok))
+        #expect(messages.contains(.parameterStatus(name: "DateStyle", value: "ISO, DMY")))
+        #expect(messages.contains(.parameterStatus(name: "application_name", value: "psql")))
+        #expect(messages.contains(.parameterStatus(name: "session_authorization", value: "alice")))
+        #expect(messages.last == .readyForQuery(.idle))
+    }
+
+    @Test func aBadOptionsSwitchRefusesTheLogin() {
+        for options in ["-B 100", "-c", "-c work_mem", "--=x", "stray"] {
+            var driver = SessionDriver()
+            let actions = driver.send(.startup(parameters: [("user", "meshdb"), ("options", options)]))
+            #expect(errorState(sent(actions)) == "42601", "\(options)")
+            #expect(!sent(actions).contains(.authentication(.ok)), "\(options)")
+            #expect(actions.last == .close, "\(options)")
+        }
+    }
+
+    /// The session refuses a setting (an invalid value): the login fails with that error, after
+    /// AuthenticationOk was never sent.
+    @Test func aSettingTheSessionRefusesFailsTheLogin() {
+        var driver = SessionDriver()
+        let started = driver.machine.bytesReceived(FrontendMessage.startup(parameters: [("user", "meshdb"), ("options", "-c mesh.read_consistency=bogus")]).encoded)
+        #expect(started == [.startSession(user: "meshdb", database: "meshdb", settings: [.init(name: "mesh.read_consistency", value: "bogus")])])
+        let refused = driver.machine.statementFailed(SQLError(SQLState("22023"), "invalid value"), transactionStatus: .idle)
+        #expect(sent(refused) == [.errorResponse(SQLError(SQLState("22023"), "invalid value"), fatal: true)])
+        #expect(refused.last == .close)
+        #expect(driver.machine.isClosed)
+    }
+
     @Test func sslRequestIsRefusedWithoutTLSAndStartupFollows() {
         var driver = SessionDriver()
         #expect(driver.send(.sslRequest) == [.send([.encryptionResponse(accepted: false)])])

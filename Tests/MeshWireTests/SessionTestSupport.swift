@@ -14,8 +14,14 @@ struct SessionDriver {
         machine = SessionStateMachine(configuration: configuration)
     }
 
+    /// Sends `messages`; a session the machine asks to start opens at once, as the server's does
+    /// when the startup settings are accepted.
     mutating func send(_ messages: FrontendMessage...) -> [SessionStateMachine.Action] {
-        machine.bytesReceived(messages.flatMap(\.encoded))
+        var actions = machine.bytesReceived(messages.flatMap(\.encoded))
+        if actions.contains(where: { if case .startSession = $0 { true } else { false } }) {
+            actions += machine.sessionStarted()
+        }
+        return actions
     }
 
     /// Startup as user `meshdb` with trust; returns what the server sent.

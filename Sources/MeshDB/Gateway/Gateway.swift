@@ -60,6 +60,9 @@ public final class Gateway: Sendable {
     /// and a hop onto the node's queue for each waited behind PBFT and shard work. Nil on a node
     /// without a replica of the metadata group.
     private let publishedCatalog = Mutex<CatalogStateMachine?>(nil)
+    /// The planner's form of the catalog's tables, built once per catalog version rather than on
+    /// every lookup (a statement looks its tables up several times while planning).
+    let plannerTables = PlannerTableCache()
 
     public init(runtime: NodeRuntime) {
         self.runtime = runtime

@@ -1,4 +1,5 @@
 public import QueryPlanner
+import Synchronization
 
 /// The planner's view of the replicated catalog: a snapshot taken once per statement, so one
 /// statement plans against one consistent catalog. A session's temporary views come first, as
@@ -6,10 +7,18 @@ public import QueryPlanner
 struct PlannerCatalogSnapshot: PlannerCatalog {
     let catalog: CatalogStateMachine
     var temporaryViews: [String: PlannerView] = [:]
+    /// Where tables already converted for this catalog version are kept (the gateway's, shared
+    /// by its sessions); nil converts on every lookup.
+    var tableCache: PlannerTableCache? = nil
 
     func table(named name: String) -> PlannerTable? {
         guard let table = catalog.table(named: name) else { return systemTable(named: name) }
-        return PlannerTable(
+        guard let tableCache else { return Self.plannerTable(table) }
+        return tableCache.table(table, catalogVersion: catalog.version)
+    }
+
+    static func plannerTable(_ table: CatalogTable) -> PlannerTable {
+        PlannerTable(
             name: table.name,
             columns: table.spec.columns.map { column in
                 PlannerColumn(name: column.name, declaredType: column.declaredType, sqliteType: column.type.sqliteType,
@@ -34,6 +43,33 @@ struct PlannerCatalogSnapshot: PlannerCatalog {
 
     func shard(of table: PlannerTable, key: [PlannerValue]) -> Int {
         Int(ShardRouting.shard(forKey: key.map(SQLiteValue.init), shardCount: UInt32(table.shardCount)))
+    }
+}
+
+/// Planner tables converted from one catalog version, by name: the first lookup after the
+/// catalog changes starts afresh. At most `entriesMax` tables are kept.
+final class PlannerTableCache: Sendable {
+    private struct State {
+        var catalogVersion: UInt64?
+        var tables: [String: PlannerTable] = [:]
+    }
+    private let state = Mutex(State())
+    static let entriesMax = 4_096
+
+    func table(_ table: CatalogTable, catalogVersion: UInt64) -> PlannerTable {
+        if let cached = state.withLock({ $0.catalogVersion == catalogVersion ? $0.tables[table.name] : nil }) { return cached }
+        let converted = PlannerCatalogSnapshot.plannerTable(table)
+        state.withLock { state in
+            // Only a newer catalog replaces the entries: a statement still planning against an
+            // older snapshot keeps its own conversion without evicting the current ones.
+            if state.catalogVersion.map({ $0 < catalogVersion }) ?? true {
+                state = State(catalogVersion: catalogVersion)
+            }
+            guard state.catalogVersion == catalogVersion else { return }
+            if state.tables.count >= Self.entriesMax { state.tables.removeAll(keepingCapacity: true) }
+            state.tables[table.name] = converted
+        }
+        return converted
     }
 }
 

@@ -64,9 +64,22 @@ public actor SQLSession {
     public nonisolated let user: String
 
     public init(gateway: Gateway, backendPID: Int32 = 0, user: String = PostgresCatalog.ownerName) {
+        self.init(gateway: gateway, backendPID: backendPID, user: user, settings: SessionSettings())
+    }
+
+    /// A session with the settings a client's startup packet asked for, applied in order as SET
+    /// applies them: a value SET would refuse refuses the session with the same error.
+    public init(gateway: Gateway, backendPID: Int32, user: String, startupSettings: [(name: String, value: String)]) throws(SQLError) {
+        var settings = SessionSettings()
+        for setting in startupSettings { try settings.set(setting.name, to: setting.value) }
+        self.init(gateway: gateway, backendPID: backendPID, user: user, settings: settings)
+    }
+
+    init(gateway: Gateway, backendPID: Int32, user: String, settings: SessionSettings) {
         self.gateway = gateway
         self.backendPID = backendPID
         self.user = user
+        self.settings = settings
     }
 
     /// Runs every statement of `sql` in order and returns one result per statement; stops at the
@@ -216,7 +229,7 @@ public actor SQLSession {
     }
 
     func catalogSnapshot() async throws -> PlannerCatalogSnapshot {
-        PlannerCatalogSnapshot(catalog: try await gateway.catalog(), temporaryViews: temporaryViews)
+        PlannerCatalogSnapshot(catalog: try await gateway.catalog(), temporaryViews: temporaryViews, tableCache: gateway.plannerTables)
     }
 
     private func selectResult(_ select: Select, parameters: [SQLiteValue], describeOnly: Bool = false) async throws -> SQLResult {

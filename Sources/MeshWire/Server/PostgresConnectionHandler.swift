@@ -16,7 +16,16 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     /// Bytes the reader may hold while a statement runs before the handler stops reading.
     static let bufferedBytesHighWater = 1 << 20
 
-    private let session: SQLSession
+    private let gateway: Gateway
+    /// The connection's SQL session, opened once the client has authenticated (with its user,
+    /// its process id and its startup settings).
+    private var session: SQLSession?
+
+    /// The session, for the actions the machine asks for only once it has started.
+    private var startedSession: SQLSession {
+        guard let session else { preconditionFailure("the machine runs statements only after the session started") }
+        return session
+    }
     private let options: PostgresServer.Options
     private let registry: ConnectionRegistry
     private let sslContext: NIOSSLContext?
@@ -32,7 +41,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private var reading = true
 
     init(gateway: Gateway, options: PostgresServer.Options, registry: ConnectionRegistry, sslContext: NIOSSLContext?) {
-        self.session = SQLSession(gateway: gateway)
+        self.gateway = gateway
         self.options = options
         self.registry = registry
         self.sslContext = sslContext
@@ -80,8 +89,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         idleTimer?.cancel()
         // A client gone inside a transaction block leaves nothing behind: roll it back now
         // rather than at the idle-in-transaction timeout.
-        let session = self.session
-        Task { await session.close() }
+        if let session { Task { await session.close() } }
         context.fireChannelInactive()
     }
 
@@ -108,7 +116,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
 
     private func perform(_ actions: [SessionStateMachine.Action]) {
         guard let context else { return }
-        for action in actions {
+        var pending = actions[...]
+        while let action = pending.popFirst() {
             switch action {
             case .send(let messages):
                 write(messages)
@@ -121,12 +130,14 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     context.close(promise: nil)
                 }
             case .execute(let sql, let parameters):
-                run { session in
+                let session = startedSession
+                run {
                     let results = try await session.execute(sql, parameters: parameters)
                     return .completed(results.last ?? SQLResult(tag: ""))
                 }
             case .describe(let sql, let parameterTypes):
-                run { session in
+                let session = startedSession
+                run {
                     do {
                         return try await Self.describe(sql, parameterTypes: parameterTypes, session: session)
                     } catch {
@@ -138,21 +149,29 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                     }
                 }
             case .prepareCopyIn(let statement):
-                let gateway = session.gateway
-                run { _ in .copyColumns(try await Self.copyColumnTypes(statement, gateway: gateway)) }
+                let gateway = gateway
+                run { .copyColumns(try await Self.copyColumnTypes(statement, gateway: gateway)) }
             case .insertCopyRows(let statement, let rows):
-                run { session in
+                let session = startedSession
+                run {
                     let (sql, parameters) = Self.insertStatement(statement, rows: rows)
                     let results = try await session.execute(sql, parameters: parameters)
                     return .completed(results.last ?? SQLResult(tag: ""))
                 }
             case .lookUpUser(let name):
-                let gateway = session.gateway
-                run { _ in .userVerifier(try await gateway.userVerifier(name: name)) }
+                let gateway = gateway
+                run { .userVerifier(try await gateway.userVerifier(name: name)) }
             case .cancel(let processID, let secretKey):
                 registry.cancel(processID: processID, secretKey: secretKey)
-            case .authenticated(let user, let database):
+            case .startSession(let user, let database, let settings):
                 options.logger.debug("session \(processID ?? 0): user \(user), database \(database)")
+                do {
+                    session = try SQLSession(gateway: gateway, backendPID: processID ?? 0, user: user,
+                                             startupSettings: settings.map { ($0.name, $0.value) })
+                    pending += machine.sessionStarted()
+                } catch {
+                    pending += machine.statementFailed(error, transactionStatus: .idle)
+                }
             case .close:
                 context.flush()
                 context.close(promise: nil)
@@ -184,7 +203,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     /// Runs one piece of SQL work on a Task and reports it back on the event loop.
-    private func run(_ body: @escaping @Sendable (SQLSession) async throws -> Outcome) {
+    private func run(_ body: @escaping @Sendable () async throws -> Outcome) {
         guard let context else { return }
         workGeneration += 1
         let generation = workGeneration
@@ -200,13 +219,13 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         runningTask = Task {
             let outcome: Result<Outcome, SQLError>
             do {
-                outcome = .success(try await body(session))
+                outcome = .success(try await body())
             } catch let error as SQLError {
                 outcome = .failure(error)
             } catch {
                 outcome = .failure(SQLError(.internalError, "\(error)"))
             }
-            let status = BackendMessage.TransactionStatus(await session.transactionStatus)
+            let status = if let session { BackendMessage.TransactionStatus(await session.transactionStatus) } else { BackendMessage.TransactionStatus.idle }
             loop.execute { bound.value.finish(generation: generation, outcome, status: status) }
         }
     }
@@ -241,8 +260,7 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         // Inside a block the interrupted statement aborts it, as in PostgreSQL (25P02 until ROLLBACK).
         if transactionStatus != .idle {
             transactionStatus = .failedTransaction
-            let session = self.session
-            Task { await session.failTransaction() }
+            if let session { Task { await session.failTransaction() } }
         }
         perform(machine.statementFailed(error, transactionStatus: transactionStatus))
         if !machine.isBusy { armIdleTimer() }

@@ -88,8 +88,10 @@ public struct SessionStateMachine: Sendable {
         /// A password method needs the verifier of a user `configuration.users` does not hold:
         /// the shell answers with `userLookedUp` (nil when there is no such user).
         case lookUpUser(String)
-        /// The startup packet named this user (and database): the shell may log it.
-        case authenticated(user: String, database: String)
+        /// The client authenticated as `user`: the shell opens its SQL session with `settings`
+        /// (the startup packet's, in order) and answers `sessionStarted`, or `statementFailed`
+        /// when a setting is refused (the login then fails, as in PostgreSQL).
+        case startSession(user: String, database: String, settings: [StartupSetting])
         case close
     }
 
@@ -99,6 +101,8 @@ public struct SessionStateMachine: Sendable {
     public private(set) var transactionStatus: BackendMessage.TransactionStatus = .idle
     /// Startup parameters, for application_name and the like.
     public private(set) var startupParameters: [String: String] = [:]
+    /// The settings the startup packet asks for, in the order they apply (`StartupSettings`).
+    public private(set) var startupSettings: [StartupSetting] = []
     private var statements: [String: PreparedStatement] = [:]
     private var portals: [String: Portal] = [:]
     /// After an error in the extended protocol, messages up to Sync are discarded.
@@ -125,6 +129,8 @@ public struct SessionStateMachine: Sendable {
 
     enum Work: Sendable {
         case userLookup
+        /// Waiting for `sessionStarted`; the SCRAM server-final message goes out with AuthenticationOk.
+        case sessionStart(saslFinal: [UInt8]?)
         case simpleStatement(StatementSplitter.Piece)
         case copyOut(CopyStatement, then: CopyContinuation)
         case copyInPrepare(CopyStatement, then: CopyContinuation)
@@ -266,7 +272,7 @@ public struct SessionStateMachine: Sendable {
             portal.columns = Self.columns(of: result, described: portal.columns)
             portals[name] = portal
             actions = continuePortal(name, step)
-        case .describeStatement, .copyInPrepare, .userLookup:
+        case .describeStatement, .copyInPrepare, .userLookup, .sessionStart:
             preconditionFailure("\(current) is answered by its own event")
         }
         return actions + processFrames()
@@ -280,8 +286,9 @@ public struct SessionStateMachine: Sendable {
         work = nil
         var shown = error
         switch current {
-        case .userLookup:
-            // The catalog could not be read: the login cannot be checked, so it is refused.
+        case .userLookup, .sessionStart:
+            // The catalog could not be read, or the session refused a startup setting: the
+            // login is refused.
             return fatal(error)
         case .simpleStatement(let piece):
             if let position = error.position {
@@ -328,6 +335,25 @@ public struct SessionStateMachine: Sendable {
         }
         work = nil
         return requestPassword(user: user, database: database, verifier: verifier) + processFrames()
+    }
+
+    /// The answer to `Action.startSession`: the session is open; the client learns it is in.
+    public mutating func sessionStarted() -> [Action] {
+        guard !isClosed else { return [] }
+        guard case .sessionStart(let final) = work else { preconditionFailure("sessionStarted without a session starting") }
+        work = nil
+        var messages: [BackendMessage] = []
+        if let final { messages.append(.authentication(.saslFinal(final))) }
+        messages.append(.authentication(.ok))
+        let user = startupParameters["user"] ?? ""
+        for (name, value) in configuration.serverParameters {
+            let reported = name == "session_authorization" ? user : reportedSettings[name.lowercased()] ?? value
+            messages.append(.parameterStatus(name: name, value: reported))
+        }
+        messages.append(.parameterStatus(name: "application_name", value: reportedSettings["application_name"] ?? ""))
+        messages.append(.backendKeyData(processID: configuration.processID, secretKey: configuration.secretKey))
+        messages.append(.readyForQuery(transactionStatus))
+        return [.send(messages)] + processFrames()
     }
 
     /// The answer to `Action.prepareCopyIn`: the types of the columns the COPY fills, in order.
@@ -391,6 +417,11 @@ public struct SessionStateMachine: Sendable {
             for (name, value) in parameters where startupParameters[name] == nil { startupParameters[name] = value }
             guard let user = startupParameters["user"], !user.isEmpty else {
                 return fatal(SQLError(SQLState("28000"), "no PostgreSQL user name specified in startup packet"))
+            }
+            do {
+                startupSettings = try StartupSettings.settings(from: parameters)
+            } catch {
+                return fatal(error)
             }
             let database = startupParameters["database"] ?? user
             reader.startupCompleted()
@@ -463,17 +494,22 @@ public struct SessionStateMachine: Sendable {
 
     private mutating func authenticationSucceeded(user: String, database: String, final: [UInt8]?) -> [Action] {
         state = .ready
-        var messages: [BackendMessage] = []
-        if let final { messages.append(.authentication(.saslFinal(final))) }
-        messages.append(.authentication(.ok))
-        for (name, value) in configuration.serverParameters {
-            messages.append(.parameterStatus(name: name, value: name == "session_authorization" ? user : value))
-        }
-        messages.append(.parameterStatus(name: "application_name", value: startupParameters["application_name"] ?? ""))
-        messages.append(.backendKeyData(processID: configuration.processID, secretKey: configuration.secretKey))
-        messages.append(.readyForQuery(transactionStatus))
-        return [.authenticated(user: user, database: database), .send(messages)]
+        work = .sessionStart(saslFinal: final)
+        return [.startSession(user: user, database: database, settings: startupSettings)]
     }
+
+    /// The value a startup setting gives a parameter reported in ParameterStatus, by lower-cased
+    /// name: those a client may set (the server's own, such as server_version, it may not).
+    private var reportedSettings: [String: String] {
+        var reported: [String: String] = [:]
+        for setting in startupSettings {
+            let name = setting.name.lowercased()
+            if Self.clientReportedParameters.contains(name), reported[name] == nil { reported[name] = setting.value }
+        }
+        return reported
+    }
+
+    static let clientReportedParameters: Set<String> = ["application_name", "client_encoding", "datestyle", "intervalstyle", "timezone"]
 
     private mutating func receiveReady(_ message: FrontendMessage) -> [Action] {
         if skippingUntilSync {
