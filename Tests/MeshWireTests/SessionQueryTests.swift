@@ -21,6 +21,26 @@ import Testing
         #expect(!driver.machine.isBusy)
     }
 
+    /// As PostgreSQL does for its GUC_REPORT parameters, a SET of one a client tracks is reported
+    /// (under its canonical name) in both protocols; others are not.
+    @Test func setOfAReportedParameterSendsParameterStatus() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("SET datestyle = 'ISO, DMY'"))
+        let changed = SQLResult(tag: "SET", changedSetting: .init(name: "datestyle", value: "ISO, DMY"))
+        #expect(sent(driver.machine.statementCompleted(changed, transactionStatus: .idle))
+            == [.parameterStatus(name: "DateStyle", value: "ISO, DMY"), .commandComplete(tag: "SET"), .readyForQuery(.idle)])
+        _ = driver.send(.query("SET work_mem = '64MB'"))
+        let unreported = SQLResult(tag: "SET", changedSetting: .init(name: "work_mem", value: "64MB"))
+        #expect(sent(driver.machine.statementCompleted(unreported, transactionStatus: .idle)) == [.commandComplete(tag: "SET"), .readyForQuery(.idle)])
+        _ = driver.send(.parse(statement: "", query: "SET application_name = 'x'", parameterTypes: []),
+                        .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                        .execute(portal: "", rowLimit: 0), .sync)
+        let extended = SQLResult(tag: "SET", changedSetting: .init(name: "APPLICATION_NAME", value: "x"))
+        #expect(sent(driver.machine.statementCompleted(extended, transactionStatus: .idle))
+            == [.parameterStatus(name: "application_name", value: "x"), .commandComplete(tag: "SET"), .readyForQuery(.idle)])
+    }
+
     @Test func simpleQueryResultsCarryDescriptionRowsAndTag() {
         var driver = SessionDriver()
         _ = driver.connect()

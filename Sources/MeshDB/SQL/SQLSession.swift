@@ -9,13 +9,28 @@ public struct SQLResult: Sendable, Hashable {
     /// where it is not known statically (the wire server then infers it from the values).
     public var columnTypes: [PostgresType?]
     public var rows: [[SQLiteValue]]
+    /// What a SET changed: the setting's name as written and its value as SHOW shows it, for
+    /// the wire server to report the settings clients track (ParameterStatus).
+    public var changedSetting: ChangedSetting?
+
+    public struct ChangedSetting: Sendable, Hashable {
+        public let name: String
+        public let value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
 
     /// `columnTypes` of a count other than `columns`' is taken as unknown.
-    public init(tag: String, columns: [String] = [], columnTypes: [PostgresType?] = [], rows: [[SQLiteValue]] = []) {
+    public init(tag: String, columns: [String] = [], columnTypes: [PostgresType?] = [], rows: [[SQLiteValue]] = [],
+                changedSetting: ChangedSetting? = nil) {
         self.tag = tag
         self.columns = columns
         self.columnTypes = columnTypes.count == columns.count ? columnTypes : Array(repeating: nil, count: columns.count)
         self.rows = rows
+        self.changedSetting = changedSetting
     }
 }
 
@@ -28,6 +43,8 @@ public struct SQLResult: Sendable, Hashable {
 public actor SQLSession {
     public nonisolated let gateway: Gateway
     var settings = SessionSettings()
+    /// The settings as the session started: what SET … TO DEFAULT and RESET return to.
+    let settingsAtStart: SessionSettings
     /// CREATE TEMP VIEW: views of this session only, gone when it ends (never replicated).
     var temporaryViews: [String: PlannerView] = [:] {
         didSet { describeCache = [:] }
@@ -80,6 +97,7 @@ public actor SQLSession {
         self.backendPID = backendPID
         self.user = user
         self.settings = settings
+        self.settingsAtStart = settings
     }
 
     /// Runs every statement of `sql` in order and returns one result per statement; stops at the
@@ -173,13 +191,13 @@ public actor SQLSession {
         case .set(let set):
             switch set.value {
             case .defaultValue:
-                let fresh = SessionSettings()
-                let value = try fresh.show(set.name)
-                try settings.set(set.name, to: value)
+                // As in PostgreSQL, the default is the value the session started with (its
+                // startup packet's, else the server's).
+                try settings.set(set.name, to: try settingsAtStart.show(set.name))
             case .values(let values):
                 try settings.set(set.name, to: values.joined(separator: ", "))
             }
-            return SQLResult(tag: "SET")
+            return SQLResult(tag: "SET", changedSetting: .init(name: set.name, value: try settings.show(set.name)))
         case .show(let show):
             let value = try settings.show(show.name)
             return SQLResult(tag: "SHOW", columns: [show.name], columnTypes: [.text], rows: [[.text(value)]])

@@ -238,6 +238,7 @@ public struct SessionStateMachine: Sendable {
                 messages.append(.rowDescription(columns.map { BackendMessage.ColumnDescription(name: $0.name, type: $0.type) }))
                 messages += Self.dataRows(result.rows[...], columns: columns, formats: [])
             }
+            messages += Self.parameterStatus(after: result)
             messages.append(.commandComplete(tag: result.tag))
             actions = [.send(messages)] + runPiece(pieces, next)
         case .copyOut(let statement, let then):
@@ -504,12 +505,23 @@ public struct SessionStateMachine: Sendable {
         var reported: [String: String] = [:]
         for setting in startupSettings {
             let name = setting.name.lowercased()
-            if Self.clientReportedParameters.contains(name), reported[name] == nil { reported[name] = setting.value }
+            if Self.clientReportedParameters[name] != nil, reported[name] == nil { reported[name] = setting.value }
         }
         return reported
     }
 
-    static let clientReportedParameters: Set<String> = ["application_name", "client_encoding", "datestyle", "intervalstyle", "timezone"]
+    /// The parameters PostgreSQL reports in ParameterStatus that a client may set, by lower-cased
+    /// name: at startup, and again whenever SET changes one.
+    static let clientReportedParameters: [String: String] = [
+        "application_name": "application_name", "client_encoding": "client_encoding", "datestyle": "DateStyle",
+        "intervalstyle": "IntervalStyle", "timezone": "TimeZone",
+    ]
+
+    /// ParameterStatus for a SET of a reported parameter, sent before its CommandComplete.
+    static func parameterStatus(after result: SQLResult) -> [BackendMessage] {
+        guard let changed = result.changedSetting, let name = clientReportedParameters[changed.name.lowercased()] else { return [] }
+        return [.parameterStatus(name: name, value: changed.value)]
+    }
 
     private mutating func receiveReady(_ message: FrontendMessage) -> [Action] {
         if skippingUntilSync {
@@ -795,7 +807,12 @@ public struct SessionStateMachine: Sendable {
             var messages = Self.dataRows(result.rows[portal.rowsSent..<end], columns: columns, formats: formats)
             portal.rowsSent = end
             portals[name] = portal
-            messages.append(end < result.rows.count ? .portalSuspended : .commandComplete(tag: result.tag))
+            if end < result.rows.count {
+                messages.append(.portalSuspended)
+            } else {
+                messages += Self.parameterStatus(after: result)
+                messages.append(.commandComplete(tag: result.tag))
+            }
             return [.send(messages)]
         }
     }

@@ -29,6 +29,14 @@ pid, current, session = cur.fetchone()
 assert pid == conn.get_backend_pid() and pid > 0, (pid, conn.get_backend_pid())
 assert (current, session) == ("meshdb", "meshdb"), (current, session)
 
+# SET of a reported parameter is reported back (ParameterStatus); RESET returns to the startup value.
+cur.execute("SET application_name = 'renamed'")
+assert conn.get_parameter_status("application_name") == "renamed"
+cur.execute("RESET application_name")
+cur.execute("SHOW application_name")
+assert cur.fetchone()[0] == "app " + name
+assert conn.get_parameter_status("application_name") == "app " + name
+
 # Another login is its own current_user (the demo trusts every user the catalog knows).
 user = f"{name}_user"
 cur.execute(f"CREATE USER {user} PASSWORD 'pw'")
