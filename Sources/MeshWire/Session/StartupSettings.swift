@@ -1,4 +1,4 @@
-public import QueryPlanner
+import QueryPlanner
 
 /// A setting a client asked for in its startup packet, applied to its session as SET would be.
 public struct StartupSetting: Sendable, Equatable {
