@@ -120,7 +120,7 @@ struct SelectExecutor {
         if step.isSystem {
             return [try gateway.systemTable(step.table)]
         }
-        let stepParameters = try bound(step.parameterCount)
+        let stepParameters = try bound(step.parameterCount) + step.boundLiterals.map(SQLiteValue.init)
         let inTransaction = try await joinTransaction(step)
         @Sendable func read(_ shard: Int) async throws -> Gateway.Rows {
             if let (transaction, table) = inTransaction {

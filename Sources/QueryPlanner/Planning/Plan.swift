@@ -32,6 +32,9 @@ public struct SelectPlan: Sendable, Hashable {
         public var isSystem: Bool
         /// The SQL takes the statement's parameters $1…$n (bound as ?1…?n).
         public var parameterCount = 0
+        /// Literals of the statement the SQL takes as parameters after those, ?(n+1)…
+        /// (`KeyLiteralBinding`): bound after the statement's own.
+        public var boundLiterals: [PlannerValue] = []
         /// The SQL's first column is each row's rowid (a table routed by its hidden row id, whose
         /// ids are unique across shards): the scratch table takes it as its own rowid, so it scans
         /// rows in the order one SQLite database would (insertion order, for group_concat).
@@ -119,6 +122,11 @@ public struct SelectPlan: Sendable, Hashable {
             if let analysis, index < analysis.count { line += "  " + analysis[index].text }
             lines.append(line)
             lines.append("       Pushed SQL: \(step.sql)")
+            if !step.boundLiterals.isEmpty {
+                let first = step.parameterCount + 1
+                let values = step.boundLiterals.enumerated().map { "?\(first + $0) = \(SQLiteRenderer.render(Expression(.literal(Literal($1)))))" }
+                lines.append("       Key literals bound: \(values.joined(separator: ", "))")
+            }
         }
         switch finish {
         case .concatenate(let offset, let limit):

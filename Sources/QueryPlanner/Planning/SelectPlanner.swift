@@ -555,9 +555,12 @@ public struct SelectPlanner: Sendable {
     /// A shard step running `select`, with its parameter count.
     static func step(_ table: PlannerTable, shards: [Int], _ select: Select, scratchTable: String? = nil,
                      scratchColumns: [SelectPlan.ScratchColumn] = []) -> SelectPlan.ShardStep {
-        var step = SelectPlan.ShardStep(table: table.name, shardCount: table.shardCount, shards: shards, sql: SQLiteRenderer.render(select),
+        let parameterCount = Traversal.parameterCount(select)
+        let (sent, boundLiterals) = KeyLiteralBinding.bind(select, keyColumns: Set(table.primaryKey), parameterCount: parameterCount)
+        var step = SelectPlan.ShardStep(table: table.name, shardCount: table.shardCount, shards: shards, sql: SQLiteRenderer.render(sent),
                                         scratchTable: scratchTable, scratchColumns: scratchColumns)
-        step.parameterCount = Traversal.parameterCount(select)
+        step.parameterCount = parameterCount
+        step.boundLiterals = boundLiterals
         return step
     }
 
