@@ -165,7 +165,8 @@ import TestSupport
     @Test func pythonDrivers() async throws {
         let wire = try await WireTestCluster.start()
         let drivers = [("psycopg2_crud.py", "psycopg2-binary"), ("psycopg3_crud.py", "psycopg"), ("asyncpg_crud.py", "asyncpg"),
-                       ("psycopg2_transactions.py", "psycopg2-binary"), ("psycopg2_session.py", "psycopg2-binary")]
+                       ("psycopg2_transactions.py", "psycopg2-binary"), ("psycopg2_session.py", "psycopg2-binary"),
+                       ("asyncpg_pool.py", "asyncpg"), ("psycopg3_prepared.py", "psycopg")]
         for (index, (script, package)) in drivers.enumerated() {
             guard let run = (try? await runClient("python3", ["\(clientScripts)/\(script)", String(wire.port), "py\(index)"])) ?? nil else {
                 Issue.record("python3 is not installed (or did not start): install python3 and pip install \(package)")

@@ -154,6 +154,23 @@ import Testing
         #expect(errorState(sent(driver.send(.execute(portal: "p", rowLimit: 0), .sync))) == "34000")
     }
 
+    /// psycopg 3 drops its protocol-level statements with DEALLOCATE in a simple query (and all
+    /// of them after a rollback): the machine answers it, the shell never sees it.
+    @Test func deallocateDropsProtocolLevelStatements() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.parse(statement: "_pg3_0", query: "SELECT 1", parameterTypes: []),
+                        .parse(statement: "_pg3_1", query: "SELECT 2", parameterTypes: []), .sync)
+        #expect(sent(driver.send(.query("DEALLOCATE _pg3_0"))) == [.commandComplete(tag: "DEALLOCATE"), .readyForQuery(.idle)])
+        let bind = FrontendMessage.Bind(portal: "", statement: "_pg3_0", parameterFormats: [], parameters: [], resultFormats: [])
+        #expect(errorState(sent(driver.send(.bind(bind), .sync))) == "26000")
+        #expect(errorState(sent(driver.send(.query("DEALLOCATE PREPARE _pg3_0")))) == "26000")
+        #expect(sent(driver.send(.query("deallocate all; "))) == [.commandComplete(tag: "DEALLOCATE ALL"), .readyForQuery(.idle)])
+        let bindOther = FrontendMessage.Bind(portal: "", statement: "_pg3_1", parameterFormats: [], parameters: [], resultFormats: [])
+        #expect(errorState(sent(driver.send(.bind(bindOther), .sync))) == "26000")
+        #expect(!driver.machine.isBusy)
+    }
+
     @Test func emptyPreparedStatementExecutesAsEmptyQuery() {
         var driver = SessionDriver()
         _ = driver.connect()

@@ -46,6 +46,9 @@ struct PostgresFunctions {
             arguments[0] == .null ? .null : .integer(1)
         }
         try connection.register(function: "pg_is_in_recovery", argumentCount: 0) { _ in .integer(0) }
+        // asyncpg's pool resets every released connection with it; MeshDB has no advisory locks,
+        // so there is none to release (PostgreSQL's returns void: NULL here).
+        try connection.register(function: "pg_advisory_unlock_all", argumentCount: 0) { _ in .null }
         try connection.register(function: "pg_get_userbyid", argumentCount: 1) { arguments in
             guard case .integer(let oid) = arguments[0] else { return .null }
             return .text(PostgresCatalog.roles(catalog).first { $0.oid == oid }?.name ?? "unknown (OID=\(oid))")

@@ -147,6 +147,28 @@ public actor SQLSession {
         }
     }
 
+    /// DEALLOCATE, DISCARD, CLOSE, UNLISTEN (`SessionCommand`). The wire server's protocol-level
+    /// prepared statements are its own; a simple-query DEALLOCATE of one never reaches here.
+    func runSessionCommand(_ command: SessionCommand) throws(SQLError) -> SQLResult {
+        switch command.kind {
+        case .deallocate(let name?):
+            throw SQLError(SQLState("26000"), "prepared statement \"\(name.name)\" does not exist")
+        case .close(let name?):
+            throw SQLError(SQLState("34000"), "cursor \"\(name.name)\" does not exist")
+        case .deallocate(nil), .close(nil), .unlisten, .discard(.plans), .discard(.sequences):
+            break
+        case .discard(.temporary):
+            temporaryViews = [:]
+        case .discard(.all):
+            guard transaction == nil else {
+                throw SQLError(SQLState("25001"), "DISCARD ALL cannot run inside a transaction block")
+            }
+            temporaryViews = [:]
+            settings = settingsAtStart
+        }
+        return SQLResult(tag: command.tag)
+    }
+
     static func sqlError(_ error: any Error, settings: SessionSettings) -> SQLError {
         switch error {
         case let error as SQLError:
@@ -188,6 +210,12 @@ public actor SQLSession {
         case .alterTable(let alter):
             try await DDLExecutor(session: self).alterTable(alter)
             return SQLResult(tag: "ALTER TABLE")
+        case .set(let set) where set.name == "all" && set.value == .defaultValue:
+            // RESET ALL: every setting back to its value at startup.
+            settings = settingsAtStart
+            return SQLResult(tag: "RESET")
+        case .session(let command):
+            return try runSessionCommand(command)
         case .set(let set):
             switch set.value {
             case .defaultValue:

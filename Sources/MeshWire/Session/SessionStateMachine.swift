@@ -586,6 +586,10 @@ public struct SessionStateMachine: Sendable {
         }
         let piece = pieces[next]
         state = .simpleQuery(pieces: pieces, next: next + 1)
+        if let deallocation = Self.deallocation(piece.text) {
+            work = .simpleStatement(piece)
+            return deallocate(deallocation)
+        }
         guard CopyStatement.isCopy(piece.text) else {
             work = .simpleStatement(piece)
             return [.execute(sql: piece.text, parameters: [])]
@@ -598,6 +602,34 @@ public struct SessionStateMachine: Sendable {
             return statementFailed(error, transactionStatus: transactionStatus)
         }
         return startCopy(statement, then: .simpleQuery(pieces: pieces, next: next + 1, piece: piece))
+    }
+
+    /// What a `DEALLOCATE [PREPARE] name | ALL` statement drops (nil: not one).
+    static func deallocation(_ text: String) -> SessionCommand.Kind? {
+        guard text.drop(while: \.isWhitespace).prefix(10).lowercased() == "deallocate",
+            let statements = try? Parser.parseStatements(text), statements.count == 1,
+            case .session(let command) = statements[0], case .deallocate = command.kind
+        else { return nil }
+        return command.kind
+    }
+
+    /// DEALLOCATE by simple query, answered here: PostgreSQL's SQL-level and protocol-level
+    /// prepared statements share one namespace, and the protocol-level ones are this machine's
+    /// (psycopg 3 drops its `_pg3_n` statements and, after a rollback, all of them this way).
+    private mutating func deallocate(_ deallocation: SessionCommand.Kind) -> [Action] {
+        guard transactionStatus != .failedTransaction else {
+            return statementFailed(SQLError(SQLState("25P02"), "current transaction is aborted, commands ignored until end of transaction block"),
+                                   transactionStatus: transactionStatus)
+        }
+        guard case .deallocate(let name) = deallocation else { preconditionFailure("not a DEALLOCATE") }
+        if let name {
+            guard statements.removeValue(forKey: name.name) != nil else {
+                return statementFailed(SQLError(SQLState("26000"), "prepared statement \"\(name.name)\" does not exist"), transactionStatus: transactionStatus)
+            }
+        } else {
+            statements.removeAll()
+        }
+        return statementCompleted(SQLResult(tag: name == nil ? "DEALLOCATE ALL" : "DEALLOCATE"), transactionStatus: transactionStatus)
     }
 
     /// Starts a COPY: the shell looks up the columns of a COPY FROM, or runs the query of a COPY TO.

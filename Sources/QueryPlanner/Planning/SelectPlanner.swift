@@ -43,7 +43,7 @@ public struct SelectPlanner: Sendable {
         "pg_is_in_recovery", "pg_get_userbyid", "format_type", "pg_get_expr", "pg_get_indexdef", "pg_get_constraintdef", "pg_get_viewdef",
         "obj_description", "col_description", "shobj_description", "has_table_privilege", "has_schema_privilege",
         "has_database_privilege", "has_column_privilege", "has_function_privilege", "has_any_column_privilege",
-        "pg_encoding_to_char", "array_to_string",
+        "pg_encoding_to_char", "array_to_string", "pg_advisory_unlock_all",
     ]
 
     /// True for a function that must not run on a shard: its value varies, or only the gateway has it.

@@ -76,6 +76,8 @@ public indirect enum Statement: Sendable, Hashable {
     case user(UserStatement)
     case truncate(Truncate)
     case vacuum(Vacuum)
+    /// DEALLOCATE, DISCARD, CLOSE, UNLISTEN: what drivers and poolers send to reset a session.
+    case session(SessionCommand)
 
     /// Where the statement's first keyword is.
     public var location: SourceLocation {
@@ -97,6 +99,7 @@ public indirect enum Statement: Sendable, Hashable {
         case .user(let node): node.location
         case .truncate(let node): node.location
         case .vacuum(let node): node.location
+        case .session(let node): node.location
         }
     }
 }
@@ -657,6 +660,45 @@ public struct Truncate: Sendable, Hashable {
 
 /// `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, ...]`, `VACUUM (option, ...) [table, ...]`
 /// and `ANALYZE [VERBOSE] [table, ...]`. No tables means every table.
+/// Session housekeeping that connection pools and drivers send (asyncpg releases a pooled
+/// connection with `CLOSE ALL; UNLISTEN *; RESET ALL`, pgbouncer with `DISCARD ALL`, psycopg 3
+/// rolls back with `DEALLOCATE ALL`). MeshDB has no SQL-level prepared statements, cursors or
+/// LISTEN, so naming one that does not exist is an error and ALL has nothing to drop.
+public struct SessionCommand: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// `DEALLOCATE [PREPARE] name | ALL` (nil: ALL).
+        case deallocate(Identifier?)
+        /// `DISCARD ALL | PLANS | SEQUENCES | TEMP | TEMPORARY`.
+        case discard(DiscardTarget)
+        /// `CLOSE name | ALL` (nil: ALL).
+        case close(Identifier?)
+        /// `UNLISTEN channel | *` (nil: *).
+        case unlisten(Identifier?)
+    }
+
+    public enum DiscardTarget: String, Sendable, Hashable {
+        case all = "ALL", plans = "PLANS", sequences = "SEQUENCES", temporary = "TEMP"
+    }
+
+    public var kind: Kind
+    public var location: SourceLocation
+
+    public init(_ kind: Kind, at location: SourceLocation = .synthesized) {
+        self.kind = kind
+        self.location = location
+    }
+
+    /// PostgreSQL's command tag.
+    public var tag: String {
+        switch kind {
+        case .deallocate(let name): name == nil ? "DEALLOCATE ALL" : "DEALLOCATE"
+        case .discard(let target): "DISCARD \(target.rawValue)"
+        case .close(let name): name == nil ? "CLOSE CURSOR ALL" : "CLOSE CURSOR"
+        case .unlisten: "UNLISTEN"
+        }
+    }
+}
+
 public struct Vacuum: Sendable, Hashable {
     /// False for a bare ANALYZE.
     public var vacuums: Bool

@@ -313,7 +313,11 @@ extension Parser {
             switch word {
             case "null": advance(); return .literal(.null, at: location)
             case "true", "false": advance(); return .literal(.boolean(word == "true"), at: location)
-            case "current_timestamp": advance(); return Expression(.currentTime(.timestamp), at: location)
+            case "current_timestamp", "localtimestamp": advance(); return Expression(.currentTime(.timestamp), at: location)
+            case "now" where isSymbol("(", ahead: 1) && isSymbol(")", ahead: 2):
+                // PostgreSQL's now() is CURRENT_TIMESTAMP (the time UTC, as the server's TimeZone is).
+                advance(); advance(); advance()
+                return Expression(.currentTime(.timestamp), at: location)
             case "current_date": advance(); return Expression(.currentTime(.date), at: location)
             case "current_time": advance(); return Expression(.currentTime(.time), at: location)
             case _ where ["current_user", "session_user", "current_role", "current_catalog"].contains(word) && !isSymbol("(", ahead: 1):

@@ -147,9 +147,10 @@ public struct Parser {
         case "begin", "start", "commit", "end", "rollback", "abort": return .transaction(try transaction())
         case "truncate": return .truncate(try truncate())
         case "vacuum", "analyze": return .vacuum(try vacuum())
+        case "deallocate", "discard", "close", "unlisten": return .session(try sessionCommand())
         case "pragma", "attach", "detach", "savepoint", "release",
-             "copy", "grant", "revoke", "listen", "notify", "unlisten", "prepare", "execute", "deallocate",
-             "declare", "fetch", "move", "close", "lock", "comment", "cluster", "discard", "checkpoint", "call", "do":
+             "copy", "grant", "revoke", "listen", "notify", "prepare", "execute",
+             "declare", "fetch", "move", "lock", "comment", "cluster", "checkpoint", "call", "do":
             throw unsupported(word.uppercased())
         default:
             throw syntaxError()
@@ -231,6 +232,28 @@ public struct Parser {
     }
 
     /// `RESET name` is `SET name = DEFAULT`.
+    /// DEALLOCATE [PREPARE] name | ALL; DISCARD ALL | PLANS | SEQUENCES | TEMP[ORARY];
+    /// CLOSE name | ALL; UNLISTEN channel | *.
+    private mutating func sessionCommand() throws(SQLError) -> SessionCommand {
+        let start = current.location
+        if consumeWord("deallocate") {
+            _ = consumeWord("prepare")
+            return SessionCommand(.deallocate(consumeWord("all") ? nil : try identifier()), at: start)
+        }
+        if consumeWord("discard") {
+            for target in [SessionCommand.DiscardTarget.all, .plans, .sequences] where consumeWord(target.rawValue.lowercased()) {
+                return SessionCommand(.discard(target), at: start)
+            }
+            if consumeWord("temp") || consumeWord("temporary") { return SessionCommand(.discard(.temporary), at: start) }
+            throw syntaxError()
+        }
+        if consumeWord("close") {
+            return SessionCommand(.close(consumeWord("all") ? nil : try identifier()), at: start)
+        }
+        try expectWord("unlisten")
+        return SessionCommand(.unlisten(consumeSymbol("*") ? nil : try identifier()), at: start)
+    }
+
     private mutating func resetVariable() throws(SQLError) -> SetVariable {
         let start = try expectWord("reset")
         return SetVariable(name: try settingName(), value: .defaultValue, at: start)

@@ -83,6 +83,14 @@ public struct SQLiteRenderer {
                 if index > 0 { output += ", " }
                 write(table)
             }
+        case .session(let command):
+            // PostgreSQL's form, for display: the gateway runs it.
+            switch command.kind {
+            case .deallocate(let name): output += "DEALLOCATE "; if let name { write(name) } else { output += "ALL" }
+            case .discard(let target): output += "DISCARD \(target.rawValue)"
+            case .close(let name): output += "CLOSE "; if let name { write(name) } else { output += "ALL" }
+            case .unlisten(let name): output += "UNLISTEN "; if let name { write(name) } else { output += "*" }
+            }
         case .vacuum(let vacuum):
             output += vacuum.vacuums ? (vacuum.analyzes ? "VACUUM ANALYZE" : "VACUUM") : "ANALYZE"
             for (index, table) in vacuum.tables.enumerated() {

@@ -65,7 +65,7 @@ extension Statement: SyntaxContainer {
         case .explain(var node):
             node.statement = try node.statement.mappingParts(expression: expression, query: query)
             return .explain(node)
-        case .drop, .reindex, .set, .show, .transaction, .user, .truncate, .vacuum:
+        case .drop, .reindex, .set, .show, .transaction, .user, .truncate, .vacuum, .session:
             return self
         }
     }

@@ -27,6 +27,27 @@ import QueryPlanner
         #expect(try rendered(result) == result)
     }
 
+    /// What poolers and drivers send to reset a session (asyncpg, pgbouncer, psycopg 3), and
+    /// now() and LOCALTIMESTAMP as CURRENT_TIMESTAMP.
+    @Test func sessionCommandsAndNow() throws {
+        func command(_ text: String) throws -> SessionCommand? {
+            guard case .session(let command) = try Parser.parseStatement(text) else { return nil }
+            return command
+        }
+        #expect(try command("DEALLOCATE ALL")?.kind == .deallocate(nil))
+        guard case .deallocate(let statement)? = try command("deallocate prepare _pg3_0")?.kind else { throw SQLError(.syntaxError, "not DEALLOCATE") }
+        #expect(statement?.name == "_pg3_0")
+        #expect(try command("DISCARD ALL")?.tag == "DISCARD ALL")
+        #expect(try command("DISCARD TEMPORARY")?.kind == .discard(.temporary))
+        #expect(try command("CLOSE ALL")?.tag == "CLOSE CURSOR ALL")
+        guard case .close(let cursor)? = try command("CLOSE c1")?.kind else { throw SQLError(.syntaxError, "not CLOSE") }
+        #expect(cursor?.name == "c1")
+        #expect(try command("UNLISTEN *")?.kind == .unlisten(nil))
+        #expect(try command("UNLISTEN chan")?.tag == "UNLISTEN")
+        #expect(throws: SQLError.self) { try Parser.parseStatement("DISCARD EVERYTHING") }
+        #expect(try rendered("SELECT now(), localtimestamp") == (try rendered("SELECT current_timestamp, current_timestamp")))
+    }
+
     @Test func anUnknownSchemaDoesNotExist() {
         #expect { try Parser.parseStatement("SELECT * FROM main.t") } throws: { error in
             let error = error as? SQLError
