@@ -210,7 +210,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     init(_ failure: ShardFailure) {
-        self.init(sqlState: failure.sqlState, message: failure.message)
+        self.init(sqlState: failure.sqlState, message: failure.kind == .sqlite ? Self.postgresMessage(forSQLiteMessage: failure.message) : failure.message)
     }
 
     /// PostgreSQL's code for a SQLite extended result code, as drivers expect it: the constraint
@@ -232,6 +232,17 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         case 1: "42601"           // SQLITE_ERROR: mostly syntax and unknown names
         default: code & 0xFF == 19 ? "23000" : "XX000"
         }
+    }
+
+    /// PostgreSQL's wording of a SQLite constraint message where they say the same thing
+    /// ("NOT NULL constraint failed: t.c" → `null value in column "c" of relation "t" violates
+    /// not-null constraint`); other messages as SQLite wrote them.
+    static func postgresMessage(forSQLiteMessage message: String) -> String {
+        let notNull = "NOT NULL constraint failed: "
+        guard message.hasPrefix(notNull) else { return message }
+        let qualified = message.dropFirst(notNull.count)
+        guard let dot = qualified.firstIndex(of: "."), !qualified.contains(" ") else { return message }
+        return "null value in column \"\(qualified[qualified.index(after: dot)...])\" of relation \"\(qualified[..<dot])\" violates not-null constraint"
     }
 
     /// The SQLITE_ERROR messages a client can act on, by their stable prefixes.

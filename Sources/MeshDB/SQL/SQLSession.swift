@@ -177,6 +177,9 @@ public actor SQLSession {
             SQLError(SQLState(error.sqlState), BlobStrategy.outOfLineMessage(error.message))
         case let error as SQLExecutionError:
             error.sqlError(settings: settings)
+        case let error as SQLiteError:
+            // The gateway's scratch evaluation of a write (constraints of the table's copy).
+            SQLExecutionError.sqlite(error).sqlError(settings: settings)
         default:
             SQLError(.internalError, "\(error)")
         }
@@ -396,7 +399,7 @@ extension SQLExecutionError {
                      hint: "Narrow it with a WHERE clause on the shard key, or raise work_mem (SET work_mem = '1GB').")
         case .sqlite(let error):
             SQLError(SQLState(GatewayError.sqlState(forSQLiteCode: error.extendedResultCode, message: error.message)),
-                     BlobStrategy.outOfLineMessage(error.message))
+                     BlobStrategy.outOfLineMessage(GatewayError.postgresMessage(forSQLiteMessage: error.message)))
         }
     }
 }

@@ -175,9 +175,21 @@ struct WriteExecutor {
         return ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
     }
 
-    /// The scratch copy of a table: the shards' CREATE TABLE.
+    /// The scratch copy of a table: the shards' CREATE TABLE, WITHOUT ROWID when the table has a
+    /// primary key. In a rowid table an INTEGER PRIMARY KEY is the rowid, and SQLite turns a NULL
+    /// stored there into a fresh rowid (1 in an empty scratch table) even when it is declared NOT
+    /// NULL; in a WITHOUT ROWID table it is an ordinary column and every key column is NOT NULL,
+    /// so a NULL key fails with 23502 as a PostgreSQL primary key does. (The shards keep their
+    /// rowid tables: only rows the gateway evaluated, with non-NULL keys, reach them.)
     static func scratchDDL(_ table: CatalogTable) -> [String] {
-        table.spec.shardDDL.isEmpty ? [ShardRouting.createTableSQL(for: table.spec)] : table.spec.shardDDL
+        var ddl = table.spec.shardDDL.isEmpty ? [ShardRouting.createTableSQL(for: table.spec)] : table.spec.shardDDL
+        guard !table.spec.primaryKey.isEmpty, let create = ddl.first, !create.uppercased().contains("WITHOUT ROWID") else { return ddl }
+        if create.hasSuffix(")") {
+            ddl[0] = create + " WITHOUT ROWID"
+        } else if create.uppercased().hasSuffix("STRICT") {
+            ddl[0] = create + ", WITHOUT ROWID"
+        }
+        return ddl
     }
 
     static func refuseShardKeyChange(_ assignments: [Assignment], table: CatalogTable) throws {

@@ -7,6 +7,33 @@ import TestSupport
 @Suite(.heavy, .serialized) struct SQLSessionCommandTests {
     static func state(_ error: any Error) -> String? { (error as? SQLError)?.state.code }
 
+    /// A NULL primary key is refused (23502) rather than stored as a fresh rowid, and NOT NULL and
+    /// CHECK violations of an INSERT carry their own SQLSTATEs (they were XX000 with SQLite's text).
+    @Test func insertConstraintViolationsKeepPostgresCodes() async throws {
+        let demo = try await GatewayTests.startDemo()
+        do {
+            let session = SQLSession(gateway: demo.nodes[0].gateway)
+            _ = try await session.execute("CREATE TABLE k3 (id int PRIMARY KEY, n text NOT NULL, v int CHECK (v > 0))")
+            _ = try await session.execute("CREATE TABLE k4 (a text, b int, c int, PRIMARY KEY (a, b))")
+            for (sql, state) in [("INSERT INTO k3 VALUES (NULL, 'x', 1)", "23502"), ("INSERT INTO k3 (id, n) VALUES (1, NULL)", "23502"),
+                                 ("INSERT INTO k3 VALUES (2, 'x', -1)", "23514"), ("INSERT INTO k4 VALUES ('a', NULL, 1)", "23502"),
+                                 ("INSERT INTO k3 VALUES (3, 'x', 1), (NULL, 'y', 2)", "23502")] {
+                await #expect { try await session.execute(sql) } throws: { Self.state($0) == state }
+            }
+            await #expect { try await session.execute("INSERT INTO k3 (id, n) VALUES (1, NULL)") } throws: {
+                ($0 as? SQLError)?.message == "null value in column \"n\" of relation \"k3\" violates not-null constraint"
+            }
+            #expect(try await session.execute("SELECT count(*) FROM k3")[0].rows == [[.integer(0)]])
+            _ = try await session.execute("INSERT INTO k3 VALUES (1, 'one', 5); INSERT INTO k4 VALUES ('a', 1, 2)")
+            #expect(try await session.execute("SELECT id, n FROM k3")[0].rows == [[.integer(1), .text("one")]])
+            #expect(try await session.execute("SELECT a, b FROM k4")[0].rows == [[.text("a"), .integer(1)]])
+        } catch {
+            await demo.stop()
+            throw error
+        }
+        await demo.stop()
+    }
+
     @Test func poolResetsLeaveTheSessionAsItStarted() async throws {
         let demo = try await GatewayTests.startDemo()
         do {
