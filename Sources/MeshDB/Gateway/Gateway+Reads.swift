@@ -14,12 +14,17 @@ extension Gateway {
     /// The same, for a table the caller has already looked up.
     public func read(_ table: CatalogTable, shard: UInt32, sql: String, parameters: [SQLiteValue] = [],
                      consistency: ReadConsistency = .verified) async throws -> Rows {
+        try checkReadLimits(sql: sql, parameters: parameters)
         let id = try shardID(table.name, shard)
         let group = try group(of: table, shard: shard)
         let outcome: ShardResult
         switch consistency {
         case .verified:
-            let bytes = try await runtime.verifiedRead(group: group, query: ShardOperation.read(id, sql: sql, parameters: parameters).encoded())
+            let query = ShardOperation.read(id, sql: sql, parameters: parameters).encoded()
+            guard query.count <= operationLimits.operationBytesMax else {
+                throw GatewayError(sqlState: "54000", message: "a shard read of \(query.count) bytes exceeds operation_bytes_max = \(operationLimits.operationBytesMax)")
+            }
+            let bytes = try await runtime.verifiedRead(group: group, query: query)
             outcome = try ShardResult(decoding: bytes)
         case .linearizable:
             outcome = try await shardOperation(.read(id, sql: sql, parameters: parameters), group: group)
@@ -33,6 +38,29 @@ extension Gateway {
         }
         guard let result = try applied(outcome).first else { return Rows(columns: [], rows: []) }
         return Rows(columns: result.columns, rows: result.rows)
+    }
+
+    /// A shard read carries its SQL and parameters to the replicas, which refuse an operation
+    /// over `ShardOperation.Limits`: refused here first, with the limit named (a replica's
+    /// refusal of a verified read could only say the request was malformed).
+    func checkReadLimits(sql: String, parameters: [SQLiteValue]) throws {
+        let limits = operationLimits
+        guard sql.utf8.count <= limits.sqlBytesMax else {
+            throw GatewayError(sqlState: "54000", message: "the SQL a shard runs for this statement is \(sql.utf8.count) bytes, above sql_bytes_max = \(limits.sqlBytesMax) (a long IN list or expression is the usual cause)")
+        }
+        guard parameters.count <= limits.parametersPerStatementMax else {
+            throw GatewayError(sqlState: "54000", message: "a shard read of \(parameters.count) parameters exceeds parameters_per_statement_max = \(limits.parametersPerStatementMax)")
+        }
+        for value in parameters {
+            switch value {
+            case .text(let text) where text.utf8.count > limits.textBytesMax:
+                throw GatewayError(sqlState: "54000", message: "a text value of \(text.utf8.count) bytes in a shard read exceeds text_bytes_max = \(limits.textBytesMax)")
+            case .blob(let bytes) where bytes.count > limits.blobBytesMax:
+                throw GatewayError(sqlState: "54000", message: "a bytea value of \(bytes.count) bytes in a shard read exceeds blob_bytes_max = \(limits.blobBytesMax)")
+            default:
+                break
+            }
+        }
     }
 
     /// The row whose shard key (and primary key) is `key`, or nil.

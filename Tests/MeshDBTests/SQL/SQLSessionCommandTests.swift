@@ -34,6 +34,28 @@ import TestSupport
         await demo.stop()
     }
 
+    /// A read whose shard SQL is over sql_bytes_max fails with 54000 naming the limit, in every
+    /// consistency (a verified read got 08P01 "a verified read carries one read operation").
+    @Test func aShardReadOverTheSQLLimitNamesIt() async throws {
+        let demo = try await GatewayTests.startDemo()
+        do {
+            let session = SQLSession(gateway: demo.nodes[0].gateway)
+            _ = try await session.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
+            let list = (0..<10_000).map { "'\($0)'" }.joined(separator: ",")
+            for consistency in ["verified", "local", "linearizable"] {
+                _ = try await session.execute("SET mesh.read_consistency = \(consistency)")
+                await #expect { try await session.execute("SELECT count(*) FROM items WHERE name IN (\(list))") } throws: {
+                    Self.state($0) == "54000" && (($0 as? SQLError)?.message.contains("sql_bytes_max = 65536") ?? false)
+                }
+            }
+            #expect(try await session.execute("SELECT count(*) FROM items WHERE name IN ('1', '2')")[0].rows == [[.integer(0)]])
+        } catch {
+            await demo.stop()
+            throw error
+        }
+        await demo.stop()
+    }
+
     @Test func poolResetsLeaveTheSessionAsItStarted() async throws {
         let demo = try await GatewayTests.startDemo()
         do {
