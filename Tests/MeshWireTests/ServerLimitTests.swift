@@ -42,6 +42,15 @@ import TestSupport
             } catch {
                 Issue.record("the session did not go on after the timeout: \(String(reflecting: error))")
             }
+            // The session's own statement_timeout, when shorter, is the one that ends it.
+            try await connection.query("SET statement_timeout = '1s'", logger: logger)
+            do {
+                try await connection.query("INSERT INTO slow VALUES (2)", logger: logger)
+                Issue.record("a write without quorum succeeded")
+            } catch let error as PSQLError {
+                #expect(error.serverInfo?[.sqlState] == "57014")
+                #expect(error.serverInfo?[.message]?.contains("statement_timeout = 1.0 seconds") == true, "\(String(reflecting: error))")
+            }
             // Closed on every path: postgres-nio asserts (and the debug test process traps)
             // when a connection is released unclosed.
             try await connection.close()

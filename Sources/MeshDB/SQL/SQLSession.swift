@@ -1,4 +1,5 @@
 public import QueryPlanner
+import Synchronization
 
 /// What one statement returned: PostgreSQL's command tag ("SELECT 3", "INSERT 0 1"), and the
 /// columns and rows of a statement that returns rows.
@@ -42,7 +43,17 @@ public struct SQLResult: Sendable, Hashable {
 /// statement when it points at the text.
 public actor SQLSession {
     public nonisolated let gateway: Gateway
-    var settings = SessionSettings()
+    var settings = SessionSettings() {
+        didSet { statementTimeoutSetting.withLock { $0 = settings.statementTimeoutMillis } }
+    }
+    /// statement_timeout as last SET, for the wire server to read when a statement starts
+    /// without waiting for the actor (0: none).
+    private nonisolated let statementTimeoutSetting: Mutex<UInt64>
+    /// The session's statement_timeout, nil when it has none.
+    public nonisolated var statementTimeout: Duration? {
+        let millis = statementTimeoutSetting.withLock { $0 }
+        return millis == 0 ? nil : .milliseconds(millis)
+    }
     /// The settings as the session started: what SET … TO DEFAULT and RESET return to.
     let settingsAtStart: SessionSettings
     /// CREATE TEMP VIEW: views of this session only, gone when it ends (never replicated).
@@ -98,6 +109,7 @@ public actor SQLSession {
         self.user = user
         self.settings = settings
         self.settingsAtStart = settings
+        self.statementTimeoutSetting = Mutex(settings.statementTimeoutMillis)
     }
 
     /// Runs every statement of `sql` in order and returns one result per statement; stops at the

@@ -12,6 +12,11 @@ struct SessionSettings: Sendable {
     var idleInTransactionTimeoutMillis = SQLSession.idleInTransactionTimeoutDefaultMillis
     /// blob_inline_max: a bytea value of more bytes leaves the row for the chunk store.
     var blobInlineMax = BlobStrategy.inlineMaxDefault
+    /// statement_timeout in milliseconds, 0 for none: the wire server cancels a statement that
+    /// runs longer (57014), as it does at the server's own --statement-timeout.
+    var statementTimeoutMillis: UInt64 = 0
+    /// Longest statement_timeout: a day.
+    static let statementTimeoutMillisMax: UInt64 = 86_400_000
     /// Values of settings that only echo back, by lower-cased name.
     private var others: [String: String] = [
         "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC", "application_name": "",
@@ -50,6 +55,12 @@ struct SessionSettings: Sendable {
                                hint: "Give a size from 0 to 64kB (a row must fit one shard operation), such as 16kB.")
             }
             blobInlineMax = bytes
+        case "statement_timeout":
+            guard let millis = Self.parseMillis(value), millis <= Self.statementTimeoutMillisMax else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"statement_timeout\": \"\(value)\"",
+                               hint: "Give a duration up to 24h, such as 30s or 500ms (a plain number is milliseconds); 0 turns it off.")
+            }
+            statementTimeoutMillis = millis
         case "idle_in_transaction_session_timeout":
             let longest = ShardTransactionTable.Limits().idleTimeoutMillisMax
             guard let millis = Self.parseMillis(value), millis <= longest else {
@@ -71,6 +82,7 @@ struct SessionSettings: Sendable {
         case "mesh.read_consistency": return readConsistency.rawValue
         case "work_mem", "mesh.work_mem": return Self.formatBytes(workMemBytes)
         case "idle_in_transaction_session_timeout": return "\(idleInTransactionTimeoutMillis)ms"
+        case "statement_timeout": return statementTimeoutMillis == 0 ? "0" : "\(statementTimeoutMillis)ms"
         case "mesh.blob_inline_max": return Self.formatBytes(blobInlineMax)
         case "server_version": return MeshDBVersion.postgresCompatible
         case "mesh.version": return MeshDBVersion.string
@@ -85,7 +97,8 @@ struct SessionSettings: Sendable {
     /// Every setting SHOW knows with its value, by name: pg_settings and current_setting().
     var all: [(name: String, value: String)] {
         let own = [("mesh.blob_inline_max", Self.formatBytes(blobInlineMax)), ("mesh.read_consistency", readConsistency.rawValue), ("mesh.version", MeshDBVersion.string),
-                   ("server_version", MeshDBVersion.postgresCompatible), ("work_mem", Self.formatBytes(workMemBytes))]
+                   ("server_version", MeshDBVersion.postgresCompatible), ("work_mem", Self.formatBytes(workMemBytes)),
+                   ("statement_timeout", statementTimeoutMillis == 0 ? "0" : "\(statementTimeoutMillis)ms")]
         return (own + others.map { ($0.key, $0.value) }).sorted { $0.0 < $1.0 }
     }
 

@@ -211,7 +211,9 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let bound = NIOLoopBound(self, eventLoop: loop)
         let session = self.session
         idleTimer?.cancel()
-        if let timeout = options.statementTimeout {
+        // The shorter of the server's --statement-timeout and the session's statement_timeout.
+        let timeouts = [options.statementTimeout, session?.statementTimeout].compactMap { $0 }
+        if let timeout = timeouts.min() {
             statementTimer = loop.scheduleTask(in: Self.timeAmount(timeout)) {
                 bound.value.interruptStatement(SQLError(.queryCanceled, "canceling statement due to statement timeout (statement_timeout = \(timeout))"))
             }

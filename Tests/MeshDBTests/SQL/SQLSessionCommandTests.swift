@@ -87,6 +87,13 @@ import TestSupport
             await #expect { try await session.execute("DISCARD ALL") } throws: { Self.state($0) == "25001" }
             _ = try await session.execute("ROLLBACK")
 
+            _ = try await session.execute("SET statement_timeout = '2s'")
+            #expect(session.statementTimeout == .seconds(2))
+            #expect(try await session.execute("SHOW statement_timeout")[0].rows == [[.text("2000ms")]])
+            await #expect { try await session.execute("SET statement_timeout = 'soon'") } throws: { Self.state($0) == "22023" }
+            _ = try await session.execute("SET statement_timeout = 0")
+            #expect(session.statementTimeout == nil)
+
             let now = try await session.execute("SELECT now() = current_timestamp, localtimestamp IS NOT NULL")
             #expect(now[0].rows == [[.integer(1), .integer(1)]])
         } catch {
