@@ -245,12 +245,16 @@ public struct SessionStateMachine: Sendable {
             let columns = Self.columns(of: result, described: nil)
             let format = statement.format
             var messages: [BackendMessage] = [.copyOutResponse(.init(format: Int8(format.fieldFormat), columnCount: columns.count))]
-            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryHeader)) }
+            // PostgreSQL sends the binary header in the CopyData of the first row (with no rows, in
+            // the trailer's), and psycopg 3 reads each CopyData as whole tuples: a header on its
+            // own was "bad copy data: fields number truncated".
+            var binaryHeader = format.kind == .binary ? CopyFormat.binaryHeader : []
             if format.header { messages.append(.copyData(format.line(result.columns))) }
             for row in result.rows {
                 if format.kind == .binary {
                     let fields = zip(row, columns).map { value, column in WireValueCodec.encode(value, as: column.type, format: 1) }
-                    messages.append(.copyData(CopyFormat.binaryTuple(fields)))
+                    messages.append(.copyData(binaryHeader + CopyFormat.binaryTuple(fields)))
+                    binaryHeader = []
                     continue
                 }
                 let fields = zip(row, columns).map { value, column -> String? in
@@ -259,7 +263,7 @@ public struct SessionStateMachine: Sendable {
                 }
                 messages.append(.copyData(format.line(fields)))
             }
-            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryTrailer)) }
+            if format.kind == .binary { messages.append(.copyData(binaryHeader + CopyFormat.binaryTrailer)) }
             messages += [.copyDone, .commandComplete(tag: "COPY \(result.rows.count)")]
             actions = [.send(messages)] + copyEnded(then)
         case .copyInInsert(let rows):
