@@ -162,6 +162,18 @@ import Testing
         ])
     }
 
+    /// Binary COPY of a type without a binary form fails before any data, as PostgreSQL's does,
+    /// rather than sending its text as a binary field.
+    @Test func copyToStdoutBinaryRefusesATypeWithoutABinaryForm() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("COPY (SELECT current_time) TO STDOUT (FORMAT binary)"))
+        let result = SQLResult(tag: "SELECT 0", columns: ["current_time"], columnTypes: [.time], rows: [])
+        let messages = sent(driver.machine.statementCompleted(result, transactionStatus: .idle))
+        #expect(errorState(messages) == "42883")
+        #expect(messages == [messages[0], .readyForQuery(.idle)])
+    }
+
     /// COPY through Parse / Bind / Execute: NoData on Describe, the copy on Execute, the Sync sent
     /// with Execute ignored during copy-in, CommandComplete after CopyDone, ReadyForQuery only at
     /// the next Sync; after a failed copy, messages up to Sync are dropped.

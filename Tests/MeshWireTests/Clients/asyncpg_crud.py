@@ -49,6 +49,12 @@ async def main(port, table):
     await conn.copy_records_to_table(f"{table}_when", records=moments)
     rows = await conn.fetch(f"SELECT id, at, amount, ok, small FROM {table}_when ORDER BY id")
     assert [(r[0], r[1], float(r[2]) if r[2] is not None else None, r[3], r[4]) for r in rows] == moments, rows
+    # Binary results of oid, date and timestamptz went out as their text bytes.
+    assert await conn.fetchval("select 1::oid") == 1
+    today = await conn.fetchval("select current_date")
+    assert isinstance(today, datetime.date) and abs((today - datetime.date.today()).days) <= 1, today
+    now = await conn.fetchval("select current_timestamp")
+    assert abs(now - datetime.datetime.now(datetime.timezone.utc)) < datetime.timedelta(minutes=10), now
     await conn.close()
 
 asyncio.run(main(int(sys.argv[1]), sys.argv[2]))

@@ -43,4 +43,6 @@ with psycopg.connect(host="127.0.0.1", port=port, user="meshdb", dbname="meshdb"
             copy.set_types(["int4", "text"])
             rows = list(copy.rows())
         assert rows == expected, rows
+    cur.execute("select 1::oid", binary=True)
+    assert cur.fetchone()[0] == 1
 print("OK")
