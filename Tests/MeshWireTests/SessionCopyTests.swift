@@ -132,19 +132,46 @@ import Testing
         #expect(messages.last == .readyForQuery(.idle))
     }
 
-    @Test func copyToStdoutBinaryIsHeaderTuplesTrailer() {
+    /// Regression: the header went out as a CopyData of its own, which psycopg 3 reads as a
+    /// truncated tuple ("bad copy data: fields number truncated"). PostgreSQL sends it in the
+    /// CopyData of the first row, and the trailer in one of its own.
+    @Test func copyToStdoutBinarySendsTheHeaderWithTheFirstRow() {
         var driver = SessionDriver()
         _ = driver.connect()
         _ = driver.send(.query("COPY t TO STDOUT (FORMAT binary)"))
         let result = SQLResult(tag: "SELECT 2", columns: ["a", "b"], rows: [[.integer(1), .text("x")], [.integer(2), .null]])
         #expect(sent(driver.machine.statementCompleted(result, transactionStatus: .idle)) == [
             .copyOutResponse(.init(format: 1, columnCount: 2)),
-            .copyData(CopyFormat.binaryHeader),
-            .copyData([0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, UInt8(ascii: "x")]),
+            .copyData(CopyFormat.binaryHeader + [0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, UInt8(ascii: "x")]),
             .copyData([0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 2, 0xFF, 0xFF, 0xFF, 0xFF]),
             .copyData(CopyFormat.binaryTrailer),
             .copyDone, .commandComplete(tag: "COPY 2"), .readyForQuery(.idle),
         ])
+    }
+
+    /// With no rows, PostgreSQL sends header and trailer in one CopyData.
+    @Test func copyToStdoutBinaryOfNoRowsSendsHeaderAndTrailerTogether() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("COPY t TO STDOUT (FORMAT binary)"))
+        let result = SQLResult(tag: "SELECT 0", columns: ["a"], rows: [])
+        #expect(sent(driver.machine.statementCompleted(result, transactionStatus: .idle)) == [
+            .copyOutResponse(.init(format: 1, columnCount: 1)),
+            .copyData(CopyFormat.binaryHeader + CopyFormat.binaryTrailer),
+            .copyDone, .commandComplete(tag: "COPY 0"), .readyForQuery(.idle),
+        ])
+    }
+
+    /// Binary COPY of a type without a binary form fails before any data, as PostgreSQL's does,
+    /// rather than sending its text as a binary field.
+    @Test func copyToStdoutBinaryRefusesATypeWithoutABinaryForm() {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.query("COPY (SELECT current_time) TO STDOUT (FORMAT binary)"))
+        let result = SQLResult(tag: "SELECT 0", columns: ["current_time"], columnTypes: [.time], rows: [])
+        let messages = sent(driver.machine.statementCompleted(result, transactionStatus: .idle))
+        #expect(errorState(messages) == "42883")
+        #expect(messages == [messages[0], .readyForQuery(.idle)])
     }
 
     /// COPY through Parse / Bind / Execute: NoData on Describe, the copy on Execute, the Sync sent

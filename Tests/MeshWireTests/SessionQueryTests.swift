@@ -93,6 +93,51 @@ import Testing
         ])
     }
 
+    /// Runs `sql` through Parse, Bind (results in `formats`), Describe (portal) and Execute, answers
+    /// it with `result`, and returns what the server sent.
+    static func extendedResult(_ sql: String, formats: [Int16], _ result: SQLResult) -> [BackendMessage] {
+        var driver = SessionDriver()
+        _ = driver.connect()
+        _ = driver.send(.parse(statement: "", query: sql, parameterTypes: []),
+                        .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: formats)),
+                        .describe(.portal, name: ""), .execute(portal: "", rowLimit: 0), .sync)
+        return sent(driver.machine.statementCompleted(result, transactionStatus: .idle))
+    }
+
+    /// Regression: oid, date and timestamptz results asked for in binary went out as their text
+    /// bytes (psycopg read `select 1::oid` as 822083584; asyncpg failed on `select current_date`
+    /// with a year out of range).
+    @Test func binaryResultsOfOidDateAndTimestamptzAreTheirBinaryForms() {
+        let result = SQLResult(tag: "SELECT 1", columns: ["oid", "current_date", "current_timestamp"],
+                               columnTypes: [.oidType, .date, .timestamptz],
+                               rows: [[.integer(1), .text("2026-11-22"), .text("2026-11-22 09:28:39")]])
+        #expect(Self.extendedResult("select 1::oid, current_date, current_timestamp", formats: [1], result) == [
+            .rowDescription([.init(name: "oid", type: .oidType, format: 1), .init(name: "current_date", type: .date, format: 1),
+                             .init(name: "current_timestamp", type: .timestamptz, format: 1)]),
+            .dataRow([[0, 0, 0, 1], WireValueCodec.bigEndian(Int32(9_822)), WireValueCodec.bigEndian(Int64(848_654_919_000_000))]),
+            .commandComplete(tag: "SELECT 1"), .readyForQuery(.idle),
+        ])
+    }
+
+    /// A column whose type has no binary form, asked for in binary, is refused as PostgreSQL
+    /// refuses it (42883), never sent as text bytes a driver would decode as binary; in text it
+    /// goes out as before. A value that is not one of its column's type is refused likewise.
+    @Test func binaryIsRefusedForATypeWithoutABinaryForm() {
+        let time = SQLResult(tag: "SELECT 1", columns: ["n", "current_time"], columnTypes: [.int4, .time],
+                             rows: [[.integer(1), .text("09:28:39")]])
+        let refused = Self.extendedResult("select 1, current_time", formats: [1], time)
+        #expect(errorState(refused) == "42883")
+        #expect(!refused.contains { if case .dataRow = $0 { true } else { false } })
+        #expect(refused.last == .readyForQuery(.idle))
+        #expect(Self.extendedResult("select 1, current_time", formats: [1, 0], time) == [
+            .rowDescription([.init(name: "n", type: .int4, format: 1), .init(name: "current_time", type: WireType(oid: 1083), format: 0)]),
+            .dataRow([[0, 0, 0, 1], Array("09:28:39".utf8)]),
+            .commandComplete(tag: "SELECT 1"), .readyForQuery(.idle),
+        ])
+        let notATimestamp = SQLResult(tag: "SELECT 1", columns: ["t"], columnTypes: [.timestamp], rows: [[.text("soon")]])
+        #expect(errorState(Self.extendedResult("select t from t", formats: [1], notATimestamp)) == "22007")
+    }
+
     @Test func describeStatementReportsParameterTypesAndColumns() {
         var driver = SessionDriver()
         _ = driver.connect()

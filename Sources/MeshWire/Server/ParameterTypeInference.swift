@@ -2,10 +2,12 @@ import MeshDB
 import QueryPlanner
 
 /// The types of a prepared statement's parameters that the client left open (OID 0), read from
-/// where each `$n` stands: a value of an INSERT column, the right side of `SET column =`, a
-/// comparison with a column, LIMIT or OFFSET. PostgreSQL infers them the same way; drivers such as
-/// asyncpg encode each argument by the type the server reports, and the shard key of a row must
-/// be routed as its column's type (the integer 2, not the text '2').
+/// where each `$n` stands: an explicit cast (`$1::int`, `CAST($1 AS bigint)`) first, then a value
+/// of an INSERT column, the right side of `SET column =`, a comparison with a column (`=`, `<`…,
+/// `IN (…)`, `BETWEEN`), LIMIT or OFFSET. PostgreSQL infers them the same way; drivers such as
+/// asyncpg encode each argument by the type the server reports (and refuse an int for a
+/// parameter described as text), and the shard key of a row must be routed as its column's type
+/// (the integer 2, not the text '2').
 enum ParameterTypeInference {
     static func types(of statement: Statement, catalog: CatalogStateMachine) -> [Int: WireType] {
         var scope = CatalogScope(catalog: catalog)
@@ -22,11 +24,25 @@ enum ParameterTypeInference {
             guard case .parameter(let number) = expression.kind, let type, types[number] == nil else { return }
             types[number] = type
         }
+        // A cast says what its parameter is wherever it stands, so it goes first: `note` keeps
+        // the first type a parameter gets.
+        statement.forEachExpression { node in
+            if case .cast(let operand, let type) = node.kind { note(operand, Self.castType(type)) }
+        }
+        func compared(_ operand: Expression, with others: [Expression]) {
+            for other in others {
+                if case .column(let reference) = operand.kind { note(other, columnType(reference)) }
+                if case .column(let reference) = other.kind { note(operand, columnType(reference)) }
+            }
+        }
         func visit(_ expression: Expression) {
             expression.forEach { node in
-                guard case .binary(let op, let left, let right) = node.kind, Self.comparisons.contains(op) else { return }
-                if case .column(let reference) = left.kind { note(right, columnType(reference)) }
-                if case .column(let reference) = right.kind { note(left, columnType(reference)) }
+                switch node.kind {
+                case .binary(let op, let left, let right) where Self.comparisons.contains(op): compared(left, with: [right])
+                case .inList(let operand, let list, _): compared(operand, with: list)
+                case .between(let operand, let low, let high, _): compared(operand, with: [low, high])
+                default: break
+                }
             }
         }
         _ = statement.mappingParts(
@@ -53,6 +69,15 @@ enum ParameterTypeInference {
             break
         }
         return types
+    }
+
+    /// The type a cast gives its operand: PostgreSQL's for the name, when MeshWire converts that
+    /// type's text and binary forms (`WireType.known`); text otherwise, so that a driver sends a
+    /// string rather than a binary form MeshWire would misread.
+    static func castType(_ type: TypeName) -> WireType {
+        guard let postgres = PostgresType(named: type.name) else { return .text }
+        let wire = WireType(oid: Int32(bitPattern: postgres.oid))
+        return WireType.known.contains(wire) ? wire : .text
     }
 
     private static let comparisons: [BinaryOperator] = [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .is, .isNot]

@@ -236,7 +236,7 @@ public struct SessionStateMachine: Sendable {
             var messages: [BackendMessage] = []
             if !result.columns.isEmpty {
                 messages.append(.rowDescription(columns.map { BackendMessage.ColumnDescription(name: $0.name, type: $0.type) }))
-                messages += Self.dataRows(result.rows[...], columns: columns, formats: [])
+                messages += Self.textDataRows(result.rows[...], columns: columns)
             }
             messages += Self.parameterStatus(after: result)
             messages.append(.commandComplete(tag: result.tag))
@@ -245,12 +245,26 @@ public struct SessionStateMachine: Sendable {
             let columns = Self.columns(of: result, described: nil)
             let format = statement.format
             var messages: [BackendMessage] = [.copyOutResponse(.init(format: Int8(format.fieldFormat), columnCount: columns.count))]
-            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryHeader)) }
+            // PostgreSQL sends the binary header in the CopyData of the first row (with no rows, in
+            // the trailer's), and psycopg 3 reads each CopyData as whole tuples: a header on its
+            // own was "bad copy data: fields number truncated".
+            var binaryHeader = format.kind == .binary ? CopyFormat.binaryHeader : []
+            if format.kind == .binary, let refusal = Self.binaryRefusal(columns: columns, formats: [1]) {
+                return copyFailed(refusal, then: then) + processFrames()
+            }
             if format.header { messages.append(.copyData(format.line(result.columns))) }
             for row in result.rows {
                 if format.kind == .binary {
-                    let fields = zip(row, columns).map { value, column in WireValueCodec.encode(value, as: column.type, format: 1) }
-                    messages.append(.copyData(CopyFormat.binaryTuple(fields)))
+                    var fields: CopyFormat.Row = []
+                    for (value, column) in zip(row, columns) {
+                        do {
+                            fields.append(try WireValueCodec.encode(value, as: column.type, format: 1))
+                        } catch {
+                            return copyFailed(error, then: then) + processFrames()
+                        }
+                    }
+                    messages.append(.copyData(binaryHeader + CopyFormat.binaryTuple(fields)))
+                    binaryHeader = []
                     continue
                 }
                 let fields = zip(row, columns).map { value, column -> String? in
@@ -259,7 +273,7 @@ public struct SessionStateMachine: Sendable {
                 }
                 messages.append(.copyData(format.line(fields)))
             }
-            if format.kind == .binary { messages.append(.copyData(CopyFormat.binaryTrailer)) }
+            if format.kind == .binary { messages.append(.copyData(binaryHeader + CopyFormat.binaryTrailer)) }
             messages += [.copyDone, .commandComplete(tag: "COPY \(result.rows.count)")]
             actions = [.send(messages)] + copyEnded(then)
         case .copyInInsert(let rows):
@@ -830,13 +844,21 @@ public struct SessionStateMachine: Sendable {
         }
         let columns = portal.columns ?? []
         let formats = Self.formats(portal.resultFormats, count: columns.count)
+        // PostgreSQL refuses binary for a type without a send function when the portal is bound;
+        // MeshWire learns the types when the portal runs, and refuses it there.
+        if let refusal = Self.binaryRefusal(columns: columns, formats: formats) { return extendedError(refusal) }
         switch step {
         case .describe:
             guard !result.columns.isEmpty else { return [.send([.noData])] }
             return [.send([.rowDescription(zip(columns, formats).map { .init(name: $0.name, type: $0.type, format: $1) })])]
         case .execute(let rowLimit):
             let end = rowLimit > 0 ? min(result.rows.count, portal.rowsSent + Int(rowLimit)) : result.rows.count
-            var messages = Self.dataRows(result.rows[portal.rowsSent..<end], columns: columns, formats: formats)
+            var messages: [BackendMessage]
+            do {
+                messages = try Self.dataRows(result.rows[portal.rowsSent..<end], columns: columns, formats: formats)
+            } catch {
+                return extendedError(error)
+            }
             portal.rowsSent = end
             portals[name] = portal
             if end < result.rows.count {
@@ -910,11 +932,37 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
-    static func dataRows(_ rows: ArraySlice<[SQLiteValue]>, columns: [ResultColumn], formats: [Int16]) -> [BackendMessage] {
+    /// The error for the first column asked for in binary (`formats` as Bind gives them) whose
+    /// type has no binary form, nil when there is none. Sending its text instead would be read
+    /// as binary by the drivers that decode by the statement's RowDescription (asyncpg).
+    static func binaryRefusal(columns: [ResultColumn], formats: [Int16]) -> SQLError? {
+        let formats = Self.formats(formats, count: columns.count)
+        guard let column = zip(columns, formats).first(where: { $1 == 1 && !WireValueCodec.hasBinaryForm($0.type) })?.0 else { return nil }
+        return WireValueCodec.noBinaryForm(column.type, column: column.name)
+    }
+
+    /// DataRows in the formats Bind asked for; fails when a value has no binary form as its
+    /// column's type (`WireValueCodec.binary`).
+    static func dataRows(_ rows: ArraySlice<[SQLiteValue]>, columns: [ResultColumn], formats: [Int16]) throws(SQLError) -> [BackendMessage] {
+        var messages: [BackendMessage] = []
+        messages.reserveCapacity(rows.count)
+        for row in rows {
+            var fields: [[UInt8]?] = []
+            fields.reserveCapacity(row.count)
+            for (index, value) in row.enumerated() {
+                let type = index < columns.count ? columns[index].type : .text
+                fields.append(try WireValueCodec.encode(value, as: type, format: index < formats.count ? formats[index] : 0))
+            }
+            messages.append(.dataRow(fields))
+        }
+        return messages
+    }
+
+    /// DataRows in text, which every value has (a simple Query's results).
+    static func textDataRows(_ rows: ArraySlice<[SQLiteValue]>, columns: [ResultColumn]) -> [BackendMessage] {
         rows.map { row in
             .dataRow(row.enumerated().map { index, value in
-                let type = index < columns.count ? columns[index].type : .text
-                return WireValueCodec.encode(value, as: type, format: index < formats.count ? formats[index] : 0)
+                WireValueCodec.textBytes(value, as: index < columns.count ? columns[index].type : .text)
             })
         }
     }

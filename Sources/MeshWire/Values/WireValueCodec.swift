@@ -28,10 +28,26 @@ public enum WireValueCodec {
 
     // MARK: Results
 
-    /// The bytes of `value` in a column of `type`, nil for NULL.
-    public static func encode(_ value: SQLiteValue, as type: WireType, format: Int16) -> [UInt8]? {
+    /// The bytes of `value` in a column of `type`, nil for NULL. Text never fails; binary fails
+    /// as `binary` says.
+    public static func encode(_ value: SQLiteValue, as type: WireType, format: Int16) throws(SQLError) -> [UInt8]? {
+        if format == 0 { return textBytes(value, as: type) }
         if case .null = value { return nil }
-        if format == 0 { return Array(text(value, as: type).utf8) }
+        return try binary(value, as: type)
+    }
+
+    /// The bytes of `value`'s text form (format 0), nil for NULL: every value has one.
+    public static func textBytes(_ value: SQLiteValue, as type: WireType) -> [UInt8]? {
+        if case .null = value { return nil }
+        return Array(text(value, as: type).utf8)
+    }
+
+    /// The binary form (format 1) of a non-NULL `value` as `type`. Never text bytes labelled
+    /// binary, which drivers misread (asyncpg decoded `select current_date` as a year out of
+    /// range, psycopg the oid 1 as 822083584): a type without a binary form is refused with
+    /// PostgreSQL's error for a type without a send function (42883), and a value that is not
+    /// one of its type (text that is no date) with 22007 / 22P02, naming the value.
+    static func binary(_ value: SQLiteValue, as type: WireType) throws(SQLError) -> [UInt8] {
         switch type.oid {
         case WireType.int2.oid: return bigEndian(Int16(truncatingIfNeeded: integer(value)))
         case WireType.int4.oid: return bigEndian(Int32(truncatingIfNeeded: integer(value)))
@@ -43,11 +59,56 @@ public enum WireValueCodec {
             if case .blob(let bytes) = value { return bytes }
             return Array(text(value, as: .text).utf8)
         case WireType.numeric.oid: return binaryNumeric(text(value, as: .numeric))
-        case WireType.timestamp.oid:
-            if let micros = timestampMicroseconds(text(value, as: .text)) { return bigEndian(micros) }
-            return Array(text(value, as: .text).utf8)
-        default: return Array(text(value, as: type).utf8)
+        // The string types' binary form is their text.
+        case WireType.text.oid, WireType.varchar.oid, WireType.bpchar.oid, WireType.name.oid, WireType.unknown.oid:
+            return Array(text(value, as: type).utf8)
+        case WireType.oidType.oid, WireType.regclass.oid, WireType.regtype.oid, WireType.regproc.oid:
+            // oidsend: an unsigned 32-bit integer. oidin also takes -2147483648...-1, as the
+            // same bits.
+            guard let number = exactInteger(value), number >= Int64(Int32.min), number <= Int64(UInt32.max) else {
+                throw SQLError(SQLState("22P02"), "invalid input syntax for type \(type.name): \"\(text(value, as: .text))\"")
+            }
+            return bigEndian(UInt32(truncatingIfNeeded: number))
+        case WireType.date.oid:
+            let written = text(value, as: .text)
+            guard let instant = instant(written) else { throw invalidDateTime(type, written) }
+            switch instant {
+            case .infinity: return bigEndian(Int32.max)
+            case .minusInfinity: return bigEndian(Int32.min)
+            case .micros(let micros, _):
+                // Four-digit years: always within date's range.
+                return bigEndian(Int32(micros / microsecondsPerDay - (micros % microsecondsPerDay < 0 ? 1 : 0)))
+            }
+        case WireType.timestamp.oid, WireType.timestamptz.oid:
+            let written = text(value, as: .text)
+            guard let instant = instant(written) else { throw invalidDateTime(type, written) }
+            switch instant {
+            case .infinity: return bigEndian(Int64.max)
+            case .minusInfinity: return bigEndian(Int64.min)
+            case .micros(let micros, let offsetSeconds):
+                // timestamp ignores a written offset, as PostgreSQL's input does; timestamptz is
+                // sent in UTC, and a value without an offset is taken as UTC (the session's
+                // TimeZone).
+                guard type.oid == WireType.timestamptz.oid else { return bigEndian(micros) }
+                return bigEndian(micros - (offsetSeconds ?? 0) * 1_000_000)
+            }
+        default:
+            throw noBinaryForm(type)
         }
+    }
+
+    /// Whether `binary` can send a column of `type` (what a value holds aside).
+    static func hasBinaryForm(_ type: WireType) -> Bool { WireType.known.contains(type) }
+
+    /// PostgreSQL's refusal of binary output for a type without a send function.
+    static func noBinaryForm(_ type: WireType, column: String? = nil) -> SQLError {
+        SQLError(SQLState("42883"), "no binary output function available for type \(type.name)" + (column.map { " (column \"\($0)\")" } ?? ""),
+                 hint: "ask for this column in text format (result format code 0)")
+    }
+
+    private static func invalidDateTime(_ type: WireType, _ written: String) -> SQLError {
+        let spelled = PostgresType(oid: UInt32(bitPattern: type.oid))?.formatted() ?? type.name
+        return SQLError(SQLState("22007"), "invalid input syntax for type \(spelled): \"\(written)\"")
     }
 
     /// The text form PostgreSQL would print for `value` as `type`.
@@ -83,6 +144,16 @@ public enum WireValueCodec {
         case .real(let real): real.isFinite ? Int64(exactly: real.rounded()) ?? 0 : 0
         case .text(let text): Int64(text) ?? (boolean(text).map { $0 ? 1 : 0 } ?? 0)
         case .blob, .null: 0
+        }
+    }
+
+    /// The integer `value` holds exactly (an integer, a whole real, or integer text), nil otherwise.
+    private static func exactInteger(_ value: SQLiteValue) -> Int64? {
+        switch value {
+        case .integer(let integer): integer
+        case .real(let real): Int64(exactly: real)
+        case .text(let text): Int64(text.trimmingCharacters(in: .whitespaces))
+        case .blob, .null: nil
         }
     }
 
@@ -127,7 +198,25 @@ public enum WireValueCodec {
             case WireType.float8.oid: return .real(Double(bitPattern: try fixed(8)))
             case WireType.bool.oid: return .integer(try fixed(1) == 0 ? 0 : 1)
             case WireType.bytea.oid: return .blob(bytes)
-            case WireType.timestamp.oid: return .text(timestampText(Int64(bitPattern: try fixed(8))))
+            case WireType.oidType.oid, WireType.regclass.oid, WireType.regtype.oid, WireType.regproc.oid:
+                return .integer(Int64(UInt32(try fixed(4))))
+            case WireType.date.oid:
+                switch Int32(truncatingIfNeeded: try fixed(4)) {
+                case .max: return .text("infinity")
+                case .min: return .text("-infinity")
+                case let days:
+                    guard Self.dateDays.contains(Int64(days)) else { throw invalid("date out of range") }
+                    return .text(dateText(days: Int64(days)))
+                }
+            case WireType.timestamp.oid, WireType.timestamptz.oid:
+                let suffix = type.oid == WireType.timestamptz.oid ? "+00" : ""
+                switch Int64(bitPattern: try fixed(8)) {
+                case .max: return .text("infinity")
+                case .min: return .text("-infinity")
+                case let micros:
+                    guard Self.timestampMicros.contains(micros) else { throw invalid("timestamp out of range") }
+                    return .text(timestampText(micros) + suffix)
+                }
             case WireType.numeric.oid:
                 guard let text = numericText(binary: bytes) else { throw invalid("not a binary numeric") }
                 return numericValue(text)
@@ -291,8 +380,21 @@ public enum WireValueCodec {
 
     // MARK: timestamp
 
-    /// "YYYY-MM-DD HH:MM:SS[.ffffff]" (or with 'T') as microseconds since 2000-01-01; nil otherwise.
-    static func timestampMicroseconds(_ text: String) -> Int64? {
+    /// A date or time as written: infinity either way, or microseconds since 2000-01-01 and the
+    /// UTC offset written after it, if any.
+    enum Instant: Equatable {
+        case infinity, minusInfinity
+        case micros(Int64, offsetSeconds: Int64?)
+    }
+
+    /// "YYYY-MM-DD[ HH:MM:SS[.ffffff]][offset]" (or with 'T'), the offset being Z, ±HH, ±HH:MM,
+    /// ±HHMM or ±HH:MM:SS, or [-]infinity; nil otherwise.
+    static func instant(_ text: String) -> Instant? {
+        switch text.lowercased() {
+        case "infinity", "+infinity": return .infinity
+        case "-infinity": return .minusInfinity
+        default: break
+        }
         let characters = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int64? {
             guard range.upperBound <= characters.count else { return nil }
@@ -307,32 +409,66 @@ public enum WireValueCodec {
               let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
               (1...12).contains(month), (1...31).contains(day) else { return nil }
         var micros: Int64 = 0
-        if characters.count > 10 {
+        var index = 10
+        if index < characters.count {
             guard characters.count >= 19, characters[10] == UInt8(ascii: " ") || characters[10] == UInt8(ascii: "T"),
+                  characters[13] == UInt8(ascii: ":"), characters[16] == UInt8(ascii: ":"),
                   let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
                   hour < 24, minute < 60, second < 61 else { return nil }
             micros = ((hour * 60 + minute) * 60 + second) * 1_000_000
-            if characters.count > 19 {
-                guard characters[19] == UInt8(ascii: "."), characters.count <= 26,
-                      let fraction = number(20..<characters.count) else { return nil }
-                micros += fraction * Int64(pow10(6 - (characters.count - 20)))
+            index = 19
+            if index < characters.count, characters[index] == UInt8(ascii: ".") {
+                let digitsEnd = characters[(index + 1)...].firstIndex { !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? characters.count
+                guard digitsEnd > index + 1, digitsEnd - index - 1 <= 6, let fraction = number((index + 1)..<digitsEnd) else { return nil }
+                micros += fraction * Int64(pow10(6 - (digitsEnd - index - 1)))
+                index = digitsEnd
             }
         }
-        return (daysFromCivil(year: year, month: month, day: day) - postgresEpochDays) * microsecondsPerDay + micros
+        let dayMicros = (daysFromCivil(year: year, month: month, day: day) - postgresEpochDays) * microsecondsPerDay + micros
+        guard index < characters.count else { return .micros(dayMicros, offsetSeconds: nil) }
+        guard index > 10, let offset = offsetSeconds(characters[index...]) else { return nil }
+        return .micros(dayMicros, offsetSeconds: offset)
+    }
+
+    /// A UTC offset in seconds east: Z, or a sign and HH, HH:MM, HHMM or HH:MM:SS.
+    private static func offsetSeconds(_ written: ArraySlice<UInt8>) -> Int64? {
+        if written.elementsEqual([UInt8(ascii: "Z")]) { return 0 }
+        guard let sign = written.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
+        let digits = written.dropFirst().filter { $0 != UInt8(ascii: ":") }.map { Int64($0) - Int64(UInt8(ascii: "0")) }
+        let colons = written.count - 1 - digits.count
+        guard [2, 4, 6].contains(digits.count), colons == 0 || colons == digits.count / 2 - 1,
+              digits.allSatisfy({ (0...9).contains($0) }) else { return nil }
+        let parts = stride(from: 0, to: digits.count, by: 2).map { digits[$0] * 10 + digits[$0 + 1] }
+        guard parts[0] <= 15, parts.dropFirst().allSatisfy({ $0 < 60 }) else { return nil }
+        let seconds = parts[0] * 3600 + (parts.count > 1 ? parts[1] * 60 : 0) + (parts.count > 2 ? parts[2] : 0)
+        return sign == UInt8(ascii: "-") ? -seconds : seconds
     }
 
     private static func pow10(_ exponent: Int) -> Int { (0..<exponent).reduce(1) { value, _ in value * 10 } }
 
-    /// Microseconds since 2000-01-01 as "YYYY-MM-DD HH:MM:SS[.ffffff]".
-    static func timestampText(_ micros: Int64) -> String {
-        let days = micros >= 0 ? micros / microsecondsPerDay : (micros - microsecondsPerDay + 1) / microsecondsPerDay
-        var rest = micros - days * microsecondsPerDay
+    /// PostgreSQL's range of dates, in days since 2000-01-01: 4713-11-24 BC (Julian day 0) up to
+    /// 5874897-12-31. Binary input outside it is refused, as date_recv refuses it (and the
+    /// arithmetic below stays within 64 bits).
+    static let dateDays: Range<Int64> = -2_451_545..<2_145_031_949
+    /// PostgreSQL's range of timestamps, in microseconds since 2000-01-01: MIN_TIMESTAMP up to
+    /// END_TIMESTAMP (294277-01-01).
+    static let timestampMicros: Range<Int64> = -211_813_488_000_000_000..<9_223_371_331_200_000_000
+
+    private static func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+    /// Days since 2000-01-01 as "YYYY-MM-DD".
+    static func dateText(days: Int64) -> String {
         let (year, month, day) = civilFromDays(days + postgresEpochDays)
+        return "\(String(repeating: "0", count: max(0, 4 - String(year).count)))\(year)-\(two(month))-\(two(day))"
+    }
+
+    /// Microseconds since 2000-01-01 (within `timestampMicros`) as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+    static func timestampText(_ micros: Int64) -> String {
+        let days = micros / microsecondsPerDay - (micros % microsecondsPerDay < 0 ? 1 : 0)
+        var rest = micros - days * microsecondsPerDay
         let fraction = rest % 1_000_000
         rest /= 1_000_000
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var text = "\(String(repeating: "0", count: max(0, 4 - String(year).count)))\(year)-\(two(month))-\(two(day)) "
-            + "\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
+        var text = dateText(days: days) + " \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
         if fraction != 0 {
             var digits = String(fraction)
             digits = String(repeating: "0", count: 6 - digits.count) + digits

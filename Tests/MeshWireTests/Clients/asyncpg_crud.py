@@ -49,6 +49,20 @@ async def main(port, table):
     await conn.copy_records_to_table(f"{table}_when", records=moments)
     rows = await conn.fetch(f"SELECT id, at, amount, ok, small FROM {table}_when ORDER BY id")
     assert [(r[0], r[1], float(r[2]) if r[2] is not None else None, r[3], r[4]) for r in rows] == moments, rows
+    # Describe types a parameter by its cast, and by the column of IN and BETWEEN: asyncpg refused
+    # ints for parameters described as text ("expected str, got int").
+    assert await conn.fetchval("select $1::int + 1", 41) == 42
+    assert await conn.fetchval("select $1::bigint * 2", 2 ** 40) == 2 ** 41
+    rows = await conn.fetch(f"SELECT id FROM {table} WHERE id IN ($1, $2) ORDER BY id", 1, 3)
+    assert [r[0] for r in rows] == [1, 3], rows
+    rows = await conn.fetch(f"SELECT id FROM {table} WHERE id BETWEEN $1 AND $2 ORDER BY id", 2, 3)
+    assert [r[0] for r in rows] == [2, 3], rows
+    # Binary results of oid, date and timestamptz went out as their text bytes.
+    assert await conn.fetchval("select 1::oid") == 1
+    today = await conn.fetchval("select current_date")
+    assert isinstance(today, datetime.date) and abs((today - datetime.date.today()).days) <= 1, today
+    now = await conn.fetchval("select current_timestamp")
+    assert abs(now - datetime.datetime.now(datetime.timezone.utc)) < datetime.timedelta(minutes=10), now
     await conn.close()
 
 asyncio.run(main(int(sys.argv[1]), sys.argv[2]))

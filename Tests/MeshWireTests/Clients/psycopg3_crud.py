@@ -36,4 +36,13 @@ with psycopg.connect(host="127.0.0.1", port=port, user="meshdb", dbname="meshdb"
         for row in copy.rows():
             lines.append(row)
     assert lines == [("1", "uno"), ("2", "two"), ("10", "n10")], lines
+    # Binary COPY out: the header travels with the first row (with no rows, with the trailer);
+    # on its own it was "bad copy data: fields number truncated".
+    for bound, expected in [(11, [(1, "uno"), (2, "two"), (10, "n10")]), (0, [])]:
+        with cur.copy(f"COPY (SELECT id, name FROM {table} WHERE id < {bound} ORDER BY id) TO STDOUT (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "text"])
+            rows = list(copy.rows())
+        assert rows == expected, rows
+    cur.execute("select 1::oid", binary=True)
+    assert cur.fetchone()[0] == 1
 print("OK")
