@@ -27,16 +27,16 @@ import Testing
         var driver = SessionDriver()
         _ = driver.connect()
         _ = driver.send(.query("SET datestyle = 'ISO, DMY'"))
-        let changed = SQLResult(tag: "SET", changedSetting: .init(name: "datestyle", value: "ISO, DMY"))
+        let changed = SQLResult(tag: "SET", changedSettings: [.init(name: "datestyle", value: "ISO, DMY")])
         #expect(sent(driver.machine.statementCompleted(changed, transactionStatus: .idle))
             == [.parameterStatus(name: "DateStyle", value: "ISO, DMY"), .commandComplete(tag: "SET"), .readyForQuery(.idle)])
         _ = driver.send(.query("SET work_mem = '64MB'"))
-        let unreported = SQLResult(tag: "SET", changedSetting: .init(name: "work_mem", value: "64MB"))
+        let unreported = SQLResult(tag: "SET", changedSettings: [.init(name: "work_mem", value: "64MB")])
         #expect(sent(driver.machine.statementCompleted(unreported, transactionStatus: .idle)) == [.commandComplete(tag: "SET"), .readyForQuery(.idle)])
         _ = driver.send(.parse(statement: "", query: "SET application_name = 'x'", parameterTypes: []),
                         .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
                         .execute(portal: "", rowLimit: 0), .sync)
-        let extended = SQLResult(tag: "SET", changedSetting: .init(name: "APPLICATION_NAME", value: "x"))
+        let extended = SQLResult(tag: "SET", changedSettings: [.init(name: "APPLICATION_NAME", value: "x")])
         #expect(sent(driver.machine.statementCompleted(extended, transactionStatus: .idle))
             == [.parameterStatus(name: "application_name", value: "x"), .commandComplete(tag: "SET"), .readyForQuery(.idle)])
     }
@@ -214,6 +214,23 @@ import Testing
         let bindOther = FrontendMessage.Bind(portal: "", statement: "_pg3_1", parameterFormats: [], parameters: [], resultFormats: [])
         #expect(errorState(sent(driver.send(.bind(bindOther), .sync))) == "26000")
         #expect(!driver.machine.isBusy)
+
+        // Through the extended protocol too (psycopg 3's pipeline mode): answered here.
+        _ = driver.send(.parse(statement: "_pg3_2", query: "SELECT 3", parameterTypes: []), .sync)
+        let viaPortal = driver.send(.parse(statement: "", query: "DEALLOCATE _pg3_2", parameterTypes: []),
+                                    .bind(.init(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])),
+                                    .execute(portal: "", rowLimit: 0), .sync)
+        #expect(sent(viaPortal) == [.parseComplete, .bindComplete, .commandComplete(tag: "DEALLOCATE"), .readyForQuery(.idle)])
+        #expect(work(viaPortal).isEmpty, "the shell never sees it")
+        let bindGone = FrontendMessage.Bind(portal: "", statement: "_pg3_2", parameterFormats: [], parameters: [], resultFormats: [])
+        #expect(errorState(sent(driver.send(.bind(bindGone), .sync))) == "26000")
+
+        // DISCARD ALL (pgbouncer's reset) runs in the session and drops them all: the next client
+        // may Parse the same names again.
+        _ = driver.send(.parse(statement: "S_1", query: "SELECT 1", parameterTypes: []), .sync)
+        _ = driver.send(.query("DISCARD ALL"))
+        _ = driver.machine.statementCompleted(SQLResult(tag: "DISCARD ALL"), transactionStatus: .idle)
+        #expect(sent(driver.send(.parse(statement: "S_1", query: "SELECT 1", parameterTypes: []), .sync)) == [.parseComplete, .readyForQuery(.idle)])
     }
 
     @Test func emptyPreparedStatementExecutesAsEmptyQuery() {

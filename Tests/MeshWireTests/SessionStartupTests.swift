@@ -37,9 +37,11 @@ import Testing
         ]
         #expect(actions == [.startSession(user: "alice", database: "db", settings: expected)])
         #expect(driver.machine.isBusy, "nothing more is read until the session started")
-        let messages = sent(driver.machine.sessionStarted())
+        // The session settles the values (canonical, last one wins); the machine reports them.
+        let messages = sent(driver.machine.sessionStarted(reported: ["datestyle": "ISO, DMY", "application_name": "psql"]))
         #expect(messages.first == .authentication(.ok))
         #expect(messages.contains(.parameterStatus(name: "DateStyle", value: "ISO, DMY")))
+        #expect(messages.contains(.parameterStatus(name: "TimeZone", value: "UTC")))
         #expect(messages.contains(.parameterStatus(name: "application_name", value: "psql")))
         #expect(messages.contains(.parameterStatus(name: "session_authorization", value: "alice")))
         #expect(messages.last == .readyForQuery(.idle))

@@ -19,7 +19,12 @@ struct SessionDriver {
     mutating func send(_ messages: FrontendMessage...) -> [SessionStateMachine.Action] {
         var actions = machine.bytesReceived(messages.flatMap(\.encoded))
         if actions.contains(where: { if case .startSession = $0 { true } else { false } }) {
-            actions += machine.sessionStarted()
+            // As the session would settle them: the last value of each reported name.
+            var reported: [String: String] = [:]
+            for setting in machine.startupSettings where SessionStateMachine.clientReportedParameters[setting.name.lowercased()] != nil {
+                reported[setting.name.lowercased()] = setting.value
+            }
+            actions += machine.sessionStarted(reported: reported)
         }
         return actions
     }

@@ -86,6 +86,7 @@ extension Gateway {
     /// it sees the block's writes, and locks the shard until the block ends.
     func read(_ table: CatalogTable, shard: UInt32, sql: String, parameters: [SQLiteValue],
               in transaction: GatewayTransaction) async throws -> Rows {
+        try checkReadLimits(sql: sql, parameters: parameters)
         let id = try shardID(table.name, shard)
         let outcome = try await transactionStep(.read(id, sql: sql, parameters: parameters), of: transaction, group: try joinedGroup(transaction, table, shard))
         guard let result = try applied(outcome).first else { return Rows(columns: [], rows: []) }

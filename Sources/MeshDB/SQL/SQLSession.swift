@@ -10,9 +10,10 @@ public struct SQLResult: Sendable, Hashable {
     /// where it is not known statically (the wire server then infers it from the values).
     public var columnTypes: [PostgresType?]
     public var rows: [[SQLiteValue]]
-    /// What a SET changed: the setting's name as written and its value as SHOW shows it, for
-    /// the wire server to report the settings clients track (ParameterStatus).
-    public var changedSetting: ChangedSetting?
+    /// What a SET, RESET ALL or DISCARD ALL changed: each setting's name as written and its
+    /// value as SHOW shows it, for the wire server to report the ones clients track
+    /// (ParameterStatus).
+    public var changedSettings: [ChangedSetting]
 
     public struct ChangedSetting: Sendable, Hashable {
         public let name: String
@@ -26,12 +27,12 @@ public struct SQLResult: Sendable, Hashable {
 
     /// `columnTypes` of a count other than `columns`' is taken as unknown.
     public init(tag: String, columns: [String] = [], columnTypes: [PostgresType?] = [], rows: [[SQLiteValue]] = [],
-                changedSetting: ChangedSetting? = nil) {
+                changedSettings: [ChangedSetting] = []) {
         self.tag = tag
         self.columns = columns
         self.columnTypes = columnTypes.count == columns.count ? columnTypes : Array(repeating: nil, count: columns.count)
         self.rows = rows
-        self.changedSetting = changedSetting
+        self.changedSettings = changedSettings
     }
 }
 
@@ -177,8 +178,20 @@ public actor SQLSession {
             }
             temporaryViews = [:]
             settings = settingsAtStart
+            return SQLResult(tag: command.tag, changedSettings: allSettings)
         }
         return SQLResult(tag: command.tag)
+    }
+
+    /// Every setting and its value, in name order (after RESET ALL and DISCARD ALL).
+    private var allSettings: [SQLResult.ChangedSetting] {
+        settings.all.map { SQLResult.ChangedSetting(name: $0.name, value: $0.value) }
+    }
+
+    /// The value `name` had when the session started (the startup packet's, else the server's),
+    /// nil for a setting it does not know: what the wire server reports after authentication.
+    public nonisolated func valueAtStart(of name: String) -> String? {
+        try? settingsAtStart.show(name)
     }
 
     static func sqlError(_ error: any Error, settings: SessionSettings) -> SQLError {
@@ -228,7 +241,7 @@ public actor SQLSession {
         case .set(let set) where set.name == "all" && set.value == .defaultValue:
             // RESET ALL: every setting back to its value at startup.
             settings = settingsAtStart
-            return SQLResult(tag: "RESET")
+            return SQLResult(tag: "RESET", changedSettings: allSettings)
         case .session(let command):
             return try runSessionCommand(command)
         case .set(let set):
@@ -240,7 +253,7 @@ public actor SQLSession {
             case .values(let values):
                 try settings.set(set.name, to: values.joined(separator: ", "))
             }
-            return SQLResult(tag: "SET", changedSetting: .init(name: set.name, value: try settings.show(set.name)))
+            return SQLResult(tag: "SET", changedSettings: [.init(name: set.name, value: try settings.show(set.name))])
         case .show(let show):
             let value = try settings.show(show.name)
             return SQLResult(tag: "SHOW", columns: [show.name], columnTypes: [.text], rows: [[.text(value)]])

@@ -55,6 +55,34 @@ struct SessionSettings: Sendable {
                                hint: "Give a size from 0 to 64kB (a row must fit one shard operation), such as 16kB.")
             }
             blobInlineMax = bytes
+        case "client_encoding":
+            // MeshDB reads and writes UTF-8 only: a driver told anything else would encode text
+            // the server then misreads. Spelled as PostgreSQL's clean_encoding_name reads it.
+            let cleaned = String(value.lowercased().filter { $0.isLetter || $0.isNumber })
+            guard cleaned == "utf8" || cleaned == "unicode" else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"client_encoding\": \"\(value)\"",
+                               hint: "MeshDB speaks UTF8 only.")
+            }
+            others[name] = "UTF8"
+        case "datestyle":
+            // Output is always ISO; the order only steers input, which MeshDB reads as ISO.
+            let parts = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+            let order = parts.first { ["MDY", "DMY", "YMD", "EURO", "EUROPEAN", "US", "NONEURO", "NONEUROPEAN"].contains($0) }
+            guard parts.allSatisfy({ $0 == "ISO" || $0 == order }), !parts.isEmpty else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"DateStyle\": \"\(value)\"",
+                               hint: "MeshDB writes dates as ISO only: ISO, MDY; ISO, DMY or ISO, YMD.")
+            }
+            let canonical = switch order { case "DMY", "EURO", "EUROPEAN": "DMY"; case "YMD": "YMD"; default: "MDY" }
+            others[name] = "ISO, \(canonical)"
+        case "intervalstyle":
+            guard value.lowercased() == "postgres" else {
+                throw SQLError(.init("22023"), "invalid value for parameter \"IntervalStyle\": \"\(value)\"", hint: "MeshDB supports postgres only.")
+            }
+            others[name] = "postgres"
+        case "timezone":
+            // Accepted from any client (JDBC sends its JVM's zone), but MeshDB keeps and shows
+            // every time in UTC, so that is what the setting says.
+            others[name] = "UTC"
         case "statement_timeout":
             guard let millis = Self.parseMillis(value), millis <= Self.statementTimeoutMillisMax else {
                 throw SQLError(.init("22023"), "invalid value for parameter \"statement_timeout\": \"\(value)\"",

@@ -3,8 +3,9 @@ import QueryPlanner
 /// INSERT, UPDATE and DELETE across shards (DESIGN.md, "Write").
 ///
 /// INSERT evaluates each row at the gateway first, in a scratch copy of the table (the shards'
-/// own CREATE TABLE): expressions, random() and the clock, DEFAULTs, affinities, NOT NULL and
-/// CHECK all apply exactly as on the shards, and the row that results is the row a shard stores.
+/// own CREATE TABLE, WITHOUT ROWID: `scratchDDL`): expressions, random() and the clock, DEFAULTs,
+/// affinities, NOT NULL and CHECK all apply as on the shards, and the row that results is the row
+/// a shard stores (a rowid key's integer check is done at routing, `shard(of:keyPositions:in:)`).
 /// Its shard key (or a fresh hidden row id) then routes it, and each shard receives its rows as
 /// explicit values in one ordered write: every replica stores the same bytes.
 ///
@@ -172,6 +173,17 @@ struct WriteExecutor {
             throw SQLError(.notNullViolation,
                            "null value in column \"\(table.spec.shardKey[nullAt])\" of relation \"\(table.name)\" violates not-null constraint")
         }
+        // The shards' rowid alias takes integers only, and the WITHOUT ROWID scratch copy
+        // (`scratchDDL`) let 'abc' or 1.5 through: refused here, before any shard writes, as a
+        // shard would refuse it (a multi-row INSERT must not commit on some shards only).
+        if keyPositions.count == 1, Self.keyIsRowIDAlias(table), key.count == 1 {
+            switch key[0] {
+            case .integer: break
+            case .text(let text): throw SQLError(.init("22P02"), "invalid input syntax for type integer: \"\(text)\"")
+            case .real(let real): throw SQLError(.init("22P02"), "invalid input syntax for type integer: \"\(real)\"")
+            case .blob, .null: throw SQLError(.init("42804"), "column \"\(table.spec.primaryKey[0])\" is of type integer but expression is of type bytea")
+            }
+        }
         return ShardRouting.shard(forKey: key, shardCount: table.spec.shardCount)
     }
 
@@ -181,6 +193,14 @@ struct WriteExecutor {
     /// NULL; in a WITHOUT ROWID table it is an ordinary column and every key column is NOT NULL,
     /// so a NULL key fails with 23502 as a PostgreSQL primary key does. (The shards keep their
     /// rowid tables: only rows the gateway evaluated, with non-NULL keys, reach them.)
+    /// Whether the shards keep the table's primary key as SQLite's rowid: one INTEGER column in
+    /// a rowid table.
+    static func keyIsRowIDAlias(_ table: CatalogTable) -> Bool {
+        guard table.spec.primaryKey.count == 1, let column = table.spec.columns.first(where: { $0.name == table.spec.primaryKey[0] }),
+              column.type.sqliteType == "INTEGER" else { return false }
+        return !(table.spec.shardDDL.first?.uppercased().contains("WITHOUT ROWID") ?? false)
+    }
+
     static func scratchDDL(_ table: CatalogTable) -> [String] {
         var ddl = table.spec.shardDDL.isEmpty ? [ShardRouting.createTableSQL(for: table.spec)] : table.spec.shardDDL
         guard !table.spec.primaryKey.isEmpty, let create = ddl.first, !create.uppercased().contains("WITHOUT ROWID") else { return ddl }

@@ -166,9 +166,12 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             case .startSession(let user, let database, let settings):
                 options.logger.debug("session \(processID ?? 0): user \(user), database \(database)")
                 do {
-                    session = try SQLSession(gateway: gateway, backendPID: processID ?? 0, user: user,
-                                             startupSettings: settings.map { ($0.name, $0.value) })
-                    pending += machine.sessionStarted()
+                    let opened = try SQLSession(gateway: gateway, backendPID: processID ?? 0, user: user,
+                                                startupSettings: settings.map { ($0.name, $0.value) })
+                    session = opened
+                    var reported: [String: String] = [:]
+                    for name in SessionStateMachine.clientReportedParameters.keys { reported[name] = opened.valueAtStart(of: name) }
+                    pending += machine.sessionStarted(reported: reported)
                 } catch {
                     pending += machine.statementFailed(error, transactionStatus: .idle)
                 }

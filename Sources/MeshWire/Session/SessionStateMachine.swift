@@ -227,6 +227,8 @@ public struct SessionStateMachine: Sendable {
         self.transactionStatus = transactionStatus
         guard let current = work else { preconditionFailure("statementCompleted with no statement running") }
         work = nil
+        // DISCARD ALL includes DEALLOCATE ALL: the protocol-level statements are this machine's.
+        if result.tag == "DISCARD ALL" { statements.removeAll() }
         var actions: [Action]
         switch current {
         case .simpleStatement(let piece):
@@ -353,7 +355,10 @@ public struct SessionStateMachine: Sendable {
     }
 
     /// The answer to `Action.startSession`: the session is open; the client learns it is in.
-    public mutating func sessionStarted() -> [Action] {
+    /// `reported` holds the session's values of the parameters ParameterStatus reports, by
+    /// lower-cased name (`clientReportedParameters`), as the session settled them from the startup
+    /// settings (canonical spellings, the last of repeated names); the others keep the server's.
+    public mutating func sessionStarted(reported: [String: String] = [:]) -> [Action] {
         guard !isClosed else { return [] }
         guard case .sessionStart(let final) = work else { preconditionFailure("sessionStarted without a session starting") }
         work = nil
@@ -362,10 +367,10 @@ public struct SessionStateMachine: Sendable {
         messages.append(.authentication(.ok))
         let user = startupParameters["user"] ?? ""
         for (name, value) in configuration.serverParameters {
-            let reported = name == "session_authorization" ? user : reportedSettings[name.lowercased()] ?? value
-            messages.append(.parameterStatus(name: name, value: reported))
+            let value = name == "session_authorization" ? user : reported[name.lowercased()] ?? value
+            messages.append(.parameterStatus(name: name, value: value))
         }
-        messages.append(.parameterStatus(name: "application_name", value: reportedSettings["application_name"] ?? ""))
+        messages.append(.parameterStatus(name: "application_name", value: reported["application_name"] ?? ""))
         messages.append(.backendKeyData(processID: configuration.processID, secretKey: configuration.secretKey))
         messages.append(.readyForQuery(transactionStatus))
         return [.send(messages)] + processFrames()
@@ -513,17 +518,6 @@ public struct SessionStateMachine: Sendable {
         return [.startSession(user: user, database: database, settings: startupSettings)]
     }
 
-    /// The value a startup setting gives a parameter reported in ParameterStatus, by lower-cased
-    /// name: those a client may set (the server's own, such as server_version, it may not).
-    private var reportedSettings: [String: String] {
-        var reported: [String: String] = [:]
-        for setting in startupSettings {
-            let name = setting.name.lowercased()
-            if Self.clientReportedParameters[name] != nil, reported[name] == nil { reported[name] = setting.value }
-        }
-        return reported
-    }
-
     /// The parameters PostgreSQL reports in ParameterStatus that a client may set, by lower-cased
     /// name: at startup, and again whenever SET changes one.
     static let clientReportedParameters: [String: String] = [
@@ -531,10 +525,12 @@ public struct SessionStateMachine: Sendable {
         "intervalstyle": "IntervalStyle", "timezone": "TimeZone",
     ]
 
-    /// ParameterStatus for a SET of a reported parameter, sent before its CommandComplete.
+    /// ParameterStatus for each reported parameter a SET, RESET ALL or DISCARD ALL changed, sent
+    /// before its CommandComplete.
     static func parameterStatus(after result: SQLResult) -> [BackendMessage] {
-        guard let changed = result.changedSetting, let name = clientReportedParameters[changed.name.lowercased()] else { return [] }
-        return [.parameterStatus(name: name, value: changed.value)]
+        result.changedSettings.compactMap { changed in
+            clientReportedParameters[changed.name.lowercased()].map { BackendMessage.parameterStatus(name: $0, value: changed.value) }
+        }
     }
 
     private mutating func receiveReady(_ message: FrontendMessage) -> [Action] {
@@ -631,19 +627,27 @@ public struct SessionStateMachine: Sendable {
     /// prepared statements share one namespace, and the protocol-level ones are this machine's
     /// (psycopg 3 drops its `_pg3_n` statements and, after a rollback, all of them this way).
     private mutating func deallocate(_ deallocation: SessionCommand.Kind) -> [Action] {
+        switch applyDeallocation(deallocation) {
+        case .success(let result): statementCompleted(result, transactionStatus: transactionStatus)
+        case .failure(let error): statementFailed(error, transactionStatus: transactionStatus)
+        }
+    }
+
+    /// Drops what a DEALLOCATE names, in either protocol (psycopg 3's pipeline mode sends it
+    /// through Parse/Bind/Execute).
+    private mutating func applyDeallocation(_ deallocation: SessionCommand.Kind) -> Result<SQLResult, SQLError> {
         guard transactionStatus != .failedTransaction else {
-            return statementFailed(SQLError(SQLState("25P02"), "current transaction is aborted, commands ignored until end of transaction block"),
-                                   transactionStatus: transactionStatus)
+            return .failure(SQLError(SQLState("25P02"), "current transaction is aborted, commands ignored until end of transaction block"))
         }
         guard case .deallocate(let name) = deallocation else { preconditionFailure("not a DEALLOCATE") }
         if let name {
             guard statements.removeValue(forKey: name.name) != nil else {
-                return statementFailed(SQLError(SQLState("26000"), "prepared statement \"\(name.name)\" does not exist"), transactionStatus: transactionStatus)
+                return .failure(SQLError(SQLState("26000"), "prepared statement \"\(name.name)\" does not exist"))
             }
         } else {
             statements.removeAll()
         }
-        return statementCompleted(SQLResult(tag: name == nil ? "DEALLOCATE ALL" : "DEALLOCATE"), transactionStatus: transactionStatus)
+        return .success(SQLResult(tag: name == nil ? "DEALLOCATE ALL" : "DEALLOCATE"))
     }
 
     /// Starts a COPY: the shell looks up the columns of a COPY FROM, or runs the query of a COPY TO.
@@ -835,6 +839,16 @@ public struct SessionStateMachine: Sendable {
             do {
                 return startCopy(try CopyStatement(parsing: portal.statement.query), then: .extended)
             } catch {
+                return extendedError(error)
+            }
+        }
+        if portal.result == nil, let deallocation = Self.deallocation(portal.statement.query) {
+            switch applyDeallocation(deallocation) {
+            case .success(let result):
+                portal.result = result
+                portal.columns = []
+                portals[name] = portal
+            case .failure(let error):
                 return extendedError(error)
             }
         }

@@ -23,6 +23,10 @@ import TestSupport
             await #expect { try await session.execute("INSERT INTO k3 (id, n) VALUES (1, NULL)") } throws: {
                 ($0 as? SQLError)?.message == "null value in column \"n\" of relation \"k3\" violates not-null constraint"
             }
+            // An int key the shards' rowid could not hold is refused before any shard writes.
+            for sql in ["INSERT INTO k3 VALUES (5, 'x', 1), ('abc', 'y', 1)", "INSERT INTO k3 VALUES (6, 'x', 1), (1.5, 'y', 1)"] {
+                await #expect { try await session.execute(sql) } throws: { Self.state($0) == "22P02" }
+            }
             #expect(try await session.execute("SELECT count(*) FROM k3")[0].rows == [[.integer(0)]])
             _ = try await session.execute("INSERT INTO k3 VALUES (1, 'one', 5); INSERT INTO k4 VALUES ('a', 1, 2)")
             #expect(try await session.execute("SELECT id, n FROM k3")[0].rows == [[.integer(1), .text("one")]])
@@ -85,7 +89,21 @@ import TestSupport
             // DISCARD ALL is refused inside a block, which goes on failed (25P02 until ROLLBACK).
             _ = try await session.execute("BEGIN")
             await #expect { try await session.execute("DISCARD ALL") } throws: { Self.state($0) == "25001" }
+            await #expect { try await session.execute("SELECT 1") } throws: { Self.state($0) == "25P02" }
             _ = try await session.execute("ROLLBACK")
+
+            // RESET ALL reports what it changed, for ParameterStatus.
+            _ = try await session.execute("SET application_name = 'changed'")
+            let resetAll = try await session.execute("RESET ALL")[0]
+            #expect(resetAll.changedSettings.contains(.init(name: "application_name", value: "pool")))
+
+            // The reported parameters keep to what MeshDB does: UTF8, ISO dates, UTC.
+            _ = try await session.execute("SET client_encoding = 'utf-8'; SET DateStyle = 'iso, dmy'; SET TimeZone = 'Europe/Berlin'")
+            #expect(try await session.execute("SHOW client_encoding; SHOW datestyle; SHOW timezone").map(\.rows)
+                == [[[.text("UTF8")]], [[.text("ISO, DMY")]], [[.text("UTC")]]])
+            for refused in ["SET client_encoding = 'LATIN1'", "SET DateStyle = 'SQL, DMY'", "SET IntervalStyle = 'iso_8601'"] {
+                await #expect { try await session.execute(refused) } throws: { Self.state($0) == "22023" }
+            }
 
             _ = try await session.execute("SET statement_timeout = '2s'")
             #expect(session.statementTimeout == .seconds(2))

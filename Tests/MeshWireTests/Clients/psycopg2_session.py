@@ -37,6 +37,15 @@ cur.execute("SHOW application_name")
 assert cur.fetchone()[0] == "app " + name
 assert conn.get_parameter_status("application_name") == "app " + name
 
+# A setting given twice (options, then a parameter): the parameter wins, in SHOW and in
+# ParameterStatus alike.
+twice = connect(user="meshdb", options="-c application_name=first", application_name="second")
+twice_cur = twice.cursor()
+twice_cur.execute("SHOW application_name")
+assert twice_cur.fetchone()[0] == "second"
+assert twice.get_parameter_status("application_name") == "second", twice.get_parameter_status("application_name")
+twice.close()
+
 # Another login is its own current_user (the demo trusts every user the catalog knows).
 user = f"{name}_user"
 cur.execute(f"CREATE USER {user} PASSWORD 'pw'")
