@@ -193,6 +193,7 @@ import TestSupport
             \\copy ps from '\(directory)/in.csv' csv
             SELECT id, name FROM ps ORDER BY id;
             \\copy (SELECT id, name FROM ps ORDER BY id) to '\(directory)/out.csv' csv header
+            \\d ps_pkey
             \\set VERBOSITY verbose
             SELECT nope FROM ps;
             """
@@ -208,6 +209,9 @@ import TestSupport
         #expect(run.output.contains("(4 rows)"), "\(run.output)")
         #expect(run.output.contains("42703"), "\(run.output)")
         #expect(run.output.contains("LINE 1: SELECT nope FROM ps"), "\(run.output)")
+        // \d of an index lists its key columns (pg_attribute rows of the index, pg_index.indnullsnotdistinct).
+        #expect(run.output.contains(" id     | integer | yes  | id"), "\(run.output)")
+        #expect(run.output.contains("primary key, btree, for table \"public.ps\""), "\(run.output)")
         let exported = try String(contentsOfFile: "\(directory)/out.csv", encoding: .utf8)
         #expect(exported == "id,name\n1,a\n2,b\n3,c\n4,\"d,e\"\n")
     }

@@ -68,7 +68,7 @@ extension PostgresCatalog {
             return indexes(catalog).map { index in
                 let keys = index.attributeNumbers
                 return [.integer(index.oid), .integer(oid("r", index.table.name)), .integer(Int64(keys.count)), .integer(Int64(keys.count)),
-                        bool(index.unique), bool(index.constraint == "p"), bool(false), bool(true), bool(false), bool(true),
+                        bool(index.unique), bool(false), bool(index.constraint == "p"), bool(false), bool(true), bool(false), bool(true),
                         bool(false), bool(true), bool(true), bool(false), .text(keys.map(String.init).joined(separator: " ")), .null, .null]
             }
         case "pg_constraint":
@@ -198,6 +198,15 @@ extension PostgresCatalog {
                 rows.append(row(relation: relation, number: position + 1, name: column.name, type: type,
                                 modifier: typeModifier(of: column.declaredType, type: type),
                                 notNull: notNull(column, of: table), hasDefault: false))
+            }
+        }
+        // An index's own attributes are its key columns (psql's `\d index` lists them).
+        for index in indexes(catalog) {
+            for (position, name) in index.columns.enumerated() {
+                guard let column = index.table.spec.columns.first(where: { $0.name == name }) else { continue }
+                let type = type(of: column)
+                rows.append(row(relation: index.oid, number: position + 1, name: name, type: type,
+                                modifier: typeModifier(of: column.declaredType, type: type), notNull: false, hasDefault: false))
             }
         }
         for relation in relations {

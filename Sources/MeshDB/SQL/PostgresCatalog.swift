@@ -81,7 +81,7 @@ public enum PostgresCatalog {
             typtypmod:int4 typndims:int4 typcollation:oid typnotnull:bool typdefault:text
             """),
         Relation("pg_index", """
-            indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool indisprimary:bool \
+            indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool indnullsnotdistinct:bool indisprimary:bool \
             indisexclusion:bool indimmediate:bool indisclustered:bool indisvalid:bool indcheckxmin:bool indisready:bool \
             indislive:bool indisreplident:bool indkey:text indexprs:text indpred:text
             """),

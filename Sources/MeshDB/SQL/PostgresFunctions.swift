@@ -65,8 +65,12 @@ struct PostgresFunctions {
         }
         for count: Int32 in [1, 3] {
             try connection.register(function: "pg_get_indexdef", argumentCount: count) { arguments in
-                guard case .integer(let oid) = arguments[0] else { return .null }
-                return PostgresCatalog.indexes(catalog).first { $0.oid == oid }.map { .text($0.definition) } ?? .null
+                guard case .integer(let oid) = arguments[0], let index = PostgresCatalog.indexes(catalog).first(where: { $0.oid == oid }) else { return .null }
+                // pg_get_indexdef(index, column, pretty): that key column's expression, its name.
+                if count == 3, case .integer(let column) = arguments[1], column > 0 {
+                    return column <= index.columns.count ? .text(index.columns[Int(column) - 1]) : .text("")
+                }
+                return .text(index.definition)
             }
         }
         for count: Int32 in [1, 2] {

@@ -154,11 +154,32 @@ extension Parser {
                 sawOffset = true
                 query.offset = try expression()
                 if !consumeWord("rows") { _ = consumeWord("row") }
+            } else if isWord("for"), ["update", "share", "no", "key"].contains(where: { isWord($0, ahead: 1) }) {
+                try lockingClause()
             } else {
                 if isWord("fetch") { throw unsupported("FETCH FIRST") }
                 return
             }
         }
+    }
+
+    /// `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF table, ...] [NOWAIT | SKIP LOCKED]`,
+    /// which ORMs send (SQLAlchemy's with_for_update, Django's select_for_update): accepted and
+    /// dropped. Inside a transaction block a read already holds its shard until the block ends
+    /// and the block is serializable (docs/wire.md, "Transactions"), which is what the lock asks
+    /// for; outside one, PostgreSQL's lock lasts only the statement.
+    private mutating func lockingClause() throws(SQLError) {
+        try expectWord("for")
+        if consumeWord("no") { try expectWord("key"); try expectWord("update") }
+        else if consumeWord("key") { try expectWord("share") }
+        else if !consumeWord("update") { try expectWord("share") }
+        if consumeWord("of") {
+            repeat {
+                _ = try identifier()
+                while consumeSymbol(".") { _ = try identifier() }
+            } while consumeSymbol(",")
+        }
+        if !consumeWord("nowait"), consumeWord("skip") { try expectWord("locked") }
     }
 
     // MARK: - FROM

@@ -31,6 +31,10 @@ import TestSupport
             _ = try await session.execute("INSERT INTO k3 VALUES (1, 'one', 5); INSERT INTO k4 VALUES ('a', 1, 2)")
             #expect(try await session.execute("SELECT id, n FROM k3")[0].rows == [[.integer(1), .text("one")]])
             #expect(try await session.execute("SELECT a, b FROM k4")[0].rows == [[.text("a"), .integer(1)]])
+            // An ORM's row lock in a block: accepted, the block's read holds the shard anyway.
+            let locked = try await session.execute("BEGIN; SELECT n FROM k3 WHERE id = 1 FOR UPDATE; UPDATE k3 SET n = 'two' WHERE id = 1; COMMIT")
+            #expect(locked[1].rows == [[.text("one")]])
+            #expect(try await session.execute("SELECT n FROM k3 WHERE id = 1 FOR NO KEY UPDATE NOWAIT")[0].rows == [[.text("two")]])
         } catch {
             await demo.stop()
             throw error

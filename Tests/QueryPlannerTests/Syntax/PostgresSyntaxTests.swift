@@ -48,6 +48,19 @@ import QueryPlanner
         #expect(try rendered("SELECT now(), localtimestamp") == (try rendered("SELECT current_timestamp, current_timestamp")))
     }
 
+    /// Row-locking clauses ORMs send are accepted and dropped (a block's reads already hold their
+    /// shards until it ends).
+    @Test func lockingClausesAreAcceptedAndDropped() throws {
+        for clause in ["FOR UPDATE", "FOR NO KEY UPDATE", "FOR SHARE", "FOR KEY SHARE", "FOR UPDATE OF t NOWAIT",
+                       "FOR UPDATE OF t, public.t SKIP LOCKED", "LIMIT 1 FOR UPDATE", "FOR UPDATE LIMIT 1"] {
+            let result = try rendered("SELECT a FROM t WHERE a = 1 \(clause)")
+            #expect(!result.contains("FOR") && !result.contains("SKIP") && !result.contains("NOWAIT"), "\(clause) → \(result)")
+            #expect(result.contains("LIMIT 1") == clause.contains("LIMIT"), "\(clause) → \(result)")
+        }
+        #expect(throws: SQLError.self) { try Parser.parseStatement("SELECT a FROM t FOR DELETE") }
+        #expect(throws: SQLError.self) { try Parser.parseStatement("SELECT a FROM t FOR UPDATE SKIP") }
+    }
+
     @Test func anUnknownSchemaDoesNotExist() {
         #expect { try Parser.parseStatement("SELECT * FROM main.t") } throws: { error in
             let error = error as? SQLError
