@@ -5,6 +5,20 @@ import Testing
 
 /// COPY FROM STDIN and COPY TO STDOUT ("Message Flow: COPY Operations").
 @Suite struct SessionCopyTests {
+    /// The first word decides which statements the machine handles itself (COPY, DEALLOCATE):
+    /// past whitespace and both kinds of comment, and nothing when a statement starts otherwise.
+    @Test func theFirstWordSkipsWhitespaceAndComments() {
+        let cases: [(String, String?)] = [
+            ("COPY t FROM STDIN", "copy"), ("  -- note\n\tcopy t TO STDOUT", "copy"), ("/* a */ /* b */Deallocate ALL", "deallocate"),
+            ("'copy'", nil), ("\"copy\" t", nil), ("", nil), ("-- only a comment", nil), ("/* unterminated", nil), ("copy$1", "copy$1"),
+            ("COPY t FROM 'unterminated", "copy"),
+        ]
+        for (sql, word) in cases {
+            #expect(CopyStatement.Tokenizer.firstWord(of: sql) == word, "\(sql)")
+        }
+        #expect(CopyStatement.isCopy(" copy t to stdout") && !CopyStatement.isCopy("copyright"))
+    }
+
     @Test func copyFromStdinInCsvAcrossCopyDataPieces() throws {
         var driver = SessionDriver { $0.copyBatchRows = 2 }
         _ = driver.connect()

@@ -71,7 +71,13 @@ public final class Gateway: Sendable {
             guard let shards = machine as? ShardStateMachine else {
                 return ShardResult.failure(ShardFailure(.malformedOperation, message: "this group does not hold shards")).encoded()
             }
-            guard let operation = try? ShardOperation(decoding: query), case .read(let id, let sql, let parameters) = operation else {
+            let operation: ShardOperation
+            do throws(DecodeError) {
+                operation = try ShardOperation(decoding: query, limits: shards.limits)
+            } catch {
+                return ShardResult.failure(ShardFailure(decoding: error)).encoded()
+            }
+            guard case .read(let id, let sql, let parameters) = operation else {
                 return ShardResult.failure(ShardFailure(.malformedOperation, message: "a verified read carries one read operation")).encoded()
             }
             return shards.localQuery(id, sql, parameters).encoded()

@@ -215,8 +215,8 @@ final class PostgresConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         let session = self.session
         idleTimer?.cancel()
         // The shorter of the server's --statement-timeout and the session's statement_timeout.
-        let timeouts = [options.statementTimeout, session?.statementTimeout].compactMap { $0 }
-        if let timeout = timeouts.min() {
+        let sessionTimeout = session?.statementTimeout
+        if let timeout = options.statementTimeout.map({ min($0, sessionTimeout ?? $0) }) ?? sessionTimeout {
             statementTimer = loop.scheduleTask(in: Self.timeAmount(timeout)) {
                 bound.value.interruptStatement(SQLError(.queryCanceled, "canceling statement due to statement timeout (statement_timeout = \(timeout))"))
             }

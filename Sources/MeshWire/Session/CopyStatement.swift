@@ -18,8 +18,7 @@ public struct CopyStatement: Sendable, Equatable {
 
     /// Whether `sql` is a COPY statement (its first word is COPY), without parsing the rest.
     public static func isCopy(_ sql: String) -> Bool {
-        guard let first = try? Tokenizer(sql).tokens().first else { return false }
-        return first.kind == .word && first.text.lowercased() == "copy"
+        Tokenizer.firstWord(of: sql) == "copy"
     }
 
     /// Parses a statement whose first word is COPY. Errors carry a 1-based character position.
@@ -195,6 +194,32 @@ public struct CopyStatement: Sendable, Equatable {
     struct Tokenizer {
         let bytes: [UInt8]
         init(_ sql: String) { bytes = Array(sql.utf8) }
+
+        /// The statement's first word, lower-cased, past whitespace and comments; nil when it
+        /// starts with anything else. Reads only that far: the wire session asks it of every
+        /// statement (is it a COPY, a DEALLOCATE?).
+        static func firstWord(of sql: String) -> String? {
+            var utf8 = sql.utf8[...]
+            while let byte = utf8.first {
+                if [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(byte) {
+                    utf8 = utf8.dropFirst()
+                } else if utf8.starts(with: "--".utf8) {
+                    utf8 = utf8.drop { $0 != UInt8(ascii: "\n") }
+                } else if utf8.starts(with: "/*".utf8) {
+                    utf8 = utf8.dropFirst(2)
+                    while !utf8.isEmpty, !utf8.starts(with: "*/".utf8) { utf8 = utf8.dropFirst() }
+                    utf8 = utf8.dropFirst(2)
+                } else {
+                    break
+                }
+            }
+            func isWordByte(_ byte: UInt8) -> Bool {
+                byte == UInt8(ascii: "_") || byte >= 0x80 || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            }
+            guard let first = utf8.first, isWordByte(first) else { return nil }
+            return String(decoding: utf8.prefix { isWordByte($0) || $0 == UInt8(ascii: "$") }, as: UTF8.self).lowercased()
+        }
 
         func tokens() throws(SQLError) -> [Token] {
             var tokens: [Token] = []

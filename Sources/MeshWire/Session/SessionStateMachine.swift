@@ -616,7 +616,7 @@ public struct SessionStateMachine: Sendable {
 
     /// What a `DEALLOCATE [PREPARE] name | ALL` statement drops (nil: not one).
     static func deallocation(_ text: String) -> SessionCommand.Kind? {
-        guard text.drop(while: \.isWhitespace).prefix(10).lowercased() == "deallocate",
+        guard CopyStatement.Tokenizer.firstWord(of: text) == "deallocate",
             let statements = try? Parser.parseStatements(text), statements.count == 1,
             case .session(let command) = statements[0], case .deallocate = command.kind
         else { return nil }

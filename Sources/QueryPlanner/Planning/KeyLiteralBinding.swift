@@ -74,8 +74,9 @@ enum KeyLiteralBinding {
             case .null, .boolean, .blob: return expression
             }
             values.append(value)
-            defer { nextParameter += 1 }
-            return Expression(.parameter(nextParameter), at: expression.location)
+            let parameter = nextParameter
+            nextParameter += 1
+            return Expression(.parameter(parameter), at: expression.location)
         }
     }
 }

@@ -10,8 +10,7 @@ import TestSupport
     /// A NULL primary key is refused (23502) rather than stored as a fresh rowid, and NOT NULL and
     /// CHECK violations of an INSERT carry their own SQLSTATEs (they were XX000 with SQLite's text).
     @Test func insertConstraintViolationsKeepPostgresCodes() async throws {
-        let demo = try await GatewayTests.startDemo()
-        do {
+        try await SQLTransactionTests.withCluster { demo in
             let session = SQLSession(gateway: demo.nodes[0].gateway)
             _ = try await session.execute("CREATE TABLE k3 (id int PRIMARY KEY, n text NOT NULL, v int CHECK (v > 0))")
             _ = try await session.execute("CREATE TABLE k4 (a text, b int, c int, PRIMARY KEY (a, b))")
@@ -35,18 +34,13 @@ import TestSupport
             let locked = try await session.execute("BEGIN; SELECT n FROM k3 WHERE id = 1 FOR UPDATE; UPDATE k3 SET n = 'two' WHERE id = 1; COMMIT")
             #expect(locked[1].rows == [[.text("one")]])
             #expect(try await session.execute("SELECT n FROM k3 WHERE id = 1 FOR NO KEY UPDATE NOWAIT")[0].rows == [[.text("two")]])
-        } catch {
-            await demo.stop()
-            throw error
         }
-        await demo.stop()
     }
 
     /// A read whose shard SQL is over sql_bytes_max fails with 54000 naming the limit, in every
     /// consistency (a verified read got 08P01 "a verified read carries one read operation").
     @Test func aShardReadOverTheSQLLimitNamesIt() async throws {
-        let demo = try await GatewayTests.startDemo()
-        do {
+        try await SQLTransactionTests.withCluster { demo in
             let session = SQLSession(gateway: demo.nodes[0].gateway)
             _ = try await session.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
             let list = (0..<10_000).map { "'\($0)'" }.joined(separator: ",")
@@ -57,16 +51,11 @@ import TestSupport
                 }
             }
             #expect(try await session.execute("SELECT count(*) FROM items WHERE name IN ('1', '2')")[0].rows == [[.integer(0)]])
-        } catch {
-            await demo.stop()
-            throw error
         }
-        await demo.stop()
     }
 
     @Test func poolResetsLeaveTheSessionAsItStarted() async throws {
-        let demo = try await GatewayTests.startDemo()
-        do {
+        try await SQLTransactionTests.withCluster { demo in
             let session = try SQLSession(gateway: demo.nodes[0].gateway, backendPID: 3, user: "meshdb",
                                          startupSettings: [("application_name", "pool"), ("mesh.read_consistency", "local")])
             // asyncpg's reset of a released pool connection, as one simple query.
@@ -118,10 +107,6 @@ import TestSupport
 
             let now = try await session.execute("SELECT now() = current_timestamp, localtimestamp IS NOT NULL")
             #expect(now[0].rows == [[.integer(1), .integer(1)]])
-        } catch {
-            await demo.stop()
-            throw error
         }
-        await demo.stop()
     }
 }

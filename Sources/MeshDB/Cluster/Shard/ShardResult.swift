@@ -147,6 +147,13 @@ public struct ShardFailure: Sendable, Hashable, CustomStringConvertible {
         self.statementIndex = statementIndex
     }
 
+    /// An operation that did not decode: over a limit (named in the message, 53400) or malformed
+    /// (08P01). Ordered writes and verified reads alike answer with it.
+    public init(decoding error: DecodeError) {
+        let kind: Kind = if case .limitExceeded = error { .limitExceeded } else { .malformedOperation }
+        self.init(kind, message: "malformed operation: \(error)")
+    }
+
     /// The SQLSTATE the gateway reports (`GatewayError.sqlState(forSQLiteCode:message:)` for
     /// SQLite's errors).
     public var sqlState: String {

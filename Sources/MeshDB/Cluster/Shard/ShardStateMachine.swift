@@ -112,8 +112,7 @@ public final class ShardStateMachine: ReplicatedStateMachine {
         do {
             operation = try ShardOperation(decoding: bytes, limits: limits)
         } catch {
-            let kind: ShardFailure.Kind = if case .limitExceeded = error { .limitExceeded } else { .malformedOperation }
-            return ShardResult.failure(ShardFailure(kind, message: "malformed operation: \(error)")).encoded()
+            return ShardResult.failure(ShardFailure(decoding: error)).encoded()
         }
         let encoded = apply(operation, client: client).encoded()
         guard encoded.count <= resultBytesMax else {
