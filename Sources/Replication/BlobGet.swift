@@ -133,11 +133,12 @@ public struct BlobGet: Sendable {
     }
 
     /// `node` is gone: fetches waiting on it move to the next node; it is asked nothing more.
-    public mutating func nodeFailed(_ node: String) -> [Action] {
+    /// `reason` (how it was lost) goes into the failures a failed get reports.
+    public mutating func nodeFailed(_ node: String, reason: String = "node lost") -> [Action] {
         guard failure == nil, deadNodes.insert(node).inserted else { return [] }
         var actions: [Action] = []
         for index in states.keys.sorted() where states[index]?.asking == node {
-            actions += fetchFailed(chunk: index, from: node, .unreachable("node lost"))
+            actions += fetchFailed(chunk: index, from: node, .unreachable(reason))
             if failure != nil { break }
         }
         return actions

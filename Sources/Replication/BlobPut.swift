@@ -141,12 +141,13 @@ public struct BlobPut: Sendable {
     }
 
     /// `node` is gone (its connection closed, or the catalog marked it down): its sends fail over
-    /// to other nodes and no new chunk is placed on it.
-    public mutating func nodeFailed(_ node: String) -> [Action] {
+    /// to other nodes and no new chunk is placed on it. `reason` (how it was lost) goes into the
+    /// failure a failed put reports.
+    public mutating func nodeFailed(_ node: String, reason: String = "node lost") -> [Action] {
         guard failure == nil, deadNodes.insert(node).inserted else { return [] }
         var actions: [Action] = []
         for index in chunks.indices where chunks[index].inFlight.contains(node) {
-            actions += sendFailed(chunk: index, to: node, reason: "node lost")
+            actions += sendFailed(chunk: index, to: node, reason: reason)
             if failure != nil { return actions }
         }
         return actions

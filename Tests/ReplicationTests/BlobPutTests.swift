@@ -60,6 +60,16 @@ import Replication
         #expect(put.acked(chunk: 0, by: ranking[3], storedBytes: 5) == [.settled(chunk: 0, copies: [sent[1], sent[2], ranking[3]])])
     }
 
+    /// The put's failure says how the node was lost (the connection's error), not only "node lost".
+    @Test func aLostNodesReasonReachesThePutsFailure() throws {
+        var put = try put(replicas: 1, writeQuorum: 1, attempts: 1)
+        let only = Self.sends(put.addChunk(id: chunkID(0)))
+        for node in nodes.map(\.id) where node != only[0] { _ = put.nodeFailed(node, reason: "unused") }
+        _ = put.nodeFailed(only[0], reason: "unavailable: connection to 127.0.0.1:9 closed")
+        #expect(put.failure?.contains("last failure: node \(only[0]): unavailable: connection to 127.0.0.1:9 closed") == true,
+                "\(put.failure ?? "no failure")")
+    }
+
     @Test func aLostNodeFailsOverEveryChunkItHeldAndGetsNoNewOnes() throws {
         var put = try put()
         var owners: [[String]] = []

@@ -173,9 +173,9 @@ public struct ChunkTransfer: Sendable {
                 try perform(machine.sendFailed(chunk: event.chunk, to: event.node, reason: error.description))
             case .timedOut(let reason):
                 try perform(machine.sendFailed(chunk: event.chunk, to: event.node, reason: reason))
-            case .nodeLost:
+            case .nodeLost(let reason):
                 // Fails over every send in flight to the node, this one included, with no retry on it.
-                try perform(machine.nodeFailed(event.node))
+                try perform(machine.nodeFailed(event.node, reason: reason))
             }
         }
         preconditionFailure("the event stream of a put ended while the put was running")
@@ -284,9 +284,9 @@ public struct ChunkTransfer: Sendable {
                 try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .unreachable(error.description)))
             case .timedOut(let reason):
                 try perform(machine.fetchFailed(chunk: event.chunk, from: event.node, .unreachable(reason)))
-            case .nodeLost:
+            case .nodeLost(let reason):
                 // Moves every fetch waiting on the node, this one included, to the next node.
-                try perform(machine.nodeFailed(event.node))
+                try perform(machine.nodeFailed(event.node, reason: reason))
             }
             // Each repair holds a chunk's bytes: at most a window of them at once.
             while repairs.count > options.windowChunks {

@@ -40,7 +40,11 @@ public final class MeshClient: Sendable {
                             box.failed(NodeError.unavailable("connection to \(host):\(port) closed"))
                             box.client()?.closed()
                         },
-                        rejected: { reason in box.failed(NodeError.rejected("handshake with \(host):\(port): \(reason)")) }))
+                        rejected: { reason in
+                            box.failed(reason == .handshakeTimedOut
+                                ? NodeError.timedOut("no handshake from \(host):\(port) within \(timeout)")
+                                : NodeError.rejected("handshake with \(host):\(port): \(reason)"))
+                        }))
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
             .connect(host: host, port: port)

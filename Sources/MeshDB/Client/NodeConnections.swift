@@ -1,4 +1,5 @@
 import Consensus
+import NIOCore
 import Synchronization
 
 /// Native-protocol connections to a cluster's members, opened on first use and checked against
@@ -41,13 +42,18 @@ public final class NodeConnections: Sendable {
 
     public let members: [Member]
     public let requestTimeout: Duration
+    /// How long a connect and its handshake may take. One that takes longer is a `.timedOut`
+    /// answer, retried like a lost request (a loaded node is slow, not gone); a refused or
+    /// broken connection is `.nodeLost`.
+    public let connectTimeout: Duration
     private let connections: Mutex<[String: MeshClient]>
     private let connecting = Mutex<[String: Task<MeshClient, any Error>]>([:])
 
     /// `reusing`: an open connection to one of the members (found by its key), used for that member.
-    public init(members: [Member], requestTimeout: Duration, reusing existing: MeshClient? = nil) {
+    public init(members: [Member], requestTimeout: Duration, connectTimeout: Duration = .seconds(5), reusing existing: MeshClient? = nil) {
         self.members = members
         self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
         let reused = existing.flatMap { client in members.first { $0.publicKeyHex == client.nodeKey.hex }.map { ($0.placementID, client) } }
         connections = Mutex(reused.map { [$0.0: $0.1] } ?? [:])
     }
@@ -72,8 +78,10 @@ public final class NodeConnections: Sendable {
         }
         let task = connecting.withLock { tasks in
             if let task = tasks[node] { return task }
+            let timeout = TimeAmount.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
+                                                 + connectTimeout.components.attoseconds / 1_000_000_000)
             let task = Task {
-                let client = try await MeshClient.connect(host: member.host, port: member.port, timeout: .seconds(5))
+                let client = try await MeshClient.connect(host: member.host, port: member.port, timeout: timeout)
                 guard client.nodeKey.hex == member.publicKeyHex else {
                     await client.close()
                     throw BlobError.unavailable("node \(node) at \(member.host):\(member.port) answered with another key than mesh_nodes lists")
@@ -121,7 +129,7 @@ public final class NodeConnections: Sendable {
             do {
                 client = try await connection(to: node)
             } catch {
-                finish(.nodeLost("\(error)"))
+                finish(Self.connectFailure(error))
                 return
             }
             do {
@@ -133,6 +141,20 @@ public final class NodeConnections: Sendable {
                 connecting.withLock { _ = $0.removeValue(forKey: node) }
                 finish(.nodeLost("\(error)"))
             }
+        }
+    }
+
+    /// A connect that ran out of time is `.timedOut` (the node may only be loaded: the transfer
+    /// machines retry it there, up to their attempts per node); any other failure — refused,
+    /// closed, the wrong key — is `.nodeLost`.
+    static func connectFailure(_ error: any Error) -> Answer {
+        switch error {
+        case ChannelError.connectTimeout(let timeout):
+            .timedOut("no connection within \(timeout)")
+        case NodeError.timedOut(let message):
+            .timedOut(message)
+        default:
+            .nodeLost("\(error)")
         }
     }
 

@@ -32,7 +32,7 @@ final class TransportConnectionHandler: ChannelInboundHandler {
         let channel = context.channel
         let rejected = callbacks.rejected
         timeoutTask = context.eventLoop.scheduleTask(in: handshakeTimeout) {
-            rejected(.handshakeFailed)
+            rejected(.handshakeTimedOut)
             channel.close(promise: nil)
         }
         apply(handshake.start(), context: context)
@@ -119,8 +119,11 @@ public enum TransportRejection: String, Sendable, CaseIterable {
     case badFrame
     /// The peer's key or cluster is not ours (we sent REFUSE).
     case refused
-    /// The peer broke the handshake, sent a bad proof, refused us or timed out.
+    /// The peer broke the handshake, sent a bad proof or refused us.
     case handshakeFailed
+    /// The handshake did not finish within the handshake timeout (a slow or silent peer: it may
+    /// be fine, only loaded).
+    case handshakeTimedOut
     /// A frame to a peer was dropped because its send queue was full.
     case sendQueueFull
     /// An inbound connection over `connections_max`.
