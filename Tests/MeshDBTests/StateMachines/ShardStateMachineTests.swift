@@ -63,6 +63,29 @@ import Testing
         #expect(a.stateDigest != b.stateDigest)
     }
 
+    /// A statement SQLite's authorizer refuses fails on every replica alike (42501) and the
+    /// replica goes on. Regression: SQLITE_AUTH was taken for a local storage failure and stopped
+    /// the process, so `ALTER TABLE … ADD COLUMN c int CHECK (…)` (SQLite checks the table's rows
+    /// through pragma_quick_check, which the authorizer refused) stopped every replica of the
+    /// group, and again at each replay of the log.
+    @Test func anAuthorizerRefusalIsTheStatementsErrorAndAddColumnWithACheckRuns() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let machine = try Self.machine(directory)
+        _ = Self.run(machine, [.createShard(Self.users, ddl: Self.ddl), .write(Self.users, statements: [Self.insert(1, "ada")])])
+        let results = Self.run(machine, [
+            .write(Self.users, statements: [ShardStore.Statement("SELECT * FROM pragma_journal_mode")]),
+            .write(Self.users, statements: [ShardStore.Statement("ALTER TABLE users ADD COLUMN age INTEGER CHECK (age > 0)")]),
+            .write(Self.users, statements: [ShardStore.Statement("UPDATE users SET age = -1")]),
+            .write(Self.users, statements: [ShardStore.Statement("UPDATE users SET age = 36")]),
+            .read(Self.users, sql: "SELECT id, age FROM users", parameters: []),
+        ], sequence: 2)
+        #expect(Self.failure(results[0])?.sqlState == "42501")
+        #expect(Self.failure(results[1]) == nil, "\(results[1])")
+        #expect(Self.failure(results[2])?.sqlState == "23514")
+        #expect(Self.rows(results[4]) == [[1, 36]])
+    }
+
     @Test func aFailingStatementRollsBackTheWholeWrite() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -256,11 +256,14 @@ public final class ShardStateMachine: ReplicatedStateMachine {
     }
 
     /// The error's extended code, after stopping the process if the error comes from this node's
-    /// disk, memory or file locks rather than from the statement.
+    /// disk, memory or file locks rather than from the statement. SQLITE_AUTH is the statement's:
+    /// the authorizer decides from the statement and the access mode alone, so every replica
+    /// refuses it alike (as a crash-stop, a statement the authorizer refuses would stop every
+    /// replica, and again at each replay of the log).
     private func checkedDeterministic(_ error: SQLiteError) -> Int32 {
         switch error.resultCode {
         case SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_BUSY, SQLITE_LOCKED,
-             SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PROTOCOL, SQLITE_NOTADB, SQLITE_PERM, SQLITE_NOLFS, SQLITE_AUTH:
+             SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PROTOCOL, SQLITE_NOTADB, SQLITE_PERM, SQLITE_NOLFS:
             preconditionFailure("local storage failure in \(directory): \(error). Stopping; the node recovers through PBFT")
         default:
             return error.extendedResultCode

@@ -329,7 +329,10 @@ private func authorize(
         case SQLITE_PRAGMA:
             let name = first.map { String(cString: $0).lowercased() } ?? ""
             // A PRAGMA with an argument (second non-nil) sets something, except these which take a table name.
-            return readOnlyPragmas.contains(name) ? SQLITE_OK : SQLITE_DENY
+            if readOnlyPragmas.contains(name) { return SQLITE_OK }
+            // ALTER TABLE … ADD COLUMN with a CHECK constraint checks the table's rows through
+            // pragma_quick_check(table) (SQLite ≥ 3.37): read-only, and only in a batch's DDL.
+            return name == "quick_check" && connection.access == .write ? SQLITE_OK : SQLITE_DENY
         case SQLITE_SELECT, SQLITE_READ, SQLITE_FUNCTION, SQLITE_RECURSIVE:
             return SQLITE_OK
         default:
