@@ -43,9 +43,14 @@ public final class NodeConnections: Sendable {
     public let members: [Member]
     public let requestTimeout: Duration
     /// How long a connect and its handshake may take. One that takes longer is a `.timedOut`
-    /// answer, retried like a lost request (a loaded node is slow, not gone); a refused or
-    /// broken connection is `.nodeLost`.
+    /// answer, retried like a lost request (a loaded node is slow, not gone); the next connect
+    /// that times out in a row, or a refused or broken connection, is `.nodeLost` (a node behind a
+    /// partition must not cost every chunk placed on it two full timeouts).
     public let connectTimeout: Duration
+    /// Connects in a row to a member that ran out of time, by placement id.
+    private let connectTimeouts = Mutex<[String: Int]>([:])
+    /// Connects in a row that may time out before the member is reported lost.
+    static let connectTimeoutsBeforeLost = 2
     private let connections: Mutex<[String: MeshClient]>
     private let connecting = Mutex<[String: Task<MeshClient, any Error>]>([:])
 
@@ -81,7 +86,19 @@ public final class NodeConnections: Sendable {
             let timeout = TimeAmount.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
                                                  + connectTimeout.components.attoseconds / 1_000_000_000)
             let task = Task {
-                let client = try await MeshClient.connect(host: member.host, port: member.port, timeout: timeout)
+                let client: MeshClient
+                do {
+                    client = try await MeshClient.connect(host: member.host, port: member.port, timeout: timeout)
+                } catch {
+                    guard case .timedOut = Self.connectFailure(error) else { throw error }
+                    let inARow = connectTimeouts.withLock { counts in
+                        counts[node, default: 0] += 1
+                        return counts[node]!
+                    }
+                    guard inARow >= Self.connectTimeoutsBeforeLost else { throw error }
+                    throw NodeError.unavailable("\(error) (\(inARow) connects in a row timed out)")
+                }
+                connectTimeouts.withLock { _ = $0.removeValue(forKey: node) }
                 guard client.nodeKey.hex == member.publicKeyHex else {
                     await client.close()
                     throw BlobError.unavailable("node \(node) at \(member.host):\(member.port) answered with another key than mesh_nodes lists")

@@ -32,6 +32,16 @@ struct NodeConnectionsTests {
             return
         }
         #expect(reason.contains("no handshake from 127.0.0.1"), "\(reason)")
+        // The next connect that times out in a row reports the node lost: a node behind a
+        // partition costs a transfer two timeouts, not two per chunk.
+        let again = await connections.answer(.status, from: "0")
+        guard case .nodeLost(let lost) = again else {
+            Issue.record("expected a lost node after two timeouts in a row, got \(again)")
+            await connections.close()
+            try await listener.close()
+            return
+        }
+        #expect(lost.contains("2 connects in a row timed out"), "\(lost)")
         await connections.close()
         try await listener.close()
     }
