@@ -46,10 +46,24 @@ enum StatementGuard {
             case .string(let text) where text.lowercased() == "now":
                 return "'now' reads the clock; evaluate it at the gateway and send the value"
             default:
-                continue
+                if let refusal = pragmaRefusal(token) { return refusal }
             }
         }
         return nil
+    }
+
+    /// A PRAGMA table-valued function (`pragma_quick_check`, `"pragma_integrity_check"`): a
+    /// client's statement may not run one. It scans the whole shard on every replica (and at
+    /// every replay of the log), and its answer depends on the replica's file rather than on the
+    /// ordered state. The authorizer allows quick_check in a batch only for SQLite's own check
+    /// of the rows in ALTER TABLE … ADD COLUMN with a CHECK.
+    private static func pragmaRefusal(_ token: Token) -> String? {
+        let name = switch token {
+        case .word(let word): word
+        case .quotedIdentifier(let identifier): identifier.uppercased()
+        default: ""
+        }
+        return name.hasPrefix("PRAGMA_") ? "\(name.lowercased()) is not allowed in a shard statement" : nil
     }
 
     private static func isTempSchema(_ token: Token) -> Bool {
@@ -67,7 +81,8 @@ enum StatementGuard {
         case .failure(let refusal): return refusal.reason
         case .success(let tokens):
             guard case .word(let first) = tokens.first else { return "a statement must start with a keyword" }
-            return first == "SELECT" ? nil : "a read runs one SELECT statement, not \(first)"
+            guard first == "SELECT" else { return "a read runs one SELECT statement, not \(first)" }
+            return tokens.lazy.compactMap(pragmaRefusal).first
         }
     }
 
