@@ -275,6 +275,8 @@ import Testing
         ])
         #expect(results.map(Base.sqlState) == [nil, "42701", "42809", "42P01", "42P16", "42P16", "42P16"])
         #expect(catalog.table(named: "orders")?.spec.columns.last == note)
+        // The shard DDL gains the ALTER (the gateway's scratch copy and rebuilt shards run it).
+        #expect(catalog.table(named: "orders")?.spec.shardDDL == Self.orders.shardDDL + [add])
         let drops = Base.run(&catalog, [
             .dropColumn(table: "orders", column: "id"),
             .dropColumn(table: "orders", column: "customer"),

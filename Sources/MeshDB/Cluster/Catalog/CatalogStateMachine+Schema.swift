@@ -63,6 +63,12 @@ extension CatalogStateMachine {
     mutating func addColumn(_ column: CatalogColumn, to name: String, shardDDL: String) throws(CatalogError) -> String {
         var table = try requireTable(name, "cannot alter")
         var spec = table.spec
+        // The shard DDL gains the ALTER: the gateway's scratch copy of the table (an INSERT's
+        // evaluation) and shards created later (ADD PRIMARY KEY rebuilds them) run the list in
+        // order. Regression: without it an INSERT naming an added column failed at the gateway
+        // ("table t has no column named c") and a rebuild dropped the column.
+        if spec.shardDDL.isEmpty { spec.shardDDL = ShardRouting.shardDDL(for: spec) }
+        spec.shardDDL.append(shardDDL)
         spec.columns.append(column)
         guard spec.columns.count <= limits.columnsMax else {
             throw CatalogError(sqlState: "54011", message: "table \"\(name)\" would have \(spec.columns.count) columns; columns_max = \(limits.columnsMax)")
@@ -93,6 +99,14 @@ extension CatalogStateMachine {
             throw .invalidDefinition("cannot drop column \"\(column)\": it is the only column of \"\(name)\"")
         }
         table.spec.columns.remove(at: position)
+        // The undo of a failed ADD COLUMN (the gateway's only use): its ALTER leaves the shard DDL.
+        if let added = table.spec.shardDDL.indices.dropFirst().last(where: { index in
+            (try? Self.checkAddColumnSQL(table.spec.shardDDL[index], table: name, column: column, limits)) != nil
+        }) {
+            table.spec.shardDDL.remove(at: added)
+            // As it was when the table had no shard DDL of its own (addColumn rendered it).
+            if table.spec.shardDDL == [ShardRouting.createTableSQL(for: table.spec)] { table.spec.shardDDL = [] }
+        }
         tables[name] = table
         return "ALTER TABLE"
     }
