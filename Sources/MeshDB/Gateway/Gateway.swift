@@ -225,6 +225,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     /// codes: shard failures and the gateway's scratch database both use it.
     static func sqlState(forSQLiteCode code: Int32, message: String) -> String {
         if code == 1, let state = sqlState(forSQLiteErrorMessage: message) { return state }
+        if code == 275, let typeCheck = ColumnTypeChecks.failure(inSQLiteMessage: message) { return typeCheck.sqlState }
         return switch code {
         case 1555, 2067: "23505"  // SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE: unique_violation
         case 1299: "23502"        // _NOTNULL: not_null_violation
@@ -242,8 +243,10 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// PostgreSQL's wording of a SQLite constraint message where they say the same thing
     /// ("NOT NULL constraint failed: t.c" → `null value in column "c" of relation "t" violates
-    /// not-null constraint`); other messages as SQLite wrote them.
+    /// not-null constraint`), a column type check's own message (`ColumnTypeChecks`); other
+    /// messages as SQLite wrote them.
     static func postgresMessage(forSQLiteMessage message: String) -> String {
+        if let typeCheck = ColumnTypeChecks.failure(inSQLiteMessage: message) { return typeCheck.message }
         let notNull = "NOT NULL constraint failed: "
         guard message.hasPrefix(notNull) else { return message }
         let qualified = message.dropFirst(notNull.count)

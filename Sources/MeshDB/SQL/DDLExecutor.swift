@@ -72,7 +72,7 @@ struct DDLExecutor {
         shardTable.shardCount = nil
         let spec = CatalogTableSpec(name: create.name.name, columns: columns, primaryKey: primaryKey, shardKey: shardKey,
                                     shardCount: UInt32(shardCount), uniqueConstraints: unique,
-                                    shardDDL: [SQLiteRenderer.render(.createTable(shardTable))])
+                                    shardDDL: [SQLiteRenderer.render(.createTable(try ColumnTypeChecks.adding(to: shardTable)))])
         _ = try await gateway.createTable(spec, ifNotExists: create.ifNotExists)
     }
 
@@ -267,7 +267,9 @@ struct DDLExecutor {
                 declaredType: definition.type?.description ?? "",
                 hasDefault: definition.constraints.contains { if case .defaultValue = $0.kind { true } else { false } })
             try Self.refuseTextDefault(definition, column: column)
-            _ = try await gateway.addColumn(column, to: alter.table.name, shardDDL: SQLiteRenderer.render(.alterTable(alter)))
+            var checked = alter
+            checked.action = .addColumn(try ColumnTypeChecks.adding(to: definition))
+            _ = try await gateway.addColumn(column, to: alter.table.name, shardDDL: SQLiteRenderer.render(.alterTable(checked)))
         case .addPrimaryKey(let keyColumns, _):
             let table = try await requireTable(alter.table)
             _ = try await gateway.rekeyTable(try Self.keyedSpec(table.spec, primaryKey: keyColumns, at: alter.location))
