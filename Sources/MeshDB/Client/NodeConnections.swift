@@ -1,5 +1,5 @@
 import Consensus
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// Native-protocol connections to a cluster's members, opened on first use and checked against
@@ -46,7 +46,7 @@ public final class NodeConnections: Sendable {
     /// answer, retried like a lost request (a loaded node is slow, not gone); the next connect
     /// that times out in a row, or a refused or broken connection, is `.nodeLost` (a node behind a
     /// partition must not cost every chunk placed on it two full timeouts).
-    public let connectTimeout: Duration
+    public let connectTimeout: TimeAmount
     /// Connects in a row to a member that ran out of time, by placement id.
     private let connectTimeouts = Mutex<[String: Int]>([:])
     /// Connects in a row that may time out before the member is reported lost.
@@ -55,7 +55,7 @@ public final class NodeConnections: Sendable {
     private let connecting = Mutex<[String: Task<MeshClient, any Error>]>([:])
 
     /// `reusing`: an open connection to one of the members (found by its key), used for that member.
-    public init(members: [Member], requestTimeout: Duration, connectTimeout: Duration = .seconds(5), reusing existing: MeshClient? = nil) {
+    public init(members: [Member], requestTimeout: Duration, connectTimeout: TimeAmount = .seconds(5), reusing existing: MeshClient? = nil) {
         self.members = members
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
@@ -83,12 +83,10 @@ public final class NodeConnections: Sendable {
         }
         let task = connecting.withLock { tasks in
             if let task = tasks[node] { return task }
-            let timeout = TimeAmount.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
-                                                 + connectTimeout.components.attoseconds / 1_000_000_000)
             let task = Task {
                 let client: MeshClient
                 do {
-                    client = try await MeshClient.connect(host: member.host, port: member.port, timeout: timeout)
+                    client = try await MeshClient.connect(host: member.host, port: member.port, timeout: connectTimeout)
                 } catch {
                     guard case .timedOut = Self.connectFailure(error) else { throw error }
                     let inARow = connectTimeouts.withLock { counts in

@@ -41,8 +41,9 @@ enum ColumnTypeChecks {
         return checked
     }
 
-    /// One short CHECK per column: a table may have `columns_max` = 256 columns and its shard DDL
-    /// must fit `sql_bytes_max` = 64 KiB, so the constraint names the type, not the message.
+    /// One short CHECK per column: a table may have `columns_max` = 256 columns and its catalog
+    /// command, shard DDL included, must fit `command_bytes_max` = 64 KiB, so the constraint names
+    /// the type, not the message.
     static func constraint(for definition: ColumnDefinition) throws(SQLError) -> ColumnConstraint? {
         guard let type = definition.type?.name, let kind = Kind(declared: type) else { return nil }
         let column = quoteIdentifier(definition.name.name)
@@ -51,7 +52,7 @@ enum ColumnTypeChecks {
     }
 
     /// The checked types, by the name their constraint carries.
-    enum Kind: String, CaseIterable {
+    enum Kind: String {
         case smallint, integer, bigint, real, double = "double precision", numeric
 
         init?(declared: String) {
@@ -88,8 +89,8 @@ enum ColumnTypeChecks {
         }
     }
 
-    /// The SQLSTATE and message a failed check's SQLite message names ("CHECK constraint failed:
-    /// meshdb 22003 integer out of range"), or nil for any other message.
+    /// The SQLSTATE and message of a failed type check, from SQLite's report of it ("CHECK
+    /// constraint failed: meshdb integer"); nil for any other message.
     static func failure(inSQLiteMessage message: String) -> (sqlState: String, message: String)? {
         let failed = "CHECK constraint failed: " + namePrefix
         guard message.hasPrefix(failed), let kind = Kind(rawValue: String(message.dropFirst(failed.count))) else { return nil }
