@@ -52,6 +52,8 @@ public final class Gateway: Sendable {
 
     public let runtime: NodeRuntime
     let rowIDCache = RowIDCache()
+    /// Scratch copies of tables in which INSERTs evaluate their rows, kept between statements.
+    let insertScratch = ScratchTablePool()
     let operationLimits = ShardOperation.Limits()
     /// Connections to the chunk stores, for out-of-line bytea values (`Gateway+BlobValues.swift`).
     let blobValues = MemberConnections(requestTimeout: .seconds(30))

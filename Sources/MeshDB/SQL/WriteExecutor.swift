@@ -48,56 +48,76 @@ struct WriteExecutor {
             insert.onConflict?.action = .doUpdate(try Self.byteaConflictAssignments(assignments, table: table, inlineMax: inlineMax), whereClause: whereClause)
         }
 
-        // 1. Evaluate the rows at the gateway, in a scratch copy of the table.
-        let scratch = try ScratchDatabase(bytesMax: await session.settings.workMemBytes)
-        for ddl in Self.scratchDDL(table) { try scratch.define(ddl) }
-        let quotedTable = quoteIdentifier(table.name)
-        let columnList = targetColumns.isEmpty ? "" : "(\(targetColumns.map(quoteIdentifier).joined(separator: ", ")))"
-        var stored: [[SQLiteValue]] = []
-        func evaluate(_ valuesSQL: String, _ bound: [SQLiteValue]) throws {
-            _ = try scratch.evaluate("INSERT INTO \(quotedTable) \(columnList) \(valuesSQL)", bound)
-            stored += try scratch.evaluate("SELECT * FROM \(quotedTable)").rows
-            _ = try scratch.evaluate("DELETE FROM \(quotedTable)")
+        // 1. Evaluate the rows at the gateway, in a scratch copy of the table. The copy comes
+        // from the gateway's pool, which empties it when it comes back; the rows of an
+        // INSERT … SELECT are read before one is taken.
+        try Self.refuseConnectionStateFunctions(in: insert.source)
+        var selected: [[SQLiteValue]] = []
+        if case .query(let select) = insert.source, !Self.isPlainValues(select) {
+            selected = try await session.runSelect(select, parameters: parameters, analyze: false).output.rows
         }
-        switch insert.source {
-        case .defaultValues:
-            _ = try scratch.evaluate("INSERT INTO \(quotedTable) DEFAULT VALUES")
-            stored = try scratch.evaluate("SELECT * FROM \(quotedTable)").rows
-        case .query(let select):
-            if select.with.isEmpty, select.body.compounds.isEmpty, select.orderBy.isEmpty, select.limit == nil,
-               case .values(let values) = select.body.first {
-                let count = targetColumns.isEmpty ? allColumns.count : targetColumns.count
-                for row in values.rows where row.count != count {
-                    throw SQLError(.syntaxError, "INSERT has \(row.count) expressions but \(count) target columns",
-                                   position: (row.first?.location.offset ?? 0) + 1)
-                }
-                // All rows in one scratch statement when its parameters fit SQLite's limit: per
-                // row, a 500-row COPY batch rebinds up to 2,500 parameters 500 times. ON CONFLICT
-                // and OR … resolutions decide row by row between rows of the statement, so those
-                // rows stay one per scratch statement (a duplicate key within the statement
-                // would otherwise fail in the scratch table).
-                let rowGroups = Self.evaluatesRowsTogether(insert)
-                    && Traversal.parameterCount(select) <= ShardOperation.Limits().parametersPerStatementMax
-                    ? [values.rows] : values.rows.map { [$0] }
-                for rows in rowGroups {
-                    let used = Traversal.parameterCount(Select(body: SelectBody(.values(Values(rows)))))
-                    guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
-                    var literals: [SQLiteValue] = []
-                    let bindable = rows.map { row in
-                        row.map { expression in
-                            let (bound, values) = Self.bindingLongLiterals(expression, after: used + literals.count)
-                            literals += values
-                            return bound
-                        }
+        var stored: [[SQLiteValue]] = []
+        let copy = try gateway.insertScratch.take(table: table.name, ddl: Self.scratchDDL(table))
+        do {
+            // Back to the pool as soon as the rows are evaluated; a copy that held many rows or
+            // bytes is dropped instead (an in-memory database keeps its pages after DELETE).
+            defer { gateway.insertScratch.giveBack(copy, reusable: ScratchTablePool.isSmall(stored)) }
+            let scratch = copy.database
+            let quotedTable = quoteIdentifier(table.name)
+            let columnList = targetColumns.isEmpty ? "" : "(\(targetColumns.map(quoteIdentifier).joined(separator: ", ")))"
+            func evaluate(_ valuesSQL: String, _ bound: [SQLiteValue]) throws {
+                _ = try scratch.evaluate("INSERT INTO \(quotedTable) \(columnList) \(valuesSQL)", bound)
+                stored += try scratch.evaluate("SELECT * FROM \(quotedTable)").rows
+                _ = try scratch.evaluate("DELETE FROM \(quotedTable)")
+            }
+            switch insert.source {
+            case .defaultValues:
+                _ = try scratch.evaluate("INSERT INTO \(quotedTable) DEFAULT VALUES")
+                stored = try scratch.evaluate("SELECT * FROM \(quotedTable)").rows
+            case .query(let select):
+                if Self.isPlainValues(select), case .values(let values) = select.body.first {
+                    let count = targetColumns.isEmpty ? allColumns.count : targetColumns.count
+                    for row in values.rows where row.count != count {
+                        throw SQLError(.syntaxError, "INSERT has \(row.count) expressions but \(count) target columns",
+                                       position: (row.first?.location.offset ?? 0) + 1)
                     }
-                    let group = Select(body: SelectBody(.values(Values(bindable))))
-                    try evaluate(SQLiteRenderer.render(group), Array(parameters.prefix(used)) + literals)
-                }
-            } else {
-                let rows = try await session.runSelect(select, parameters: parameters, analyze: false).output.rows
-                for row in rows {
-                    guard !row.isEmpty else { continue }
-                    try evaluate("VALUES (\((1...row.count).map { "?\($0)" }.joined(separator: ", ")))", row)
+                    // All rows in one scratch statement when its parameters fit SQLite's limit: per
+                    // row, a 500-row COPY batch rebinds up to 2,500 parameters 500 times. ON CONFLICT
+                    // and OR … resolutions decide row by row between rows of the statement, so those
+                    // rows stay one per scratch statement (a duplicate key within the statement
+                    // would otherwise fail in the scratch table).
+                    let rowGroups = Self.evaluatesRowsTogether(insert)
+                        && Traversal.parameterCount(select) <= ShardOperation.Limits().parametersPerStatementMax
+                        ? [values.rows] : values.rows.map { [$0] }
+                    for rows in rowGroups {
+                        let used = Traversal.parameterCount(Select(body: SelectBody(.values(Values(rows)))))
+                        guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
+                        var literals: [SQLiteValue] = []
+                        let bindable = rows.map { row in
+                            row.map { expression in
+                                // In a one-row group, a value that is one literal is bound
+                                // whatever its length, so that single-row INSERTs differing only
+                                // in their values share one prepared statement; a literal and a
+                                // parameter both have no affinity, and the column's applies to
+                                // either when stored. (Not in a many-row group: `?119999` for
+                                // each `1` would take its SQL past statement_bytes_max.)
+                                if rows.count == 1, let value = Self.boundValue(of: expression) {
+                                    literals.append(value)
+                                    return Expression(.parameter(used + literals.count), at: expression.location)
+                                }
+                                let (bound, values) = Self.bindingLongLiterals(expression, after: used + literals.count)
+                                literals += values
+                                return bound
+                            }
+                        }
+                        let group = Select(body: SelectBody(.values(Values(bindable))))
+                        try evaluate(SQLiteRenderer.render(group), Array(parameters.prefix(used)) + literals)
+                    }
+                } else {
+                    for row in selected {
+                        guard !row.isEmpty else { continue }
+                        try evaluate("VALUES (\((1...row.count).map { "?\($0)" }.joined(separator: ", ")))", row)
+                    }
                 }
             }
         }
@@ -141,6 +161,47 @@ struct WriteExecutor {
         let changed = results.reduce(0) { $0 + $1.rowsChanged }
         let returned = try await returnedRows(results.flatMap(\.rows), fetched: returning.fetched)
         return SQLResult(tag: "INSERT 0 \(changed)", columns: results.first(where: { !$0.columns.isEmpty })?.columns ?? [], rows: returned)
+    }
+
+    /// Whether an INSERT's source is a VALUES list alone (evaluated in the scratch copy as
+    /// written), not a query the gateway runs first.
+    static func isPlainValues(_ select: Select) -> Bool {
+        guard select.with.isEmpty, select.body.compounds.isEmpty, select.orderBy.isEmpty, select.limit == nil,
+              case .values = select.body.first else { return false }
+        return true
+    }
+
+    /// SQLite's functions that report the connection's own history (`changes()`,
+    /// `total_changes()`, `last_insert_rowid()`): in the gateway's pooled scratch copy they would
+    /// report earlier INSERTs of other sessions. PostgreSQL has none of them, and says so.
+    static func refuseConnectionStateFunctions(in source: InsertSource) throws {
+        guard case .query(let select) = source else { return }
+        var found: Identifier?
+        select.forEachExpression { node in
+            if found == nil, case .function(let call) = node.kind, Self.connectionStateFunctions.contains(call.name.name) { found = call.name }
+        }
+        if let found {
+            throw SQLError(.init("42883"), "function \(found.name)() does not exist", position: found.location.offset + 1)
+        }
+    }
+
+    static let connectionStateFunctions: Set<String> = ["changes", "total_changes", "last_insert_rowid"]
+
+    /// The value a VALUES item stands for when it is one number or string literal (a negated
+    /// number included), to be bound rather than written into the SQL; nil for anything else.
+    /// NULL, TRUE and FALSE stay in the text.
+    static func boundValue(of expression: Expression) -> SQLiteValue? {
+        switch expression.kind {
+        case .literal(.integer), .literal(.real), .literal(.string), .unary(.negate, _):
+            switch SelectPlanner.literalValue(expression) {
+            case .integer(let value)?: return .integer(value)
+            case .real(let value)?: return .real(value)
+            case .text(let value)?: return .text(value)
+            default: return nil
+            }
+        default:
+            return nil
+        }
     }
 
     /// Whether the rows of `insert` may be evaluated, and sent to a shard, as one statement: not
@@ -298,7 +359,10 @@ struct WriteExecutor {
     private func writeEach(_ statement: Statement, table: CatalogTable, shards: [Int], parameters: [SQLiteValue]) async throws -> [ShardStore.StatementResult] {
         let used = Traversal.parameterCount(statement)
         guard used <= parameters.count else { throw SQLError(.init("42P02"), "there is no parameter $\(parameters.count + 1)") }
-        let write = ShardStore.Statement(SQLiteRenderer.render(statement), Array(parameters.prefix(used)))
+        // Key comparisons and SET literals bound (`KeyLiteralBinding`): UPDATEs that differ only
+        // in their values share one prepared statement on every replica.
+        let (sent, literals) = KeyLiteralBinding.bind(statement, keyColumns: Set(table.spec.primaryKey), parameterCount: used)
+        let write = ShardStore.Statement(SQLiteRenderer.render(sent), Array(parameters.prefix(used)) + literals.map(SQLiteValue.init))
         return try await gateway.writeAll(table: table.name, shards: shards.map(UInt32.init), statements: [write],
                                           transaction: await session.transaction).flatMap { $0 }
     }

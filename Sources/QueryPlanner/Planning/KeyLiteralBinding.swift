@@ -9,7 +9,7 @@
 /// number or a string are bound, under AND, OR and NOT: never a literal elsewhere (ORDER BY 1
 /// names a column; a select-list literal names its result column), and never a non-key column,
 /// whose comparisons a partial index's predicate may need to see as literals.
-enum KeyLiteralBinding {
+public enum KeyLiteralBinding {
     /// Most literals bound in one step; the rest stay in the text.
     static let valuesMax = 64
 
@@ -26,6 +26,29 @@ enum KeyLiteralBinding {
         var rewritten = select
         rewritten.body = SelectBody(.select(core))
         return (rewritten, binder.values)
+    }
+
+    /// An UPDATE or DELETE as a shard runs it, bound the same way: the WHERE clause's key
+    /// comparisons, and in an UPDATE each SET value that is a literal or combines literals with
+    /// arithmetic or `||` (`SET abalance = abalance + 1234`). A SET value is computed, never
+    /// compared with an index's predicate, so its literals need not stay in the text. Anything
+    /// else (an INSERT, a statement with nothing to bind) comes back as it is.
+    public static func bind(_ statement: Statement, keyColumns: Set<String>, parameterCount: Int) -> (Statement, [PlannerValue]) {
+        var binder = Binder(keyColumns: keyColumns, nextParameter: parameterCount + 1)
+        switch statement {
+        case .update(var update):
+            for index in update.assignments.indices {
+                update.assignments[index].value = binder.rewriteValue(update.assignments[index].value)
+            }
+            if !keyColumns.isEmpty { update.whereClause = update.whereClause.map { binder.rewrite($0) } }
+            return binder.values.isEmpty ? (statement, []) : (.update(update), binder.values)
+        case .delete(var delete):
+            guard !keyColumns.isEmpty else { return (statement, []) }
+            delete.whereClause = delete.whereClause.map { binder.rewrite($0) }
+            return binder.values.isEmpty ? (statement, []) : (.delete(delete), binder.values)
+        default:
+            return (statement, [])
+        }
     }
 
     private struct Binder {
@@ -58,20 +81,49 @@ enum KeyLiteralBinding {
             return result
         }
 
+        /// A SET value with its literals bound where it is one, or an operand of arithmetic or
+        /// `||` all the way down.
+        mutating func rewriteValue(_ expression: Expression) -> Expression {
+            var result = expression
+            switch expression.kind {
+            case .literal, .unary(.negate, _):
+                return bound(expression)
+            case .binary(let op, let left, let right):
+                switch op {
+                case .add, .subtract, .multiply, .divide, .modulo, .concatenate:
+                    result.kind = .binary(op, rewriteValue(left), rewriteValue(right))
+                default:
+                    break
+                }
+            default:
+                break
+            }
+            return result
+        }
+
         private func isKey(_ expression: Expression) -> Bool {
             guard case .column(let reference) = expression.kind else { return false }
             return keyColumns.contains(reference.column.name)
         }
 
-        /// A parameter in place of a number or string literal; anything else as it is.
+        /// A parameter in place of a number or string literal, or of a negated number (`-1234`,
+        /// as a client's text often holds it); anything else as it is.
         private mutating func bound(_ expression: Expression) -> Expression {
-            guard values.count < KeyLiteralBinding.valuesMax, case .literal(let literal) = expression.kind else { return expression }
+            guard values.count < KeyLiteralBinding.valuesMax else { return expression }
             let value: PlannerValue
-            switch literal {
-            case .integer(let integer): value = .integer(integer)
-            case .real(let real): value = .real(real)
-            case .string(let string): value = .text(string)
-            case .null, .boolean, .blob: return expression
+            switch expression.kind {
+            case .literal(.integer(let integer)): value = .integer(integer)
+            case .literal(.real(let real)): value = .real(real)
+            case .literal(.string(let string)): value = .text(string)
+            case .unary(.negate, let operand):
+                guard case .literal(let literal) = operand.kind else { return expression }
+                switch literal {
+                case .integer(let integer) where integer != Int64.min: value = .integer(-integer)
+                case .real(let real): value = .real(-real)
+                default: return expression
+                }
+            default:
+                return expression
             }
             values.append(value)
             let parameter = nextParameter

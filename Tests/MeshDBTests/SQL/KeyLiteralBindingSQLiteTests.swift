@@ -42,4 +42,33 @@ struct KeyLiteralBindingSQLiteTests {
         }
         #expect(compared == 50)
     }
+
+    /// An UPDATE or DELETE with its key comparisons and SET literals bound leaves every column
+    /// affinity's table as the literal form does: same rows, same storage classes.
+    @Test func boundWritesChangeWhatTheLiteralsChange() throws {
+        let writes = ["UPDATE t SET v = v + -1234 WHERE k = 1", "UPDATE t SET v = '12' WHERE k = '1'", "UPDATE t SET v = v || 'x' || 2.5 WHERE k > 1",
+                      "UPDATE t SET v = (v * 2.0) % 7, w = 'abc' WHERE k IN (1, '2', 3.0)", "UPDATE t SET w = -0.5, v = ' 3' WHERE NOT k <> '2'",
+                      "DELETE FROM t WHERE k = '2'", "DELETE FROM t WHERE k BETWEEN 1 AND '2' AND v = 10"]
+        var compared = 0
+        for keyType in ["INTEGER", "TEXT", "REAL", "NUMERIC", "BLOB"] {
+            for valueType in ["INTEGER", "TEXT", "NUMERIC", ""] {
+                for write in writes {
+                    var tables: [[[SQLiteValue]]] = []
+                    for bindsLiterals in [false, true] {
+                        let database = try SQLiteConnection(path: ":memory:")
+                        _ = try database.run("CREATE TABLE t (k \(keyType) PRIMARY KEY, v \(valueType), w \(valueType))")
+                        for key in ["1", "'2'", "3.0", "'abc'"] { _ = try? database.run("INSERT INTO t VALUES (\(key), 10, 'w')") }
+                        let statement = try Parser.parseStatements(write)[0]
+                        let (sent, values) = bindsLiterals ? KeyLiteralBinding.bind(statement, keyColumns: ["k"], parameterCount: 0) : (statement, [])
+                        if bindsLiterals { #expect(!values.isEmpty, "\(write)") }
+                        _ = try database.run(SQLiteRenderer.render(sent), values.map(SQLiteValue.init))
+                        tables.append(try database.run("SELECT k, typeof(k), v, typeof(v), w, typeof(w) FROM t ORDER BY rowid").rows)
+                    }
+                    #expect(tables[0] == tables[1], "\(write) on k \(keyType), v \(valueType)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 140)
+    }
 }

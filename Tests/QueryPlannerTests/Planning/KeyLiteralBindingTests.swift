@@ -51,8 +51,43 @@ struct KeyLiteralBindingTests {
         #expect(plan.steps[0].sql.contains("abalance > 100") && plan.steps[0].sql.contains("name = 'n'"))
         #expect(plan.steps[0].sql.contains("aid <> ?1"))
         #expect(!plan.steps[0].sql.contains("?2"))
-        // NULL, booleans and negative numbers (an operator over a literal) stay too.
-        #expect(try self.plan("SELECT * FROM accounts WHERE aid = -3 OR aid IS NULL").steps[0].boundLiterals == [])
+        // NULL and booleans stay too; a negated number is bound as the negative value.
+        let negative = try self.plan("SELECT * FROM accounts WHERE aid = -3 OR aid IS NULL OR aid = TRUE OR aid = - name")
+        #expect(negative.steps[0].boundLiterals == [.integer(-3)])
+        #expect(negative.steps[0].sql.contains("aid = ?1") && negative.steps[0].sql.contains("aid IS NULL"))
+        #expect(negative.steps[0].sql.contains("-name") || negative.steps[0].sql.contains("- name"))
+    }
+
+    func bind(_ sql: String, keyColumns: Set<String> = ["aid"], parameterCount: Int = 0) throws -> (sql: String, values: [PlannerValue]) {
+        let (statement, values) = KeyLiteralBinding.bind(try Parser.parseStatements(sql)[0], keyColumns: keyColumns, parameterCount: parameterCount)
+        return (SQLiteRenderer.render(statement), values)
+    }
+
+    @Test func anUpdateSendsItsKeyAndItsSetLiteralsAsParameters() throws {
+        // pgbench's UPDATE: every account and delta, one text.
+        let update = try bind("UPDATE accounts SET abalance = abalance + -1234 WHERE aid = 4711")
+        #expect(update.sql == "UPDATE accounts SET abalance = abalance + ?1 WHERE aid = ?2")
+        #expect(update.values == [.integer(-1234), .integer(4711)])
+        #expect(try bind("UPDATE accounts SET abalance = abalance + 99 WHERE aid = 12").sql == update.sql)
+        // Whole values, arithmetic and || are bound; after the statement's own parameters.
+        let mixed = try bind("UPDATE accounts SET name = 'n' || name || $1, abalance = (abalance * 2.5) % 7 WHERE aid IN (1, 2) AND name = 'x'",
+                             parameterCount: 1)
+        #expect(mixed.values == [.text("n"), .real(2.5), .integer(7), .integer(1), .integer(2)])
+        #expect(mixed.sql == "UPDATE accounts SET name = (?2 || name) || ?1, abalance = (abalance * ?3) % ?4 WHERE (aid IN (?5, ?6)) AND (name = 'x')")
+        // A non-key comparison in WHERE stays (above), and so do literals under a function,
+        // NULL and booleans in SET.
+        let kept = try bind("UPDATE accounts SET name = upper('a'), abalance = NULL, other = TRUE WHERE abalance = 3")
+        #expect(kept.values.isEmpty)
+        #expect(kept.sql.contains("upper('a')") && kept.sql.contains("abalance = 3"))
+    }
+
+    @Test func aDeleteBindsOnlyItsKeyComparisons() throws {
+        let delete = try bind("DELETE FROM accounts WHERE aid = 5 AND abalance < 0")
+        #expect(delete.sql == "DELETE FROM accounts WHERE (aid = ?1) AND (abalance < 0)")
+        #expect(delete.values == [.integer(5)])
+        // Without a primary key, nothing is bound; an INSERT is left alone.
+        #expect(try bind("DELETE FROM accounts WHERE aid = 5", keyColumns: []).values.isEmpty)
+        #expect(try bind("INSERT INTO accounts VALUES (1, 2, 'x')").values.isEmpty)
     }
 
     @Test func atMostValuesMaxLiteralsAreBound() throws {
