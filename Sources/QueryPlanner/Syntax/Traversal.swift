@@ -53,6 +53,52 @@ extension Expression {
         return Expression(mapped, at: location)
     }
 
+    /// Calls `expression` on each direct child expression and `query` on each query directly
+    /// inside this node, in the order `mappingChildren` applies its functions, without rebuilding
+    /// anything. The read-only walks (`forEach`, `children`, `subqueries`) use it: rebuilding
+    /// every node to look at it allocated the whole tree again on each walk, and the planner
+    /// walks a statement several times (the case list is `mappingChildren`'s, and
+    /// `TraversalTests.visitingAndMappingMeetTheSameChildren` keeps the two alike).
+    public func visitChildren<E: Error>(expression: (Expression) throws(E) -> Void, query: (Select) throws(E) -> Void) throws(E) {
+        switch kind {
+        case .literal, .column, .parameter, .currentTime:
+            return
+        case .unary(_, let operand), .isNull(let operand, _), .cast(let operand, _):
+            try expression(operand)
+        case .binary(_, let left, let right):
+            try expression(left)
+            try expression(right)
+        case .between(let operand, let low, let high, _):
+            try expression(operand)
+            try expression(low)
+            try expression(high)
+        case .inList(let operand, let list, _):
+            try expression(operand)
+            for item in list { try expression(item) }
+        case .inSubquery(let operand, let subquery, _):
+            try expression(operand)
+            try query(subquery)
+        case .exists(let subquery), .subquery(let subquery):
+            try query(subquery)
+        case .like(let operand, let pattern, let escape, _, _):
+            try expression(operand)
+            try expression(pattern)
+            if let escape { try expression(escape) }
+        case .caseWhen(let operand, let branches, let elseResult):
+            // mappingChildren builds the branches before it maps the operand.
+            for branch in branches {
+                try expression(branch.condition)
+                try expression(branch.result)
+            }
+            if let operand { try expression(operand) }
+            if let elseResult { try expression(elseResult) }
+        case .function(let call):
+            if case .list(let arguments) = call.arguments {
+                for argument in arguments { try expression(argument) }
+            }
+        }
+    }
+
     /// Bottom-up rewrite: every node's children are rewritten first, then `transform` gets the node
     /// with its new children. With `intoSubqueries`, nested queries are rewritten the same way.
     public func rewritten<E: Error>(
@@ -77,11 +123,10 @@ extension Expression {
     /// Calls `body` on this node and every node below it, parents before children.
     public func forEach<E: Error>(intoSubqueries: Bool = true, _ body: (Expression) throws(E) -> Void) throws(E) {
         try body(self)
-        _ = try mappingChildren(
-            expression: { (child) throws(E) in try child.forEach(intoSubqueries: intoSubqueries, body); return child },
+        try visitChildren(
+            expression: { (child) throws(E) in try child.forEach(intoSubqueries: intoSubqueries, body) },
             query: { (subquery) throws(E) in
                 if intoSubqueries { try subquery.forEachExpression(body) }
-                return subquery
             })
     }
 
@@ -106,14 +151,17 @@ extension Expression {
     /// The direct child expressions, left to right.
     public var children: [Expression] {
         var found: [Expression] = []
-        _ = mappingChildren(expression: { found.append($0); return $0 }, query: { $0 })
+        visitChildren(expression: { found.append($0) }, query: { _ in })
         return found
     }
 
     /// The queries directly inside this node (not those inside its children).
     public var subqueries: [Select] {
         var found: [Select] = []
-        _ = mappingChildren(expression: { $0 }, query: { found.append($0); return $0 })
+        switch kind {
+        case .inSubquery, .exists, .subquery: visitChildren(expression: { _ in }, query: { found.append($0) })
+        default: break
+        }
         return found
     }
 }

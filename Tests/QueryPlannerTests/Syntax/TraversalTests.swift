@@ -37,6 +37,30 @@ import QueryPlanner
         #expect(try Parser.parseExpression("EXISTS (SELECT 1)").children.isEmpty)
     }
 
+    /// `visitChildren` (the read-only walks) and `mappingChildren` (the rewrites) meet the same
+    /// children in the same order, for every kind of node.
+    @Test func visitingAndMappingMeetTheSameChildren() throws {
+        let kinds = ["1", "a", "$1", "CURRENT_TIMESTAMP", "-a", "NOT a", "a + b * 2", "a IS NULL", "a IS NOT NULL",
+                     "a BETWEEN b AND c", "a NOT BETWEEN 1 AND 2", "a IN (1, b, c)", "a IN (SELECT 1)", "EXISTS (SELECT 2)",
+                     "(SELECT 3)", "a LIKE b ESCAPE c", "a ILIKE 'x%'", "CASE a WHEN 1 THEN b WHEN c THEN 2 ELSE d END",
+                     "CASE WHEN a THEN b END", "CAST(a AS text)", "f(a, b, (SELECT 4))", "count(*)", "a || b"]
+        var compared = 0
+        for text in kinds {
+            let expression = try Parser.parseExpression(text)
+            var mapped: [String] = []
+            _ = expression.mappingChildren(expression: { mapped.append("e " + SQLiteRenderer.render($0)); return $0 },
+                                           query: { mapped.append("q " + SQLiteRenderer.render($0)); return $0 })
+            var visited: [String] = []
+            expression.visitChildren(expression: { visited.append("e " + SQLiteRenderer.render($0)) },
+                                     query: { visited.append("q " + SQLiteRenderer.render($0)) })
+            #expect(visited == mapped, "\(text)")
+            #expect(expression.children.map { "e " + SQLiteRenderer.render($0) } == mapped.filter { $0.hasPrefix("e ") }, "\(text)")
+            #expect(expression.subqueries.map { "q " + SQLiteRenderer.render($0) } == mapped.filter { $0.hasPrefix("q ") }, "\(text)")
+            compared += mapped.isEmpty ? 0 : 1
+        }
+        #expect(compared == kinds.count - 5, "every kind but the leaves and count(*) has children")
+    }
+
     @Test func rewritingReplacesParametersAndClockCallsEverywhere() throws {
         let statement = try Parser.parseStatement(Self.query)
         let bound = statement.rewritingExpressions { node in
