@@ -240,7 +240,9 @@ struct BlobGuard {
         sharedNames = names.intersection(tables.flatMap { $0.columns.filter { !$0.isBlob }.map(\.name) })
         tablesByQualifier = Dictionary(grouping: uses, by: { ($0.reference.alias ?? $0.reference.name).name }).mapValues { $0.map(\.table) }
         var derived: Set<String> = []
-        for statement in statements {
+        // Without a bytea column there is nothing to guard, and no qualifier to tell apart
+        // (a walk over every query of the statement, for each statement planned).
+        for statement in statements where !names.isEmpty {
             Traversal.forEachCore(statement) { term, ctes in
                 derived.formUnion(ctes)
                 guard case .select(let core) = term, let from = core.from else { return }
@@ -261,7 +263,8 @@ struct BlobGuard {
     }
 
     func guarded(_ select: Select) -> Select {
-        select.mappingParts(expression: guarded(_:), query: guarded(_:))
+        guard !names.isEmpty else { return select }
+        return select.mappingParts(expression: guarded(_:), query: guarded(_:))
     }
 
     func guarded(_ expression: Expression) -> Expression {

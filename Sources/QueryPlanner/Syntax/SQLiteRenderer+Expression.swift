@@ -216,9 +216,13 @@ extension SQLiteRenderer {
                 break
             }
         }
-        if plain && !sqliteKeywords.contains(name) && !Keywords.reserved.contains(name) { return name }
+        if plain && !keywordsQuoted.contains(name) { return name }
         return quoted(name, by: "\"")
     }
+
+    /// The words quoted even when plain: SQLite's and the parser's reserved ones, in one set (one
+    /// hash per identifier rendered; every shard statement renders its table and column names).
+    static let keywordsQuoted: Set<String> = sqliteKeywords.union(Keywords.reserved)
 
     /// SQLite's keywords (https://sqlite.org/lang_keywords.html), plus `true` and `false`, which it
     /// reads as values.
