@@ -79,7 +79,10 @@ import TestSupport
             // can only catch up by state transfer, not by retransmission alone.
             try await writer.waitForAcknowledged(atKill + 5, within: 60)
             let window = NodeRuntime.Options().replica.logWindowSequences
-            try await poll("the survivors' stable checkpoint past \(victimExecuted + 2 * window)", within: 90) {
+            // 1,024 sequences of writes: the whole test takes under a minute alone; the deadline
+            // leaves room for a loaded CI host (90 s once timed out while the whole suite ran on
+            // a host at half its usual speed).
+            try await poll("the survivors' stable checkpoint past \(victimExecuted + 2 * window)", within: 240) {
                 try await cluster.groupStatus(gateway).stableCheckpoint > victimExecuted + 2 * window
             }
             let acknowledgedWhileDown = writer.acknowledgedBatches - atKill
