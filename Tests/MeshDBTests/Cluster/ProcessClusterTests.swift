@@ -94,9 +94,16 @@ import TestSupport
 
             // Once writes stop, every replica must reach the same sequence number with the same digest.
             var digests: [(sequence: UInt64, digest: String)] = []
-            try await poll("all replicas of group 1 at the same last executed sequence", within: 60) {
+            // Under a loaded CI host a node may answer slowly; the error names which one.
+            try await poll("all replicas of group 1 at the same last executed sequence", within: 180) {
                 digests = []
-                for node in 0..<cluster.nodeCount { digests.append(try await cluster.digest(node)) }
+                for node in 0..<cluster.nodeCount {
+                    do {
+                        digests.append(try await cluster.digest(node))
+                    } catch {
+                        throw ClusterTestError("node \(node) (\(node == victim ? "restarted" : "survivor")): \(error); the others: \(digests.map(\.sequence))")
+                    }
+                }
                 return Set(digests.map(\.sequence)).count == 1
             }
             cluster.expect(Set(digests.map(\.digest)).count == 1,
