@@ -101,8 +101,8 @@ struct WriteExecutor {
                                 // parameter both have no affinity, and the column's applies to
                                 // either when stored. (Not in a many-row group: `?119999` for
                                 // each `1` would take its SQL past statement_bytes_max.)
-                                if rows.count == 1, let value = Self.boundValue(of: expression) {
-                                    literals.append(value)
+                                if rows.count == 1, let value = KeyLiteralBinding.boundValue(expression) {
+                                    literals.append(SQLiteValue(value))
                                     return Expression(.parameter(used + literals.count), at: expression.location)
                                 }
                                 let (bound, values) = Self.bindingLongLiterals(expression, after: used + literals.count)
@@ -186,23 +186,6 @@ struct WriteExecutor {
     }
 
     static let connectionStateFunctions: Set<String> = ["changes", "total_changes", "last_insert_rowid"]
-
-    /// The value a VALUES item stands for when it is one number or string literal (a negated
-    /// number included), to be bound rather than written into the SQL; nil for anything else.
-    /// NULL, TRUE and FALSE stay in the text.
-    static func boundValue(of expression: Expression) -> SQLiteValue? {
-        switch expression.kind {
-        case .literal(.integer), .literal(.real), .literal(.string), .unary(.negate, _):
-            switch SelectPlanner.literalValue(expression) {
-            case .integer(let value)?: return .integer(value)
-            case .real(let value)?: return .real(value)
-            case .text(let value)?: return .text(value)
-            default: return nil
-            }
-        default:
-            return nil
-        }
-    }
 
     /// Whether the rows of `insert` may be evaluated, and sent to a shard, as one statement: not
     /// when ON CONFLICT or OR REPLACE/IGNORE/… decides between rows of the statement.

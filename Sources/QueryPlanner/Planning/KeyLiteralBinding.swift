@@ -51,6 +51,26 @@ public enum KeyLiteralBinding {
         }
     }
 
+    /// The value bound in place of `expression` when it is a number or string literal, or a
+    /// negated number (`-1234`, as a client's text often holds it); nil for anything else (NULL,
+    /// TRUE and FALSE, blobs and every other expression stay in the text). The one rule for what
+    /// is bound: shard steps, UPDATE and DELETE here, and the gateway's INSERT evaluation.
+    public static func boundValue(_ expression: Expression) -> PlannerValue? {
+        switch expression.kind {
+        case .literal(.integer(let integer)): return .integer(integer)
+        case .literal(.real(let real)): return .real(real)
+        case .literal(.string(let string)): return .text(string)
+        case .unary(.negate, let operand):
+            switch operand.kind {
+            case .literal(.integer(let integer)) where integer != Int64.min: return .integer(-integer)
+            case .literal(.real(let real)): return .real(-real)
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
     private struct Binder {
         let keyColumns: Set<String>
         var nextParameter: Int
@@ -106,25 +126,9 @@ public enum KeyLiteralBinding {
             return keyColumns.contains(reference.column.name)
         }
 
-        /// A parameter in place of a number or string literal, or of a negated number (`-1234`,
-        /// as a client's text often holds it); anything else as it is.
+        /// A parameter in place of what `boundValue` binds; anything else as it is.
         private mutating func bound(_ expression: Expression) -> Expression {
-            guard values.count < KeyLiteralBinding.valuesMax else { return expression }
-            let value: PlannerValue
-            switch expression.kind {
-            case .literal(.integer(let integer)): value = .integer(integer)
-            case .literal(.real(let real)): value = .real(real)
-            case .literal(.string(let string)): value = .text(string)
-            case .unary(.negate, let operand):
-                guard case .literal(let literal) = operand.kind else { return expression }
-                switch literal {
-                case .integer(let integer) where integer != Int64.min: value = .integer(-integer)
-                case .real(let real): value = .real(-real)
-                default: return expression
-                }
-            default:
-                return expression
-            }
+            guard values.count < KeyLiteralBinding.valuesMax, let value = KeyLiteralBinding.boundValue(expression) else { return expression }
             values.append(value)
             let parameter = nextParameter
             nextParameter += 1

@@ -526,7 +526,7 @@ public struct SelectPlanner: Sendable {
     }
 
     /// The value of a literal, or of a negated numeric literal.
-    public static func literalValue(_ expression: Expression) -> PlannerValue? {
+    static func literalValue(_ expression: Expression) -> PlannerValue? {
         switch expression.kind {
         case .literal(let literal):
             switch literal {

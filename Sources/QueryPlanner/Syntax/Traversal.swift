@@ -158,10 +158,7 @@ extension Expression {
     /// The queries directly inside this node (not those inside its children).
     public var subqueries: [Select] {
         var found: [Select] = []
-        switch kind {
-        case .inSubquery, .exists, .subquery: visitChildren(expression: { _ in }, query: { found.append($0) })
-        default: break
-        }
+        visitChildren(expression: { _ in }, query: { found.append($0) })
         return found
     }
 }
